@@ -1,0 +1,143 @@
+"""The one exception hierarchy of hall: every error a user can cause is a HallError.
+
+Each class is named for what the user did wrong and carries the data its message needs.
+The CLI prints ``str(error)`` as one line and exits with ``exit_code``.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+
+class HallError(Exception):
+    """Base of every error hall raises on purpose; its message is one actionable line."""
+
+    exit_code = 1
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class DatabaseUnavailable(HallError):
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(f"cannot open database {url}: {reason}")
+
+
+class SchemaMissing(HallError):
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(f"database {url} has no hall schema: run `hall init` first")
+
+
+class SchemaTooNew(HallError):
+    def __init__(self, found: int, supported: int) -> None:
+        self.found, self.supported = found, supported
+        super().__init__(
+            f"database schema version {found} is newer than this hall supports ({supported}): upgrade hall"
+        )
+
+
+class ProcessNotFound(HallError):
+    def __init__(self, process: str) -> None:
+        self.process = process
+        super().__init__(f"unknown process {process!r}: deploy it first (`hall deploy`)")
+
+
+class InstanceNotFound(HallError):
+    def __init__(self, instance: Any) -> None:
+        self.instance = instance
+        super().__init__(f"unknown instance {instance}")
+
+
+class TaskNotFound(HallError):
+    def __init__(self, task: Any) -> None:
+        self.task = task
+        super().__init__(f"unknown task {task}")
+
+
+class TaskAlreadyCompleted(HallError):
+    def __init__(self, task: Any, by: str | None = None) -> None:
+        self.task, self.by = task, by
+        who = f" by {by}" if by else ""
+        super().__init__(f"task {task} already completed{who}")
+
+
+class TaskNotReady(HallError):
+    def __init__(self, task: Any, state: str) -> None:
+        self.task, self.state = task, state
+        super().__init__(f"task {task} is not ready (instance is {state})")
+
+
+class TaskClaimedByOther(HallError):
+    def __init__(self, task: Any, assignee: str) -> None:
+        self.task, self.assignee = task, assignee
+        super().__init__(f"task {task} is claimed by {assignee}")
+
+
+class InstanceNotActive(HallError):
+    def __init__(self, instance: Any, status: str, action: str) -> None:
+        self.instance, self.status, self.action = instance, status, action
+        super().__init__(f"cannot {action} instance {instance}: it is {status}")
+
+
+class ConcurrentUpdate(HallError):
+    def __init__(self, instance: Any) -> None:
+        self.instance = instance
+        super().__init__(f"instance {instance} was changed by someone else meanwhile: try again")
+
+
+class FormNotFound(HallError):
+    def __init__(self, form: str, where: str) -> None:
+        self.form, self.where = form, where
+        super().__init__(f"form {form!r} not found in {where}")
+
+
+class FormInvalid(HallError):
+    """Data entered on a form failed its field declarations: one message per field."""
+
+    def __init__(self, form: str, errors: dict[str, str]) -> None:
+        self.form, self.errors = form, dict(errors)
+        detail = "; ".join(f"{field}: {why}" for field, why in self.errors.items())
+        super().__init__(f"form {form}: {detail}")
+
+
+class FormDefinitionInvalid(HallError):
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+        super().__init__(f"{path}:{line or 1}: {what}")
+
+
+class DataInvalid(HallError):
+    """Malformed --set/--data input (not a form violation)."""
+
+    def __init__(self, source: str, what: str) -> None:
+        self.source, self.what = source, what
+        super().__init__(f"{source}: {what}")
+
+
+class DefinitionInvalid(HallError):
+    """A definition failed validation; carries every finding."""
+
+    def __init__(self, findings: Sequence[Any]) -> None:
+        self.findings = list(findings)
+        first = str(self.findings[0]) if self.findings else "invalid definition"
+        more = f" (and {len(self.findings) - 1} more; run `hall validate`)" if len(self.findings) > 1 else ""
+        super().__init__(first + more)
+
+
+class ActionTooEarly(HallError):
+    def __init__(self, instance: Any, now: str, last: str) -> None:
+        self.instance, self.now, self.last = instance, now, last
+        super().__init__(
+            f"instance {instance}: the time given ({now}) is earlier than its last recorded event ({last})"
+        )
+
+
+class ConfigInvalid(HallError):
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+        super().__init__(f"{path}:{line or 1}: {what}")
