@@ -1,0 +1,408 @@
+"""`hall`: the command line of the hall workflow engine. Thin: parse, call the API, print."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from datetime import datetime, timezone
+from functools import update_wrapper
+from typing import Any, Callable
+
+import click
+
+
+class Context:
+    """Global options; the engine is opened lazily so `hall --help` never touches a database."""
+
+    def __init__(self, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
+        self.db, self.user, self.now_text, self.forms_dir, self.config_path = db, user, now, forms, config
+        self._engine: Any = None
+
+    @property
+    def engine(self) -> Any:
+        if self._engine is None:
+            from engine import Engine
+            from engine.clock import Clock, FixedClock
+            from engine.config import load_config
+            settings = load_config(self.config_path)
+            clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
+            self._engine = Engine(self.db, clock=clock, forms_dir=self.forms_dir, settings=settings)
+        return self._engine
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+
+
+def parse_now(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not an ISO date-time like 2026-09-30T16:00+08:00", param_hint="--now")
+    if value.tzinfo is None:
+        raise click.BadParameter(f"{text!r} has no UTC offset (write e.g. 2026-09-30T16:00+08:00)", param_hint="--now")
+    return value
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Give a command the Context and turn every HallError into one line and exit status 1."""
+    @click.pass_obj
+    def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        from engine.errors import HallError
+        try:
+            return fn(ctx, *args, **kwargs)
+        except HallError as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        finally:
+            ctx.close()
+    return update_wrapper(wrapper, fn)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    else:
+        human(data)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document (stable contract).")
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", envvar="HALL_DB", default="hall.db", show_default=True,
+              help="Database: a SQLite file path or URL (sqlite:///x.db, postgresql+psycopg://...). Env HALL_DB.")
+@click.option("--user", envvar="HALL_USER", default=None, help="Who is acting. Env HALL_USER.")
+@click.option("--now", envvar="HALL_NOW", default=None,
+              help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.")
+@click.option("--forms", envvar="HALL_FORMS", default="forms", show_default=True, help="Folder of form files.")
+@click.option("--config", envvar="HALL_CONFIG", default=None, help="Configuration file (default ./hall.yaml if present).")
+@click.pass_context
+def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
+    """hall: run BPMN processes (service hall, complaints) with forms, deadlines and history."""
+    click_ctx.obj = Context(db, user, now, forms, config)
+
+
+# -- schema and definitions ------------------------------------------------------------------
+@main.command()
+@command
+def init(ctx: Context) -> None:
+    """Create the database schema, or upgrade an older one without losing data."""
+    result = ctx.engine.init()
+    before = result["schema_before"]
+    if before == result["schema"]:
+        click.echo(f"{result['database']}: schema already at version {before}")
+    else:
+        click.echo(f"{result['database']}: schema version {before or 'none'} -> {result['schema']}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@json_option
+@command
+def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
+    """Check and store new versions of the processes in PATHS (files or folders; default processes/)."""
+    results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
+
+    def human(rows: list[dict]) -> None:
+        for r in rows:
+            what = f"deployed as version {r['version']}" if r["changed"] else f"unchanged (version {r['version']})"
+            click.echo(f"{r['process']}: {what}  [{r['file']}]")
+    emit(results, as_json, human)
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@command
+def validate(ctx: Context, paths: tuple[str, ...]) -> None:
+    """Check BPMN files without storing them: one line per finding, exit 1 if any."""
+    findings = ctx.engine.validate(paths)
+    for f in findings:
+        click.echo(str(f))
+    if findings:
+        sys.exit(1)
+    click.echo(f"ok: {', '.join(paths)}")
+
+
+@main.command()
+@command
+def definitions(ctx: Context) -> None:
+    """List deployed process versions."""
+    for d in ctx.engine.definitions():
+        click.echo(f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  [{d['file']}]")
+
+
+# -- instances ----------------------------------------------------------------------------------
+def read_data(sets: tuple[str, ...], data_file: str | None) -> dict:
+    from engine.dataio import parse_assignments, read_data_file
+    data = read_data_file(data_file) if data_file else {}
+    data.update(parse_assignments(sets))
+    return data
+
+
+set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A variable (repeatable).")
+data_option = click.option("--data", "data_file", type=click.Path(), help="Variables from a YAML or JSON file.")
+
+
+@main.command()
+@click.argument("process")
+@click.option("--key", "business_key", help="Business key (e.g. the case number).")
+@set_option
+@data_option
+@json_option
+@command
+def start(ctx: Context, process: str, business_key: str | None, sets: tuple[str, ...], data_file: str | None,
+          as_json: bool) -> None:
+    """Start PROCESS (its latest version) and run it until it waits."""
+    view = ctx.engine.start(process, business_key, read_data(sets, data_file), user=ctx.user)
+    emit(view, as_json, lambda v: print_instance(ctx, v))
+
+
+@main.command()
+@click.argument("instance")
+@json_option
+@command
+def show(ctx: Context, instance: str, as_json: bool) -> None:
+    """Show an instance: status, version, current tasks, variables, links."""
+    emit(ctx.engine.show(instance), as_json, lambda v: print_instance(ctx, v, variables=True))
+
+
+@main.command("instances")
+@click.option("--process")
+@click.option("--status")
+@click.option("--key", "business_key")
+@json_option
+@command
+def list_instances(ctx: Context, process: str | None, status: str | None, business_key: str | None,
+                   as_json: bool) -> None:
+    """List instances, newest first."""
+    rows = ctx.engine.instances(process, status, business_key)
+
+    def human(rows: list[dict]) -> None:
+        for r in rows:
+            click.echo(f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}")
+    emit(rows, as_json, human)
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--reason", default=None)
+@command
+def suspend(ctx: Context, instance: str, reason: str | None) -> None:
+    """Suspend an instance: no task can be completed and no timer fires until it is resumed."""
+    print_instance(ctx, ctx.engine.suspend(instance, reason, user=ctx.user))
+
+
+@main.command()
+@click.argument("instance")
+@command
+def resume(ctx: Context, instance: str) -> None:
+    """Resume a suspended instance."""
+    print_instance(ctx, ctx.engine.resume(instance, user=ctx.user))
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--reason", required=True, help="Why (kept in the history).")
+@command
+def cancel(ctx: Context, instance: str, reason: str) -> None:
+    """Cancel an instance: its open tasks and timers are withdrawn."""
+    print_instance(ctx, ctx.engine.cancel(instance, reason, user=ctx.user))
+
+
+@main.command()
+@click.argument("instance")
+@set_option
+@data_option
+@command
+def retry(ctx: Context, instance: str, sets: tuple[str, ...], data_file: str | None) -> None:
+    """Run an instance in incident again (after fixing its data with --set/--data, or its definition)."""
+    print_instance(ctx, ctx.engine.retry(instance, read_data(sets, data_file), user=ctx.user))
+
+
+@main.command()
+@json_option
+@command
+def incidents(ctx: Context, as_json: bool) -> None:
+    """List instances stopped by an error in a script, condition or service call."""
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("no incidents")
+        for r in rows:
+            click.echo(f"{r['instance']:>6}  {r['process']:<12} {r['element']}: {r['error']}  (since {r['since']})")
+    emit(ctx.engine.incidents(), as_json, human)
+
+
+@main.command()
+@click.argument("instance")
+@json_option
+@command
+def history(ctx: Context, instance: str, as_json: bool) -> None:
+    """Everything that happened to an instance, oldest first."""
+    def human(rows: list[dict]) -> None:
+        for h in rows:
+            detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
+            who = h["actor"] or "engine"
+            click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
+    emit(ctx.engine.history(instance), as_json, human)
+
+
+@main.command()
+@click.argument("instance")
+@click.argument("name")
+@set_option
+@data_option
+@command
+def message(ctx: Context, instance: str, name: str, sets: tuple[str, ...], data_file: str | None) -> None:
+    """Deliver message NAME (with a payload from --set/--data) to an instance waiting for it."""
+    print_instance(ctx, ctx.engine.send_message(instance, name, read_data(sets, data_file) or None, user=ctx.user))
+
+
+# -- tasks --------------------------------------------------------------------------------------
+@main.command()
+@click.option("--role")
+@click.option("--assignee")
+@click.option("--mine", is_flag=True, help="Only tasks claimed by --user / HALL_USER.")
+@click.option("--process")
+@click.option("--instance")
+@json_option
+@command
+def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, process: str | None,
+          instance: str | None, as_json: bool) -> None:
+    """The work queue: ready tasks, most urgent first."""
+    if mine:
+        if not ctx.user:
+            raise click.UsageError("--mine needs --user or HALL_USER")
+        assignee = ctx.user
+    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance)
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("no tasks")
+            return
+        now = ctx.engine.clock.now()
+        for t in rows:
+            click.echo(f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
+                       f"{t['process']}#{t['instance']:<6} {t['title']}  {('@' + t['assignee']) if t['assignee'] else ''}")
+    emit(rows, as_json, human)
+
+
+def due_text(task: dict, now: datetime) -> str:
+    if not task["due_at"]:
+        return "no deadline"
+    due = datetime.fromisoformat(task["due_at"])
+    left = due - now
+    mark = "~" if task.get("due_provisional") else ""
+    minutes = int(left.total_seconds() // 60)
+    if minutes < 0:
+        return f"OVERDUE {fmt_minutes(-minutes)}{mark}"
+    soon = " (soon)" if minutes < 120 else ""
+    return f"{fmt_minutes(minutes)} left{soon}{mark}"
+
+
+def fmt_minutes(minutes: int) -> str:
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h"
+    return f"{hours}h{mins:02d}m" if hours else f"{mins}m"
+
+
+@main.command()
+@click.argument("task_id")
+@command
+def task(ctx: Context, task_id: str) -> None:
+    """Show one task as the staff member sees it (the form's instructions and fields)."""
+    view = ctx.engine.task(task_id)
+    click.echo(f"task {view['id']}: {view['title']} ({view['name']})  [{view['status']}]")
+    click.echo(f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
+               f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}")
+    text = ctx.engine.render_task(task_id)
+    if text.strip():
+        click.echo(text.rstrip())
+    form = ctx.engine.form(view["form"])
+    if form is not None:
+        for f in form.fields:
+            click.echo(f"  - {f.describe()}")
+
+
+@main.command()
+@click.argument("task_id")
+@command
+def claim(ctx: Context, task_id: str) -> None:
+    """Take a task so that it is yours."""
+    t = ctx.engine.claim(task_id, ctx.user)
+    click.echo(f"task {t['id']} ({t['title']}) claimed by {t['assignee']}")
+
+
+@main.command()
+@click.argument("task_id")
+@command
+def unclaim(ctx: Context, task_id: str) -> None:
+    """Give a claimed task back to its role's queue."""
+    t = ctx.engine.unclaim(task_id, ctx.user)
+    click.echo(f"task {t['id']} ({t['title']}) is back in the {t['role']} queue")
+
+
+@main.command()
+@click.argument("task_id")
+@set_option
+@data_option
+@json_option
+@command
+def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
+    """Complete a task with data; asks field by field when run at a terminal and data is missing."""
+    data = read_data(sets, data_file)
+    if sys.stdin.isatty() and not as_json:
+        data = prompt_missing(ctx, task_id, data)
+    view = ctx.engine.complete(task_id, data, user=ctx.user)
+    emit(view, as_json, lambda v: print_instance(ctx, v))
+
+
+def prompt_missing(ctx: Context, task_id: str, data: dict) -> dict:
+    """Ask for each form field not given, re-asking until the value is valid."""
+    view = ctx.engine.task(task_id)
+    form = ctx.engine.form(view["form"])
+    if form is None:
+        return data
+    text = ctx.engine.render_task(task_id)
+    if text.strip():
+        click.echo(text.rstrip())
+    for f in form.fields:
+        if f.name in data:
+            continue
+        while True:
+            default = f.default if f.default is not None else ("" if not f.required else None)
+            raw = click.prompt(f.describe(), default=default, show_default=default not in (None, ""))
+            if raw in ("", None) and not f.required:
+                break
+            try:
+                data[f.name] = f.coerce(raw)
+                break
+            except ValueError as exc:
+                click.echo(f"  {exc}", err=True)
+    return data
+
+
+def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
+    click.echo(f"instance {v['id']}  {v['process']} v{v['version']}  key {v['business_key'] or '-'}  [{v['status']}]")
+    if v.get("incident"):
+        click.echo(f"  incident at {v['incident']['element']}: {v['incident']['error']}")
+    links = v.get("links") or {}
+    if links.get("parent"):
+        p = links["parent"]
+        click.echo(f"  started from {p['process']} #{p['id']} ({p['business_key'] or '-'}, {p['status']})")
+    for c in links.get("children") or []:
+        click.echo(f"  linked {c['process']} #{c['id']} ({c['business_key'] or '-'}, {c['status']})")
+    now = ctx.engine.clock.now()
+    for t in v["tasks"]:
+        click.echo(f"  task {t['id']}: {t['title']} [{t['role'] or '-'}] {due_text(t, now)}")
+    for tm in v.get("timers") or []:
+        click.echo(f"  timer {tm['element']} due {tm['due_at']}")
+    if variables and v["variables"]:
+        for k, val in v["variables"].items():
+            click.echo(f"  {k} = {json.dumps(val, ensure_ascii=False)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,372 @@
+"""The Python API of hall: what integrators call, and what the `hall` command calls.
+
+Open an engine on a database URL, deploy definitions, start instances, work on tasks.
+Every method returns plain dicts/lists (the documented JSON contract) and raises HallError.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+from .clock import Clock
+from .definitions import Checker, Finding, collect_files, content_hash
+from .errors import (
+    DefinitionInvalid,
+    FormInvalid,
+    HallError,
+    InstanceNotActive,
+    InstanceNotFound,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotFound,
+    TaskNotReady,
+)
+from .runtime import DeadlineResolver, Runtime, Step
+from .store import Store, Tx, dumps
+
+STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
+
+
+class Engine:
+    """A hall engine on one database. Cheap to open; safe to use from one thread."""
+
+    def __init__(self, url: str = "hall.db", *, clock: Clock | None = None, forms_dir: str | Path | None = "forms",
+                 settings: Mapping[str, Any] | None = None, deadlines: DeadlineResolver | None = None,
+                 functions: Mapping[str, Any] | None = None) -> None:
+        from . import scriptlib, timing
+        self.clock = clock or Clock()
+        self.settings = dict(settings or {})
+        self.store = Store(url)
+        self.forms_dir = Path(forms_dir) if forms_dir else None
+        self._forms: Any = None
+        self.deadlines = deadlines or timing.CalendarDeadlines.from_settings(self.settings)
+        fns = dict(scriptlib.functions(self.settings, self.deadlines))
+        fns.update(functions or {})
+        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns)
+        self._schema_checked = False
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- schema -------------------------------------------------------------------------------
+    def init(self) -> dict:
+        """Create the schema, or upgrade an older one in place; idempotent."""
+        before, after = self.store.init(self.clock.now())
+        self._schema_checked = True
+        return {"database": self.store.url, "schema_before": before, "schema": after}
+
+    def _tx(self, write: bool = True) -> Any:
+        if not self._schema_checked:
+            self.store.check_schema()
+            self._schema_checked = True
+        return self.store.tx(write)
+
+    # -- forms ----------------------------------------------------------------------------------
+    @property
+    def forms(self) -> Any:
+        if self._forms is None and self.forms_dir is not None:
+            from .forms import FormLibrary
+            self._forms = FormLibrary(self.forms_dir)
+        return self._forms
+
+    def form(self, name: str | None) -> Any:
+        """The form of that name, or None when the task has no form or there is no forms folder."""
+        if not name or self.forms is None:
+            return None
+        return self.forms.get(name)
+
+    # -- definitions ------------------------------------------------------------------------------
+    def validate(self, paths: Iterable[str | Path]) -> list[Finding]:
+        """Every finding for the given files/folders; an empty list means deployable."""
+        sources, findings = collect_files(paths)
+        more, _compiled = self._checker().check(sources)
+        return findings + more
+
+    def _checker(self) -> Checker:
+        forms = self.forms
+        return Checker(
+            form_exists=forms.exists if forms is not None else None,
+            form_problems=(lambda name: [(str(forms.get(name).path), line, what)
+                                         for line, what in forms.get(name).check()])
+            if forms is not None else None,
+            deadline_problem=self.deadlines.problem)
+
+    def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
+        """Store a new version of each process whose file changed; unchanged files are a no-op."""
+        sources, findings = collect_files(paths)
+        more, compiled = self._checker().check(sources)
+        findings += more
+        if findings:
+            raise DefinitionInvalid(findings)
+        now = self.clock.now()
+        results = []
+        with self._tx() as tx:
+            for pid, proc in sorted(compiled.items()):
+                path = proc.source_file
+                digest = content_hash(sources[path])
+                latest = tx.latest_definition(pid)
+                if latest is not None and latest["content_hash"] == digest:
+                    results.append({"process": pid, "version": latest["version"], "file": path, "changed": False})
+                    continue
+                version = (latest["version"] + 1) if latest else 1
+                tx.add_definition(process_id=pid, version=version, name=proc.name, content_hash=digest,
+                                  source_file=path, source=sources[path].decode("utf-8", "replace"),
+                                  spec=proc.to_json(), deployed_at=now, deployed_by=user)
+                results.append({"process": pid, "version": version, "file": path, "changed": True})
+        return results
+
+    def definitions(self) -> list[dict]:
+        with self._tx(write=False) as tx:
+            return [{"process": d["process_id"], "version": d["version"], "name": d["name"],
+                     "file": d["source_file"], "deployed_at": _iso(d["deployed_at"]), "deployed_by": d["deployed_by"]}
+                    for d in tx.list_definitions()]
+
+    # -- instances ------------------------------------------------------------------------------
+    def start(self, process: str, business_key: str | None = None, data: Mapping[str, Any] | None = None,
+              user: str | None = None) -> dict:
+        """Start the latest version of a process and run it until it waits for someone."""
+        payload = _check_data(data or {})
+        with self._tx() as tx:
+            instance_id = self.runtime.start(tx, process, business_key, payload, user)
+        return self.show(instance_id)
+
+    def show(self, instance_id: int) -> dict:
+        with self._tx(write=False) as tx:
+            return self._view(tx, instance_id)
+
+    def _view(self, tx: Tx, instance_id: int) -> dict:
+        row = tx.instance(_int(instance_id, "instance"))
+        if row is None:
+            raise InstanceNotFound(instance_id)
+        definition = tx.definition(row["definition_id"])
+        view = {
+            "id": row["id"], "process": row["process_id"], "version": definition["version"],
+            "business_key": row["business_key"], "status": row["status"],
+            "variables": _loads(row["variables"]),
+            "tasks": [_task_view(t) for t in tx.ready_human_tasks(row["id"])],
+            "started_at": _iso(row["started_at"]), "ended_at": _iso(row["ended_at"]),
+        }
+        view["incident"] = ({"element": row["incident_element"], "error": row["incident_error"]}
+                            if row["status"] == "incident" else None)
+        parent = tx.instance_brief(row["parent_id"]) if row["parent_id"] else None
+        view["links"] = {"parent": _brief(parent) if parent else None,
+                         "children": [_brief(c) for c in tx.children(row["id"])]}
+        view["timers"] = [{"element": j["element"], "due_at": _iso(j["due_at"])} for j in tx.jobs_of(row["id"])]
+        return view
+
+    def instances(self, process: str | None = None, status: str | None = None,
+                  business_key: str | None = None) -> list[dict]:
+        if status is not None and status not in STATUSES:
+            raise HallError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        with self._tx(write=False) as tx:
+            return [{"id": r["id"], "process": r["process_id"], "business_key": r["business_key"],
+                     "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
+                    for r in tx.list_instances(process, status, business_key)]
+
+    def suspend(self, instance_id: int, reason: str | None = None, user: str | None = None) -> dict:
+        return self._set_status(instance_id, "suspend", ("running", "incident"), "suspended", reason, user)
+
+    def resume(self, instance_id: int, user: str | None = None) -> dict:
+        return self._set_status(instance_id, "resume", ("suspended",), None, None, user)
+
+    def cancel(self, instance_id: int, reason: str, user: str | None = None) -> dict:
+        if not (reason or "").strip():
+            raise HallError("cancelling needs a reason (--reason)")
+        return self._set_status(instance_id, "cancel", ("running", "incident", "suspended"), "cancelled", reason, user)
+
+    def _set_status(self, instance_id: int, action: str, allowed: tuple, new: str | None, reason: str | None,
+                    user: str | None) -> dict:
+        instance_id = _int(instance_id, "instance")
+
+        def act(step: Step) -> None:
+            row = step.loaded.row
+            if row["status"] not in allowed:
+                raise InstanceNotActive(instance_id, row["status"], action)
+            if action == "cancel":
+                step.loaded.instance.cancel()
+                for spiff_id, human_id in list(step.loaded.human.items()):
+                    step.tx.finish_human_task(human_id, "cancelled", step.now, user)
+                step.loaded.human.clear()
+                step.tx.delete_jobs(instance_id)
+                step.loaded.jobs.clear()
+                row["status"] = "cancelled"
+                step.log("cancelled", reason=reason)
+            elif action == "suspend":
+                row["suspended_from"] = row["status"]
+                row["status"] = "suspended"
+                step.log("suspended", reason=reason)
+            else:
+                row["status"] = "incident" if row.get("incident_element") else "running"
+                step.log("resumed")
+
+        with self._tx() as tx:
+            self.runtime.run_step(instance_id, user, act, tx)
+        return self.show(instance_id)
+
+    def retry(self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
+        """Run an instance in incident again, after its definition or data was fixed."""
+        instance_id = _int(instance_id, "instance")
+        fixes = _check_data(data or {})
+
+        def act(step: Step) -> None:
+            row = step.loaded.row
+            if row["status"] != "incident":
+                raise InstanceNotActive(instance_id, row["status"], "retry")
+            element = row["incident_element"]
+            if fixes:
+                step.loaded.instance.update_ready_data(element, fixes)
+            row.update(status="running", incident_element=None, incident_error=None)
+            step.log("retried", element, data=fixes or None)
+            self.runtime.advance(step)
+
+        with self._tx() as tx:
+            self.runtime.run_step(instance_id, user, act, tx)
+        return self.show(instance_id)
+
+    def incidents(self) -> list[dict]:
+        with self._tx(write=False) as tx:
+            return [{"instance": r["id"], "process": r["process_id"], "business_key": r["business_key"],
+                     "element": r["incident_element"], "error": r["incident_error"], "since": _iso(r["updated_at"])}
+                    for r in tx.list_instances(status="incident", limit=10_000)]
+
+    def history(self, instance_id: int) -> list[dict]:
+        with self._tx(write=False) as tx:
+            if tx.instance_brief(_int(instance_id, "instance")) is None:
+                raise InstanceNotFound(instance_id)
+            return [{"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"],
+                     "element": h["element"], "task": h["task_id"], "detail": _loads(h["detail"])}
+                    for h in tx.history(int(instance_id))]
+
+    def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
+        """Deliver a message (e.g. from an outside system) to an instance waiting for it."""
+        from .spiff import external_message
+        instance_id = _int(instance_id, "instance")
+        with self._tx() as tx:
+            if not self.runtime.deliver(tx, instance_id, name, payload, external_message(name, payload), user):
+                raise HallError(f"instance {instance_id} is not waiting for message {name!r}")
+        return self.show(instance_id)
+
+    # -- tasks ----------------------------------------------------------------------------------
+    def tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
+              instance: int | None = None) -> list[dict]:
+        """Ready human tasks, most urgent first (earliest due date, then oldest)."""
+        with self._tx(write=False) as tx:
+            rows = tx.query_tasks(role=role, assignee=assignee, process=process,
+                                  instance=_int(instance, "instance") if instance is not None else None)
+            return [_task_view(r) for r in rows]
+
+    def task(self, task_id: int) -> dict:
+        with self._tx(write=False) as tx:
+            row = tx.human_task(_int(task_id, "task"))
+            if row is None:
+                raise TaskNotFound(task_id)
+            view = _task_view(row)
+            view["status"] = row["status"]
+            view["completed_by"] = row["completed_by"]
+            view["completed_at"] = _iso(row["completed_at"])
+            inst = tx.instance(row["instance_id"])
+            view["variables"] = _loads(inst["variables"])
+            view["business_key"] = inst["business_key"]
+            return view
+
+    def render_task(self, task_id: int) -> str:
+        """What the staff member sees for this task: the form's template on the case's data."""
+        view = self.task(task_id)
+        form = self.form(view["form"])
+        if form is None:
+            return ""
+        instance = {"id": view["instance"], "business_key": view["business_key"], "process": view["process"]}
+        return form.render({"data": view["variables"], "task": view, "instance": instance})
+
+    def claim(self, task_id: int, user: str) -> dict:
+        return self._assign(task_id, user, user, "task_claimed")
+
+    def unclaim(self, task_id: int, user: str | None) -> dict:
+        return self._assign(task_id, None, user, "task_unclaimed")
+
+    def _assign(self, task_id: int, assignee: str | None, user: str | None, kind: str) -> dict:
+        task_id = _int(task_id, "task")
+        if kind == "task_claimed" and not user:
+            raise HallError("claiming needs a user: pass --user or set HALL_USER")
+        with self._tx() as tx:
+            row = tx.human_task(task_id)
+            if row is None:
+                raise TaskNotFound(task_id)
+            if row["status"] == "completed":
+                raise TaskAlreadyCompleted(task_id, row["completed_by"])
+            if row["status"] != "ready":
+                raise TaskNotReady(task_id, row["status"])
+            current = row["assignee"]
+            if kind == "task_claimed" and current and current != user:
+                raise TaskClaimedByOther(task_id, current)
+            if kind == "task_unclaimed" and current and user and current != user:
+                raise TaskClaimedByOther(task_id, current)
+            if current != assignee and not tx.set_assignee(task_id, assignee, current):
+                raise TaskClaimedByOther(task_id, "someone else")
+            tx.add_history([{"instance_id": row["instance_id"], "process_id": row["process_id"],
+                             "at": self.clock.now(), "actor": user, "kind": kind, "element": row["name"],
+                             "task_id": task_id, "detail": dumps({"assignee": assignee})}])
+        return self.task(task_id)
+
+    def complete(self, task_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
+        """Complete a ready task with data checked against its form; returns the instance view."""
+        task_id = _int(task_id, "task")
+        payload = _check_data(data or {})
+        with self._tx() as tx:
+            instance_id = self.runtime.complete(task_id, payload, user, lambda d: self._validate_form(tx, task_id, d), tx)
+        return self.show(instance_id)
+
+    def _validate_form(self, tx: Tx, task_id: int, data: Mapping[str, Any]) -> dict:
+        row = tx.human_task(task_id)
+        form = self.form(row["form"])
+        if form is None:
+            return dict(data)
+        return form.validate(data)
+
+
+def _check_data(data: Mapping[str, Any]) -> dict:
+    """Instance data must be a mapping of identifiers to JSON-storable values."""
+    if not isinstance(data, Mapping):
+        raise FormInvalid("data", {"-": "data must be a mapping of names to values"})
+    bad = {k: "not a valid variable name" for k in data if not isinstance(k, str) or not k.isidentifier()}
+    if bad:
+        raise FormInvalid("data", bad)
+    try:
+        dumps(dict(data))
+    except TypeError as exc:
+        raise FormInvalid("data", {"-": str(exc)}) from None
+    return dict(data)
+
+
+def _int(value: Any, what: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise (InstanceNotFound(value) if what == "instance" else TaskNotFound(value)) from None
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _loads(text: str | None) -> Any:
+    import json
+    return json.loads(text) if text else None
+
+
+def _brief(row: Mapping[str, Any]) -> dict:
+    return {"id": row["id"], "process": row["process_id"], "business_key": row["business_key"], "status": row["status"]}
+
+
+def _task_view(row: Mapping[str, Any]) -> dict:
+    return {"id": row["id"], "instance": row["instance_id"], "process": row["process_id"], "name": row["name"],
+            "title": row["title"], "lane": row["lane"], "role": row["role"], "assignee": row["assignee"],
+            "created_at": _iso(row["created_at"]), "due_at": _iso(row["due_at"]), "form": row["form"],
+            "due_provisional": bool(row["due_provisional"])}

@@ -1,0 +1,59 @@
+"""Reading variables given on the command line (`--set k=v`) or in a YAML/JSON file (`--data`)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+from .errors import DataInvalid
+
+
+def parse_assignments(items: Iterable[str]) -> dict[str, str]:
+    """`name=value` pairs; the value stays text and the task's form converts it to its type."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise DataInvalid(f"--set {item}", "expected NAME=VALUE")
+        if not name.isidentifier():
+            raise DataInvalid(f"--set {item}", f"{name!r} is not a valid variable name")
+        out[name] = value
+    return out
+
+
+def read_data_file(path: str | Path) -> dict[str, Any]:
+    """A mapping from a .yaml/.yml/.json file; errors name the file and line."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise DataInvalid(str(p), "no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataInvalid(str(p), f"cannot read: {exc}") from None
+    try:
+        data = YAML(typ="safe", pure=True).load(text)  # JSON is YAML
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line = mark.line + 1 if mark is not None else 1
+        raise DataInvalid(f"{p}:{line}", f"not valid YAML/JSON: {exc.problem}") from None
+    except YAMLError as exc:
+        raise DataInvalid(str(p), f"not valid YAML/JSON: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise DataInvalid(str(p), "must contain a mapping of variable names to values")
+    return _plain(data)
+
+
+def _plain(value: Any) -> Any:
+    """Dates from YAML become ISO text so that they store and compare like form values."""
+    import datetime as dt
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return value

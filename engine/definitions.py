@@ -1,0 +1,211 @@
+"""Process definitions: finding BPMN files, checking them, and compiling them for deployment.
+
+Every problem becomes a ``Finding`` printed as ``FILE:LINE: element-id: what is wrong``; no
+exception from the XML layer or SpiffWorkflow's parser ever escapes as a traceback.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Mapping
+
+from lxml import etree
+
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
+
+
+@dataclass(frozen=True)
+class Finding:
+    file: str
+    line: int
+    element: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.element}: {self.message}"
+
+    def as_dict(self) -> dict:
+        return {"file": self.file, "line": self.line, "element": self.element, "message": self.message}
+
+
+def collect_files(paths: Iterable[str | Path]) -> tuple[dict[str, bytes], list[Finding]]:
+    """Read every .bpmn (and .dmn) under the given files/folders, as bytes (lxml decodes)."""
+    sources: dict[str, bytes] = {}
+    findings: list[Finding] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.rglob("*") if p.suffix in (".bpmn", ".dmn") and p.is_file())
+            if not files:
+                findings.append(Finding(str(path), 0, "-", "no .bpmn files in this folder"))
+        elif path.is_file():
+            files = [path]
+        else:
+            findings.append(Finding(str(path), 0, "-", "no such file or folder"))
+            continue
+        for f in files:
+            try:
+                sources[str(f)] = f.read_bytes()
+            except OSError as exc:
+                findings.append(Finding(str(f), 0, "-", f"cannot read: {exc.strerror}"))
+    return sources, findings
+
+
+def content_hash(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+class Checker:
+    """Static checks over BPMN documents; plug-ins check forms and deadline texts."""
+
+    def __init__(self, form_exists: Callable[[str], bool] | None = None,
+                 form_problems: Callable[[str], list[tuple[str, int, str]]] | None = None,
+                 deadline_problem: Callable[[str], str | None] | None = None) -> None:
+        self.form_exists = form_exists
+        self.form_problems = form_problems
+        self.deadline_problem = deadline_problem
+
+    def check(self, sources: Mapping[str, bytes]) -> tuple[list[Finding], dict]:
+        """All findings for the documents, and the compiled processes when there are none."""
+        findings: list[Finding] = []
+        trees: dict[str, etree._Element] = {}
+        for path, content in sources.items():
+            try:
+                trees[path] = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False))
+            except etree.XMLSyntaxError as exc:
+                findings.append(Finding(path, exc.lineno or 1, "-", f"not well-formed XML: {exc.msg}"))
+        bpmn = {p: t for p, t in trees.items() if etree.QName(t).localname == "definitions"
+                and etree.QName(t).namespace == BPMN_NS}
+        for path, tree in trees.items():
+            if path not in bpmn and not path.endswith(".dmn"):
+                findings.append(Finding(path, tree.sourceline or 1, "-", "not a BPMN 2.0 document (bpmn:definitions)"))
+        for path, tree in bpmn.items():
+            findings.extend(self._check_document(path, tree))
+        if findings:
+            return findings, {}
+        from . import spiff
+        try:
+            _parser, compiled = spiff.parse_bpmn({p: sources[p] for p in bpmn})
+        except Exception as exc:  # the parser raises many types on real-world files
+            findings.append(_parser_finding(exc, bpmn))
+            return findings, {}
+        if not compiled:
+            for path in bpmn:
+                findings.append(Finding(path, 1, "-", "no executable process (isExecutable=\"true\")"))
+        return findings, compiled
+
+    def _check_document(self, path: str, root: etree._Element) -> list[Finding]:
+        out: list[Finding] = []
+
+        def add(el: etree._Element, msg: str) -> None:
+            out.append(Finding(path, el.sourceline or 1, el.get("id") or etree.QName(el).localname, msg))
+
+        ids: dict[str, etree._Element] = {}
+        for el in root.iter():
+            if not isinstance(el.tag, str):
+                continue
+            el_id = el.get("id")
+            if el_id:
+                if el_id in ids:
+                    add(el, f"duplicate id (also on line {ids[el_id].sourceline})")
+                ids[el_id] = el
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            out.extend(self._check_process(process, ids, add))
+        for msg_ref in root.xpath(".//bpmn:messageEventDefinition[@messageRef]", namespaces=NS):
+            if msg_ref.get("messageRef") not in ids:
+                add(msg_ref.getparent(), f"unknown message {msg_ref.get('messageRef')!r}")
+        for part in root.xpath(".//bpmn:participant[@processRef]", namespaces=NS):
+            if part.get("processRef") not in ids:
+                add(part, f"unknown process {part.get('processRef')!r}")
+        return out
+
+    def _check_process(self, process: etree._Element, ids: dict, add: Callable) -> list[Finding]:
+        flows = process.xpath(".//bpmn:sequenceFlow", namespaces=NS)
+        outgoing: dict[str, list[etree._Element]] = {}
+        for flow in flows:
+            for attr in ("sourceRef", "targetRef"):
+                ref = flow.get(attr)
+                if not ref:
+                    add(flow, f"sequence flow has no {attr}")
+                elif ref not in ids:
+                    add(flow, f"{attr} points to unknown element {ref!r}")
+            outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
+            cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            if cond is not None and (cond.text or "").strip():
+                _compile(cond.text.strip(), "eval", flow, "condition", add)
+        for ref in process.xpath(".//bpmn:flowNodeRef", namespaces=NS):
+            if (ref.text or "").strip() not in ids:
+                add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}")
+        for tag in GATEWAYS:
+            for gw in process.xpath(f".//bpmn:{tag}", namespaces=NS):
+                outs = outgoing.get(gw.get("id"), [])
+                default = gw.get("default")
+                if default and default not in {f.get("id") for f in outs}:
+                    add(gw, f"default flow {default!r} is not an outgoing flow of this gateway")
+                if len(outs) > 1:
+                    bare = [f.get("id") for f in outs if f.get("id") != default
+                            and not (f.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip()]
+                    if bare:
+                        add(gw, f"outgoing flow(s) {', '.join(bare)} have no condition and are not the default")
+        for script_task in process.xpath(".//bpmn:scriptTask", namespaces=NS):
+            text = script_task.findtext(f"{{{BPMN_NS}}}script")
+            if not (text or "").strip():
+                add(script_task, "script task has no script")
+            else:
+                _compile(text, "exec", script_task, "script", add)
+        for ev in process.xpath(".//bpmn:messageEventDefinition[@camunda:expression]", namespaces=NS):
+            _compile(ev.get(f"{{{CAMUNDA_NS}}}expression"), "eval", ev.getparent(), "message payload", add)
+        for ev in process.xpath(".//bpmn:boundaryEvent", namespaces=NS):
+            if ev.get("attachedToRef") not in ids:
+                add(ev, f"attached to unknown element {ev.get('attachedToRef')!r}")
+        for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
+            if not call.get("calledElement"):
+                add(call, "call activity names no calledElement")
+        if self.deadline_problem is not None:
+            for tag in ("timeDate", "timeDuration", "timeCycle"):
+                for el in process.xpath(f".//bpmn:{tag}", namespaces=NS):
+                    owner = el.getparent().getparent()
+                    problem = self.deadline_problem((el.text or "").strip())
+                    if problem:
+                        add(owner, f"{tag}: {problem}")
+            for task in process.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NS):
+                problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}dueDate").strip())
+                if problem:
+                    add(task, f"dueDate: {problem}")
+        if self.form_exists is not None:
+            from .runtime import _form_name
+            for task in process.xpath(".//bpmn:userTask", namespaces=NS):
+                key = task.get(f"{{{CAMUNDA_NS}}}formKey")
+                form = _form_name(key)
+                if form and not self.form_exists(form):
+                    add(task, f"form {form!r} not found (formKey {key!r})")
+                elif form and self.form_problems is not None:
+                    for file, line, what in self.form_problems(form):
+                        add(task, f"form {file}:{line}: {what}")
+        return []
+
+
+def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callable) -> None:
+    try:
+        compile(source, el.get("id") or what, mode)
+    except SyntaxError as exc:
+        add(el, f"{what} does not compile: {exc.msg} (line {exc.lineno} of the {what})")
+    except ValueError as exc:
+        add(el, f"{what} does not compile: {exc}")
+
+
+def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Finding:
+    """Turn any parser exception into a finding, with the line of the element it names."""
+    element = getattr(exc, "id", None) or "-"
+    path = getattr(exc, "file_name", None) or next(iter(trees), "-")
+    line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
+    tree = trees.get(path)
+    if (not line or not str(line).isdigit()) and tree is not None and element != "-":
+        found = tree.xpath("//*[@id=$id]", id=element)
+        line = found[0].sourceline if found else 1
+    message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return Finding(path, int(line) if str(line or "").isdigit() else 1, element, message)

@@ -1,0 +1,399 @@
+"""The runtime: one engine step on one instance, committed in one transaction or not at all.
+
+A step locks the instance row, loads the instance (from the in-process cache when the row's
+version says it is current), applies one action (start, complete, fire a timer, deliver a
+message, retry, cancel), runs engine steps until the instance waits, then writes the changed
+task rows, the human-task index, the jobs, the history and the new instance version together.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Iterator, Mapping
+
+from . import spiff
+from .clock import Clock
+from .errors import (
+    ActionTooEarly,
+    ConcurrentUpdate,
+    InstanceNotActive,
+    InstanceNotFound,
+    ProcessNotFound,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotFound,
+    TaskNotReady,
+)
+from .store import Store, Tx, dumps
+
+_current: contextvars.ContextVar["Step"] = contextvars.ContextVar("hall_step")
+
+
+@dataclass
+class Loaded:
+    """An instance as cached between steps: valid while the row's version is unchanged."""
+
+    version: int
+    row: dict
+    definition: spiff.CompiledProcess
+    instance: spiff.Instance
+    task_rows: dict[str, str]
+    human: dict[str, int]          # spiff task id -> human_tasks.id, for the ready ones
+    jobs: dict[str, str]           # spiff task id -> due ISO, for the pending timer jobs
+
+
+@dataclass
+class Step:
+    """The work of one transaction on one instance."""
+
+    runtime: "Runtime"
+    tx: Tx
+    now: datetime
+    actor: str | None
+    loaded: Loaded
+    history: list[dict] = field(default_factory=list)
+    bytes_written: int = 0
+
+    @property
+    def instance_id(self) -> int:
+        return self.loaded.row["id"]
+
+    def log(self, kind: str, element: str | None = None, task_id: int | None = None, **detail: Any) -> None:
+        self.history.append({
+            "instance_id": self.instance_id, "process_id": self.loaded.row["process_id"], "at": self.now,
+            "actor": self.actor, "kind": kind, "element": element, "task_id": task_id,
+            "detail": dumps(detail) if detail else None,
+        })
+
+
+class Runtime:
+    """Executes steps against a store with one clock; caches definitions and hot instances."""
+
+    def __init__(self, store: Store, clock: Clock, deadlines: "DeadlineResolver",
+                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+        self.store = store
+        self.clock = clock
+        self.deadlines = deadlines
+        self._definitions: dict[int, spiff.CompiledProcess] = {}
+        self._cache: dict[int, Loaded] = {}
+        env = {name: _bind(fn) for name, fn in (functions or {}).items()}
+        env["start_process"] = _script_start_process
+        self.script_engine = spiff.HallScriptEngine(env, self._resolve_timer, self._resolve_cycle)
+        self.last_bytes_written = 0
+
+    # -- definitions ------------------------------------------------------------------------
+    def definition(self, tx: Tx, definition_id: int) -> spiff.CompiledProcess:
+        compiled = self._definitions.get(definition_id)
+        if compiled is None:
+            row = tx.definition(definition_id)
+            compiled = spiff.CompiledProcess.from_json(row["process_id"], row["name"] or row["process_id"], row["spec"])
+            self._definitions[definition_id] = compiled
+        return compiled
+
+    # -- the transaction around a step -----------------------------------------------------
+    def run_step(self, instance_id: int, actor: str | None, action: Callable[[Step], Any],
+                 tx: Tx | None = None) -> Any:
+        """Lock, load, act, advance, save — in the caller's transaction or a new one."""
+        if tx is None:
+            try:
+                with self.store.tx() as own:
+                    return self.run_step(instance_id, actor, action, own)
+            except BaseException:
+                self._cache.pop(instance_id, None)
+                raise
+        step = self._open(tx, instance_id, actor)
+        token = _current.set(step)
+        try:
+            result = action(step)
+            self._save(step)
+        except BaseException:
+            self._cache.pop(instance_id, None)
+            raise
+        finally:
+            _current.reset(token)
+        return result
+
+    def start(self, tx: Tx, process_id: str, business_key: str | None, data: Mapping[str, Any],
+              actor: str | None, parent_id: int | None = None) -> int:
+        row = tx.latest_definition(process_id)
+        if row is None:
+            raise ProcessNotFound(process_id)
+        definition = self.definition(tx, row["id"])
+        now = self.clock.now()
+        instance = spiff.Instance.new(definition, self.script_engine, data)
+        instance_id = tx.insert_instance(
+            definition_id=row["id"], process_id=process_id, business_key=business_key, status="running",
+            parent_id=parent_id, started_at=now, updated_at=now, started_by=actor, version=0,
+            state="{}", variables=dumps(dict(data)))
+        self._cache[instance_id] = Loaded(0, {"id": instance_id, "process_id": process_id, "definition_id": row["id"],
+                                              "status": "running", "parent_id": parent_id,
+                                              "business_key": business_key, "updated_at": now,
+                                              "incident_element": None, "incident_error": None},
+                                          definition, instance, {}, {}, {})
+
+        def begin(step: Step) -> None:
+            step.log("started", business_key=business_key, data=dict(data), version=row["version"],
+                     parent=parent_id)
+            self.advance(step)
+
+        self.run_step(instance_id, actor, begin, tx)
+        return instance_id
+
+    def _open(self, tx: Tx, instance_id: int, actor: str | None) -> Step:
+        found = tx.instance_version(instance_id, lock=True)
+        if found is None:
+            raise InstanceNotFound(instance_id)
+        version, _status = found
+        loaded = self._cache.get(instance_id)
+        if loaded is None or loaded.version != version:
+            loaded = self._load(tx, instance_id)
+        now = self.clock.now()
+        last = loaded.row["updated_at"]
+        if last is not None and now < last:
+            raise ActionTooEarly(instance_id, now.isoformat(), last.isoformat())
+        return Step(self, tx, now, actor, loaded)
+
+    def _load(self, tx: Tx, instance_id: int) -> Loaded:
+        row = dict(tx.instance(instance_id))
+        definition = self.definition(tx, row["definition_id"])
+        task_rows = tx.load_task_rows(instance_id)
+        instance = spiff.Instance.restore(definition, self.script_engine, spiff.Snapshot(row["state"], task_rows))
+        human = {h["spiff_task_id"]: h["id"] for h in tx.ready_human_tasks(instance_id)}
+        jobs = {j["spiff_task_id"]: j["due_at"].isoformat() for j in tx.jobs_of(instance_id)}
+        keep = ("id", "process_id", "definition_id", "status", "parent_id", "business_key", "updated_at",
+                "incident_element", "incident_error")
+        return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs)
+
+    def _save(self, step: Step) -> None:
+        loaded = step.loaded
+        snap = loaded.instance.snapshot()
+        old = loaded.task_rows
+        added = {k: v for k, v in snap.tasks.items() if k not in old}
+        changed = {k: v for k, v in snap.tasks.items() if k in old and old[k] != v}
+        removed = [k for k in old if k not in snap.tasks]
+        written = step.tx.save_task_rows(step.instance_id, added, changed, removed)
+        variables = dumps(loaded.instance.variables())
+        row = loaded.row
+        values = dict(state=snap.state, variables=variables, status=row["status"], updated_at=step.now,
+                      incident_element=row["incident_element"], incident_error=row["incident_error"])
+        if row["status"] in ("completed", "cancelled"):
+            values["ended_at"] = step.now
+        if row.get("definition_id_changed"):
+            values["definition_id"] = row["definition_id"]
+        if not step.tx.update_instance(step.instance_id, loaded.version, **values):
+            raise ConcurrentUpdate(step.instance_id)
+        step.tx.add_history(step.history)
+        step.bytes_written = written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
+        self.last_bytes_written = step.bytes_written
+        loaded.version += 1
+        loaded.task_rows = snap.tasks
+        row["updated_at"] = step.now
+        row.pop("definition_id_changed", None)
+
+    # -- advancing an instance -------------------------------------------------------------
+    def advance(self, step: Step) -> None:
+        """Run engine steps until the instance waits; then index tasks, timers and messages."""
+        loaded = step.loaded
+        if loaded.row["status"] != "running":
+            return
+        try:
+            loaded.instance.run(lambda gw, taken: step.log("gateway_taken", gw, targets=taken))
+        except spiff.StepFailure as failure:
+            loaded.row["status"] = "incident"
+            loaded.row["incident_element"] = failure.element
+            loaded.row["incident_error"] = failure.error
+            step.log("incident", failure.element, error=failure.error, line=failure.line)
+        self._sync_human_tasks(step)
+        self._sync_jobs(step)
+        self._route_messages(step)
+        if loaded.instance.completed and loaded.row["status"] == "running":
+            loaded.row["status"] = "completed"
+            step.log("ended")
+
+    def _sync_human_tasks(self, step: Step) -> None:
+        loaded = step.loaded
+        ready = {u.spiff_id: u for u in loaded.instance.ready_user_tasks()}
+        for spiff_id, human_id in list(loaded.human.items()):
+            if spiff_id not in ready:
+                if step.tx.finish_human_task(human_id, "cancelled", step.now, None):
+                    step.log("task_cancelled", task_id=human_id)
+                del loaded.human[spiff_id]
+        for spiff_id, info in ready.items():
+            if spiff_id in loaded.human:
+                continue
+            ext = info.extensions
+            due = self.deadlines.task_due(ext.get("dueDate"), step.now, info.data)
+            values = dict(
+                instance_id=step.instance_id, process_id=loaded.row["process_id"], spiff_task_id=spiff_id,
+                name=info.name, title=info.title, lane=info.lane,
+                role=_first_group(ext.get("candidateGroups")) or info.lane,
+                assignee=_assignee(ext.get("assignee"), info.data), form=_form_name(ext.get("formKey")),
+                status="ready", created_at=step.now, due_at=due.at if due else None,
+                due_provisional=bool(due and due.provisional), warn_at=None)
+            human_id = step.tx.insert_human_task(**values)
+            loaded.human[spiff_id] = human_id
+            step.log("task_created", info.name, task_id=human_id, title=info.title, role=values["role"],
+                     due_at=values["due_at"].isoformat() if values["due_at"] else None)
+
+    def _sync_jobs(self, step: Step) -> None:
+        loaded = step.loaded
+        waiting = {t.spiff_id: t for t in loaded.instance.waiting_timers() if t.due}
+        for spiff_id in [k for k in loaded.jobs if k not in waiting]:
+            step.tx.delete_jobs(step.instance_id, spiff_id)
+            del loaded.jobs[spiff_id]
+        for spiff_id, timer in waiting.items():
+            if loaded.jobs.get(spiff_id) == timer.due:
+                continue
+            if spiff_id in loaded.jobs:
+                step.tx.delete_jobs(step.instance_id, spiff_id)
+            step.tx.add_job(instance_id=step.instance_id, element=timer.element, spiff_task_id=spiff_id,
+                            kind="timer", due_at=datetime.fromisoformat(timer.due), attempts=0,
+                            created_at=step.now)
+            loaded.jobs[spiff_id] = timer.due
+            step.log("timer_scheduled", timer.element, due_at=timer.due, timer=timer.kind)
+
+    def _route_messages(self, step: Step) -> None:
+        """Deliver thrown messages to the linked instances (parent first, then children) waiting for them."""
+        for name, payload, event in step.loaded.instance.thrown_events():
+            step.log("message_sent", name=name, payload=payload)
+            targets = []
+            parent = step.loaded.row.get("parent_id")
+            if parent:
+                targets.append(parent)
+            targets.extend(c["id"] for c in step.tx.children(step.instance_id))
+            for target in targets:
+                if self.deliver(step.tx, target, name, payload, event, step.actor, source=step.instance_id):
+                    break
+
+    def deliver(self, tx: Tx, instance_id: int, name: str, payload: Any, event: Any, actor: str | None,
+                source: int | None = None) -> bool:
+        """Deliver one message to one instance if it is waiting for it; True when caught."""
+        def act(step: Step) -> bool:
+            if step.loaded.row["status"] != "running" or name not in step.loaded.instance.waiting_messages():
+                return False
+            caught = step.loaded.instance.deliver(event)
+            if caught:
+                step.log("message_received", name=name, payload=payload, source=source)
+                self.advance(step)
+            return bool(caught)
+
+        return self.run_step(instance_id, actor, act, tx)
+
+    # -- timers ---------------------------------------------------------------------------
+    def _resolve_timer(self, task: Any, kind: str, expression: str) -> str:
+        step = _current.get(None)
+        now = step.now if step else self.clock.now()
+        return self.deadlines.timer_due(kind, expression, now, task.data).at.isoformat()
+
+    def _resolve_cycle(self, task: Any, expression: str, previous: dict | None) -> dict:
+        step = _current.get(None)
+        now = step.now if step else self.clock.now()
+        return self.deadlines.cycle_next(expression, now, task.data, previous)
+
+    # -- operations on instances ----------------------------------------------------------
+    def complete(self, task_id: int, data: Mapping[str, Any], actor: str | None,
+                 validate: Callable[[Mapping[str, Any]], dict], tx: Tx) -> int:
+        """Complete a ready human task with validated data; returns the instance id."""
+        human = tx.human_task(task_id)
+        if human is None:
+            raise TaskNotFound(task_id)
+
+        def act(step: Step) -> None:
+            current = step.tx.human_task(task_id)
+            if current["status"] == "completed":
+                raise TaskAlreadyCompleted(task_id, current["completed_by"])
+            if current["status"] != "ready":
+                raise TaskNotReady(task_id, current["status"])
+            status = step.loaded.row["status"]
+            if status != "running":
+                raise InstanceNotActive(step.instance_id, status, f"complete task {task_id} of")
+            if current["assignee"] and actor and current["assignee"] != actor:
+                raise TaskClaimedByOther(task_id, current["assignee"])
+            values = validate(data)
+            if not step.tx.finish_human_task(task_id, "completed", step.now, actor):
+                raise TaskAlreadyCompleted(task_id)
+            step.loaded.human.pop(current["spiff_task_id"], None)
+            step.loaded.instance.complete_user_task(current["spiff_task_id"], values)
+            step.log("task_completed", current["name"], task_id=task_id, data=values)
+            self.advance(step)
+
+        self.run_step(human["instance_id"], actor, act, tx)
+        return human["instance_id"]
+
+    def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str) -> bool:
+        """Fire a due timer in the instance's transaction; False if it no longer waits."""
+        def act(step: Step) -> bool:
+            if step.loaded.row["status"] != "running":
+                return False
+            element = None
+            for t in step.loaded.instance.waiting_timers():
+                if t.spiff_id == spiff_task_id:
+                    element = t.element
+            if element is None or not step.loaded.instance.fire_timer(spiff_task_id):
+                return False
+            step.loaded.jobs.pop(spiff_task_id, None)
+            step.log("timer_fired", element)
+            self.advance(step)
+            return True
+
+        return self.run_step(instance_id, actor, act, tx)
+
+
+def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Script functions receive the current step (transaction, clock) as their first argument."""
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(_current.get(), *args, **kwargs)
+    call.__name__ = getattr(fn, "__name__", "function")
+    return call
+
+
+def _script_start_process(process_id: str, data: Mapping[str, Any] | None = None,
+                          business_key: str | None = None) -> int:
+    """`start_process(...)` in a BPMN script: a linked child instance, in the same transaction."""
+    step = _current.get()
+    child = step.runtime.start(step.tx, process_id, business_key, dict(data or {}), step.actor,
+                               parent_id=step.instance_id)
+    step.log("child_started", child=child, process=process_id)
+    return child
+
+
+def _first_group(groups: str | None) -> str | None:
+    if not groups:
+        return None
+    return groups.split(",")[0].strip() or None
+
+
+def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
+    """camunda:assignee is a user name or an expression `${variable}` on the instance data."""
+    if not value:
+        return None
+    if value.startswith("${") and value.endswith("}"):
+        found = data.get(value[2:-1].strip())
+        return str(found) if found else None
+    return value
+
+
+def _form_name(form_key: str | None) -> str | None:
+    """Accept plain names and Camunda-style keys (`embedded:app:forms/review.html` -> `review`)."""
+    if not form_key:
+        return None
+    name = form_key.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+    for suffix in (".yaml", ".yml", ".html", ".form"):
+        if name.endswith(suffix):
+            name = name[: -len(suffix)]
+    return name or None
+
+
+class DeadlineResolver:
+    """Turns deadline texts into due times; the time layer (calendar, notation) plugs in here."""
+
+    def task_due(self, text: str | None, now: datetime, data: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def timer_due(self, kind: str, text: str, now: datetime, data: Mapping[str, Any]) -> Any:
+        raise NotImplementedError
+
+    def cycle_next(self, text: str, now: datetime, data: Mapping[str, Any], previous: dict | None) -> dict:
+        raise NotImplementedError

@@ -1,0 +1,447 @@
+"""The adapter around SpiffWorkflow: the only module of hall that imports it.
+
+It parses BPMN saved by Camunda Modeler and spiff-arena (reading the extension attributes
+SpiffWorkflow ignores), replaces SpiffWorkflow's wall-clock timers by timers the engine fires
+from its own jobs table, and serialises an instance as a small state document plus one row
+per task, so a save writes only the tasks that changed.
+"""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Mapping
+from uuid import UUID
+
+from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.parser.util import first
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    DurationTimerEventDefinition,
+    TimeDateEventDefinition,
+)
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
+from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
+                           "followUpDate", "priority")
+
+
+
+# -- timers that the engine fires ------------------------------------------------------------
+class _HallTimerMixin:
+    """A timer whose due time the engine computes (with its clock and calendar) and fires itself.
+
+    SpiffWorkflow compares against the wall clock on every refresh; here the task only fires when
+    the engine has set ``event_fired`` from a due job.
+    """
+
+    kind = "duration"
+
+    def has_fired(self, my_task: Any) -> bool:
+        if my_task._get_internal_data("event_value") is None:
+            due = my_task.workflow.script_engine.resolve_timer(my_task, self.kind, self.expression)
+            my_task._set_internal_data(event_value=due)
+        return my_task._get_internal_data("event_fired", False)
+
+
+class HallTimeDate(_HallTimerMixin, TimeDateEventDefinition):
+    kind = "date"
+
+
+class HallDuration(_HallTimerMixin, DurationTimerEventDefinition):
+    kind = "duration"
+
+
+class HallCycle(CycleTimerEventDefinition):
+    """A repeating timer: each time the engine fires it, one more branch starts."""
+
+    kind = "cycle"
+
+    def cycle_complete(self, my_task: Any) -> bool:
+        value = my_task._get_internal_data("event_value")
+        if value is None:
+            value = my_task.workflow.script_engine.resolve_cycle(my_task, self.expression, None)
+            my_task._set_internal_data(event_value=value)
+        if my_task._get_internal_data("cycle_fire", False):
+            my_task.internal_data.pop("cycle_fire", None)
+            nxt = my_task.workflow.script_engine.resolve_cycle(my_task, self.expression, value)
+            my_task._set_internal_data(event_value=nxt)
+            if nxt.get("next") is None:
+                my_task.internal_data["event_fired"] = True
+            return True
+        return False
+
+    def details(self, my_task: Any) -> Any:
+        return my_task._get_internal_data("event_value")
+
+
+# -- parser: Camunda and spiff-arena extensions ----------------------------------------------
+def _read_extensions(node: Any, base: dict) -> dict:
+    """Camunda attributes/properties and spiffworkflow extension elements, in one dict."""
+    ext = dict(base)
+    for attr in CAMUNDA_TASK_ATTRIBUTES:
+        value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{attr}")
+        if value is not None:
+            ext[attr] = value.strip()
+    for el in node.xpath("./bpmn:extensionElements/*", namespaces={"bpmn": node.nsmap.get("bpmn") or
+                                                                    "http://www.omg.org/spec/BPMN/20100524/MODEL"}):
+        qname = etree.QName(el)
+        if qname.namespace == SPIFF_NS:
+            if qname.localname == "properties":
+                props = {p.get("name"): p.get("value") for p in el if etree.QName(p).localname == "property"}
+                ext.setdefault("properties", {}).update(props)
+                if "formKey" in props:
+                    ext.setdefault("formKey", props["formKey"])
+            elif len(el) == 0:
+                ext[qname.localname] = (el.text or "").strip()
+    return ext
+
+
+class _ExtensionsMixin:
+    def parse_extensions(self, node: Any = None) -> dict:
+        node = node if node is not None else self.node
+        return _read_extensions(node, super().parse_extensions(node))
+
+    def parse_timer_event(self, event: Any) -> Any:
+        description = self.get_event_description(event)
+        name = self.node.get("name", self.node.get("id"))
+        for tag, cls in (("timeDate", HallTimeDate), ("timeDuration", HallDuration), ("timeCycle", HallCycle)):
+            el = first(self.xpath(f".//bpmn:{tag}"))
+            if el is not None:
+                text = (el.text or "").strip()
+                if not text:
+                    raise ValidationException(f"empty {tag} on timer", node=self.node, file_name=self.filename)
+                return cls(name, text, description=description)
+        raise ValidationException("timer has no timeDate, timeDuration or timeCycle", node=self.node,
+                                  file_name=self.filename)
+
+
+def _with_mixin(parser_cls: type) -> type:
+    return type(f"Hall{parser_cls.__name__}", (_ExtensionsMixin, parser_cls), {})
+
+
+class HallParser(CamundaParser):
+    """CamundaParser that also keeps camunda task attributes, spiffworkflow extensions and our timers."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        tag: (_with_mixin(parser), spec) for tag, (parser, spec) in CamundaParser.OVERRIDE_PARSER_CLASSES.items()
+    }
+    _svc = full_tag("serviceTask")
+    if _svc not in OVERRIDE_PARSER_CLASSES:
+        from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser as _B
+        if _svc in _B.PARSER_CLASSES:
+            _p, _s = _B.PARSER_CLASSES[_svc]
+            OVERRIDE_PARSER_CLASSES[_svc] = (_with_mixin(_p), _s)
+    del _svc
+
+    def __init__(self) -> None:
+        nsmap = dict(CamundaParser().namespaces)
+        nsmap["spiffworkflow"] = SPIFF_NS
+        super().__init__(namespaces=nsmap)
+
+
+# -- serialisation ----------------------------------------------------------------------------
+class _SpecAwareWorkflowConverter(BpmnWorkflowConverter):
+    """Restores a workflow around an already-built spec object instead of re-deserialising it."""
+
+    def from_dict(self, dct: dict) -> Any:
+        if isinstance(dct.get("spec"), dict):
+            return super().from_dict(dct)
+        spec = dct.pop("spec")
+        subprocess_specs = dct.pop("subprocess_specs", {})
+        workflow = self.target_class(spec, subprocess_specs, deserializing=True)
+        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
+        self.set_default_attributes(workflow, dct)
+        self.subprocesses_from_dict(dct["subprocesses"], workflow)
+        workflow.bpmn_events = self.registry.restore(dct.pop("bpmn_events", []))
+        return workflow
+
+
+def _make_serializer() -> BpmnWorkflowSerializer:
+    config = dict(CAMUNDA_CONFIG)
+    config[BpmnWorkflow] = _SpecAwareWorkflowConverter
+    for cls in (HallTimeDate, HallDuration, HallCycle):
+        config[cls] = TimerConditionalEventDefinitionConverter
+    return BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(config))
+
+
+SERIALIZER = _make_serializer()
+_REGISTRY = SERIALIZER.registry
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@dataclass
+class CompiledProcess:
+    """One executable process parsed from a file: its spec and the specs of its subprocesses."""
+
+    process_id: str
+    name: str
+    spec: Any
+    subprocess_specs: dict
+    source_file: str = ""
+
+    def to_json(self) -> str:
+        return _dump({"spec": _REGISTRY.convert(self.spec),
+                      "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in self.subprocess_specs.items()}})
+
+    @classmethod
+    def from_json(cls, process_id: str, name: str, text: str) -> "CompiledProcess":
+        d = json.loads(text)
+        return cls(process_id, name, _REGISTRY.restore(d["spec"]),
+                   {k: _REGISTRY.restore(v) for k, v in d["subprocess_specs"].items()})
+
+
+def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, CompiledProcess]]:
+    """Parse BPMN documents (path -> bytes) together, so call activities resolve across files."""
+    parser = HallParser()
+    for path, content in sources.items():
+        parser.add_bpmn_xml(etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False)), filename=path)
+    compiled = {}
+    for pid, pp in parser.process_parsers.items():
+        if not pp.process_executable:
+            continue
+        spec = parser.get_spec(pid)
+        subs = parser.get_subprocess_specs(pid)
+        compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
+    return parser, compiled
+
+
+# -- the script engine ------------------------------------------------------------------------
+class HallScriptEngine(PythonScriptEngine):
+    """Python scripts and conditions with the engine's functions; timers resolved by the engine."""
+
+    def __init__(self, functions: Mapping[str, Callable], resolve_timer: Callable, resolve_cycle: Callable) -> None:
+        super().__init__(environment=TaskDataEnvironment(dict(functions)))
+        self._resolve_timer = resolve_timer
+        self._resolve_cycle = resolve_cycle
+
+    def resolve_timer(self, task: Any, kind: str, expression: str) -> str:
+        return self._resolve_timer(task, kind, expression)
+
+    def resolve_cycle(self, task: Any, expression: str, previous: dict | None) -> dict:
+        return self._resolve_cycle(task, expression, previous)
+
+
+# -- a running instance -----------------------------------------------------------------------
+@dataclass
+class UserTaskInfo:
+    spiff_id: str
+    name: str
+    title: str
+    lane: str | None
+    extensions: dict
+    data: dict
+
+
+@dataclass
+class TimerInfo:
+    spiff_id: str
+    element: str
+    kind: str
+    due: str | None
+
+
+@dataclass
+class StepFailure(Exception):
+    """A script, condition or service call raised: the element and the error for the incident."""
+
+    element: str
+    error: str
+    line: int | None = None
+
+
+@dataclass
+class Snapshot:
+    """What is stored of an instance: a small state document and one JSON text per task."""
+
+    state: str
+    tasks: dict[str, str] = field(default_factory=dict)
+
+
+class Instance:
+    """A SpiffWorkflow workflow with the operations the runtime needs, and nothing of Spiff leaking."""
+
+    def __init__(self, workflow: BpmnWorkflow) -> None:
+        self.wf = workflow
+
+    @classmethod
+    def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
+        wf = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
+        start = wf.task_tree
+        start.data.update(copy.deepcopy(dict(data)))
+        for t in wf.get_tasks(state=TaskState.READY):
+            t.data.update(copy.deepcopy(dict(data)))
+        return cls(wf)
+
+    @classmethod
+    def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot) -> "Instance":
+        dct = json.loads(snap.state)
+        dct["tasks"] = {k: json.loads(v) for k, v in snap.tasks.items()}
+        dct["spec"] = process.spec
+        dct["subprocess_specs"] = process.subprocess_specs
+        wf = SERIALIZER.from_dict(dct)
+        wf.script_engine = engine
+        return cls(wf)
+
+    def snapshot(self) -> Snapshot:
+        _REGISTRY._encoder_mode = False
+        dct = _REGISTRY.convert(self.wf)
+        tasks = dct.pop("tasks")
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        return Snapshot(_dump(dct), {k: _dump(v) for k, v in tasks.items()})
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        return self.wf.completed
+
+    def variables(self) -> dict:
+        """The instance's data as staff see it: the data of the most recently completed task."""
+        if self.wf.completed:
+            return dict(self.wf.data) or (dict(self.wf.last_task.data) if self.wf.last_task else {})
+        ready = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
+        merged: dict = {}
+        if self.wf.last_task is not None:
+            merged.update(self.wf.last_task.data)
+        for t in ready:
+            merged.update(t.data)
+        return {k: v for k, v in merged.items() if not callable(v)}
+
+    def ready_user_tasks(self) -> list[UserTaskInfo]:
+        out = []
+        for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
+            spec = t.task_spec
+            out.append(UserTaskInfo(str(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
+                                    spec.lane, dict(getattr(spec, "extensions", {}) or {}), t.data))
+        return out
+
+    def waiting_timers(self) -> list[TimerInfo]:
+        out = []
+        for t in self.wf.get_tasks(state=TaskState.WAITING):
+            ed = getattr(t.task_spec, "event_definition", None)
+            if isinstance(ed, (HallTimeDate, HallDuration)):
+                out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, ed.kind,
+                                     t._get_internal_data("event_value")))
+            elif isinstance(ed, HallCycle):
+                value = t._get_internal_data("event_value") or {}
+                out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, "cycle", value.get("next")))
+        return out
+
+    def waiting_messages(self) -> list[str]:
+        names = []
+        for t in self.wf.get_tasks(state=TaskState.WAITING):
+            ed = getattr(t.task_spec, "event_definition", None)
+            if ed is not None and type(ed).__name__ == "MessageEventDefinition":
+                names.append(ed.name)
+        return names
+
+    def has_task(self, spiff_id: str) -> bool:
+        return self.wf.get_task_from_id(UUID(spiff_id)) is not None
+
+    # -- acting --------------------------------------------------------------------------------
+    def complete_user_task(self, spiff_id: str, data: Mapping[str, Any]) -> None:
+        task = self.wf.get_task_from_id(UUID(spiff_id))
+        task.data.update(copy.deepcopy(dict(data)))
+        task.run()
+
+    def update_ready_data(self, element: str, data: Mapping[str, Any]) -> None:
+        """Fix the data a failed element will run with (for `retry --set`)."""
+        for t in self.wf.get_tasks(state=TaskState.READY):
+            if (t.task_spec.bpmn_id or t.task_spec.name) == element:
+                t.data.update(copy.deepcopy(dict(data)))
+
+    def fire_timer(self, spiff_id: str) -> bool:
+        """Mark a waiting timer as due; False if the timer is no longer waiting (e.g. its task finished)."""
+        try:
+            task = self.wf.get_task_from_id(UUID(spiff_id))
+        except Exception:
+            return False
+        if task is None or task.state != TaskState.WAITING:
+            return False
+        if isinstance(task.task_spec.event_definition, HallCycle):
+            task._set_internal_data(cycle_fire=True)
+        else:
+            task._set_internal_data(event_fired=True)
+        self.wf.refresh_timers()
+        return True
+
+    def deliver(self, event: Any) -> int:
+        """Hand a message thrown elsewhere to this instance; returns how many events caught it."""
+        return self.wf.event_manager.catch(event, internal=False)
+
+    def thrown_events(self) -> list[tuple[str, Any, Any]]:
+        """Messages this instance threw that it could not catch itself: (name, payload, event)."""
+        out = []
+        for ev in self.wf.get_events():
+            payload = ev.payload.get("payload") if isinstance(ev.payload, dict) else ev.payload
+            out.append((ev.event_definition.name, payload, ev))
+        return out
+
+    def run(self, on_gateway: Callable[[str, list[str]], None]) -> None:
+        """Run engine steps until the instance waits; a failing element becomes a StepFailure.
+
+        The failing task is put back to READY with the data it had before it ran, so a retry
+        re-runs it cleanly after the definition or data is fixed.
+        """
+        saved: dict[str, Any] = {}
+
+        def will(task: Any) -> None:
+            saved["task"], saved["data"] = task, copy.deepcopy(task.data)
+
+        def did(task: Any) -> None:
+            if isinstance(task.task_spec, (ExclusiveGateway, InclusiveGateway)):
+                taken = [c.task_spec.bpmn_id or c.task_spec.name for c in task.children
+                         if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                         and not c.has_state(TaskState.CANCELLED)]
+                on_gateway(task.task_spec.bpmn_id or task.task_spec.name, taken)
+
+        try:
+            self.wf.do_engine_steps(will_complete_task=will, did_complete_task=did)
+        except Exception as exc:  # every failure of process code becomes an incident
+            task = getattr(exc, "task", None) or saved.get("task")
+            if task is not None and saved.get("task") is task:
+                task._set_state(TaskState.READY)
+                task.data = saved["data"]
+            element = (task.task_spec.bpmn_id or task.task_spec.name) if task is not None else "?"
+            raise StepFailure(element, describe_error(exc), getattr(exc, "line_number", None)) from exc
+
+    def cancel(self) -> None:
+        self.wf.cancel()
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line for an incident: the error, and the offending script line when Spiff knows it."""
+    inner = getattr(exc, "exception", None)
+    base = f"{type(inner).__name__}: {inner}" if inner is not None else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    line_no = getattr(exc, "line_number", None)
+    line = getattr(exc, "error_line", "")
+    if line_no:
+        base += f" (script line {line_no}: {line.strip()})"
+    return base
+
+
+def external_message(name: str, payload: Any) -> Any:
+    """A message from outside any instance; the catching element stores it as `<element>_Response`."""
+    from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+    return BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": None})

@@ -1,0 +1,445 @@
+"""The store: every table and every SQL statement of hall lives here (SQLite or PostgreSQL).
+
+The runtime talks to a ``Tx`` (one transaction) through named operations; nothing above this
+module writes SQL. Schema versions are tracked in ``hall_schema`` and applied by ``Store.init``.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import date, datetime, timezone
+from typing import Any, Iterable, Iterator, Mapping, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine as SAEngine
+
+from .errors import DatabaseUnavailable, SchemaMissing, SchemaTooNew
+
+SCHEMA_VERSION = 1
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """Aware UTC datetimes in, aware UTC datetimes out, on every backend."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = sa.MetaData()
+
+schema_table = sa.Table(
+    "hall_schema", metadata,
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("applied_at", UTCDateTime, nullable=False),
+)
+
+definitions = sa.Table(
+    "definitions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("process_id", sa.String(200), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(500)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("source_file", sa.String(1000), nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("spec", sa.Text, nullable=False),
+    sa.Column("deployed_at", UTCDateTime, nullable=False),
+    sa.Column("deployed_by", sa.String(200)),
+    sa.UniqueConstraint("process_id", "version", name="uq_definition_version"),
+)
+
+instances = sa.Table(
+    "instances", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("definition_id", sa.Integer, sa.ForeignKey("definitions.id"), nullable=False),
+    sa.Column("process_id", sa.String(200), nullable=False),
+    sa.Column("business_key", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("instances.id")),
+    sa.Column("started_at", UTCDateTime, nullable=False),
+    sa.Column("updated_at", UTCDateTime, nullable=False),
+    sa.Column("ended_at", UTCDateTime),
+    sa.Column("started_by", sa.String(200)),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("incident_element", sa.String(200)),
+    sa.Column("incident_error", sa.Text),
+    sa.Column("state", sa.Text, nullable=False),
+    sa.Column("variables", sa.Text, nullable=False),
+    sa.Index("ix_instances_process_status", "process_id", "status"),
+    sa.Index("ix_instances_business_key", "business_key"),
+    sa.Index("ix_instances_parent", "parent_id"),
+)
+
+instance_tasks = sa.Table(
+    "instance_tasks", metadata,
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), primary_key=True),
+    sa.Column("task_id", sa.String(36), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+)
+
+human_tasks = sa.Table(
+    "human_tasks", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), nullable=False),
+    sa.Column("process_id", sa.String(200), nullable=False),
+    sa.Column("spiff_task_id", sa.String(36), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("title", sa.String(500)),
+    sa.Column("lane", sa.String(200)),
+    sa.Column("role", sa.String(200)),
+    sa.Column("assignee", sa.String(200)),
+    sa.Column("form", sa.String(200)),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("due_at", UTCDateTime),
+    sa.Column("due_provisional", sa.Boolean, nullable=False, default=False),
+    sa.Column("warn_at", UTCDateTime),
+    sa.Column("completed_at", UTCDateTime),
+    sa.Column("completed_by", sa.String(200)),
+    sa.Index("ix_human_tasks_status_role", "status", "role"),
+    sa.Index("ix_human_tasks_status_assignee", "status", "assignee"),
+    sa.Index("ix_human_tasks_instance", "instance_id", "status"),
+)
+
+history = sa.Table(
+    "history", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("instance_id", sa.Integer, nullable=False),
+    sa.Column("process_id", sa.String(200), nullable=False),
+    sa.Column("at", UTCDateTime, nullable=False),
+    sa.Column("actor", sa.String(200)),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("element", sa.String(200)),
+    sa.Column("task_id", sa.Integer),
+    sa.Column("detail", sa.Text),
+    sa.Index("ix_history_instance", "instance_id", "id"),
+    sa.Index("ix_history_kind_at", "kind", "at"),
+)
+
+sequences = sa.Table(
+    "sequences", metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("period", sa.String(20), primary_key=True),
+    sa.Column("value", sa.Integer, nullable=False),
+)
+
+jobs = sa.Table(
+    "jobs", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), nullable=False),
+    sa.Column("element", sa.String(200), nullable=False),
+    sa.Column("spiff_task_id", sa.String(36), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("due_at", UTCDateTime, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_by", sa.String(200)),
+    sa.Column("lock_expires_at", UTCDateTime),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.UniqueConstraint("spiff_task_id", "due_at", name="uq_job_task_due"),
+    sa.Index("ix_jobs_due", "due_at"),
+    sa.Index("ix_jobs_instance", "instance_id"),
+)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that keeps Chinese readable in the database."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"value of type {type(value).__name__} cannot be stored: {value!r}")
+
+
+def normalise_url(url: str) -> str:
+    """Accept a bare file path for SQLite and plain postgresql:// URLs (psycopg 3 driver)."""
+    if "://" not in url:
+        return f"sqlite:///{url}"
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+class Store:
+    """A database of hall: opens the connection pool and hands out transactions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = normalise_url(url)
+        try:
+            self.engine: SAEngine = _create_engine(self.url)
+        except Exception as exc:  # bad URL, missing driver
+            raise DatabaseUnavailable(url, _reason(exc)) from None
+        self.dialect = self.engine.dialect.name
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- schema -----------------------------------------------------------------------
+    def schema_version(self) -> int | None:
+        """The applied schema version, or None when the database has no hall schema."""
+        try:
+            with self.engine.connect() as conn:
+                if not sa.inspect(conn).has_table("hall_schema"):
+                    return None
+                return conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar()
+        except sa.exc.OperationalError as exc:
+            raise DatabaseUnavailable(self.url, _reason(exc)) from None
+
+    def init(self, now: datetime) -> tuple[int | None, int]:
+        """Create or upgrade the schema; returns (version before, version after)."""
+        before = self.schema_version()
+        if before is not None and before > SCHEMA_VERSION:
+            raise SchemaTooNew(before, SCHEMA_VERSION)
+        with self.engine.begin() as conn:
+            for version in range((before or 0) + 1, SCHEMA_VERSION + 1):
+                MIGRATIONS[version](conn)
+                conn.execute(schema_table.insert().values(version=version, applied_at=now))
+        return before, SCHEMA_VERSION
+
+    def check_schema(self) -> None:
+        found = self.schema_version()
+        if found is None:
+            raise SchemaMissing(self.url)
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNew(found, SCHEMA_VERSION)
+        if found < SCHEMA_VERSION:
+            raise SchemaMissing(self.url)
+
+    # -- transactions -----------------------------------------------------------------
+    @contextmanager
+    def tx(self, write: bool = True) -> Iterator["Tx"]:
+        """One transaction; SQLite write transactions take the write lock up front."""
+        try:
+            conn = self.engine.connect().execution_options(hall_write=write)
+        except sa.exc.OperationalError as exc:
+            raise DatabaseUnavailable(self.url, _reason(exc)) from None
+        try:
+            with conn.begin():
+                yield Tx(conn, self.dialect)
+        finally:
+            conn.close()
+
+
+def _create_engine(url: str) -> SAEngine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30}, poolclass=sa.pool.QueuePool
+                                  if ":memory:" not in url else sa.pool.StaticPool)
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            write = conn.get_execution_options().get("hall_write", True)
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _create_v1(conn: Connection) -> None:
+    metadata.create_all(conn)
+
+
+MIGRATIONS = {1: _create_v1}
+
+
+class Tx:
+    """One open transaction: the named operations the runtime needs, nothing more."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+    # -- definitions ------------------------------------------------------------------
+    def latest_definition(self, process_id: str) -> Mapping[str, Any] | None:
+        q = (sa.select(definitions).where(definitions.c.process_id == process_id)
+             .order_by(definitions.c.version.desc()).limit(1))
+        return self.conn.execute(q).mappings().first()
+
+    def definition(self, definition_id: int) -> Mapping[str, Any] | None:
+        return self.conn.execute(sa.select(definitions).where(definitions.c.id == definition_id)).mappings().first()
+
+    def add_definition(self, **values: Any) -> int:
+        return self.conn.execute(definitions.insert().values(**values)).inserted_primary_key[0]
+
+    def list_definitions(self) -> list[Mapping[str, Any]]:
+        cols = [c for c in definitions.c if c.name not in ("source", "spec")]
+        q = sa.select(*cols).order_by(definitions.c.process_id, definitions.c.version)
+        return list(self.conn.execute(q).mappings())
+
+    # -- instances --------------------------------------------------------------------
+    def insert_instance(self, **values: Any) -> int:
+        return self.conn.execute(instances.insert().values(**values)).inserted_primary_key[0]
+
+    def instance(self, instance_id: int, lock: bool = False) -> Mapping[str, Any] | None:
+        q = sa.select(instances).where(instances.c.id == instance_id)
+        if lock and self.dialect == "postgresql":
+            q = q.with_for_update()
+        return self.conn.execute(q).mappings().first()
+
+    def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
+        q = sa.select(instances.c.version, instances.c.status).where(instances.c.id == instance_id)
+        if lock and self.dialect == "postgresql":
+            q = q.with_for_update()
+        row = self.conn.execute(q).first()
+        return (row[0], row[1]) if row else None
+
+    def update_instance(self, instance_id: int, expected_version: int, **values: Any) -> bool:
+        """Optimistic update: only succeeds if nobody changed the instance since we read it."""
+        q = (instances.update()
+             .where(instances.c.id == instance_id, instances.c.version == expected_version)
+             .values(version=expected_version + 1, **values))
+        return self.conn.execute(q).rowcount == 1
+
+    def list_instances(self, process: str | None = None, status: str | None = None,
+                       business_key: str | None = None, limit: int = 200) -> list[Mapping[str, Any]]:
+        cols = [c for c in instances.c if c.name not in ("state",)]
+        q = sa.select(*cols).order_by(instances.c.id.desc()).limit(limit)
+        if process:
+            q = q.where(instances.c.process_id == process)
+        if status:
+            q = q.where(instances.c.status == status)
+        if business_key:
+            q = q.where(instances.c.business_key == business_key)
+        return list(self.conn.execute(q).mappings())
+
+    def children(self, instance_id: int) -> list[Mapping[str, Any]]:
+        q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
+             .where(instances.c.parent_id == instance_id).order_by(instances.c.id))
+        return list(self.conn.execute(q).mappings())
+
+    def instance_brief(self, instance_id: int) -> Mapping[str, Any] | None:
+        q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
+             .where(instances.c.id == instance_id))
+        return self.conn.execute(q).mappings().first()
+
+    # -- serialized task tree -----------------------------------------------------------
+    def load_task_rows(self, instance_id: int) -> dict[str, str]:
+        q = sa.select(instance_tasks.c.task_id, instance_tasks.c.body).where(instance_tasks.c.instance_id == instance_id)
+        return dict(self.conn.execute(q).all())
+
+    def save_task_rows(self, instance_id: int, added: Mapping[str, str], changed: Mapping[str, str],
+                       removed: Iterable[str]) -> int:
+        """Write only what changed; returns the bytes written (for the benchmark's figure)."""
+        written = 0
+        if added:
+            rows = [{"instance_id": instance_id, "task_id": k, "body": v} for k, v in added.items()]
+            self.conn.execute(instance_tasks.insert(), rows)
+            written += sum(len(v) for v in added.values())
+        if changed:
+            q = (instance_tasks.update()
+                 .where(instance_tasks.c.instance_id == sa.bindparam("b_instance"),
+                        instance_tasks.c.task_id == sa.bindparam("b_task"))
+                 .values(body=sa.bindparam("b_body")))
+            self.conn.execute(q, [{"b_instance": instance_id, "b_task": k, "b_body": v} for k, v in changed.items()])
+            written += sum(len(v) for v in changed.values())
+        removed = list(removed)
+        if removed:
+            self.conn.execute(instance_tasks.delete().where(instance_tasks.c.instance_id == instance_id,
+                                                            instance_tasks.c.task_id.in_(removed)))
+        return written
+
+    # -- human tasks ------------------------------------------------------------------
+    def insert_human_task(self, **values: Any) -> int:
+        return self.conn.execute(human_tasks.insert().values(**values)).inserted_primary_key[0]
+
+    def human_task(self, task_id: int) -> Mapping[str, Any] | None:
+        return self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
+
+    def ready_human_tasks(self, instance_id: int) -> list[Mapping[str, Any]]:
+        q = (sa.select(human_tasks).where(human_tasks.c.instance_id == instance_id, human_tasks.c.status == "ready")
+             .order_by(human_tasks.c.id))
+        return list(self.conn.execute(q).mappings())
+
+    def finish_human_task(self, task_id: int, status: str, at: datetime, by: str | None) -> bool:
+        """Mark a ready task completed/cancelled; False if it was no longer ready (someone beat us)."""
+        q = (human_tasks.update().where(human_tasks.c.id == task_id, human_tasks.c.status == "ready")
+             .values(status=status, completed_at=at, completed_by=by))
+        return self.conn.execute(q).rowcount == 1
+
+    def set_assignee(self, task_id: int, assignee: str | None, expected: str | None) -> bool:
+        cond = human_tasks.c.assignee.is_(None) if expected is None else human_tasks.c.assignee == expected
+        q = (human_tasks.update().where(human_tasks.c.id == task_id, human_tasks.c.status == "ready", cond)
+             .values(assignee=assignee))
+        return self.conn.execute(q).rowcount == 1
+
+    def query_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
+                    instance: int | None = None, status: str = "ready", limit: int = 500) -> list[Mapping[str, Any]]:
+        q = sa.select(human_tasks).where(human_tasks.c.status == status)
+        if role:
+            q = q.where(human_tasks.c.role == role)
+        if assignee:
+            q = q.where(human_tasks.c.assignee == assignee)
+        if process:
+            q = q.where(human_tasks.c.process_id == process)
+        if instance is not None:
+            q = q.where(human_tasks.c.instance_id == instance)
+        q = q.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at, human_tasks.c.id).limit(limit)
+        return list(self.conn.execute(q).mappings())
+
+    # -- history ------------------------------------------------------------------------
+    def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            self.conn.execute(history.insert(), [dict(r) for r in rows])
+
+    def history(self, instance_id: int) -> list[Mapping[str, Any]]:
+        q = sa.select(history).where(history.c.instance_id == instance_id).order_by(history.c.id)
+        return list(self.conn.execute(q).mappings())
+
+    def last_event_at(self, instance_id: int) -> datetime | None:
+        return self.conn.execute(sa.select(instances.c.updated_at).where(instances.c.id == instance_id)).scalar()
+
+    # -- jobs ------------------------------------------------------------------------------
+    def add_job(self, **values: Any) -> int:
+        return self.conn.execute(jobs.insert().values(**values)).inserted_primary_key[0]
+
+    def delete_jobs(self, instance_id: int, spiff_task_id: str | None = None) -> None:
+        q = jobs.delete().where(jobs.c.instance_id == instance_id)
+        if spiff_task_id is not None:
+            q = q.where(jobs.c.spiff_task_id == spiff_task_id)
+        self.conn.execute(q)
+
+    def jobs_of(self, instance_id: int) -> list[Mapping[str, Any]]:
+        q = sa.select(jobs.c.id, jobs.c.spiff_task_id, jobs.c.due_at, jobs.c.element).where(jobs.c.instance_id == instance_id)
+        return list(self.conn.execute(q).mappings())
+
+    # -- numbering ------------------------------------------------------------------------
+    def next_sequence(self, name: str, period: str) -> int:
+        """Atomically take the next number of a named sequence for a period (unique across workers)."""
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        q = insert(sequences).values(name=name, period=period, value=1)
+        q = q.on_conflict_do_update(index_elements=["name", "period"], set_={"value": sequences.c.value + 1})
+        return self.conn.execute(q.returning(sequences.c.value)).scalar_one()

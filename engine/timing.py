@@ -1,0 +1,70 @@
+"""Deadlines on the business calendar: the bridge between the deadline notation and the runtime.
+
+The runtime asks for due times of task deadlines (camunda:dueDate), of timers and of the next
+firing of a cycle; this module answers with the working-day calendar and the engine's data.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from .runtime import DeadlineResolver
+
+
+class CalendarDeadlines(DeadlineResolver):
+    """Resolves deadline texts (see docs/deadlines.md) on one business calendar."""
+
+    def __init__(self, calendar: Any) -> None:
+        self.calendar = calendar
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "CalendarDeadlines":
+        from .calendar import BusinessCalendar, CalendarConfig
+        return cls(BusinessCalendar(CalendarConfig.from_dict(dict(settings.get("calendar") or {}))))
+
+    def problem(self, text: str) -> str | None:
+        """Why a deadline text is invalid, or None; expressions are only compiled here."""
+        from . import deadlines
+        from .errors import DeadlineInvalid
+        if deadlines.is_expression(text):
+            try:
+                compile(text.strip()[1:], "deadline", "eval")
+            except SyntaxError as exc:
+                return f"expression does not compile: {exc.msg}"
+            return None
+        try:
+            deadlines.parse(text)
+        except DeadlineInvalid as exc:
+            return exc.why
+        return None
+
+    def _deadline(self, text: str, data: Mapping[str, Any]) -> Any:
+        from . import deadlines
+        if deadlines.is_expression(text):
+            value = eval(text.strip()[1:], {"__builtins__": {}}, dict(data))  # noqa: S307 - process owners' expression
+            if isinstance(value, datetime):
+                return deadlines.parse(value.isoformat())
+            if isinstance(value, date):
+                return deadlines.parse(value.isoformat())
+            return deadlines.parse(str(value))
+        return deadlines.parse(text)
+
+    def task_due(self, text: str | None, now: datetime, data: Mapping[str, Any]) -> Any:
+        if not text:
+            return None
+        return self._deadline(text, data).due(now, self.calendar)
+
+    def timer_due(self, kind: str, text: str, now: datetime, data: Mapping[str, Any]) -> Any:
+        return self._deadline(text, data).due(now, self.calendar)
+
+    def cycle_next(self, text: str, now: datetime, data: Mapping[str, Any], previous: dict | None) -> dict:
+        cycle = self._deadline(text, data)
+        if previous is None:
+            fired, start = 0, now
+        else:
+            fired = previous.get("fired", 0) + 1
+            start = datetime.fromisoformat(previous["next"]) if previous.get("next") else now
+        due = cycle.next_after(start, self.calendar, fired)
+        return {"next": due.at.isoformat() if due else None, "fired": fired,
+                "provisional": bool(due and due.provisional)}
