@@ -141,3 +141,11 @@ class ConfigInvalid(HallError):
     def __init__(self, path: str, line: int | None, what: str) -> None:
         self.path, self.line, self.what = path, line, what
         super().__init__(f"{path}:{line or 1}: {what}")
+
+
+class DeadlineInvalid(HallError):
+    """A timer or due-date value that is not in hall's deadline notation (see docs/deadlines.md)."""
+
+    def __init__(self, text: str, why: str) -> None:
+        self.text, self.why = text, why
+        super().__init__(f"invalid deadline {text!r}: {why}")
