@@ -1,0 +1,80 @@
+"""Shared fixtures: a controllable clock, and engines on SQLite and (when configured) PostgreSQL.
+
+PostgreSQL tests run when HALL_TEST_DATABASE_URL points at a server; each test gets its own
+database, created and dropped here, so nothing is shared through the `test` database.
+"""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from engine import Engine, FixedClock
+
+FIXTURES = Path(__file__).parent / "fixtures"
+PG_URL = os.environ.get("HALL_TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+def start_time() -> datetime:
+    return datetime.fromisoformat("2026-11-24T09:00:00+08:00")
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(start_time())
+
+
+def _pg_admin():
+    import sqlalchemy as sa
+    from engine.store import normalise_url
+    return sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database URL on each backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'hall.db'}"
+        return
+    import sqlalchemy as sa
+    from sqlalchemy.engine import make_url
+    from engine.store import normalise_url
+    name = f"hall_test_{uuid.uuid4().hex[:12]}"
+    admin = _pg_admin()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(PG_URL)).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def make_engine(db_url: str, clock: FixedClock):
+    """Open engines on the test database (several may share it, like several processes)."""
+    opened: list[Engine] = []
+
+    def make(forms_dir: Path | None = FIXTURES / "forms", **kwargs) -> Engine:
+        eng = Engine(db_url, clock=kwargs.pop("clock", clock), forms_dir=forms_dir, **kwargs)
+        opened.append(eng)
+        return eng
+
+    yield make
+    for eng in opened:
+        eng.close()
+
+
+@pytest.fixture
+def engine(make_engine) -> Engine:
+    eng = make_engine()
+    eng.init()
+    eng.deploy([FIXTURES])
+    return eng

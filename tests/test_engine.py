@@ -1,0 +1,253 @@
+"""Scenario tests through the public Python API, on SQLite and PostgreSQL."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from engine import Engine
+from engine.errors import (
+    ActionTooEarly,
+    DefinitionInvalid,
+    FormInvalid,
+    InstanceNotActive,
+    InstanceNotFound,
+    ProcessNotFound,
+    SchemaMissing,
+    TaskAlreadyCompleted,
+    TaskClaimedByOther,
+    TaskNotFound,
+)
+
+from .conftest import FIXTURES
+
+
+def finish_review(engine: Engine, approved: bool) -> dict:
+    case = engine.start("review", "K-1", {"amount": 4}, user="ann")
+    case = engine.complete(case["tasks"][0]["id"], {"amount": "5"}, user="ann")
+    return engine.complete(case["tasks"][0]["id"], {"approved": approved}, user="bob")
+
+
+def test_start_runs_until_the_first_human_task(engine: Engine) -> None:
+    case = engine.start("review", "K-1", {"amount": 4}, user="ann")
+    assert case["status"] == "running" and case["version"] == 1 and case["business_key"] == "K-1"
+    [task] = case["tasks"]
+    assert (task["name"], task["title"], task["lane"], task["role"], task["form"]) == (
+        "register", "Register request", "clerk", "clerk", "register")
+    assert case["variables"] == {"amount": 4}
+
+
+def test_role_comes_from_candidate_groups_before_the_lane(engine: Engine) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    case = engine.complete(case["tasks"][0]["id"], {"amount": 1})
+    [task] = case["tasks"]
+    assert task["lane"] == "boss" and task["role"] == "managers"
+    assert [t["id"] for t in engine.tasks(role="managers")] == [task["id"]]
+    assert engine.tasks(role="clerk") == []
+
+
+@pytest.mark.parametrize("approved, end", [(True, "done"), (False, "rejected")])
+def test_gateway_branches_and_history(engine: Engine, approved: bool, end: str) -> None:
+    case = finish_review(engine, approved)
+    assert case["status"] == "completed" and case["ended_at"] is not None
+    assert case["variables"]["total"] == 10  # the form turned "5" into 5 before the script doubled it
+    kinds = [(h["kind"], h["element"]) for h in engine.history(case["id"])]
+    assert kinds == [("started", None), ("task_created", "register"), ("task_completed", "register"),
+                     ("task_created", "approve"), ("task_completed", "approve"), ("gateway_taken", "decide"),
+                     ("ended", None)]
+    gateway = [h for h in engine.history(case["id"]) if h["kind"] == "gateway_taken"][0]
+    assert gateway["detail"] == {"targets": [end]}
+    completed = [h for h in engine.history(case["id"]) if h["kind"] == "task_completed"]
+    assert [(h["actor"], h["detail"]["data"]["amount" if h["element"] == "register" else "approved"])
+            for h in completed] == [("ann", 5), ("bob", approved)]
+
+
+def test_completing_twice_is_refused_and_writes_nothing(engine: Engine) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    task = case["tasks"][0]["id"]
+    engine.complete(task, {"amount": 2}, user="ann")
+    before = engine.history(case["id"])
+    with pytest.raises(TaskAlreadyCompleted, match=f"task {task} already completed by ann"):
+        engine.complete(task, {"amount": 3}, user="bob")
+    assert engine.history(case["id"]) == before
+
+
+def test_form_violation_writes_nothing(engine: Engine) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    task = case["tasks"][0]["id"]
+    with pytest.raises(FormInvalid) as err:
+        engine.complete(task, {"amount": "-3", "colour": "red"})
+    assert set(err.value.errors) == {"amount", "colour"}
+    after = engine.show(case["id"])
+    assert after["tasks"][0]["id"] == task and after["variables"] == {"amount": 1}
+    with pytest.raises(FormInvalid, match="amount"):
+        engine.complete(task, {})
+
+
+def test_unknown_things_are_named(engine: Engine) -> None:
+    with pytest.raises(ProcessNotFound, match="unknown process 'nope'"):
+        engine.start("nope")
+    with pytest.raises(InstanceNotFound, match="unknown instance 999"):
+        engine.show(999)
+    with pytest.raises(TaskNotFound, match="unknown task 999"):
+        engine.complete(999, {})
+    with pytest.raises(TaskNotFound):
+        engine.complete("abc", {})
+    with pytest.raises(InstanceNotFound):
+        engine.history(12345)
+
+
+def test_claim_and_unclaim(engine: Engine) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    task = case["tasks"][0]["id"]
+    assert engine.claim(task, "ann")["assignee"] == "ann"
+    assert [t["id"] for t in engine.tasks(assignee="ann")] == [task]
+    with pytest.raises(TaskClaimedByOther, match="claimed by ann"):
+        engine.claim(task, "bob")
+    with pytest.raises(TaskClaimedByOther):
+        engine.complete(task, {"amount": 1}, user="bob")
+    engine.unclaim(task, "ann")
+    assert engine.tasks(assignee="ann") == []
+    engine.complete(task, {"amount": 1}, user="bob")
+    kinds = [h["kind"] for h in engine.history(case["id"])]
+    assert kinds.count("task_claimed") == 1 and kinds.count("task_unclaimed") == 1
+
+
+def test_suspend_resume_cancel(engine: Engine) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    task = case["tasks"][0]["id"]
+    assert engine.suspend(case["id"], "waiting for papers")["status"] == "suspended"
+    with pytest.raises(InstanceNotActive, match="suspended"):
+        engine.complete(task, {"amount": 1})
+    assert engine.resume(case["id"])["status"] == "running"
+    cancelled = engine.cancel(case["id"], "customer withdrew", user="sup")
+    assert cancelled["status"] == "cancelled" and cancelled["tasks"] == [] and cancelled["ended_at"]
+    assert engine.tasks() == []
+    last = engine.history(case["id"])[-1]
+    assert (last["kind"], last["actor"], last["detail"]) == ("cancelled", "sup", {"reason": "customer withdrew"})
+    with pytest.raises(InstanceNotActive):
+        engine.resume(case["id"])
+
+
+def test_redeploy_is_a_no_op_unless_changed_and_instances_keep_their_version(engine: Engine, tmp_path: Path) -> None:
+    src = tmp_path / "review.bpmn"
+    shutil.copy(FIXTURES / "review.bpmn", src)
+    assert engine.deploy([src]) == [{"process": "review", "version": 1, "file": str(src), "changed": False}]
+    old = engine.start("review", None, {"amount": 1})
+    src.write_text(src.read_text().replace("total = amount * 2", "total = amount * 3"))
+    assert engine.deploy([src])[0] == {"process": "review", "version": 2, "file": str(src), "changed": True}
+    new = engine.start("review", None, {"amount": 1})
+    assert (old["version"], new["version"]) == (1, 2)
+    old = engine.complete(old["tasks"][0]["id"], {"amount": 2})
+    new = engine.complete(new["tasks"][0]["id"], {"amount": 2})
+    assert (old["variables"]["total"], new["variables"]["total"]) == (4, 6)
+
+
+def test_deploy_refuses_invalid_definitions_and_stores_nothing(engine: Engine, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((FIXTURES / "review.bpmn").read_text().replace("total = amount * 2", "total = = 2"))
+    with pytest.raises(DefinitionInvalid, match="number: script does not compile"):
+        engine.deploy([bad])
+    assert [d["version"] for d in engine.definitions() if d["process"] == "review"] == [1]
+
+
+def test_script_error_becomes_an_incident_and_retry_resumes(engine: Engine) -> None:
+    case = engine.start("divide", "D-1", {})
+    case = engine.complete(case["tasks"][0]["id"], {"divisor": 0}, user="ann")
+    assert case["status"] == "incident" and case["tasks"] == []
+    assert case["incident"]["element"] == "compute"
+    assert "ZeroDivisionError" in case["incident"]["error"] and "result = 100 / divisor" in case["incident"]["error"]
+    assert engine.incidents()[0]["instance"] == case["id"]
+    history = engine.history(case["id"])
+    assert history[-1]["kind"] == "incident" and history[-2]["kind"] == "task_completed"  # the entry was kept
+    case = engine.retry(case["id"], {"divisor": 4}, user="admin")
+    assert case["status"] == "running" and case["variables"]["result"] == 25
+    assert [t["name"] for t in case["tasks"]] == ["after"]
+    assert engine.incidents() == []
+    kinds = [h["kind"] for h in engine.history(case["id"])]
+    assert kinds.index("retried") > kinds.index("incident")
+
+
+def test_retry_without_a_fix_fails_again(engine: Engine) -> None:
+    case = engine.start("divide", None, {})
+    case = engine.complete(case["tasks"][0]["id"], {"divisor": 0})
+    again = engine.retry(case["id"])
+    assert again["status"] == "incident"
+    assert [h["kind"] for h in engine.history(case["id"])].count("incident") == 2
+    with pytest.raises(InstanceNotActive):
+        engine.retry(engine.start("review", None, {"amount": 1})["id"])
+
+
+def test_child_instance_and_message_back_to_parent(engine: Engine) -> None:
+    parent = engine.start("parent", "P-1", {"question": "why?"}, user="ann")
+    assert parent["status"] == "running" and parent["tasks"] == []
+    [child_link] = parent["links"]["children"]
+    child = engine.show(child_link["id"])
+    assert child["links"]["parent"]["id"] == parent["id"]
+    assert child["variables"]["case_no"] == "CASE20261124-0001"
+    engine.complete(child["tasks"][0]["id"], {"answer": 42}, user="bob")
+    parent = engine.show(parent["id"])
+    assert parent["variables"]["reply"] == {"answer": 42, "case_no": "CASE20261124-0001"}
+    assert [t["name"] for t in parent["tasks"]] == ["wrap"]
+    kinds = [h["kind"] for h in engine.history(parent["id"])]
+    assert "child_started" in kinds and "message_received" in kinds
+    second = engine.start("parent", "P-2", {"question": "again"})
+    assert engine.show(second["links"]["children"][0]["id"])["variables"]["case_no"] == "CASE20261124-0002"
+
+
+def test_loop_writes_only_what_changed(engine: Engine) -> None:
+    case = engine.start("loop", None, {})
+    sizes = []
+    for _ in range(50):
+        task = case["tasks"][0]
+        case = engine.complete(task["id"], {})  # plan
+        sizes.append(engine.runtime.last_bytes_written)
+        case = engine.complete(case["tasks"][0]["id"], {"done": False})  # check, and back to plan
+    assert case["status"] == "running"
+    assert sizes[-1] <= 2 * sizes[0]
+    assert [h["kind"] for h in engine.history(case["id"])].count("gateway_taken") == 50
+
+
+def test_state_survives_a_new_engine(engine: Engine, make_engine) -> None:
+    case = engine.start("loop", None, {})
+    for _ in range(3):
+        case = engine.complete(case["tasks"][0]["id"], {})
+        case = engine.complete(case["tasks"][0]["id"], {"done": False})
+    other = make_engine()  # another process, cold cache
+    case = other.complete(case["tasks"][0]["id"], {})
+    case = other.complete(case["tasks"][0]["id"], {"done": True})
+    assert case["status"] == "completed"
+    # the first engine's cache is stale now: it must notice and reload, not overwrite
+    assert engine.show(case["id"])["status"] == "completed"
+
+
+def test_stale_cache_in_another_engine_is_detected(engine: Engine, make_engine) -> None:
+    case = engine.start("linear7", None, {})
+    other = make_engine()
+    other.complete(case["tasks"][0]["id"], {})
+    case = engine.show(case["id"])
+    case = engine.complete(case["tasks"][0]["id"], {})  # engine's cached copy is one version behind
+    assert [t["name"] for t in case["tasks"]] == ["step3"]
+
+
+def test_actions_before_the_last_event_are_refused(engine: Engine, clock) -> None:
+    case = engine.start("review", None, {"amount": 1})
+    clock.advance(minutes=-5)
+    with pytest.raises(ActionTooEarly, match="earlier than its last recorded event"):
+        engine.complete(case["tasks"][0]["id"], {"amount": 1})
+
+
+def test_an_engine_needs_the_schema(make_engine) -> None:
+    eng = make_engine()
+    with pytest.raises(SchemaMissing, match="hall init"):
+        eng.tasks()
+    assert eng.init()["schema"] == 1
+    assert eng.init()["schema_before"] == 1  # idempotent
+
+
+def test_data_must_be_storable(engine: Engine) -> None:
+    with pytest.raises(FormInvalid, match="not a valid variable name"):
+        engine.start("review", None, {"bad name": 1})
+    with pytest.raises(FormInvalid, match="cannot be stored"):
+        engine.start("review", None, {"x": object()})
