@@ -101,8 +101,9 @@ class Checker:
     def _check_document(self, path: str, root: etree._Element) -> list[Finding]:
         out: list[Finding] = []
 
-        def add(el: etree._Element, msg: str) -> None:
-            out.append(Finding(path, el.sourceline or 1, el.get("id") or etree.QName(el).localname, msg))
+        def add(el: etree._Element, msg: str, at: etree._Element | None = None) -> None:
+            line = (at if at is not None else el).sourceline or 1
+            out.append(Finding(path, line, el.get("id") or etree.QName(el).localname, msg))
 
         ids: dict[str, etree._Element] = {}
         for el in root.iter():
@@ -139,14 +140,14 @@ class Checker:
                 _compile(cond.text.strip(), "eval", flow, "condition", add)
         for ref in process.xpath(".//bpmn:flowNodeRef", namespaces=NS):
             if (ref.text or "").strip() not in ids:
-                add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}")
+                add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}", at=ref)
         for tag in GATEWAYS:
             for gw in process.xpath(f".//bpmn:{tag}", namespaces=NS):
                 outs = outgoing.get(gw.get("id"), [])
                 default = gw.get("default")
                 if default and default not in {f.get("id") for f in outs}:
                     add(gw, f"default flow {default!r} is not an outgoing flow of this gateway")
-                if len(outs) > 1:
+                elif len(outs) > 1:
                     bare = [f.get("id") for f in outs if f.get("id") != default
                             and not (f.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip()]
                     if bare:
@@ -162,6 +163,8 @@ class Checker:
         for ev in process.xpath(".//bpmn:boundaryEvent", namespaces=NS):
             if ev.get("attachedToRef") not in ids:
                 add(ev, f"attached to unknown element {ev.get('attachedToRef')!r}")
+        for rule in process.xpath(".//bpmn:businessRuleTask[not(@camunda:decisionRef)]", namespaces=NS):
+            add(rule, "business rule task names no decision (camunda:decisionRef)")
         for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
             if not call.get("calledElement"):
                 add(call, "call activity names no calledElement")

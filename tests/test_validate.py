@@ -1,0 +1,112 @@
+"""`validate` on real modeler output and on broken diagrams: one finding per problem, never a traceback."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from engine import Engine
+
+from .conftest import FIXTURES
+
+REVIEW = (FIXTURES / "review.bpmn").read_text()
+
+
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
+@pytest.fixture
+def checker(tmp_path: Path) -> Engine:
+    return Engine(f"sqlite:///{tmp_path / 'unused.db'}", forms_dir=FIXTURES / "forms")
+
+
+def broken(tmp_path: Path, old: str, new: str, text: str = REVIEW) -> tuple[Path, str]:
+    assert old in text
+    changed = text.replace(old, new, 1)
+    path = tmp_path / "broken.bpmn"
+    path.write_text(changed, encoding="utf-8")
+    return path, changed
+
+
+def test_camunda_and_spiff_arena_diagrams_pass(checker: Engine) -> None:
+    assert checker.validate([FIXTURES / "review.bpmn", FIXTURES / "spiff_arena.bpmn"]) == []
+
+
+def test_spiff_arena_diagram_runs_with_its_extensions(engine: Engine) -> None:
+    case = engine.start("Process_intake_x1", None, {"who": "Li"})
+    [task] = case["tasks"]
+    assert task["title"] == "Review request" and task["form"] is None
+    case = engine.complete(task["id"], {})
+    assert [t["name"] for t in case["tasks"]] == ["Activity_0qpzdpu"]  # a manual task waits for a person too
+    case = engine.complete(case["tasks"][0]["id"], {})
+    assert case["status"] == "completed" and case["variables"]["result"] == {"normalized": True, "who": "Li"}
+
+
+def test_unparsable_xml_names_the_line(checker: Engine, tmp_path: Path) -> None:
+    path, text = broken(tmp_path, '<bpmn:endEvent id="done" name="Done">', '<bpmn:endEvent id="done" name="Done>')
+    [finding] = checker.validate([path])
+    line = line_of(text, 'name="Done>')
+    assert str(finding).startswith(f"{path}:{line}: -: not well-formed XML")
+
+
+@pytest.mark.parametrize("old, new, element, message", [
+    ('targetRef="number" />', 'targetRef="numbr" />', "f2", "targetRef points to unknown element 'numbr'"),
+    ("total = amount * 2", "total = = 2", "number", "script does not compile"),
+    ("approved == True", "approved ==", "f_yes", "condition does not compile"),
+    ('<bpmn:exclusiveGateway id="decide" name="Approved?" default="f_no">', '<bpmn:exclusiveGateway id="decide" name="Approved?">',
+     "decide", "outgoing flow(s) f_no have no condition and are not the default"),
+    ('default="f_no"', 'default="f_nope"', "decide", "default flow 'f_nope' is not an outgoing flow"),
+    ('camunda:formKey="approve"', 'camunda:formKey="aprove"', "approve", "form 'aprove' not found"),
+    ('<bpmn:lane id="lane_boss" name="boss">', '<bpmn:lane id="register" name="boss">', "register",
+     "duplicate id (also on line"),
+    ("<bpmn:flowNodeRef>decide</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>decid</bpmn:flowNodeRef>", "lane_boss",
+     "lane lists unknown element 'decid'"),
+])
+def test_each_broken_reference_is_one_finding(checker: Engine, tmp_path: Path, old: str, new: str, element: str,
+                                              message: str) -> None:
+    path, text = broken(tmp_path, old, new)
+    findings = checker.validate([path])
+    assert len(findings) == 1, findings
+    [finding] = findings
+    assert finding.element == element and message in finding.message
+    if "duplicate id" in message:  # reported on the later element, naming the earlier one
+        assert f"also on line {line_of(text, new)}" in finding.message
+        assert finding.line == line_of(text, 'id="register" name="Register request"')
+    else:
+        assert finding.line == line_of(text, new)
+    assert str(finding).startswith(f"{path}:{finding.line}: {element}: ")
+
+
+def test_form_with_a_template_error_is_reported_at_validate(checker: Engine, tmp_path: Path) -> None:
+    forms = tmp_path / "forms"
+    forms.mkdir()
+    (forms / "register.yaml").write_text("title: R\ntemplate: |\n  {{ data.amount \nfields:\n  - name: amount\n    type: int\n")
+    (forms / "approve.yaml").write_text((FIXTURES / "forms" / "approve.yaml").read_text())
+    eng = Engine(f"sqlite:///{tmp_path / 'x.db'}", forms_dir=forms)
+    [finding] = eng.validate([FIXTURES / "review.bpmn"])
+    assert finding.element == "register" and "register.yaml:3" in finding.message
+
+
+def test_files_that_are_not_bpmn(checker: Engine, tmp_path: Path) -> None:
+    (tmp_path / "latin1.bpmn").write_bytes('<?xml version="1.0" encoding="UTF-8"?><a>\xe9</a>'.encode("latin-1"))
+    (tmp_path / "other.bpmn").write_text("<html/>")
+    findings = {Path(f.file).name: f.message for f in checker.validate([tmp_path, tmp_path / "missing.bpmn"])}
+    assert "not well-formed XML" in findings["latin1.bpmn"]
+    assert "not a BPMN 2.0 document" in findings["other.bpmn"]
+    assert findings["missing.bpmn"] == "no such file or folder"
+
+
+def test_non_executable_process(checker: Engine, tmp_path: Path) -> None:
+    path, _ = broken(tmp_path, 'isExecutable="true"', 'isExecutable="false"')
+    [finding] = checker.validate([path])
+    assert "no executable process" in finding.message
+
+
+def test_parser_errors_become_findings(checker: Engine, tmp_path: Path) -> None:
+    # a business rule task without camunda:decisionRef makes SpiffWorkflow's Camunda parser raise KeyError
+    path, text = broken(tmp_path, '<bpmn:scriptTask id="number" name="Number it" scriptFormat="python">',
+                        '<bpmn:businessRuleTask id="number" name="Number it">')
+    path.write_text(text.replace("</bpmn:scriptTask>", "</bpmn:businessRuleTask>"))
+    [finding] = checker.validate([path])
+    assert finding.element == "number" and finding.line == line_of(text, 'id="number"')
