@@ -414,6 +414,8 @@ def _coerce_phone(f: Field, value: Any, tz: Any) -> str:
         text = text[3:].lstrip("-")
     elif len(text) == 13 and text.startswith("86") and _MOBILE_RE.fullmatch(text[2:]):
         text = text[2:]
+    if _MOBILE_RE.fullmatch(text.replace("-", "")):
+        text = text.replace("-", "")  # 139-1234-5678: mobiles are stored as bare digits
     if not (_MOBILE_RE.fullmatch(text) or _LANDLINE_RE.fullmatch(text)):
         raise ValueError("应为 11 位手机号（如 13912345678）或带区号的座机（如 0551-12345678）")
     _check_pattern(f, text)
@@ -795,9 +797,7 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
     raw_fields = document.get("fields", [])
     if raw_fields is None:
         raw_fields = []
-    if "fields" not in document:
-        problems.add(1, "missing key 'fields' (write `fields: []` for a form with nothing to fill)")
-    elif not isinstance(raw_fields, list):
+    if not isinstance(raw_fields, list):
         problems.add(_value_line(document, "fields", 1), "fields must be a list of fields, each starting with `- name:`")
         raw_fields = []
     names: dict[str, int] = {}
