@@ -140,7 +140,8 @@ def read_data(sets: tuple[str, ...], data_file: str | None) -> dict:
     return data
 
 
-set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE", help="A variable (repeatable).")
+set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
+                          help="A variable (repeatable); NAME:=JSON for a typed value (n:=5, ok:=true).")
 data_option = click.option("--data", "data_file", type=click.Path(), help="Variables from a YAML or JSON file.")
 
 
@@ -242,7 +243,7 @@ def history(ctx: Context, instance: str, as_json: bool) -> None:
     def human(rows: list[dict]) -> None:
         for h in rows:
             detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
-            who = h["actor"] or "engine"
+            who = h["actor"] or "-"
             click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
     emit(ctx.engine.history(instance), as_json, human)
 

@@ -7,17 +7,26 @@ from typing import Any, Iterable
 from .errors import DataInvalid
 
 
-def parse_assignments(items: Iterable[str]) -> dict[str, str]:
-    """`name=value` pairs; the value stays text and the task's form converts it to its type."""
-    out: dict[str, str] = {}
+def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
+    """`name=value` keeps the value as text (the task's form converts it to its type);
+    `name:=value` reads it as JSON (`n:=5`, `ok:=true`, `tags:='["a"]'`) for data no form types."""
+    import json
+    out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
-        name = name.strip()
+        typed = name.endswith(":")
+        name = name[:-1].strip() if typed else name.strip()
         if not sep or not name:
-            raise DataInvalid(f"--set {item}", "expected NAME=VALUE")
+            raise DataInvalid(f"--set {item}", "expected NAME=VALUE (text) or NAME:=JSON")
         if not name.isidentifier():
             raise DataInvalid(f"--set {item}", f"{name!r} is not a valid variable name")
-        out[name] = value
+        if typed:
+            try:
+                out[name] = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise DataInvalid(f"--set {item}", f"not valid JSON after ':=': {exc.msg}") from None
+        else:
+            out[name] = value
     return out
 
 

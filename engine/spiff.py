@@ -296,7 +296,7 @@ class Instance:
     @classmethod
     def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot) -> "Instance":
         dct = json.loads(snap.state)
-        dct["tasks"] = {k: json.loads(v) for k, v in snap.tasks.items()}
+        dct["tasks"] = _tree_order(dct["root"], {k: json.loads(v) for k, v in snap.tasks.items()})
         dct["spec"] = process.spec
         dct["subprocess_specs"] = process.subprocess_specs
         wf = SERIALIZER.from_dict(dct)
@@ -428,6 +428,22 @@ class Instance:
 
     def cancel(self) -> None:
         self.wf.cancel()
+
+
+def _tree_order(root: str, tasks: dict[str, dict]) -> dict[str, dict]:
+    """Parents before children: a task's data is restored as a delta on its parent's data."""
+    ordered: dict[str, dict] = {}
+    queue = [root]
+    while queue:
+        tid = queue.pop(0)
+        task = tasks.get(tid)
+        if task is None or tid in ordered:
+            continue
+        ordered[tid] = task
+        queue.extend(task["children"])
+    for tid, task in tasks.items():  # unreachable rows, kept rather than dropped
+        ordered.setdefault(tid, task)
+    return ordered
 
 
 def describe_error(exc: BaseException) -> str:

@@ -251,3 +251,12 @@ def test_data_must_be_storable(engine: Engine) -> None:
         engine.start("review", None, {"bad name": 1})
     with pytest.raises(FormInvalid, match="cannot be stored"):
         engine.start("review", None, {"x": object()})
+
+
+def test_every_step_from_a_cold_engine_keeps_all_variables(engine: Engine, make_engine) -> None:
+    """Like the CLI: each command is a new process that loads the instance from the database."""
+    case = engine.start("review", "K-9", {"amount": 1})
+    case = make_engine().complete(case["tasks"][0]["id"], {"amount": 6, "note": "n"})
+    case = make_engine().complete(case["tasks"][0]["id"], {"approved": True})
+    assert case["variables"] == {"amount": 6, "note": "n", "total": 12, "approved": True}
+    assert make_engine().show(case["id"])["variables"] == case["variables"]
