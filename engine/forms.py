@@ -1065,6 +1065,15 @@ class FormLibrary:
         return iter(sorted(p for p in self.folder.iterdir()
                            if p.suffix in self.SUFFIXES and p.is_file() and not p.name.startswith(".")))
 
+    def problems(self, name: str) -> list[tuple[str, int, str]]:
+        """Every problem of one form, structure and template, as ``(file, line, what)``;
+        never raises (a missing form is one problem)."""
+        path = self._path(name)
+        if path is None:
+            return [(str(self.folder / f"{name}.yaml"), 1, f"form {name!r} not found in {self.folder}")]
+        _, problems = _parse(path, with_template=True)
+        return [(str(path), line, what) for line, what in problems]
+
     def check_all(self) -> list[tuple[str, int, str]]:
         """Every problem in every form file of the folder, as ``(file, line, what)``."""
         found: list[tuple[str, int, str]] = []

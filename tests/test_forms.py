@@ -758,3 +758,32 @@ def test_importing_forms_does_not_import_yaml_or_jinja():
             "print(sorted(m for m in ('jinja2', 'ruamel.yaml') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=HERE.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_problems_of_one_form_never_raise(tmp_path):
+    bad = write(tmp_path, "bad", """
+        title: b
+        template: "{{ x }}"
+        fields:
+          - name: a
+            type: strng
+    """)
+    library = FormLibrary(tmp_path)
+    assert [(file, line) for file, line, _ in library.problems("bad")] == [(str(bad), 2), (str(bad), 5)]
+    assert library.problems("nope") == [(str(tmp_path / "nope.yaml"), 1, f"form 'nope' not found in {tmp_path}")]
+    assert FormLibrary(FIXTURES).problems("filing_review") == []
+
+
+def test_loop_template_renders_one_line_per_item(tmp_path):
+    form = form_from(tmp_path, """
+        title: t
+        template: |
+          材料：
+          {% for 项 in data.材料 %}
+          - {{ 项 }}
+          {% endfor %}
+          完
+        fields: []
+    """)
+    assert form.render({"data": {"材料": ["身份证", "合同"]}}) == "材料：\n- 身份证\n- 合同\n完"
+    assert form.render({}) == "材料：\n完"
