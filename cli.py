@@ -354,10 +354,14 @@ def unclaim(ctx: Context, task_id: str) -> None:
 def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
     """Complete a task with data; asks field by field when run at a terminal and data is missing."""
     data = read_data(sets, data_file)
-    if sys.stdin.isatty() and not as_json:
+    if stdin_is_terminal() and not as_json:
         data = prompt_missing(ctx, task_id, data)
     view = ctx.engine.complete(task_id, data, user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
 
 
 def prompt_missing(ctx: Context, task_id: str, data: dict) -> dict:

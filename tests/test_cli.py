@@ -1,0 +1,197 @@
+"""The `hall` command through click's runner: every command, the JSON contract, and every error."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+
+from .conftest import FIXTURES
+
+NOW = "2026-11-24T09:00:00+08:00"
+
+
+@pytest.fixture
+def hall(tmp_path: Path):
+    """Run `hall` against a fresh database; returns (exit code, stdout, stderr)."""
+    db = f"sqlite:///{tmp_path / 'hall.db'}"
+    runner = CliRunner()
+
+    def run(*args: str, user: str | None = None, now: str = NOW, input: str | None = None):
+        base = ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", now]
+        if user:
+            base += ["--user", user]
+        result = runner.invoke(main, base + list(args), input=input, catch_exceptions=False)
+        return result.exit_code, result.stdout, result.stderr
+
+    assert run("init")[0] == 0
+    assert run("deploy", str(FIXTURES))[0] == 0
+    return run
+
+
+def as_json(out: str):
+    return json.loads(out)
+
+
+def test_init_twice_and_deploy_no_op(hall) -> None:
+    code, out, _ = hall("init")
+    assert code == 0 and "schema already at version 1" in out
+    code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"))
+    assert code == 0 and "review: unchanged (version 1)" in out
+    code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"), "--json")
+    assert as_json(out) == [{"process": "review", "version": 1, "file": str(FIXTURES / "review.bpmn"), "changed": False}]
+
+
+def test_json_contract_of_start_tasks_show_complete_history(hall) -> None:
+    code, out, _ = hall("start", "review", "--key", "BA-1", "--set", "amount=3", "--json", user="ann")
+    case = as_json(out)
+    assert code == 0
+    assert set(case) >= {"id", "process", "version", "business_key", "status", "variables", "tasks", "started_at",
+                         "ended_at"}
+    assert (case["process"], case["business_key"], case["status"], case["variables"]) == ("review", "BA-1", "running",
+                                                                                          {"amount": "3"})
+    assert case["started_at"] == "2026-11-24T01:00:00+00:00" and case["ended_at"] is None
+    code, out, _ = hall("tasks", "--json")
+    [task] = as_json(out)
+    assert set(task) >= {"id", "instance", "process", "name", "title", "lane", "role", "assignee", "created_at",
+                         "due_at", "form"}
+    assert (task["name"], task["title"], task["role"], task["instance"]) == ("register", "Register request", "clerk",
+                                                                             case["id"])
+    code, out, _ = hall("complete", str(task["id"]), "--set", "amount=4", "--json", user="ann")
+    after = as_json(out)
+    assert code == 0 and after["tasks"][0]["name"] == "approve"
+    code, out, _ = hall("show", str(case["id"]), "--json")
+    assert as_json(out)["variables"]["total"] == 8
+    code, out, _ = hall("history", str(case["id"]), "--json")
+    assert [h["kind"] for h in as_json(out)] == ["started", "task_created", "task_completed", "task_created"]
+
+
+def test_task_filters_and_mine(hall) -> None:
+    hall("start", "review", "--set", "amount=1")
+    hall("start", "linear7")
+    code, out, _ = hall("tasks", "--role", "clerk", "--json")
+    assert [t["process"] for t in as_json(out)] == ["review"]
+    code, out, _ = hall("tasks", "--process", "linear7", "--json")
+    [step1] = as_json(out)
+    assert hall("claim", str(step1["id"]), user="li")[0] == 0
+    code, out, _ = hall("tasks", "--mine", "--json", user="li")
+    assert [t["id"] for t in as_json(out)] == [step1["id"]]
+    code, out, _ = hall("tasks", "--instance", str(step1["instance"]), "--json")
+    assert len(as_json(out)) == 1
+    code, _, err = hall("tasks", "--mine")
+    assert code == 2 and "--mine needs --user" in err
+    code, out, _ = hall("unclaim", str(step1["id"]), user="li")
+    assert code == 0 and "back in the" in out
+
+
+def test_human_output_shows_queue_and_instance(hall) -> None:
+    hall("start", "review", "--key", "K-7", "--set", "amount=1")
+    code, out, _ = hall("tasks")
+    assert code == 0 and "Register request" in out and "clerk" in out
+    code, out, _ = hall("task", "1")
+    assert "Amount so far: 1" in out and "amount" in out.lower()
+    code, out, _ = hall("show", "1")
+    assert "K-7" in out and "[running]" in out and "amount" in out
+    code, out, _ = hall("instances", "--process", "review")
+    assert "K-7" in out
+
+
+def test_lifecycle_commands(hall) -> None:
+    hall("start", "review", "--set", "amount=1")
+    assert "[suspended]" in hall("suspend", "1", "--reason", "papers")[1]
+    assert "[running]" in hall("resume", "1")[1]
+    code, _, err = hall("cancel", "1")
+    assert code == 2 and "--reason" in err
+    code, out, _ = hall("cancel", "1", "--reason", "withdrawn", user="sup")
+    assert code == 0 and "[cancelled]" in out
+    code, out, _ = hall("history", "1")
+    assert "cancelled" in out and "withdrawn" in out and "sup" in out
+
+
+def test_incident_and_retry(hall) -> None:
+    hall("start", "divide")
+    code, out, _ = hall("complete", "1", "--set", "divisor:=0")
+    assert code == 0 and "incident at compute" in out
+    code, out, _ = hall("incidents", "--json")
+    [incident] = as_json(out)
+    assert incident["element"] == "compute" and "ZeroDivisionError" in incident["error"]
+    code, out, _ = hall("retry", "1", "--set", "divisor:=4")
+    assert code == 0 and "[running]" in out
+    assert "no incidents" in hall("incidents")[1]
+
+
+def test_validate_command(hall, tmp_path: Path) -> None:
+    code, out, _ = hall("validate", str(FIXTURES / "review.bpmn"))
+    assert code == 0 and out.startswith("ok")
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((FIXTURES / "review.bpmn").read_text().replace("total = amount * 2", "total = = 2"))
+    code, out, _ = hall("validate", str(bad))
+    assert code == 1 and out.startswith(f"{bad}:") and ": number: script does not compile" in out
+    code, _, err = hall("deploy", str(bad))
+    assert code == 1 and err.startswith("error: ") and "number: script does not compile" in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (("start", "nope"), "unknown process 'nope'"),
+    (("show", "99"), "unknown instance 99"),
+    (("history", "99"), "unknown instance 99"),
+    (("complete", "99"), "unknown task 99"),
+    (("claim", "99"), "unknown task 99"),
+    (("start", "review", "--set", "novalue"), "--set novalue: expected NAME=VALUE"),
+    (("start", "review", "--set", "a b=1"), "'a b' is not a valid variable name"),
+    (("start", "review", "--set", "n:=[1"), "not valid JSON"),
+    (("start", "review", "--data", "/nonexistent.yaml"), "/nonexistent.yaml: no such file"),
+    (("instances", "--status", "sleeping"), "unknown status 'sleeping'"),
+])
+def test_errors_are_one_line_and_exit_1(hall, args: tuple[str, ...], message: str) -> None:
+    code, out, err = hall(*args, user="ann")
+    assert code == 1 and message in err and err.startswith("error: ") and err.count("\n") == 1
+
+
+def test_completing_errors(hall, tmp_path: Path) -> None:
+    hall("start", "review", "--set", "amount=1")
+    code, _, err = hall("complete", "1", "--set", "amount=x", "--set", "colour=red")
+    assert code == 1 and "amount:" in err and "colour:" in err
+    assert hall("complete", "1", "--set", "amount=2", user="ann")[0] == 0
+    code, _, err = hall("complete", "1", "--set", "amount=2", user="bob")
+    assert code == 1 and "task 1 already completed by ann" in err
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("approved: [yes,\n")
+    code, _, err = hall("complete", "2", "--data", str(bad))
+    assert code == 1 and f"{bad}:2: not valid YAML/JSON" in err
+
+
+def test_data_file_yaml_and_json(hall, tmp_path: Path) -> None:
+    (tmp_path / "d.yaml").write_text("amount: 5\nnote: 备注\n")
+    (tmp_path / "d.json").write_text('{"approved": true}')
+    hall("start", "review", "--set", "amount=1")
+    assert hall("complete", "1", "--data", str(tmp_path / "d.yaml"))[0] == 0
+    code, out, _ = hall("complete", "2", "--data", str(tmp_path / "d.json"), "--json")
+    assert as_json(out)["status"] == "completed" and as_json(out)["variables"]["note"] == "备注"
+
+
+def test_bad_database_and_missing_schema(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--db", str(tmp_path / "no" / "such" / "dir.db"), "tasks"])
+    assert result.exit_code == 1 and "cannot open database" in result.stderr
+    result = runner.invoke(main, ["--db", str(tmp_path / "empty.db"), "tasks"])
+    assert result.exit_code == 1 and "run `hall init` first" in result.stderr
+    result = runner.invoke(main, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "tasks"])
+    assert result.exit_code == 1 and "cannot open database" in result.stderr
+    result = runner.invoke(main, ["--now", "yesterday", "tasks"])
+    assert result.exit_code == 2 and "--now" in result.stderr
+
+
+def test_interactive_complete_asks_until_valid(hall, monkeypatch) -> None:
+    import cli
+    hall("start", "review", "--set", "amount=1")
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    code, out, err = hall("complete", "1", input="minus\n-1\n12\n\n")
+    assert code == 0, err
+    assert "应为整数" in err or "整数" in err
+    code, out, _ = hall("show", "1", "--json")
+    assert as_json(out)["variables"]["amount"] == 12
