@@ -195,8 +195,8 @@ class Field:
                 return f"{lo} 至 {hi}"
             return f"不早于 {lo}" if lo is not None else f"不晚于 {hi}"
         if lo is not None and hi is not None:
-            return f"{lo}–{hi}"
-        return f"≥{lo}" if lo is not None else f"≤{hi}"
+            return f"{_fmt(lo)}–{_fmt(hi)}"
+        return f"≥{_fmt(lo)}" if lo is not None else f"≤{_fmt(hi)}"
 
 
 def _is_blank(value: Any) -> bool:
@@ -236,11 +236,18 @@ def _type_word(value: Any) -> str:
     return type(value).__name__
 
 
+def _fmt(value: Any) -> str:
+    """A bound as people write it: 0 rather than 0.0."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def _check_bounds(f: Field, value: Any, key: Any, lo_msg: str, hi_msg: str) -> None:
     if f.min is not None and key(value) < key(f.min):
-        raise ValueError(lo_msg.format(f.min))
+        raise ValueError(lo_msg.format(_fmt(f.min)))
     if f.max is not None and key(value) > key(f.max):
-        raise ValueError(hi_msg.format(f.max))
+        raise ValueError(hi_msg.format(_fmt(f.max)))
 
 
 def _coerce_text(f: Field, value: Any, tz: Any) -> str:

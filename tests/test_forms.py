@@ -319,6 +319,7 @@ def test_describe_gives_one_line_prompts():
     assert Field("材料", type="multi-choice", choices=("a", "b")).describe() == "材料 [a/b] (可多选，用逗号分隔)"
     assert Field("姓名", type="text", max=20).describe() == "姓名 (最多 20 字)"
     assert Field("姓名").describe() == "姓名"
+    assert Field("面积", type="decimal", min=0.0, max=2.5).describe() == "面积 (数字，0–2.5)"
     assert "\n" not in Field("d", type="date", min="2024-01-01").describe()
 
 
@@ -787,3 +788,9 @@ def test_loop_template_renders_one_line_per_item(tmp_path):
     """)
     assert form.render({"data": {"材料": ["身份证", "合同"]}}) == "材料：\n- 身份证\n- 合同\n完"
     assert form.render({}) == "材料：\n完"
+
+
+def test_number_bounds_are_shown_as_written():
+    with pytest.raises(ValueError) as caught:
+        Field("x", type="decimal", min=0.0).coerce("-1")
+    assert str(caught.value) == "不能小于 0"
