@@ -373,19 +373,16 @@ def prompt_missing(ctx: Context, task_id: str, data: dict) -> dict:
     text = ctx.engine.render_task(task_id)
     if text.strip():
         click.echo(text.rstrip())
-    for f in form.fields:
-        if f.name in data:
-            continue
+    for f in form.prompt_order(data):
         while True:
-            default = f.default if f.default is not None else ("" if not f.required else None)
-            raw = click.prompt(f.describe(), default=default, show_default=default not in (None, ""))
-            if raw in ("", None) and not f.required:
-                break
+            raw = click.prompt(f.describe(), default="", show_default=False)
             try:
-                data[f.name] = f.coerce(raw)
-                break
+                value = f.coerce(raw)  # a blank answer takes the default, or is refused when required
             except ValueError as exc:
                 click.echo(f"  {exc}", err=True)
+                continue
+            data[f.name] = value
+            break
     return data
 
 

@@ -93,9 +93,7 @@ class Engine:
         forms = self.forms
         return Checker(
             form_exists=forms.exists if forms is not None else None,
-            form_problems=(lambda name: [(str(forms.get(name).path), line, what)
-                                         for line, what in forms.get(name).check()])
-            if forms is not None else None,
+            form_problems=forms.problems if forms is not None else None,
             deadline_problem=self.deadlines.problem)
 
     def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
