@@ -168,6 +168,14 @@ class Engine:
                      "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
                     for r in tx.list_instances(process, status, business_key)]
 
+    def counts(self) -> dict[str, dict[str, int]]:
+        """How many instances each process has, by status."""
+        with self._tx(write=False) as tx:
+            out: dict[str, dict[str, int]] = {}
+            for process, status, n in tx.count_instances():
+                out.setdefault(process, {})[status] = n
+            return out
+
     def suspend(self, instance_id: int, reason: str | None = None, user: str | None = None) -> dict:
         return self._set_status(instance_id, "suspend", ("running", "incident"), "suspended", reason, user)
 

@@ -333,6 +333,11 @@ class Tx:
             q = q.where(instances.c.business_key == business_key)
         return list(self.conn.execute(q).mappings())
 
+    def count_instances(self) -> list[tuple[str, str, int]]:
+        q = (sa.select(instances.c.process_id, instances.c.status, sa.func.count())
+             .group_by(instances.c.process_id, instances.c.status))
+        return [tuple(r) for r in self.conn.execute(q)]
+
     def children(self, instance_id: int) -> list[Mapping[str, Any]]:
         q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
              .where(instances.c.parent_id == instance_id).order_by(instances.c.id))
