@@ -341,6 +341,17 @@ class Runtime:
         return self.run_step(instance_id, actor, act, tx)
 
 
+    def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:
+        """Mark an instance `incident` from outside a step (e.g. a job that kept failing)."""
+        def act(step: Step) -> None:
+            if step.loaded.row["status"] not in ("running", "incident"):
+                return
+            step.loaded.row.update(status="incident", incident_element=element, incident_error=error)
+            step.log("incident", element, error=error)
+
+        self.run_step(instance_id, actor, act, tx)
+
+
 def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Script functions receive the current step (transaction, clock) as their first argument."""
     def call(*args: Any, **kwargs: Any) -> Any:
