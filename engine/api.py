@@ -22,7 +22,7 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from .runtime import DeadlineResolver, Runtime, Step
+from .runtime import DeadlineResolver, Runtime, Step, task_view as _task_view
 from .store import Store, Tx, dumps
 
 STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
@@ -133,7 +133,21 @@ class Engine:
         payload = _check_data(data or {})
         with self._tx() as tx:
             instance_id = self.runtime.start(tx, process, business_key, payload, user)
-        return self.show(instance_id)
+        return self._fresh_view(instance_id)
+
+    def _fresh_view(self, instance_id: int) -> dict:
+        """The view of an instance just saved: from the runtime's cache, links read only if it has any."""
+        view = self.runtime.view(instance_id)
+        if view is None:
+            return self.show(instance_id)
+        if view["links"] is None:
+            with self._tx(write=False) as tx:
+                view["links"] = self._links(tx, instance_id, self.runtime.parent_of(instance_id))
+        return view
+
+    def _links(self, tx: Tx, instance_id: int, parent_id: int | None) -> dict:
+        parent = tx.instance_brief(parent_id) if parent_id else None
+        return {"parent": _brief(parent) if parent else None, "children": [_brief(c) for c in tx.children(instance_id)]}
 
     def show(self, instance_id: int) -> dict:
         with self._tx(write=False) as tx:
@@ -153,9 +167,7 @@ class Engine:
         }
         view["incident"] = ({"element": row["incident_element"], "error": row["incident_error"]}
                             if row["status"] == "incident" else None)
-        parent = tx.instance_brief(row["parent_id"]) if row["parent_id"] else None
-        view["links"] = {"parent": _brief(parent) if parent else None,
-                         "children": [_brief(c) for c in tx.children(row["id"])]}
+        view["links"] = self._links(tx, row["id"], row["parent_id"])
         view["timers"] = [{"element": j["element"], "due_at": _iso(j["due_at"])} for j in tx.jobs_of(row["id"])]
         return view
 
@@ -197,8 +209,8 @@ class Engine:
                 raise InstanceNotActive(instance_id, row["status"], action)
             if action == "cancel":
                 step.loaded.instance.cancel()
-                for spiff_id, human_id in list(step.loaded.human.items()):
-                    step.tx.finish_human_task(human_id, "cancelled", step.now, user)
+                for human in step.loaded.human.values():
+                    step.tx.finish_human_task(human["id"], "cancelled", step.now, user)
                 step.loaded.human.clear()
                 step.tx.delete_jobs(instance_id)
                 step.loaded.jobs.clear()
@@ -326,15 +338,12 @@ class Engine:
         task_id = _int(task_id, "task")
         payload = _check_data(data or {})
         with self._tx() as tx:
-            instance_id = self.runtime.complete(task_id, payload, user, lambda d: self._validate_form(tx, task_id, d), tx)
-        return self.show(instance_id)
+            instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
+        return self._fresh_view(instance_id)
 
-    def _validate_form(self, tx: Tx, task_id: int, data: Mapping[str, Any]) -> dict:
-        row = tx.human_task(task_id)
-        form = self.form(row["form"])
-        if form is None:
-            return dict(data)
-        return form.validate(data)
+    def _validate_form(self, form_name: str | None, data: Mapping[str, Any]) -> dict:
+        form = self.form(form_name)
+        return dict(data) if form is None else form.validate(data)
 
 
 def _check_data(data: Mapping[str, Any]) -> dict:
@@ -369,10 +378,3 @@ def _loads(text: str | None) -> Any:
 
 def _brief(row: Mapping[str, Any]) -> dict:
     return {"id": row["id"], "process": row["process_id"], "business_key": row["business_key"], "status": row["status"]}
-
-
-def _task_view(row: Mapping[str, Any]) -> dict:
-    return {"id": row["id"], "instance": row["instance_id"], "process": row["process_id"], "name": row["name"],
-            "title": row["title"], "lane": row["lane"], "role": row["role"], "assignee": row["assignee"],
-            "created_at": _iso(row["created_at"]), "due_at": _iso(row["due_at"]), "form": row["form"],
-            "due_provisional": bool(row["due_provisional"])}

@@ -40,8 +40,9 @@ class Loaded:
     definition: spiff.CompiledProcess
     instance: spiff.Instance
     task_rows: dict[str, str]
-    human: dict[str, int]          # spiff task id -> human_tasks.id, for the ready ones
-    jobs: dict[str, str]           # spiff task id -> due ISO, for the pending timer jobs
+    human: dict[str, dict]         # spiff task id -> its human_tasks row, for the ready ones
+    jobs: dict[str, tuple]         # spiff task id -> (due ISO, element), for the pending timer jobs
+    linked: bool = False           # has a parent or children (their briefs need a query to show)
 
 
 @dataclass
@@ -89,13 +90,17 @@ class Runtime:
         if compiled is None:
             row = tx.definition(definition_id)
             compiled = spiff.CompiledProcess.from_json(row["process_id"], row["name"] or row["process_id"], row["spec"])
+            compiled.version = row["version"]
             self._definitions[definition_id] = compiled
         return compiled
 
     # -- the transaction around a step -----------------------------------------------------
     def run_step(self, instance_id: int, actor: str | None, action: Callable[[Step], Any],
-                 tx: Tx | None = None) -> Any:
-        """Lock, load, act, advance, save — in the caller's transaction or a new one."""
+                 tx: Tx | None = None, version: int | None = None) -> Any:
+        """Lock, load, act, advance, save — in the caller's transaction or a new one.
+
+        `version` is the instance version the caller already read while locking the row.
+        """
         if tx is None:
             try:
                 with self.store.tx() as own:
@@ -103,7 +108,7 @@ class Runtime:
             except BaseException:
                 self._cache.pop(instance_id, None)
                 raise
-        step = self._open(tx, instance_id, actor)
+        step = self._open(tx, instance_id, actor, version)
         token = _current.set(step)
         try:
             result = action(step)
@@ -130,8 +135,9 @@ class Runtime:
         self._cache[instance_id] = Loaded(0, {"id": instance_id, "process_id": process_id, "definition_id": row["id"],
                                               "status": "running", "parent_id": parent_id,
                                               "business_key": business_key, "updated_at": now,
+                                              "started_at": now, "ended_at": None,
                                               "incident_element": None, "incident_error": None},
-                                          definition, instance, {}, {}, {})
+                                          definition, instance, {}, {}, {}, parent_id is not None)
 
         def begin(step: Step) -> None:
             step.log("started", business_key=business_key, data=dict(data), version=row["version"],
@@ -141,14 +147,15 @@ class Runtime:
         self.run_step(instance_id, actor, begin, tx)
         return instance_id
 
-    def _open(self, tx: Tx, instance_id: int, actor: str | None) -> Step:
-        found = tx.instance_version(instance_id, lock=True)
-        if found is None:
-            raise InstanceNotFound(instance_id)
-        version, _status = found
+    def _open(self, tx: Tx, instance_id: int, actor: str | None, version: int | None = None) -> Step:
+        if version is None:
+            found = tx.instance_version(instance_id, lock=True)
+            if found is None:
+                raise InstanceNotFound(instance_id)
+            version = found[0]
         loaded = self._cache.get(instance_id)
         if loaded is None or loaded.version != version:
-            loaded = self._load(tx, instance_id)
+            loaded = self._cache[instance_id] = self._load(tx, instance_id)
         now = self.clock.now()
         last = loaded.row["updated_at"]
         if last is not None and now < last:
@@ -160,11 +167,12 @@ class Runtime:
         definition = self.definition(tx, row["definition_id"])
         task_rows = tx.load_task_rows(instance_id)
         instance = spiff.Instance.restore(definition, self.script_engine, spiff.Snapshot(row["state"], task_rows))
-        human = {h["spiff_task_id"]: h["id"] for h in tx.ready_human_tasks(instance_id)}
-        jobs = {j["spiff_task_id"]: j["due_at"].isoformat() for j in tx.jobs_of(instance_id)}
+        human = {h["spiff_task_id"]: dict(h) for h in tx.ready_human_tasks(instance_id)}
+        jobs = {j["spiff_task_id"]: (j["due_at"].isoformat(), j["element"]) for j in tx.jobs_of(instance_id)}
         keep = ("id", "process_id", "definition_id", "status", "parent_id", "business_key", "updated_at",
-                "incident_element", "incident_error")
-        return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs)
+                "started_at", "ended_at", "incident_element", "incident_error")
+        linked = row["parent_id"] is not None or bool(tx.children(instance_id))
+        return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
 
     def _save(self, step: Step) -> None:
         loaded = step.loaded
@@ -176,12 +184,11 @@ class Runtime:
         written = step.tx.save_task_rows(step.instance_id, added, changed, removed)
         variables = dumps(loaded.instance.variables())
         row = loaded.row
+        if row["status"] in ("completed", "cancelled") and row["ended_at"] is None:
+            row["ended_at"] = step.now
         values = dict(state=snap.state, variables=variables, status=row["status"], updated_at=step.now,
+                      ended_at=row["ended_at"], definition_id=row["definition_id"],
                       incident_element=row["incident_element"], incident_error=row["incident_error"])
-        if row["status"] in ("completed", "cancelled"):
-            values["ended_at"] = step.now
-        if row.get("definition_id_changed"):
-            values["definition_id"] = row["definition_id"]
         if not step.tx.update_instance(step.instance_id, loaded.version, **values):
             raise ConcurrentUpdate(step.instance_id)
         step.tx.add_history(step.history)
@@ -190,7 +197,6 @@ class Runtime:
         loaded.version += 1
         loaded.task_rows = snap.tasks
         row["updated_at"] = step.now
-        row.pop("definition_id_changed", None)
 
     # -- advancing an instance -------------------------------------------------------------
     def advance(self, step: Step) -> None:
@@ -215,10 +221,10 @@ class Runtime:
     def _sync_human_tasks(self, step: Step) -> None:
         loaded = step.loaded
         ready = {u.spiff_id: u for u in loaded.instance.ready_user_tasks()}
-        for spiff_id, human_id in list(loaded.human.items()):
+        for spiff_id, human in list(loaded.human.items()):
             if spiff_id not in ready:
-                if step.tx.finish_human_task(human_id, "cancelled", step.now, None):
-                    step.log("task_cancelled", task_id=human_id)
+                if step.tx.finish_human_task(human["id"], "cancelled", step.now, None):
+                    step.log("task_cancelled", human["name"], task_id=human["id"])
                 del loaded.human[spiff_id]
         for spiff_id, info in ready.items():
             if spiff_id in loaded.human:
@@ -232,9 +238,9 @@ class Runtime:
                 assignee=_assignee(ext.get("assignee"), info.data), form=_form_name(ext.get("formKey")),
                 status="ready", created_at=step.now, due_at=due.at if due else None,
                 due_provisional=bool(due and due.provisional), warn_at=None)
-            human_id = step.tx.insert_human_task(**values)
-            loaded.human[spiff_id] = human_id
-            step.log("task_created", info.name, task_id=human_id, title=info.title, role=values["role"],
+            values["id"] = step.tx.insert_human_task(**values)
+            loaded.human[spiff_id] = values
+            step.log("task_created", info.name, task_id=values["id"], title=info.title, role=values["role"],
                      due_at=values["due_at"].isoformat() if values["due_at"] else None)
 
     def _sync_jobs(self, step: Step) -> None:
@@ -244,14 +250,14 @@ class Runtime:
             step.tx.delete_jobs(step.instance_id, spiff_id)
             del loaded.jobs[spiff_id]
         for spiff_id, timer in waiting.items():
-            if loaded.jobs.get(spiff_id) == timer.due:
+            if loaded.jobs.get(spiff_id, (None,))[0] == timer.due:
                 continue
             if spiff_id in loaded.jobs:
                 step.tx.delete_jobs(step.instance_id, spiff_id)
             step.tx.add_job(instance_id=step.instance_id, element=timer.element, spiff_task_id=spiff_id,
                             kind="timer", due_at=datetime.fromisoformat(timer.due), attempts=0,
                             created_at=step.now)
-            loaded.jobs[spiff_id] = timer.due
+            loaded.jobs[spiff_id] = (timer.due, timer.element)
             step.log("timer_scheduled", timer.element, due_at=timer.due, timer=timer.kind)
 
     def _route_messages(self, step: Step) -> None:
@@ -296,12 +302,11 @@ class Runtime:
     def complete(self, task_id: int, data: Mapping[str, Any], actor: str | None,
                  validate: Callable[[Mapping[str, Any]], dict], tx: Tx) -> int:
         """Complete a ready human task with validated data; returns the instance id."""
-        human = tx.human_task(task_id)
-        if human is None:
+        current = tx.task_for_update(task_id)  # the task, and its instance row locked
+        if current is None:
             raise TaskNotFound(task_id)
 
         def act(step: Step) -> None:
-            current = step.tx.human_task(task_id)
             if current["status"] == "completed":
                 raise TaskAlreadyCompleted(task_id, current["completed_by"])
             if current["status"] != "ready":
@@ -311,7 +316,7 @@ class Runtime:
                 raise InstanceNotActive(step.instance_id, status, f"complete task {task_id} of")
             if current["assignee"] and actor and current["assignee"] != actor:
                 raise TaskClaimedByOther(task_id, current["assignee"])
-            values = validate(data)
+            values = validate(current["form"], data)
             if not step.tx.finish_human_task(task_id, "completed", step.now, actor):
                 raise TaskAlreadyCompleted(task_id)
             step.loaded.human.pop(current["spiff_task_id"], None)
@@ -319,8 +324,30 @@ class Runtime:
             step.log("task_completed", current["name"], task_id=task_id, data=values)
             self.advance(step)
 
-        self.run_step(human["instance_id"], actor, act, tx)
-        return human["instance_id"]
+        self.run_step(current["instance_id"], actor, act, tx, version=current["instance_version"])
+        return current["instance_id"]
+
+    def parent_of(self, instance_id: int) -> int | None:
+        loaded = self._cache.get(instance_id)
+        return loaded.row["parent_id"] if loaded else None
+
+    def view(self, instance_id: int) -> dict | None:
+        """The instance as the API shows it, from the cache of the step just committed (no query)."""
+        loaded = self._cache.get(instance_id)
+        if loaded is None:
+            return None
+        row = loaded.row
+        return {
+            "id": row["id"], "process": row["process_id"], "version": loaded.definition.version,
+            "business_key": row["business_key"], "status": row["status"],
+            "variables": loaded.instance.variables(),
+            "tasks": [task_view(h) for h in sorted(loaded.human.values(), key=lambda h: h["id"])],
+            "started_at": _iso(row["started_at"]), "ended_at": _iso(row["ended_at"]),
+            "incident": ({"element": row["incident_element"], "error": row["incident_error"]}
+                         if row["status"] == "incident" else None),
+            "timers": [{"element": element, "due_at": due} for due, element in sorted(loaded.jobs.values())],
+            "links": None if loaded.linked else {"parent": None, "children": []},
+        }
 
     def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str) -> bool:
         """Fire a due timer in the instance's transaction; False if it no longer waits."""
@@ -352,6 +379,18 @@ class Runtime:
         self.run_step(instance_id, actor, act, tx)
 
 
+def task_view(row: Mapping[str, Any]) -> dict:
+    """A human task in the documented JSON contract."""
+    return {"id": row["id"], "instance": row["instance_id"], "process": row["process_id"], "name": row["name"],
+            "title": row["title"], "lane": row["lane"], "role": row["role"], "assignee": row["assignee"],
+            "created_at": _iso(row["created_at"]), "due_at": _iso(row["due_at"]), "form": row["form"],
+            "due_provisional": bool(row["due_provisional"])}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
 def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Script functions receive the current step (transaction, clock) as their first argument."""
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -366,6 +405,7 @@ def _script_start_process(process_id: str, data: Mapping[str, Any] | None = None
     step = _current.get()
     child = step.runtime.start(step.tx, process_id, business_key, dict(data or {}), step.actor,
                                parent_id=step.instance_id)
+    step.loaded.linked = True
     step.log("child_started", child=child, process=process_id)
     return child
 

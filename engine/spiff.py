@@ -199,6 +199,7 @@ class CompiledProcess:
     spec: Any
     subprocess_specs: dict
     source_file: str = ""
+    version: int = 0
 
     def to_json(self) -> str:
         return _dump({"spec": _REGISTRY.convert(self.spec),

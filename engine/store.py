@@ -6,6 +6,7 @@ module writes SQL. Schema versions are tracked in ``hall_schema`` and applied by
 from __future__ import annotations
 
 import json
+import re
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
 from typing import Any, Iterable, Iterator, Mapping, Sequence
@@ -273,12 +274,49 @@ def _create_v1(conn: Connection) -> None:
 MIGRATIONS = {1: _create_v1}
 
 
+# The statements of every engine step, written once as SQL and sent straight to the driver:
+# building and compiling SQLAlchemy expressions per call cost more than the step itself.
+HOT_SQL = {
+    "instance_version": "SELECT version, status FROM instances WHERE id = :id",
+    "task_for_update": (
+        "SELECT h.id, h.instance_id, h.spiff_task_id, h.name, h.status, h.assignee, h.form, h.completed_by,"
+        " i.version AS instance_version FROM human_tasks h JOIN instances i ON i.id = h.instance_id"
+        " WHERE h.id = :id"),
+    "finish_human_task": (
+        "UPDATE human_tasks SET status = :status, completed_at = :at, completed_by = :by"
+        " WHERE id = :id AND status = 'ready'"),
+    "insert_task_row": "INSERT INTO instance_tasks (instance_id, task_id, body) VALUES (:i, :t, :b)",
+    "update_task_row": "UPDATE instance_tasks SET body = :b WHERE instance_id = :i AND task_id = :t",
+    "update_instance": (
+        "UPDATE instances SET version = :new_version, state = :state, variables = :variables, status = :status,"
+        " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
+        " incident_element = :incident_element, incident_error = :incident_error"
+        " WHERE id = :id AND version = :version"),
+    "insert_history": (
+        "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
+        " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"),
+}
+_PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQL.items()}
+_PG_SQL["instance_version"] += " FOR UPDATE"
+_PG_SQL["task_for_update"] += " FOR UPDATE OF i"
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
 class Tx:
     """One open transaction: the named operations the runtime needs, nothing more."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self._sql = _PG_SQL if dialect == "postgresql" else HOT_SQL
+
+    def _time(self, value: datetime | None) -> Any:
+        if value is None or self.dialect == "postgresql":
+            return value
+        return value.astimezone(timezone.utc).strftime(_SQLITE_TIME)
+
+    def _run(self, name: str, params: Any) -> Any:
+        return self.conn.exec_driver_sql(self._sql[name], params)
 
     # -- definitions ------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> Mapping[str, Any] | None:
@@ -308,18 +346,19 @@ class Tx:
         return self.conn.execute(q).mappings().first()
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
-        q = sa.select(instances.c.version, instances.c.status).where(instances.c.id == instance_id)
-        if lock and self.dialect == "postgresql":
-            q = q.with_for_update()
-        row = self.conn.execute(q).first()
+        """Version and status; on PostgreSQL the row stays locked until the transaction ends."""
+        row = self._run("instance_version", {"id": instance_id}).first()
         return (row[0], row[1]) if row else None
 
+    def task_for_update(self, task_id: int) -> Mapping[str, Any] | None:
+        """A human task with its instance's version, the instance row locked (PostgreSQL)."""
+        return self._run("task_for_update", {"id": task_id}).mappings().first()
+
     def update_instance(self, instance_id: int, expected_version: int, **values: Any) -> bool:
-        """Optimistic update: only succeeds if nobody changed the instance since we read it."""
-        q = (instances.update()
-             .where(instances.c.id == instance_id, instances.c.version == expected_version)
-             .values(version=expected_version + 1, **values))
-        return self.conn.execute(q).rowcount == 1
+        """Optimistic update of a step's result: fails if anybody changed the instance since we read it."""
+        params = dict(values, id=instance_id, version=expected_version, new_version=expected_version + 1,
+                      updated_at=self._time(values["updated_at"]), ended_at=self._time(values["ended_at"]))
+        return self._run("update_instance", params).rowcount == 1
 
     def list_instances(self, process: str | None = None, status: str | None = None,
                        business_key: str | None = None, limit: int = 200) -> list[Mapping[str, Any]]:
@@ -356,23 +395,15 @@ class Tx:
     def save_task_rows(self, instance_id: int, added: Mapping[str, str], changed: Mapping[str, str],
                        removed: Iterable[str]) -> int:
         """Write only what changed; returns the bytes written (for the benchmark's figure)."""
-        written = 0
         if added:
-            rows = [{"instance_id": instance_id, "task_id": k, "body": v} for k, v in added.items()]
-            self.conn.execute(instance_tasks.insert(), rows)
-            written += sum(len(v) for v in added.values())
+            self._run("insert_task_row", [{"i": instance_id, "t": k, "b": v} for k, v in added.items()])
         if changed:
-            q = (instance_tasks.update()
-                 .where(instance_tasks.c.instance_id == sa.bindparam("b_instance"),
-                        instance_tasks.c.task_id == sa.bindparam("b_task"))
-                 .values(body=sa.bindparam("b_body")))
-            self.conn.execute(q, [{"b_instance": instance_id, "b_task": k, "b_body": v} for k, v in changed.items()])
-            written += sum(len(v) for v in changed.values())
+            self._run("update_task_row", [{"i": instance_id, "t": k, "b": v} for k, v in changed.items()])
         removed = list(removed)
         if removed:
             self.conn.execute(instance_tasks.delete().where(instance_tasks.c.instance_id == instance_id,
                                                             instance_tasks.c.task_id.in_(removed)))
-        return written
+        return sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
 
     # -- human tasks ------------------------------------------------------------------
     def insert_human_task(self, **values: Any) -> int:
@@ -388,9 +419,8 @@ class Tx:
 
     def finish_human_task(self, task_id: int, status: str, at: datetime, by: str | None) -> bool:
         """Mark a ready task completed/cancelled; False if it was no longer ready (someone beat us)."""
-        q = (human_tasks.update().where(human_tasks.c.id == task_id, human_tasks.c.status == "ready")
-             .values(status=status, completed_at=at, completed_by=by))
-        return self.conn.execute(q).rowcount == 1
+        params = {"status": status, "at": self._time(at), "by": by, "id": task_id}
+        return self._run("finish_human_task", params).rowcount == 1
 
     def set_assignee(self, task_id: int, assignee: str | None, expected: str | None) -> bool:
         cond = human_tasks.c.assignee.is_(None) if expected is None else human_tasks.c.assignee == expected
@@ -415,7 +445,7 @@ class Tx:
     # -- history ------------------------------------------------------------------------
     def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self.conn.execute(history.insert(), [dict(r) for r in rows])
+            self._run("insert_history", [dict(r, at=self._time(r["at"])) for r in rows])
 
     def history(self, instance_id: int) -> list[Mapping[str, Any]]:
         q = sa.select(history).where(history.c.instance_id == instance_id).order_by(history.c.id)
