@@ -22,7 +22,7 @@ from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
-from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -158,7 +158,14 @@ class HallParser(CamundaParser):
 
 # -- serialisation ----------------------------------------------------------------------------
 class _SpecAwareWorkflowConverter(BpmnWorkflowConverter):
-    """Restores a workflow around an already-built spec object instead of re-deserialising it."""
+    """Leaves the spec out when saving and restores around an already-built spec object:
+    the spec is stored once per definition version, not with every instance save."""
+
+    def to_dict(self, workflow: Any) -> dict:
+        dct = WorkflowConverter.to_dict(self, workflow)
+        dct["subprocesses"] = self.mapping_to_dict(workflow.subprocesses)
+        dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
+        return dct
 
     def from_dict(self, dct: dict) -> Any:
         if isinstance(dct.get("spec"), dict):
@@ -317,29 +324,37 @@ class Instance:
     def completed(self) -> bool:
         return self.wf.completed
 
+    def _tasks_in(self, states: int) -> list[Any]:
+        """Tasks of the top workflow and its subprocesses in any of `states` (one pass, no tree walk)."""
+        found = [t for t in self.wf.tasks.values() if t._state & states]
+        for sub in self.wf.subprocesses.values():
+            found.extend(t for t in sub.tasks.values() if t._state & states)
+        return found
+
     def variables(self) -> dict:
         """The instance's data as staff see it: the data of the most recently completed task."""
         if self.wf.completed:
             return dict(self.wf.data) or (dict(self.wf.last_task.data) if self.wf.last_task else {})
-        ready = self.wf.get_tasks(state=TaskState.READY | TaskState.WAITING)
         merged: dict = {}
         if self.wf.last_task is not None:
             merged.update(self.wf.last_task.data)
-        for t in ready:
+        for t in self._tasks_in(TaskState.READY | TaskState.WAITING):
             merged.update(t.data)
         return {k: v for k, v in merged.items() if not callable(v)}
 
     def ready_user_tasks(self) -> list[UserTaskInfo]:
         out = []
-        for t in self.wf.get_tasks(state=TaskState.READY, manual=True):
+        for t in self._tasks_in(TaskState.READY):
             spec = t.task_spec
+            if not spec.manual:
+                continue
             out.append(UserTaskInfo(str(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
                                     spec.lane, dict(getattr(spec, "extensions", {}) or {}), t.data))
         return out
 
     def waiting_timers(self) -> list[TimerInfo]:
         out = []
-        for t in self.wf.get_tasks(state=TaskState.WAITING):
+        for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
             if isinstance(ed, (HallTimeDate, HallDuration)):
                 out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, ed.kind,
@@ -351,7 +366,7 @@ class Instance:
 
     def waiting_messages(self) -> list[str]:
         names = []
-        for t in self.wf.get_tasks(state=TaskState.WAITING):
+        for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
             if ed is not None and type(ed).__name__ == "MessageEventDefinition":
                 names.append(ed.name)
@@ -368,7 +383,7 @@ class Instance:
 
     def update_ready_data(self, element: str, data: Mapping[str, Any]) -> None:
         """Fix the data a failed element will run with (for `retry --set`)."""
-        for t in self.wf.get_tasks(state=TaskState.READY):
+        for t in self._tasks_in(TaskState.READY):
             if (t.task_spec.bpmn_id or t.task_spec.name) == element:
                 t.data.update(copy.deepcopy(dict(data)))
 

@@ -292,6 +292,11 @@ HOT_SQL = {
         " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
         " incident_element = :incident_element, incident_error = :incident_error"
         " WHERE id = :id AND version = :version"),
+    "insert_human_task": (
+        "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,"
+        " status, created_at, due_at, due_provisional, warn_at) VALUES (:instance_id, :process_id, :spiff_task_id,"
+        " :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)"
+        " RETURNING id"),
     "insert_history": (
         "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
         " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"),
@@ -407,7 +412,9 @@ class Tx:
 
     # -- human tasks ------------------------------------------------------------------
     def insert_human_task(self, **values: Any) -> int:
-        return self.conn.execute(human_tasks.insert().values(**values)).inserted_primary_key[0]
+        params = dict(values, created_at=self._time(values["created_at"]), due_at=self._time(values["due_at"]),
+                      warn_at=self._time(values["warn_at"]))
+        return self._run("insert_human_task", params).scalar_one()
 
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
         return self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
