@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping
 from uuid import UUID
@@ -38,6 +39,8 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+# Tests set HALL_VERIFY_SNAPSHOTS=1: every incremental save is checked against a full serialisation.
+VERIFY_SNAPSHOTS = os.environ.get("HALL_VERIFY_SNAPSHOTS") == "1"
 CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
                            "followUpDate", "priority")
 
@@ -289,8 +292,12 @@ class Snapshot:
 class Instance:
     """A SpiffWorkflow workflow with the operations the runtime needs, and nothing of Spiff leaking."""
 
-    def __init__(self, workflow: BpmnWorkflow) -> None:
+    def __init__(self, workflow: BpmnWorkflow, rows: dict[str, str] | None = None) -> None:
         self.wf = workflow
+        # What each task looked like when last serialised: only tasks whose print changed are
+        # converted again, so a save costs the same at loop iteration 50 as at iteration 1.
+        self._rows: dict[str, str] = dict(rows or {})
+        self._prints: dict[Any, tuple] = {t.id: _print(t) for t in workflow.tasks.values()} if rows else {}
 
     @classmethod
     def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
@@ -309,15 +316,35 @@ class Instance:
         dct["subprocess_specs"] = process.subprocess_specs
         wf = SERIALIZER.from_dict(dct)
         wf.script_engine = engine
-        return cls(wf)
+        return cls(wf, snap.tasks)
 
     def snapshot(self) -> Snapshot:
         _REGISTRY._encoder_mode = False
-        dct = _REGISTRY.convert(self.wf)
-        tasks = dct.pop("tasks")
-        dct.pop("spec", None)
-        dct.pop("subprocess_specs", None)
-        return Snapshot(_dump(dct), {k: _dump(v) for k, v in tasks.items()})
+        wf = self.wf
+        state = {
+            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)), "correlations": wf.correlations,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success, "completed": wf.completed, "root": str(wf.task_tree.id),
+            "subprocesses": {str(k): _REGISTRY.convert(v) for k, v in wf.subprocesses.items()},
+            "bpmn_events": _REGISTRY.convert(wf.bpmn_events), "typename": "BpmnWorkflow",
+        }
+        rows: dict[str, str] = {}
+        prints: dict[Any, tuple] = {}
+        for task in wf.tasks.values():
+            key = str(task.id)
+            fp = prints[task.id] = _print(task)
+            old = self._rows.get(key)
+            rows[key] = old if old is not None and self._prints.get(task.id) == fp else _dump(_REGISTRY.convert(task))
+        self._rows, self._prints = rows, prints
+        snap = Snapshot(_dump(state), rows)
+        if VERIFY_SNAPSHOTS:
+            full = _REGISTRY.convert(wf)
+            assert {k: json.loads(v) for k, v in rows.items()} == json.loads(_dump(full["tasks"])), "stale task rows"
+        return snap
+
+    def touch(self, task: Any) -> None:
+        """Force a task to be serialised again (its data changed without a state change)."""
+        self._prints.pop(task.id, None)
 
     # -- reading -------------------------------------------------------------------------
     @property
@@ -386,6 +413,7 @@ class Instance:
         for t in self._tasks_in(TaskState.READY):
             if (t.task_spec.bpmn_id or t.task_spec.name) == element:
                 t.data.update(copy.deepcopy(dict(data)))
+                self.touch(t)
 
     def fire_timer(self, spiff_id: str) -> bool:
         """Mark a waiting timer as due; False if the timer is no longer waiting (e.g. its task finished)."""
@@ -444,6 +472,15 @@ class Instance:
 
     def cancel(self) -> None:
         self.wf.cancel()
+
+
+def _print(task: Any) -> tuple:
+    """What changes whenever SpiffWorkflow changes a task (state, children, data, internal data),
+    and its parent's state and data, which its stored data is a delta against."""
+    parent = task.parent
+    return (task._state, task.last_state_change, len(task._children), task.triggered, len(task.data),
+            len(task.internal_data), task._parent,
+            (parent._state, parent.last_state_change, len(parent.data)) if parent is not None else None)
 
 
 def _tree_order(root: str, tasks: dict[str, dict]) -> dict[str, dict]:

@@ -13,7 +13,9 @@ from typing import Iterator
 
 import pytest
 
-from engine import Engine, FixedClock
+os.environ.setdefault("HALL_VERIFY_SNAPSHOTS", "1")  # check every incremental save against a full one
+
+from engine import Engine, FixedClock  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("HALL_TEST_DATABASE_URL")
