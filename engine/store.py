@@ -328,6 +328,7 @@ class Tx:
         self.conn = conn
         self.dialect = dialect
         self._sql = _PG_SQL if dialect == "postgresql" else HOT_SQL
+        self._cursor: Any = None
 
     def _time(self, value: datetime | None) -> Any:
         if value is None or self.dialect == "postgresql":
@@ -335,7 +336,15 @@ class Tx:
         return value.astimezone(timezone.utc).strftime(_SQLITE_TIME)
 
     def _run(self, name: str, params: Any) -> Any:
-        return self.conn.exec_driver_sql(self._sql[name], params)
+        """A hot statement on the driver's own cursor, inside this transaction."""
+        cur = self._cursor
+        if cur is None:
+            cur = self._cursor = self.conn.connection.dbapi_connection.cursor()
+        if isinstance(params, list):
+            cur.executemany(self._sql[name], params)
+        else:
+            cur.execute(self._sql[name], params)
+        return cur
 
     # -- definitions ------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> Mapping[str, Any] | None:
@@ -366,12 +375,14 @@ class Tx:
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
         """Version and status; on PostgreSQL the row stays locked until the transaction ends."""
-        row = self._run("instance_version", {"id": instance_id}).first()
+        row = self._run("instance_version", {"id": instance_id}).fetchone()
         return (row[0], row[1]) if row else None
 
     def task_for_update(self, task_id: int) -> Mapping[str, Any] | None:
         """A human task with its instance's version, the instance row locked (PostgreSQL)."""
-        return self._run("task_for_update", {"id": task_id}).mappings().first()
+        cur = self._run("task_for_update", {"id": task_id})
+        row = cur.fetchone()
+        return dict(zip([d[0] for d in cur.description], row)) if row else None
 
     def update_instance(self, instance_id: int, expected_version: int, **values: Any) -> bool:
         """Optimistic update of a step's result: fails if anybody changed the instance since we read it."""
@@ -427,7 +438,7 @@ class Tx:
     def insert_human_task(self, **values: Any) -> int:
         params = dict(values, created_at=self._time(values["created_at"]), due_at=self._time(values["due_at"]),
                       warn_at=self._time(values["warn_at"]))
-        return self._run("insert_human_task", params).scalar_one()
+        return self._run("insert_human_task", params).fetchone()[0]
 
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
         return self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
