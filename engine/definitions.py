@@ -64,7 +64,7 @@ class Checker:
 
     def __init__(self, form_exists: Callable[[str], bool] | None = None,
                  form_problems: Callable[[str], list[tuple[str, int, str]]] | None = None,
-                 deadline_problem: Callable[[str], str | None] | None = None) -> None:
+                 deadline_problem: Callable[[str, str], str | None] | None = None) -> None:
         self.form_exists = form_exists
         self.form_problems = form_problems
         self.deadline_problem = deadline_problem
@@ -172,11 +172,11 @@ class Checker:
             for tag in ("timeDate", "timeDuration", "timeCycle"):
                 for el in process.xpath(f".//bpmn:{tag}", namespaces=NS):
                     owner = el.getparent().getparent()
-                    problem = self.deadline_problem((el.text or "").strip())
+                    problem = self.deadline_problem((el.text or "").strip(), tag)
                     if problem:
                         add(owner, f"{tag}: {problem}")
             for task in process.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NS):
-                problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}dueDate").strip())
+                problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}dueDate").strip(), "dueDate")
                 if problem:
                     add(task, f"dueDate: {problem}")
         if self.form_exists is not None:

@@ -5,9 +5,8 @@ firing of a cycle; this module answers with the working-day calendar and the eng
 """
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 from .runtime import DeadlineResolver
 
@@ -23,8 +22,9 @@ class CalendarDeadlines(DeadlineResolver):
         from .calendar import BusinessCalendar, CalendarConfig
         return cls(BusinessCalendar(CalendarConfig.from_dict(dict(settings.get("calendar") or {}))))
 
-    def problem(self, text: str) -> str | None:
-        """Why a deadline text is invalid, or None; expressions are only compiled here."""
+    def problem(self, text: str, element: str = "dueDate") -> str | None:
+        """Why a deadline text is invalid where it is written (timeDate, timeDuration, timeCycle,
+        dueDate), or None; expressions are only compiled here."""
         from . import deadlines
         from .errors import DeadlineInvalid
         if deadlines.is_expression(text):
@@ -34,7 +34,7 @@ class CalendarDeadlines(DeadlineResolver):
                 return f"expression does not compile: {exc.msg}"
             return None
         try:
-            deadlines.parse(text)
+            deadlines.parse_for(element, text)
         except DeadlineInvalid as exc:
             return exc.why
         return None
@@ -43,11 +43,10 @@ class CalendarDeadlines(DeadlineResolver):
         from . import deadlines
         if deadlines.is_expression(text):
             value = eval(text.strip()[1:], {"__builtins__": {}}, dict(data))  # noqa: S307 - process owners' expression
-            if isinstance(value, datetime):
-                return deadlines.parse(value.isoformat())
-            if isinstance(value, date):
-                return deadlines.parse(value.isoformat())
-            return deadlines.parse(str(value))
+            deadline = deadlines.parse(value if isinstance(value, (date, datetime)) else str(value))
+            if deadlines.is_expression(str(value)):
+                raise ValueError(f"deadline expression {text!r} gave another expression {value!r}")
+            return deadline
         return deadlines.parse(text)
 
     def task_due(self, text: str | None, now: datetime, data: Mapping[str, Any]) -> Any:

@@ -60,6 +60,12 @@ def test_unparsable_xml_names_the_line(checker: Engine, tmp_path: Path) -> None:
     ('camunda:formKey="approve"', 'camunda:formKey="aprove"', "approve", "form 'aprove' not found"),
     ('<bpmn:lane id="lane_boss" name="boss">', '<bpmn:lane id="register" name="boss">', "register",
      "duplicate id (also on line"),
+    ('camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="2 wrking days"', "register",
+     "dueDate: unknown unit 'wrking'"),
+    ('camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="every working day at 15:00"',
+     "register", "dueDate: a repeating value only fits a timeCycle"),
+    ('camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="=合同截止日期 +"', "register",
+     "dueDate: expression does not compile"),
     ("<bpmn:flowNodeRef>decide</bpmn:flowNodeRef>", "<bpmn:flowNodeRef>decid</bpmn:flowNodeRef>", "lane_boss",
      "lane lists unknown element 'decid'"),
 ])
