@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from .dataio import plain
 from .errors import ConfigInvalid
 
 SECTIONS = ("database", "calendar", "numbering", "settings", "forms")
@@ -34,12 +35,6 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if key not in SECTIONS:
             line = data.lc.key(key)[0] + 1 if hasattr(data, "lc") else None
             raise ConfigInvalid(str(p), line, f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
-    return _plain(data)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
+    out = plain(data)
+    out["_source"] = str(p)
+    return out

@@ -53,16 +53,16 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise DataInvalid(str(p), "must contain a mapping of variable names to values")
-    return _plain(data)
+    return plain(data)
 
 
-def _plain(value: Any) -> Any:
-    """Dates from YAML become ISO text so that they store and compare like form values."""
+def plain(value: Any) -> Any:
+    """Plain dicts/lists from YAML; dates become ISO text so they store and compare like form values."""
     import datetime as dt
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_plain(v) for v in value]
+        return [plain(v) for v in value]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

@@ -20,7 +20,12 @@ class CalendarDeadlines(DeadlineResolver):
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> "CalendarDeadlines":
         from .calendar import BusinessCalendar, CalendarConfig
-        return cls(BusinessCalendar(CalendarConfig.from_dict(dict(settings.get("calendar") or {}))))
+        from .errors import ConfigInvalid
+        try:
+            config = CalendarConfig.from_dict(dict(settings.get("calendar") or {}))
+        except (TypeError, ValueError) as exc:
+            raise ConfigInvalid(str(settings.get("_source", "configuration")), None, str(exc)) from None
+        return cls(BusinessCalendar(config))
 
     def problem(self, text: str, element: str = "dueDate") -> str | None:
         """Why a deadline text is invalid where it is written (timeDate, timeDuration, timeCycle,

@@ -195,3 +195,16 @@ def test_interactive_complete_asks_until_valid(hall, monkeypatch) -> None:
     assert "应为整数" in err or "整数" in err
     code, out, _ = hall("show", "1", "--json")
     assert as_json(out)["variables"]["amount"] == 12
+
+
+def test_configuration_errors_name_file_and_line(tmp_path: Path) -> None:
+    runner = CliRunner()
+    bad = tmp_path / "hall.yaml"
+    bad.write_text("calendar:\n  timezone: Asia/Shanghai\ncalender: {}\n")
+    result = runner.invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "tasks"])
+    assert result.exit_code == 1 and f"{bad}:3: unknown section 'calender'" in result.stderr
+    bad.write_text("calendar:\n  office_hours: '09:00-08:00'\n")
+    result = runner.invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "tasks"])
+    assert result.exit_code == 1 and "calendar.office_hours" in result.stderr
+    result = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "tasks"])
+    assert result.exit_code == 1 and "configuration file not found" in result.stderr

@@ -260,3 +260,12 @@ def test_every_step_from_a_cold_engine_keeps_all_variables(engine: Engine, make_
     case = make_engine().complete(case["tasks"][0]["id"], {"approved": True})
     assert case["variables"] == {"amount": 6, "note": "n", "total": 12, "approved": True}
     assert make_engine().show(case["id"])["variables"] == case["variables"]
+
+
+def test_case_numbers_follow_the_configured_pattern(make_engine) -> None:
+    eng = make_engine(settings={"numbering": {"case": {"pattern": "AJ{date:%Y%m%d}/{seq:03d}"}}})
+    eng.init()
+    eng.deploy([FIXTURES / "parent.bpmn", FIXTURES / "child.bpmn"])
+    numbers = [eng.show(eng.start("parent", None, {"question": "?"})["links"]["children"][0]["id"])
+               ["variables"]["case_no"] for _ in range(2)]
+    assert numbers == ["AJ20261124/001", "AJ20261124/002"]
