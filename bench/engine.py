@@ -50,7 +50,7 @@ def durable(db: str, n: int) -> tuple[float, float]:
     from engine import Engine
     eng = Engine(db, forms_dir=None)
     eng.init()
-    eng.deploy([FIXTURES / "linear7.bpmn", FIXTURES / "loop.bpmn"])
+    eng.deploy([FIXTURES / "linear7.bpmn", FIXTURES / "loop.bpmn", FIXTURES / "review.bpmn"])
     t0 = time.perf_counter()
     cases = [eng.start("linear7", None, {}) for _ in range(n)]
     starts = n / (time.perf_counter() - t0)
