@@ -43,6 +43,7 @@ class Loaded:
     human: dict[str, dict]         # spiff task id -> its human_tasks row, for the ready ones
     jobs: dict[str, tuple]         # spiff task id -> (due ISO, element), for the pending timer jobs
     linked: bool = False           # has a parent or children (their briefs need a query to show)
+    variables: dict | None = None  # as saved by the last step
 
 
 @dataclass
@@ -182,7 +183,8 @@ class Runtime:
         changed = {k: v for k, v in snap.tasks.items() if k in old and old[k] != v}
         removed = [k for k in old if k not in snap.tasks]
         written = step.tx.save_task_rows(step.instance_id, added, changed, removed)
-        variables = dumps(loaded.instance.variables())
+        loaded.variables = loaded.instance.variables()
+        variables = dumps(loaded.variables)
         row = loaded.row
         if row["status"] in ("completed", "cancelled") and row["ended_at"] is None:
             row["ended_at"] = step.now
@@ -340,7 +342,7 @@ class Runtime:
         return {
             "id": row["id"], "process": row["process_id"], "version": loaded.definition.version,
             "business_key": row["business_key"], "status": row["status"],
-            "variables": loaded.instance.variables(),
+            "variables": dict(loaded.variables) if loaded.variables is not None else loaded.instance.variables(),
             "tasks": [task_view(h) for h in sorted(loaded.human.values(), key=lambda h: h["id"])],
             "started_at": _iso(row["started_at"]), "ended_at": _iso(row["ended_at"]),
             "incident": ({"element": row["incident_element"], "error": row["incident_error"]}

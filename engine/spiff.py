@@ -477,7 +477,7 @@ class Instance:
 def _print(task: Any) -> tuple:
     """What changes whenever SpiffWorkflow changes a task (state, children, data, internal data),
     and its parent's state and data, which its stored data is a delta against."""
-    parent = task.parent
+    parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
     return (task._state, task.last_state_change, len(task._children), task.triggered, len(task.data),
             len(task.internal_data), task._parent,
             (parent._state, parent.last_state_change, len(parent.data)) if parent is not None else None)
