@@ -406,5 +406,74 @@ def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
             click.echo(f"  {k} = {json.dumps(val, ensure_ascii=False)}")
 
 
+# -- timers and the calendar -------------------------------------------------------------------
+@main.command()
+@click.option("--once", is_flag=True, help="Fire everything due now, then exit (for cron).")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Jobs claimed at a time.")
+@click.option("--lease", default=60.0, show_default=True, type=click.FloatRange(min=0.001),
+              help="Seconds a claim lasts; a dead worker's jobs are taken over after it.")
+@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(min=0),
+              help="Seconds to wait when nothing is due.")
+@click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(min=1),
+              help="Failed firings before the instance is marked incident.")
+@json_option
+@command
+def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, as_json: bool) -> None:
+    """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
+    def line(event: Any) -> None:
+        job = event.job
+        text = f"{event.kind:<8} instance {job.instance_id:<6} {job.element:<20} due {job.due_at.isoformat()}"
+        if event.error:
+            text += f"  error: {event.error}"
+        if event.next_due:
+            text += f"  next attempt {event.next_due.isoformat()}"
+        click.echo(text)
+
+    summary = ctx.engine.run_due_jobs(once=once, batch=batch, lease=lease, poll=poll, max_attempts=max_attempts,
+                                      on_event=None if as_json else line)
+
+    def human(s: dict) -> None:
+        rate = s["fired"] / s["seconds"] if s["seconds"] else 0.0
+        jobs = s["jobs"]
+        click.echo(f"worker {s['worker']}: fired {s['fired']}, stale {s['stale']}, retried {s['retried']}, "
+                   f"incidents {s['incidents']}, released {s['released']} in {s['seconds']:.2f}s ({rate:.0f}/s)"
+                   + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else ""))
+        click.echo(f"jobs: {jobs['pending']} pending, {jobs['due']} due, {jobs['locked']} held, "
+                   f"{jobs['failing']} failing, next due {jobs['next_due'] or '-'}")
+    emit(summary, as_json, human)
+
+
+@main.command("calendar")
+@click.argument("month", required=False)
+@json_option
+@command
+def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
+    """Show a month of the business calendar (default: this month) and which years it covers."""
+    if month:
+        try:
+            year, mon = (int(part) for part in month.split("-"))
+        except ValueError:
+            raise click.BadParameter(f"{month!r} is not a month like 2026-10", param_hint="MONTH")
+    else:
+        today = ctx.engine.clock.now().astimezone(ctx.engine.deadlines.calendar.tz)
+        year, mon = today.year, today.month
+    view = ctx.engine.calendar_month(year, mon)
+
+    def human(v: dict) -> None:
+        lunch = f", lunch {v['lunch']}" if v["lunch"] else ""
+        click.echo(f"{v['month']}  ({v['timezone']}, office {v['office_hours']}{lunch}; "
+                   f"{v['working_days']} working days; schedule from {v['source']})")
+        for d in v["days"]:
+            mark = "~" if d["provisional"] else " "
+            click.echo(f"  {d['weekday']} {d['date']}  {'working' if d['working'] else 'closed ':<7}{mark} {d['reason']}")
+        cov = v["coverage"]
+        configured = ", ".join(str(y) for y in cov["configured"]) or "none"
+        click.echo(f"coverage: library {cov['library'][0]}-{cov['library'][1]}; configured: {configured}; "
+                   f"{cov['provisional']}")
+        if v["provisional"]:
+            click.echo(f"warning: {v['month'][:4]} has no official schedule (library or hall.yaml calendar.official); "
+                       "days marked ~ are provisional and deadlines on them may move", err=True)
+    emit(view, as_json, human)
+
 if __name__ == "__main__":
     main()

@@ -345,6 +345,49 @@ class Engine:
         form = self.form(form_name)
         return dict(data) if form is None else form.validate(data)
 
+    # -- timers: the job runner and the business calendar ------------------------------------------
+    def run_due_jobs(self, once: bool = True, *, batch: int = 100, lease: float = 60.0, poll: float = 5.0,
+                     max_attempts: int = 5, backoff: float = 30.0, worker_id: str | None = None,
+                     on_event: Any = None, install_signals: bool = True) -> dict:
+        """Fire due timers (`hall worker`): with ``once`` everything due now, else until SIGTERM/SIGINT.
+
+        ``on_event(event)`` is called for each job handled (see engine.worker.Event). Returns the
+        summary: counts of fired/stale/retried/incidents/released, seconds, and the jobs left.
+        """
+        from . import jobstore
+        from .worker import Worker
+        if not self._schema_checked:
+            self.store.check_schema()
+            self._schema_checked = True
+        worker = Worker(self.store, self.runtime, self.clock, worker_id=worker_id, batch=batch, lease=lease,
+                        poll=poll, max_attempts=max_attempts, backoff=backoff, on_event=on_event)
+        summary = worker.run(once=once, install_signals=install_signals).as_dict()
+        with self._tx(write=False) as tx:
+            summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())
+        return summary
+
+    def calendar_month(self, year: int, month: int) -> dict:
+        """The business calendar of one month (`hall calendar 2026-10`) and where its data comes from."""
+        from .calendar import _LIB_FIRST_YEAR, _LIB_LAST_YEAR
+        if not 1 <= month <= 12:
+            raise HallError(f"month {month} is not between 1 and 12 (write e.g. 2026-10)")
+        cal = self.deadlines.calendar
+        cfg = cal.config
+        configured = sorted(cfg.official)
+        source = ("configuration" if year in cfg.official else
+                  "library" if _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR else "provisional")
+        days = [{"date": d.date.isoformat(), "weekday": d.date.strftime("%a"), "working": d.working,
+                 "reason": d.reason, "provisional": d.provisional} for d in cal.month(year, month)]
+        return {
+            "month": f"{year:04d}-{month:02d}", "timezone": cfg.timezone,
+            "office_hours": f"{cfg.office_start:%H:%M}-{cfg.office_end:%H:%M}",
+            "lunch": f"{cfg.lunch[0]:%H:%M}-{cfg.lunch[1]:%H:%M}" if cfg.lunch else None,
+            "source": source, "provisional": any(d["provisional"] for d in days),
+            "working_days": sum(1 for d in days if d["working"]), "days": days,
+            "coverage": {"library": [_LIB_FIRST_YEAR, _LIB_LAST_YEAR], "configured": configured,
+                         "provisional": "any other year: Monday-Friday, marked provisional"},
+        }
+
 
 def _check_data(data: Mapping[str, Any]) -> dict:
     """Instance data must be a mapping of identifiers to JSON-storable values."""

@@ -1,0 +1,227 @@
+"""The job runner behind `hall worker`: fires due timers, on one host or many.
+
+The loop is flat (rq's shape): claim a batch of due jobs, fire each in its own transaction,
+renew the lease while working, sleep when there is nothing to do, release what is held on the
+way out. Every statement on the jobs table goes through :mod:`engine.jobstore`; every change to
+an instance goes through the runtime (``fire_timer``, ``record_incident``), so a fired timer,
+the instance's new state, its history and its next jobs commit together or not at all.
+
+* ``once=True`` fires everything due now and returns (for cron).
+* A job whose firing raises is rolled back and retried later with exponential backoff; after
+  ``max_attempts`` failures the instance is marked ``incident`` at the timer (the job row stays,
+  unclaimable while the instance is not running, so `hall retry` fires the timer again).
+* SIGTERM/SIGINT: the job in hand finishes, the rest of the batch is released, the loop
+  returns normally. A second signal stops at once (the open transaction rolls back).
+* Time is the engine's clock: leases, due times and backoff are all in clock time, so tests and
+  `hall --now` rehearsals never sleep for a timer.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Callable, Iterator
+
+from . import jobstore
+from .clock import Clock
+from .jobstore import Job
+from .store import Store
+
+
+def default_worker_id() -> str:
+    """``host:pid``: unique among live workers, readable in `locked_by`."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something the worker did with one job, for the CLI to print.
+
+    ``kind``: fired | stale (timer no longer waits; row deleted) | retry (failed; ``next_due``
+    set) | incident (failed ``max_attempts`` times) | released (instance not running) | lost
+    (another worker took the job over after our lease ran out) | error (could not even record a
+    failure; the lease will expire and another attempt follows).
+    """
+
+    kind: str
+    job: Job
+    at: datetime
+    error: str | None = None
+    next_due: datetime | None = None
+
+
+@dataclass
+class Summary:
+    worker: str
+    fired: int = 0
+    stale: int = 0
+    retried: int = 0
+    incidents: int = 0
+    released: int = 0
+    lost: int = 0
+    errors: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    stopped_by: str | None = None
+    counts: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Worker:
+    """Fires due timers from the jobs table with one store, one runtime and the engine's clock."""
+
+    def __init__(self, store: Store, runtime: Any, clock: Clock, *, worker_id: str | None = None,
+                 batch: int = 100, lease: float = 60.0, poll: float = 5.0, max_attempts: int = 5,
+                 backoff: float = 30.0, max_backoff: float = 3600.0,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+        if batch < 1 or lease <= 0 or poll < 0 or max_attempts < 1:
+            raise ValueError("batch and max_attempts must be at least 1, lease positive, poll not negative")
+        self.store, self.runtime, self.clock = store, runtime, clock
+        self.worker_id = worker_id or default_worker_id()
+        self.actor = f"worker {self.worker_id}"
+        self.batch, self.lease, self.poll = batch, lease, poll
+        self.max_attempts, self.backoff, self.max_backoff = max_attempts, backoff, max_backoff
+        self.on_event = on_event or (lambda event: None)
+        self.summary = Summary(self.worker_id)
+        self._held: list[int] = []
+        self._renew_at: datetime | None = None
+        self._stopping: str | None = None
+
+    # -- the loop ---------------------------------------------------------------------------
+    def run(self, once: bool = False, install_signals: bool = True) -> Summary:
+        """Work until stopped (or, with ``once``, until nothing due is left to claim)."""
+        started = time.perf_counter()
+        with self._signals(install_signals):
+            try:
+                while not self._stopping:
+                    claimed = self.work_batch()
+                    if claimed == 0:
+                        if once:
+                            break
+                        self._sleep(self.poll)
+            finally:
+                self._release_held()
+                self.summary.seconds = time.perf_counter() - started
+                self.summary.stopped_by = self._stopping
+        return self.summary
+
+    def stop(self, reason: str = "stop") -> None:
+        """Ask the loop to finish the job in hand and return."""
+        self._stopping = reason
+
+    def work_batch(self) -> int:
+        """Claim one batch and work through it; returns how many jobs were claimed."""
+        now = self.clock.now()
+        with self.store.tx() as tx:
+            batch = jobstore.acquire(tx, self.worker_id, now, self.batch, self.lease)
+        if not batch:
+            return 0
+        self.summary.batches += 1
+        self._held = [j.id for j in batch]
+        self._renew_at = now + timedelta(seconds=self.lease / 2)
+        for job in batch:
+            if self._stopping:
+                break
+            self._heartbeat()
+            self._run(job)
+            self._held.remove(job.id)
+        self._release_held()
+        return len(batch)
+
+    # -- one job ------------------------------------------------------------------------------
+    def _run(self, job: Job) -> None:
+        try:
+            with self.store.tx() as tx:
+                status = jobstore.hold(tx, job, self.worker_id)
+                if status is None:
+                    kind = "lost"
+                elif status != "running":
+                    jobstore.release(tx, self.worker_id, [job.id])
+                    kind = "released"
+                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor):
+                    # The runtime has written the instance's next jobs (a cycle's next firing);
+                    # the row of the timer that fired goes in the same transaction.
+                    jobstore.delete(tx, job)
+                    kind = "fired"
+                else:
+                    jobstore.delete(tx, job)  # the timer no longer waits (its task finished)
+                    kind = "stale"
+        except Exception as exc:  # noqa: BLE001 - anything that stops a firing is retried, then an incident
+            self._failed(job, exc)
+            return
+        setattr(self.summary, {"fired": "fired", "stale": "stale", "released": "released", "lost": "lost"}[kind],
+                getattr(self.summary, kind) + 1)
+        self.on_event(Event(kind, job, self.clock.now()))
+
+    def _failed(self, job: Job, exc: BaseException) -> None:
+        error = f"{type(exc).__name__}: {exc}".strip()
+        attempts = job.attempts + 1
+        now = self.clock.now()
+        try:
+            if attempts >= self.max_attempts:
+                with self.store.tx() as tx:
+                    self.runtime.record_incident(tx, job.instance_id, job.element,
+                                                 f"timer could not fire after {attempts} attempts: {error}",
+                                                 self.actor)
+                    jobstore.park(tx, job, error)
+                self.summary.incidents += 1
+                self.on_event(Event("incident", job, now, error))
+                return
+            delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
+            with self.store.tx() as tx:
+                failed = jobstore.fail(tx, job, error, now, timedelta(seconds=delay))
+            self.summary.retried += 1
+            self.on_event(Event("retry", job, now, error, failed.due_at if failed else None))
+        except Exception as again:  # noqa: BLE001 - the database itself is failing: leave it to the lease
+            self.summary.errors += 1
+            self.on_event(Event("error", job, now, f"{error}; recording the failure failed too: "
+                                                   f"{type(again).__name__}: {again}"))
+
+    # -- leases, sleeping, signals ------------------------------------------------------------
+    def _heartbeat(self) -> None:
+        """Renew the lease on what we still hold once half of it has passed (clock time)."""
+        now = self.clock.now()
+        if self._held and self._renew_at is not None and now >= self._renew_at:
+            with self.store.tx() as tx:
+                jobstore.renew(tx, self.worker_id, self._held, now, self.lease)
+            self._renew_at = now + timedelta(seconds=self.lease / 2)
+
+    def _release_held(self) -> None:
+        if not self._held:
+            return
+        held, self._held = self._held, []
+        try:
+            with self.store.tx() as tx:
+                self.summary.released += jobstore.release(tx, self.worker_id, held)
+        except Exception:  # noqa: BLE001 - unreachable database: the lease expires on its own
+            self.summary.errors += 1
+
+    def _sleep(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while not self._stopping and time.monotonic() < end:
+            time.sleep(min(0.1, max(0.0, end - time.monotonic())))
+
+    @contextmanager
+    def _signals(self, install: bool) -> Iterator[None]:
+        if not install or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def handle(signum: int, _frame: Any) -> None:
+            if self._stopping:  # second signal: stop now, the open transaction rolls back
+                raise KeyboardInterrupt
+            self.stop(signal.Signals(signum).name)
+
+        previous = {s: signal.signal(s, handle) for s in (signal.SIGTERM, signal.SIGINT)}
+        try:
+            yield
+        finally:
+            for s, h in previous.items():
+                signal.signal(s, h)

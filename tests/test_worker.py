@@ -1,0 +1,339 @@
+"""The job runner (`hall worker`): timers fire on the engine's clock, exactly once, on both databases.
+
+Time never passes by sleeping: the FixedClock is moved and the worker is run once.
+Subprocess tests cover what only real processes show: SIGTERM, kill -9 and several workers.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from engine import jobstore
+from engine.store import history, jobs
+
+from .conftest import FIXTURES, PG_URL
+
+ROOT = Path(__file__).resolve().parent.parent
+CST = "+08:00"
+
+
+def at(text: str) -> datetime:
+    return datetime.fromisoformat(text + (CST if "+" not in text[10:] else ""))
+
+
+def run_once(eng, **kwargs) -> tuple[dict, list]:
+    events: list = []
+    summary = eng.run_due_jobs(once=True, on_event=events.append, install_signals=False, **kwargs)
+    return summary, events
+
+
+def fired(events) -> list[tuple[int, str]]:
+    return [(e.job.instance_id, e.job.element) for e in events if e.kind == "fired"]
+
+
+def job_rows(eng) -> list[dict]:
+    with eng.store.tx(write=False) as tx:
+        return [dict(r) for r in tx.conn.execute(sa.select(jobs).order_by(jobs.c.id)).mappings()]
+
+
+def kinds(eng, instance_id: int, kind: str) -> list[str]:
+    return [h["element"] for h in eng.history(instance_id) if h["kind"] == kind]
+
+
+# -- what fires when --------------------------------------------------------------------------
+def test_boundary_timers_across_the_national_day_holiday(engine, clock):
+    clock.set(at("2026-09-30T16:00"))
+    case = engine.start("timer_boundary")
+    due = {t["element"]: datetime.fromisoformat(t["due_at"]) for t in case["timers"]}
+    assert due == {"remind": at("2026-09-30T16:45"), "escalate": at("2026-10-09T16:00")}
+
+    clock.set(at("2026-09-30T16:44:59"))
+    assert fired(run_once(engine)[1]) == []
+    clock.set(at("2026-09-30T16:45"))
+    summary, events = run_once(engine)
+    assert fired(events) == [(case["id"], "remind")] and summary["fired"] == 1
+    view = engine.show(case["id"])
+    assert view["variables"]["reminded"] is True          # non-interrupting: the task is still there
+    assert [t["name"] for t in view["tasks"]] == ["handle"]
+    assert [t["element"] for t in view["timers"]] == ["escalate"]
+
+    # The seven days of 国庆节 are not working days: nothing during the holiday, nor the day before.
+    for moment in ("2026-10-01T09:00", "2026-10-07T23:00", "2026-10-08T16:00", "2026-10-09T15:59:59"):
+        clock.set(at(moment))
+        assert fired(run_once(engine)[1]) == [], moment
+    clock.set(at("2026-10-09T16:00"))
+    assert fired(run_once(engine)[1]) == [(case["id"], "escalate")]
+    view = engine.show(case["id"])
+    assert [t["name"] for t in view["tasks"]] == ["escalated"]   # interrupting: handle was cancelled
+    assert view["timers"] == [] and job_rows(engine) == []
+    assert kinds(engine, case["id"], "timer_fired") == ["remind", "escalate"]
+
+
+def test_intermediate_iso_duration_and_time_date(engine, clock):
+    wait = engine.start("timer_wait")
+    date = engine.start("timer_date")
+    clock.advance(minutes=59)
+    assert fired(run_once(engine)[1]) == []
+    clock.advance(minutes=1)
+    assert fired(run_once(engine)[1]) == [(wait["id"], "wait")]
+    assert [t["name"] for t in engine.show(wait["id"])["tasks"]] == ["follow_up"]
+
+    clock.set(at("2026-12-01T08:59:59"))
+    assert fired(run_once(engine)[1]) == []
+    clock.set(at("2026-12-01T09:00"))
+    assert fired(run_once(engine)[1]) == [(date["id"], "until")]
+    assert [t["name"] for t in engine.show(date["id"])["tasks"]] == ["on_date"]
+    assert job_rows(engine) == []
+
+
+def test_cycle_r3_fires_three_times_then_stops(engine, clock):
+    start = clock.now()
+    case = engine.start("timer_cycle")
+    clock.set(start + timedelta(minutes=10))
+    assert fired(run_once(engine)[1]) == [(case["id"], "every")]
+    clock.set(start + timedelta(minutes=15))
+    assert fired(run_once(engine)[1]) == []
+    # A worker that was down catches up in one pass: the 20- and 30-minute firings.
+    clock.set(start + timedelta(minutes=35))
+    assert fired(run_once(engine)[1]) == [(case["id"], "every")] * 2
+    clock.set(start + timedelta(days=3))
+    assert fired(run_once(engine)[1]) == []
+    assert kinds(engine, case["id"], "timer_fired") == ["every"] * 3
+    assert job_rows(engine) == []
+    assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["watch"]
+
+
+def test_every_working_day_at_15_skips_the_holiday(engine, clock):
+    clock.set(at("2026-09-30T10:00"))
+    case = engine.start("timer_daily")
+    assert datetime.fromisoformat(case["timers"][0]["due_at"]) == at("2026-09-30T15:00")
+    clock.set(at("2026-09-30T15:00"))
+    assert fired(run_once(engine)[1]) == [(case["id"], "every")]
+    (row,) = job_rows(engine)
+    assert row["due_at"] == at("2026-10-08T15:00")            # next working day after 国庆节
+    clock.set(at("2026-10-08T14:59"))
+    assert fired(run_once(engine)[1]) == []
+    clock.set(at("2026-10-08T15:00"))
+    assert fired(run_once(engine)[1]) == [(case["id"], "every")]
+    assert [r["due_at"] for r in job_rows(engine)] == [at("2026-10-09T15:00")]
+
+
+# -- what the worker does with jobs that cannot fire ------------------------------------------------
+def test_stale_job_is_deleted_and_suspended_instance_waits(engine, clock):
+    case = engine.start("timer_wait")
+    with engine.store.tx() as tx:
+        tx.add_job(instance_id=case["id"], element="ghost", spiff_task_id=str(uuid.uuid4()), kind="timer",
+                   due_at=clock.now(), attempts=0, created_at=clock.now())
+    summary, events = run_once(engine)
+    assert [(e.kind, e.job.element) for e in events] == [("stale", "ghost")] and summary["stale"] == 1
+    assert [r["element"] for r in job_rows(engine)] == ["wait"]
+
+    engine.suspend(case["id"], "waiting for papers")
+    clock.advance(hours=2)
+    assert run_once(engine)[1] == []                           # a suspended instance's timer waits
+    assert [r["element"] for r in job_rows(engine)] == ["wait"]
+    engine.resume(case["id"])
+    assert fired(run_once(engine)[1]) == [(case["id"], "wait")]
+
+
+def test_failing_firing_backs_off_then_becomes_an_incident_and_retry_fires(engine, clock, monkeypatch):
+    case = engine.start("timer_wait")
+    clock.advance(hours=1)
+    real = engine.runtime.fire_timer
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("connection to the message bus lost")
+    monkeypatch.setattr(engine.runtime, "fire_timer", broken)
+
+    delays = []
+    for attempt in (1, 2):
+        summary, events = run_once(engine, max_attempts=3, backoff=30)
+        (event,) = events
+        assert event.kind == "retry" and "message bus lost" in event.error
+        (row,) = job_rows(engine)
+        assert row["attempts"] == attempt and row["locked_by"] is None and "message bus" in row["last_error"]
+        delays.append(row["due_at"] - clock.now())
+        assert run_once(engine, max_attempts=3)[1] == []       # not due again yet
+        clock.set(row["due_at"])
+    assert delays == [timedelta(seconds=30), timedelta(seconds=60)]
+
+    summary, events = run_once(engine, max_attempts=3, backoff=30)
+    assert [e.kind for e in events] == ["incident"] and summary["incidents"] == 1
+    view = engine.show(case["id"])
+    assert view["status"] == "incident" and view["incident"]["element"] == "wait"
+    assert "3 attempts" in view["incident"]["error"] and "message bus lost" in view["incident"]["error"]
+    assert run_once(engine)[1] == []                           # nobody hammers an instance in incident
+
+    monkeypatch.setattr(engine.runtime, "fire_timer", real)
+    engine.retry(case["id"])
+    assert fired(run_once(engine)[1]) == [(case["id"], "wait")]
+    assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["follow_up"]
+
+
+def test_lease_expiry_hands_the_job_to_another_worker(engine, make_engine, clock):
+    case = engine.start("timer_wait")
+    clock.advance(hours=1)
+    with engine.store.tx() as tx:
+        (held,) = jobstore.acquire(tx, "host-a:1", clock.now(), 10, lease=60)
+    other = make_engine()
+    assert run_once(other, worker_id="host-b:2")[1] == []     # the lease is live
+    clock.advance(seconds=61)
+    assert fired(run_once(other, worker_id="host-b:2")[1]) == [(case["id"], "wait")]
+    # The first worker wakes up: its claim is gone, it does nothing.
+    from engine.worker import Worker
+    events: list = []
+    Worker(engine.store, engine.runtime, clock, worker_id="host-a:1", on_event=events.append)._run(held)
+    assert [e.kind for e in events] == ["lost"]
+    assert kinds(engine, case["id"], "timer_fired") == ["wait"]
+
+
+def test_acquire_walks_the_due_index(engine, clock):
+    ids = _start_many(engine, "timer_wait", 20)
+    later = clock.now() + timedelta(days=30)
+    with engine.store.tx() as tx:                              # many pending timers, few instances
+        tx.conn.execute(jobs.insert(), [
+            {"instance_id": ids[n % 20], "element": "pending", "spiff_task_id": str(uuid.uuid4()), "kind": "timer",
+             "due_at": later + timedelta(seconds=n), "attempts": 0, "created_at": clock.now()} for n in range(5000)])
+    with engine.store.tx() as tx:
+        tx.conn.exec_driver_sql("ANALYZE")
+    with engine.store.tx() as tx:
+        pick = (sa.select(jobs.c.id).join(jobstore.instances, jobstore.instances.c.id == jobs.c.instance_id)
+                .where(jobstore._due(clock.now()), jobstore.instances.c.status == "running")
+                .order_by(jobs.c.due_at).limit(100))
+        sql = str(pick.compile(tx.conn, compile_kwargs={"literal_binds": True}))
+        if tx.dialect == "sqlite":
+            plan = " ".join(str(r[-1]) for r in tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
+        else:
+            plan = " ".join(r[0] for r in tx.conn.exec_driver_sql("EXPLAIN " + sql))
+    assert "ix_jobs_due" in plan, plan
+
+
+def test_pending_stats_and_count_due(engine, clock):
+    engine.start("timer_wait")
+    engine.start("timer_boundary")
+    clock.advance(minutes=50)
+    with engine.store.tx(write=False) as tx:
+        assert jobstore.count_due(tx, clock.now()) == 1
+        stats = jobstore.pending_stats(tx, clock.now())
+    assert stats == {"pending": 3, "due": 1, "locked": 0, "failing": 0, "next_due": "2026-11-24T02:00:00+00:00"}
+
+
+# -- the command line ------------------------------------------------------------------------------
+def test_cli_worker_once_and_calendar(tmp_path):
+    from cli import main
+    db = str(tmp_path / "hall.db")
+    runner = CliRunner()
+
+    def hall(now: str, *args: str):
+        result = runner.invoke(main, ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", now, *args])
+        return result.exit_code, result.output
+
+    assert hall("2026-09-30T16:00+08:00", "init")[0] == 0
+    assert hall("2026-09-30T16:00+08:00", "deploy", str(FIXTURES))[0] == 0
+    assert hall("2026-09-30T16:00+08:00", "start", "timer_boundary")[0] == 0
+    code, out = hall("2026-10-08T16:00+08:00", "worker", "--once")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split()[:4] == ["fired", "instance", "1", "remind"] and "2026-09-30T08:45:00+00:00" in lines[0]
+    assert "fired 1, stale 0, retried 0, incidents 0" in lines[1]
+    assert "1 pending, 0 due" in lines[2] and "next due 2026-10-09T08:00:00+00:00" in lines[2]
+    code, out = hall("2026-10-09T16:00+08:00", "worker", "--once", "--batch", "5", "--json")
+    import json
+    summary = json.loads(out)
+    assert code == 0 and summary["fired"] == 1 and summary["jobs"]["pending"] == 0
+
+    code, out = hall("2026-10-09T16:00+08:00", "calendar", "2026-10")
+    assert code == 0
+    assert "Thu 2026-10-01  closed   国庆节" in out and "Sat 2026-10-10  working  调休" in out
+    assert "schedule from library" in out and "coverage: library" in out and "warning" not in out
+    code, out = hall("2026-10-09T16:00+08:00", "calendar", "2099-03")
+    assert code == 0 and "working~" in out and "warning: 2099 has no official schedule" in out
+    code, out = hall("2026-10-09T16:00+08:00", "calendar")
+    assert code == 0 and out.startswith("2026-10 ")
+    assert hall("2026-10-09T16:00+08:00", "calendar", "2026-13")[0] == 1
+
+
+# -- real processes: SIGTERM, kill -9, several workers ---------------------------------------------
+def _hall_cmd(url: str, now: str, *args: str) -> list[str]:
+    return [sys.executable, "-u", str(ROOT / "cli.py"), "--db", url, "--now", now, "worker", *args]
+
+
+def _start_many(eng, process: str, n: int) -> list[int]:
+    return [eng.start(process)["id"] for _ in range(n)]
+
+
+def _fired_per_instance(eng) -> dict[int, int]:
+    with eng.store.tx(write=False) as tx:
+        q = (sa.select(history.c.instance_id, sa.func.count()).where(history.c.kind == "timer_fired")
+             .group_by(history.c.instance_id))
+        return dict(tx.conn.execute(q).all())
+
+
+def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, clock, tmp_path):
+    ids = _start_many(engine, "timer_wait", 300)
+    now = (clock.now() + timedelta(hours=1)).isoformat()
+    proc = subprocess.Popen(_hall_cmd(db_url, now, "--batch", "50", "--poll", "0.2"), cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = proc.stdout.readline()
+    assert first.startswith("fired"), first + proc.stderr.read()
+    proc.send_signal(signal.SIGTERM)
+    began = time.monotonic()
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - began < 5
+    assert "stopped by SIGTERM" in out
+    rows = job_rows(engine)
+    assert all(r["locked_by"] is None for r in rows)          # what was held is released
+    done = _fired_per_instance(engine)
+    assert set(done.values()) <= {1} and len(done) + len(rows) == len(ids)
+    assert len(done) == len([ln for ln in (first + out).splitlines() if ln.startswith("fired")])
+    # What was left fires on the next pass, once.
+    clock.advance(hours=1)
+    run_once(engine)
+    assert _fired_per_instance(engine) == {i: 1 for i in ids}
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (HALL_TEST_DATABASE_URL)")
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(engine, db_url, clock, tmp_path):
+    ids = _start_many(engine, "timer_wait", 2000)
+    now = clock.now() + timedelta(hours=1)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+
+    def worker(batch: int, moment: datetime = now) -> subprocess.Popen:
+        return subprocess.Popen(_hall_cmd(db_url, moment.isoformat(), "--once", "--batch", str(batch), "--lease", "30"),
+                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    victim = worker(400)                                      # claims a big batch, dies in the middle of it
+    others = [worker(25), worker(25)]
+    line = victim.stdout.readline()
+    assert line.startswith("fired"), line + victim.stderr.read()
+    victim.kill()                                             # SIGKILL: no cleanup at all
+    victim.wait()
+    for p in others:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    orphaned = [r for r in job_rows(engine) if r["locked_by"]]
+    assert orphaned, "the killed worker held no jobs: it was not killed mid-batch"
+    assert len({r["locked_by"] for r in orphaned}) == 1
+
+    # Before the lease runs out nobody may take the orphans; after it, the survivors finish them.
+    early = worker(100, now + timedelta(seconds=29))
+    out, _ = early.communicate(timeout=60)
+    assert "fired 0," in out
+    late = [worker(100, now + timedelta(seconds=31)) for _ in range(2)]
+    for p in late:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert job_rows(engine) == []
+    assert _fired_per_instance(engine) == {i: 1 for i in ids}
