@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from .clock import Clock
-from .definitions import Checker, Finding, collect_files, content_hash
 from .errors import (
     DefinitionInvalid,
     FormInvalid,
@@ -83,13 +82,15 @@ class Engine:
         return self.forms.get(name)
 
     # -- definitions ------------------------------------------------------------------------------
-    def validate(self, paths: Iterable[str | Path]) -> list[Finding]:
-        """Every finding for the given files/folders; an empty list means deployable."""
+    def validate(self, paths: Iterable[str | Path]) -> list[Any]:
+        """Every finding (`definitions.Finding`) for the given files/folders; empty means deployable."""
+        from .definitions import collect_files
         sources, findings = collect_files(paths)
         more, _compiled = self._checker().check(sources)
         return findings + more
 
-    def _checker(self) -> Checker:
+    def _checker(self) -> Any:
+        from .definitions import Checker
         forms = self.forms
         return Checker(
             form_exists=forms.exists if forms is not None else None,
@@ -98,6 +99,7 @@ class Engine:
 
     def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
         """Store a new version of each process whose file changed; unchanged files are a no-op."""
+        from .definitions import collect_files, content_hash
         sources, findings = collect_files(paths)
         more, compiled = self._checker().check(sources)
         findings += more

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator, Mapping
 
-from . import spiff
+from typing import TYPE_CHECKING
+
 from .clock import Clock
 from .errors import (
     ActionTooEarly,
@@ -27,6 +28,9 @@ from .errors import (
     TaskNotReady,
 )
 from .store import Store, Tx, dumps
+
+if TYPE_CHECKING:
+    from . import spiff
 
 _current: contextvars.ContextVar["Step"] = contextvars.ContextVar("hall_step")
 
@@ -78,15 +82,24 @@ class Runtime:
         self.store = store
         self.clock = clock
         self.deadlines = deadlines
-        self._definitions: dict[int, spiff.CompiledProcess] = {}
+        self._definitions: dict[int, "spiff.CompiledProcess"] = {}
         self._cache: dict[int, Loaded] = {}
-        env = {name: _bind(fn) for name, fn in (functions or {}).items()}
-        env["start_process"] = _script_start_process
-        self.script_engine = spiff.HallScriptEngine(env, self._resolve_timer, self._resolve_cycle)
+        self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
+        self._functions["start_process"] = _script_start_process
+        self._script_engine: Any = None
         self.last_bytes_written = 0
 
+    @property
+    def script_engine(self) -> "spiff.HallScriptEngine":
+        """Built on first use: commands that only read (`hall tasks`) never import SpiffWorkflow."""
+        if self._script_engine is None:
+            from . import spiff
+            self._script_engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle)
+        return self._script_engine
+
     # -- definitions ------------------------------------------------------------------------
-    def definition(self, tx: Tx, definition_id: int) -> spiff.CompiledProcess:
+    def definition(self, tx: Tx, definition_id: int) -> "spiff.CompiledProcess":
+        from . import spiff
         compiled = self._definitions.get(definition_id)
         if compiled is None:
             row = tx.definition(definition_id)
@@ -126,6 +139,7 @@ class Runtime:
         row = tx.latest_definition(process_id)
         if row is None:
             raise ProcessNotFound(process_id)
+        from . import spiff
         definition = self.definition(tx, row["id"])
         now = self.clock.now()
         instance = spiff.Instance.new(definition, self.script_engine, data)
@@ -164,6 +178,7 @@ class Runtime:
         return Step(self, tx, now, actor, loaded)
 
     def _load(self, tx: Tx, instance_id: int) -> Loaded:
+        from . import spiff
         row = dict(tx.instance(instance_id))
         definition = self.definition(tx, row["definition_id"])
         task_rows = tx.load_task_rows(instance_id)
@@ -203,6 +218,7 @@ class Runtime:
     # -- advancing an instance -------------------------------------------------------------
     def advance(self, step: Step) -> None:
         """Run engine steps until the instance waits; then index tasks, timers and messages."""
+        from . import spiff
         loaded = step.loaded
         if loaded.row["status"] != "running":
             return
