@@ -46,10 +46,36 @@ class Job:
         return cls(**{c.name: row[c.name] for c in _COLUMNS})
 
 
-def _due(now: datetime) -> Any:
+def _due(now: Any) -> Any:
     """Due, not held by a live lease; callers add the instance condition."""
     return sa.and_(jobs.c.due_at <= now,
                    sa.or_(jobs.c.locked_by.is_(None), jobs.c.lock_expires_at.is_(None), jobs.c.lock_expires_at <= now))
+
+
+# The statements of the worker's hot path, built once (building an expression per call cost
+# more than running it); values travel as bound parameters.
+def _acquire_statement(dialect: str) -> Any:
+    pick = (sa.select(jobs.c.id)
+            .join(instances, instances.c.id == jobs.c.instance_id)
+            .where(_due(sa.bindparam("now")), instances.c.status == "running")
+            .order_by(jobs.c.due_at)
+            .limit(sa.bindparam("limit", type_=sa.Integer)))
+    if dialect == "postgresql":
+        pick = pick.with_for_update(of=jobs, skip_locked=True)
+    return (jobs.update().where(jobs.c.id.in_(pick.scalar_subquery()))
+            .values(locked_by=sa.bindparam("worker"), lock_expires_at=sa.bindparam("expires", type_=jobs.c.due_at.type))
+            .returning(*_COLUMNS))
+
+
+def _hold_statement(dialect: str) -> Any:
+    q = (sa.select(instances.c.status)
+         .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id))
+         .where(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker")))
+    return q.with_for_update(of=instances) if dialect == "postgresql" else q
+
+
+_SQL = {d: {"acquire": _acquire_statement(d), "hold": _hold_statement(d)} for d in ("sqlite", "postgresql")}
+_DELETE = jobs.delete().where(jobs.c.id == sa.bindparam("job_id"))
 
 
 def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> list[Job]:
@@ -58,17 +84,8 @@ def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> 
     One statement: pick the rows (PostgreSQL skips rows another worker is claiming right now),
     stamp them with the worker and the end of the lease, return them.
     """
-    pick = (sa.select(jobs.c.id)
-            .join(instances, instances.c.id == jobs.c.instance_id)
-            .where(_due(now), instances.c.status == "running")
-            .order_by(jobs.c.due_at)
-            .limit(limit))
-    if tx.dialect == "postgresql":
-        pick = pick.with_for_update(of=jobs, skip_locked=True)
-    q = (jobs.update().where(jobs.c.id.in_(pick.scalar_subquery()))
-         .values(locked_by=worker_id, lock_expires_at=now + timedelta(seconds=lease))
-         .returning(*_COLUMNS))
-    found = [Job.from_row(r) for r in tx.conn.execute(q).mappings()]
+    params = {"now": now, "limit": limit, "worker": worker_id, "expires": now + timedelta(seconds=lease)}
+    found = [Job.from_row(r) for r in tx.conn.execute(_SQL[tx.dialect]["acquire"], params).mappings()]
     found.sort(key=lambda j: (j.due_at, j.id))
     return found
 
@@ -80,12 +97,7 @@ def hold(tx: Tx, job: Job, worker_id: str) -> str | None:
     (our lease ran out). The instance is locked first, in the same order as every engine step,
     so a worker and a staff member completing a task on that instance never deadlock.
     """
-    q = (sa.select(instances.c.status)
-         .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id))
-         .where(jobs.c.id == job.id, jobs.c.locked_by == worker_id))
-    if tx.dialect == "postgresql":
-        q = q.with_for_update(of=instances)
-    return tx.conn.execute(q).scalar()
+    return tx.conn.execute(_SQL[tx.dialect]["hold"], {"job_id": job.id, "worker": worker_id}).scalar()
 
 
 def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: float) -> int:
@@ -125,7 +137,7 @@ def fail(tx: Tx, job: Job, error: str, now: datetime, backoff: timedelta) -> Job
 def delete(tx: Tx, job: Job | int) -> bool:
     """Remove a job row (fired, stale, or given up); False when it was already gone."""
     job_id = job.id if isinstance(job, Job) else job
-    return tx.conn.execute(jobs.delete().where(jobs.c.id == job_id)).rowcount == 1
+    return tx.conn.execute(_DELETE, {"job_id": job_id}).rowcount == 1
 
 
 def get(tx: Tx, job_id: int) -> Job | None:

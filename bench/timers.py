@@ -1,0 +1,244 @@
+"""Timer benchmark: `hall worker --once` against a big jobs table, and raw SpiffWorkflow in the same run.
+
+    python bench/timers.py [--due 10000] [--pending 100000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
+                           [--scale 10000,100000,1000000] [--no-sqlite]
+
+1. Firing: ``--due`` instances of tests/fixtures/timer_wait.bpmn (a PT1H intermediate timer, then
+   a user task) are started through the API at T; the jobs table is filled up to ``--pending``
+   rows with timers due a year later (bulk-inserted rows: they are never due during the run, so
+   they only cost the index). Then `hall --now T+1h worker --once` runs as 1 or 2 processes and
+   the wall time, the timers fired per second per worker and the total are printed. Each
+   configuration runs on a fresh copy of the same prepared database (SQLite: file copy;
+   PostgreSQL: CREATE DATABASE ... TEMPLATE).
+2. Raw SpiffWorkflow: the same process in memory, the same number of timers fired
+   (refresh_timers + do_engine_steps), no persistence.
+3. Lookup scaling: the claim statement (`jobstore.acquire`, 100 due rows, rolled back) timed with
+   10k, 100k and 1M pending rows.
+
+The bulk-insert statements below are test-data generation only; the engine's job SQL lives in
+engine/jobstore.py.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+FIXTURE = ROOT / "tests" / "fixtures" / "timer_wait.bpmn"
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+
+import sqlalchemy as sa  # noqa: E402
+
+from engine import Engine, FixedClock, jobstore  # noqa: E402
+from engine.store import jobs, normalise_url  # noqa: E402
+
+
+# -- databases ----------------------------------------------------------------------------------
+class PgDatabases:
+    """Creates and drops benchmark databases next to the one in the URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = sa.engine.make_url(normalise_url(url))
+        self.admin = sa.create_engine(self.url, isolation_level="AUTOCOMMIT")
+        self.made: list[str] = []
+
+    def create(self, template: str | None = None) -> str:
+        name = f"hall_bench_{uuid.uuid4().hex[:10]}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"' + (f' TEMPLATE "{template}"' if template else ""))
+        self.made.append(name)
+        return name
+
+    def url_of(self, name: str) -> str:
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        with self.admin.connect() as conn:
+            for name in self.made:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.dispose()
+
+
+def bulk_pending(eng: Engine, n: int, instance_ids: list[int], offset: int = 0) -> None:
+    """Add n job rows due far in the future (test data: never due during the run)."""
+    if n <= 0:
+        return
+    with eng.store.tx() as tx:
+        ids = instance_ids[:1000]
+        if tx.dialect == "postgresql":
+            tx.conn.exec_driver_sql(
+                "INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, created_at)"
+                " SELECT (%(ids)s::int[])[1 + n %% %(k)s::int], 'pending', md5(n::text), 'timer',"
+                " timestamptz '2027-11-24 00:00:00+00' + n * interval '1 second', 0, now()"
+                " FROM generate_series(%(a)s::int, %(b)s::int) AS n",
+                {"ids": ids, "k": len(ids), "a": offset, "b": offset + n - 1})
+        else:
+            tx.conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bench_ids (i INTEGER PRIMARY KEY, id INTEGER)")
+            tx.conn.exec_driver_sql("DELETE FROM bench_ids")
+            tx.conn.exec_driver_sql("INSERT INTO bench_ids VALUES (?, ?)", [(i, v) for i, v in enumerate(ids)])
+            tx.conn.exec_driver_sql(
+                "WITH RECURSIVE s(n) AS (SELECT ? UNION ALL SELECT n + 1 FROM s WHERE n < ?)"
+                " INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, created_at)"
+                " SELECT (SELECT id FROM bench_ids WHERE i = n % ?), 'pending', printf('p%d', n), 'timer',"
+                " printf('2027-%02d-%02d %02d:%02d:%02d.000000', 1 + n % 12, 1 + (n / 12) % 28, (n / 336) % 24,"
+                " (n / 8064) % 60, (n / 483840) % 60), 0, '2026-11-24 01:00:00.000000' FROM s",
+                (offset, offset + n - 1, len(ids)))
+    with eng.store.tx() as tx:
+        tx.conn.exec_driver_sql("ANALYZE")
+
+
+# -- 1. firing ------------------------------------------------------------------------------------
+def prepare(url: str, due: int, pending: int) -> tuple[float, list[int]]:
+    eng = Engine(url, clock=FixedClock(T0), forms_dir=None)
+    eng.init()
+    eng.deploy([FIXTURE])
+    t0 = time.perf_counter()
+    ids = [eng.start("timer_wait")["id"] for _ in range(due)]
+    starts = due / (time.perf_counter() - t0)
+    bulk_pending(eng, pending - due, ids)
+    eng.close()
+    return starts, ids
+
+
+def run_workers(url: str, workers: int, batch: int, tmp: Path) -> dict:
+    now = (T0 + timedelta(hours=1)).isoformat()
+    cmd = [sys.executable, str(ROOT / "cli.py"), "--db", url, "--now", now, "worker", "--once", "--batch", str(batch),
+           "--json"]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(workers)]
+    results = []
+    for p in procs:
+        out, err = p.communicate()
+        if p.returncode != 0:
+            raise SystemExit(f"worker failed: {err}")
+        results.append(json.loads(out))
+    wall = time.perf_counter() - t0
+    fired = sum(r["fired"] for r in results)
+    loop = max(r["seconds"] for r in results)
+    return {"workers": workers, "fired": fired, "wall": wall, "loop": loop,
+            "per_worker": [r["fired"] / r["seconds"] for r in results], "total_rate": fired / loop}
+
+
+# -- 2. raw SpiffWorkflow -------------------------------------------------------------------------
+def raw_spiff(n: int) -> float:
+    """Timers fired per second by raw SpiffWorkflow in memory (same process, a zero-length timer)."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.camunda.parser import CamundaParser
+    from SpiffWorkflow.util.task import TaskState
+    from lxml import etree
+    parser = CamundaParser()
+    xml = FIXTURE.read_text().replace(">PT1H<", ">\"PT0S\"<")
+    parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename="timer_wait.bpmn")
+    spec = parser.get_spec("timer_wait")
+    flows = []
+    for _ in range(n):
+        wf = BpmnWorkflow(spec)
+        wf.do_engine_steps()
+        flows.append(wf)
+    t0 = time.perf_counter()
+    for wf in flows:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+    rate = n / (time.perf_counter() - t0)
+    assert all(wf.get_next_task(state=TaskState.READY, manual=True) is not None for wf in flows)
+    return rate
+
+
+# -- 3. lookup scaling ----------------------------------------------------------------------------
+def lookup_scaling(url: str, sizes: list[int]) -> list[tuple[int, float]]:
+    eng = Engine(url, clock=FixedClock(T0), forms_dir=None)
+    eng.init()
+    eng.deploy([FIXTURE])
+    ids = [eng.start("timer_wait")["id"] for _ in range(100)]   # 100 due timers
+    now = T0 + timedelta(hours=1)
+    have, out = 100, []
+    for size in sizes:
+        bulk_pending(eng, size - have + 100, ids, offset=have)
+        have = size + 100
+        times = []
+        for _ in range(15):
+            conn = eng.store.engine.connect()
+            from engine.store import Tx
+            trans = conn.begin()
+            tx = Tx(conn, eng.store.dialect)
+            t0 = time.perf_counter()
+            claimed = jobstore.acquire(tx, "bench:0", now, 100, 60)
+            times.append(time.perf_counter() - t0)
+            trans.rollback()
+            conn.close()
+            assert len(claimed) == 100, len(claimed)
+        out.append((size, statistics.median(times) * 1000))
+    eng.close()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--due", type=int, default=10_000)
+    ap.add_argument("--pending", type=int, default=100_000)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--pg", default=os.environ.get("HALL_TEST_DATABASE_URL"))
+    ap.add_argument("--scale", default="10000,100000,1000000")
+    ap.add_argument("--no-sqlite", action="store_true")
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.scale.split(",") if s]
+    tmp = Path(tempfile.mkdtemp(prefix="hall-bench-timers-"))
+    pg = PgDatabases(args.pg) if args.pg else None
+    print(f"firing: {args.due} due timers among {args.pending} pending; worker --once --batch {args.batch}")
+    try:
+        if not args.no_sqlite:
+            base = tmp / "base.db"
+            starts, _ = prepare(str(base), args.due, args.pending)
+            print(f"  sqlite      prepared ({starts:.0f} starts/s)")
+            for workers in (1, 2):
+                db = tmp / f"run{workers}.db"
+                shutil.copy(base, db)
+                r = run_workers(str(db), workers, args.batch, tmp)
+                assert r["fired"] == args.due, r
+                _report("sqlite", r)
+        if pg:
+            base = pg.create()
+            starts, _ = prepare(pg.url_of(base), args.due, args.pending)
+            print(f"  postgresql  prepared ({starts:.0f} starts/s)")
+            for workers in (1, 2):
+                run = pg.create(template=base)
+                r = run_workers(pg.url_of(run), workers, args.batch, tmp)
+                assert r["fired"] == args.due, r
+                _report("postgresql", r)
+        rate = raw_spiff(args.due)
+        print(f"  raw SpiffWorkflow in memory: {args.due} timers fired at {rate:.0f}/s (no persistence)")
+
+        print("lookup: claim 100 due jobs (median of 15, rolled back) with N pending jobs")
+        backends = ([("sqlite", lambda: str(tmp / "scale.db"))] if not args.no_sqlite else [])
+        if pg:
+            backends.append(("postgresql", lambda: pg.url_of(pg.create())))
+        for name, make in backends:
+            for size, ms in lookup_scaling(make(), sizes):
+                print(f"  {name:<11} {size:>9,} pending  {ms:7.2f} ms")
+    finally:
+        if pg:
+            pg.drop_all()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _report(backend: str, r: dict) -> None:
+    per = ", ".join(f"{x:.0f}" for x in r["per_worker"])
+    print(f"  {backend:<11} {r['workers']} worker(s): fired {r['fired']} in {r['loop']:.2f}s loop "
+          f"({r['wall']:.2f}s wall with process start) = {r['total_rate']:.0f}/s total, per worker {per}/s"
+          "")
+
+
+if __name__ == "__main__":
+    main()
