@@ -475,5 +475,17 @@ def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
                        "days marked ~ are provisional and deadlines on them may move", err=True)
     emit(view, as_json, human)
 
+@main.command()
+@click.option("--file", "demo_db", default="hall-demo.db", show_default=True, help="SQLite file to (re)create.")
+@command
+def demo(ctx: Context, demo_db: str) -> None:
+    """Play a whole day of the service hall on a fresh SQLite file (run from the repository)."""
+    import time
+    import demo as hall_demo
+    started = time.perf_counter()
+    hall_demo.run(demo_db, echo=click.echo)
+    click.echo(f"(played in {time.perf_counter() - started:.1f} s; inspect with `hall --db {demo_db} ...`)")
+
+
 if __name__ == "__main__":
     main()
