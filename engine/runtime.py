@@ -8,6 +8,7 @@ task rows, the human-task index, the jobs, the history and the new instance vers
 from __future__ import annotations
 
 import contextvars
+from collections import OrderedDict
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -32,6 +33,7 @@ from .store import Store, Tx, dumps
 if TYPE_CHECKING:
     from . import spiff
 
+CACHE_SIZE = 2000  # instances kept in memory between steps, least recently used dropped first
 _current: contextvars.ContextVar["Step"] = contextvars.ContextVar("hall_step")
 
 
@@ -83,7 +85,7 @@ class Runtime:
         self.clock = clock
         self.deadlines = deadlines
         self._definitions: dict[int, "spiff.CompiledProcess"] = {}
-        self._cache: dict[int, Loaded] = {}
+        self._cache: OrderedDict[int, Loaded] = OrderedDict()
         self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
         self._functions["start_process"] = _script_start_process
         self._script_engine: Any = None
@@ -171,6 +173,10 @@ class Runtime:
         loaded = self._cache.get(instance_id)
         if loaded is None or loaded.version != version:
             loaded = self._cache[instance_id] = self._load(tx, instance_id)
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(instance_id)
         now = self.clock.now()
         last = loaded.row["updated_at"]
         if last is not None and now < last:
@@ -187,7 +193,7 @@ class Runtime:
         jobs = {j["spiff_task_id"]: (j["due_at"].isoformat(), j["element"]) for j in tx.jobs_of(instance_id)}
         keep = ("id", "process_id", "definition_id", "status", "parent_id", "business_key", "updated_at",
                 "started_at", "ended_at", "incident_element", "incident_error")
-        linked = row["parent_id"] is not None or bool(tx.children(instance_id))
+        linked = row["parent_id"] is not None or tx.has_children(instance_id)
         return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
 
     def _save(self, step: Step) -> None:
@@ -378,7 +384,6 @@ class Runtime:
                     element = t.element
             if element is None or not step.loaded.instance.fire_timer(spiff_task_id):
                 return False
-            step.loaded.jobs.pop(spiff_task_id, None)
             step.log("timer_fired", element)
             self.advance(step)
             return True

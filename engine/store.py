@@ -154,6 +154,7 @@ jobs = sa.Table(
     sa.UniqueConstraint("spiff_task_id", "due_at", name="uq_job_task_due"),
     sa.Index("ix_jobs_due", "due_at"),
     sa.Index("ix_jobs_instance", "instance_id"),
+    sqlite_autoincrement=True,  # a job id is never reused, so a stale lease can never touch a new job
 )
 
 
@@ -306,6 +307,16 @@ HOT_SQL = {
         " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
         " incident_element = :incident_element, incident_error = :incident_error"
         " WHERE id = :id AND version = :version"),
+    "instance": (
+        "SELECT id, definition_id, process_id, business_key, status, parent_id, started_at, updated_at, ended_at,"
+        " started_by, version, incident_element, incident_error, state, variables FROM instances WHERE id = :id"),
+    "task_rows": "SELECT task_id, body FROM instance_tasks WHERE instance_id = :id",
+    "ready_human_tasks": (
+        "SELECT id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form, status,"
+        " created_at, due_at, due_provisional, warn_at, completed_at, completed_by FROM human_tasks"
+        " WHERE instance_id = :id AND status = 'ready' ORDER BY id"),
+    "jobs_of": "SELECT id, spiff_task_id, due_at, element FROM jobs WHERE instance_id = :id",
+    "has_children": "SELECT 1 FROM instances WHERE parent_id = :id LIMIT 1",
     "insert_human_task": (
         "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,"
         " status, created_at, due_at, due_provisional, warn_at) VALUES (:instance_id, :process_id, :spiff_task_id,"
@@ -319,6 +330,7 @@ _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQ
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_TIME_COLUMNS = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at"}
 
 
 class Tx:
@@ -334,6 +346,19 @@ class Tx:
         if value is None or self.dialect == "postgresql":
             return value
         return value.astimezone(timezone.utc).strftime(_SQLITE_TIME)
+
+    def _rows(self, name: str, params: Any) -> list[dict[str, Any]]:
+        """A hot query's rows as dicts, times as aware UTC datetimes on every backend."""
+        cur = self._run(name, params)
+        names = [d[0] for d in cur.description]
+        times = [i for i, n in enumerate(names) if n in _TIME_COLUMNS]
+        out = []
+        for row in cur.fetchall():
+            row = list(row)
+            for i in times:
+                row[i] = UTCDateTime().process_result_value(row[i], None)
+            out.append(dict(zip(names, row)))
+        return out
 
     def _run(self, name: str, params: Any) -> Any:
         """A hot statement on the driver's own cursor, inside this transaction."""
@@ -367,11 +392,12 @@ class Tx:
     def insert_instance(self, **values: Any) -> int:
         return self.conn.execute(instances.insert().values(**values)).inserted_primary_key[0]
 
-    def instance(self, instance_id: int, lock: bool = False) -> Mapping[str, Any] | None:
-        q = sa.select(instances).where(instances.c.id == instance_id)
-        if lock and self.dialect == "postgresql":
-            q = q.with_for_update()
-        return self.conn.execute(q).mappings().first()
+    def instance(self, instance_id: int) -> dict[str, Any] | None:
+        rows = self._rows("instance", {"id": instance_id})
+        return rows[0] if rows else None
+
+    def has_children(self, instance_id: int) -> bool:
+        return self._run("has_children", {"id": instance_id}).fetchone() is not None
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
         """Version and status; on PostgreSQL the row stays locked until the transaction ends."""
@@ -419,8 +445,7 @@ class Tx:
 
     # -- serialized task tree -----------------------------------------------------------
     def load_task_rows(self, instance_id: int) -> dict[str, str]:
-        q = sa.select(instance_tasks.c.task_id, instance_tasks.c.body).where(instance_tasks.c.instance_id == instance_id)
-        return dict(self.conn.execute(q).all())
+        return dict(self._run("task_rows", {"id": instance_id}).fetchall())
 
     def save_task_rows(self, instance_id: int, added: Mapping[str, str], changed: Mapping[str, str],
                        removed: Iterable[str]) -> int:
@@ -443,10 +468,8 @@ class Tx:
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
         return self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
 
-    def ready_human_tasks(self, instance_id: int) -> list[Mapping[str, Any]]:
-        q = (sa.select(human_tasks).where(human_tasks.c.instance_id == instance_id, human_tasks.c.status == "ready")
-             .order_by(human_tasks.c.id))
-        return list(self.conn.execute(q).mappings())
+    def ready_human_tasks(self, instance_id: int) -> list[dict[str, Any]]:
+        return self._rows("ready_human_tasks", {"id": instance_id})
 
     def finish_human_task(self, task_id: int, status: str, at: datetime, by: str | None) -> bool:
         """Mark a ready task completed/cancelled; False if it was no longer ready (someone beat us)."""
@@ -495,9 +518,8 @@ class Tx:
             q = q.where(jobs.c.spiff_task_id == spiff_task_id)
         self.conn.execute(q)
 
-    def jobs_of(self, instance_id: int) -> list[Mapping[str, Any]]:
-        q = sa.select(jobs.c.id, jobs.c.spiff_task_id, jobs.c.due_at, jobs.c.element).where(jobs.c.instance_id == instance_id)
-        return list(self.conn.execute(q).mappings())
+    def jobs_of(self, instance_id: int) -> list[dict[str, Any]]:
+        return self._rows("jobs_of", {"id": instance_id})
 
     # -- numbering ------------------------------------------------------------------------
     def next_sequence(self, name: str, period: str) -> int:

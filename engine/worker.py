@@ -146,9 +146,8 @@ class Worker:
                     jobstore.release(tx, self.worker_id, [job.id])
                     kind = "released"
                 elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor):
-                    # The runtime has written the instance's next jobs (a cycle's next firing);
-                    # the row of the timer that fired goes in the same transaction.
-                    jobstore.delete(tx, job)
+                    # The runtime's step deleted the fired timer's row and wrote the instance's
+                    # next jobs (a cycle's next firing) in this same transaction.
                     kind = "fired"
                 else:
                     jobstore.delete(tx, job)  # the timer no longer waits (its task finished)

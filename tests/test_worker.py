@@ -337,3 +337,19 @@ def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(eng
         assert p.returncode == 0, err
     assert job_rows(engine) == []
     assert _fired_per_instance(engine) == {i: 1 for i in ids}
+
+
+def test_a_fired_timer_leaves_exactly_the_next_timer_scheduled(engine, clock) -> None:
+    """The step that fires a timer deletes its job row and writes the next one, in one transaction
+    (an SQLite rowid reused by the new row once made the worker delete the wrong job)."""
+    case = engine.start("timer_chain", None, {})  # Tuesday 2026-11-24 09:00 +08:00
+    assert [t["element"] for t in engine.show(case["id"])["timers"]] == ["first_wait"]
+    clock.advance(hours=1, minutes=1)
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
+    [timer] = engine.show(case["id"])["timers"]
+    assert (timer["element"], timer["due_at"]) == ("second_wait", "2026-11-25T07:00:00+00:00")  # Wed 15:00
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 0
+    clock.advance(days=1, hours=6)
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
+    case = engine.show(case["id"])
+    assert case["timers"] == [] and [t["name"] for t in case["tasks"]] == ["call"]
