@@ -116,11 +116,19 @@ class Engine:
                     results.append({"process": pid, "version": latest["version"], "file": path, "changed": False})
                     continue
                 version = (latest["version"] + 1) if latest else 1
-                tx.add_definition(process_id=pid, version=version, name=proc.name, content_hash=digest,
-                                  source_file=path, source=sources[path].decode("utf-8", "replace"),
-                                  spec=proc.to_json(), deployed_at=now, deployed_by=user)
+                definition_id = tx.add_definition(
+                    process_id=pid, version=version, name=proc.name, content_hash=digest, source_file=path,
+                    source=sources[path].decode("utf-8", "replace"), spec=proc.to_json(), deployed_at=now,
+                    deployed_by=user)
+                self.runtime.schedule_start_timers(tx, pid, definition_id)
                 results.append({"process": pid, "version": version, "file": path, "changed": True})
         return results
+
+    def start_schedule(self) -> list[dict]:
+        """Processes started by a timer start event, with the next firing of each."""
+        with self._tx(write=False) as tx:
+            return [{"process": j["process_id"], "element": j["element"], "due_at": _iso(j["due_at"]),
+                     "fired": j["fired"]} for j in tx.start_jobs()]
 
     def definitions(self) -> list[dict]:
         with self._tx(write=False) as tx:

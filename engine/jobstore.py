@@ -23,15 +23,17 @@ import sqlalchemy as sa
 from .store import Tx, instances, jobs
 
 _COLUMNS = (jobs.c.id, jobs.c.instance_id, jobs.c.element, jobs.c.spiff_task_id, jobs.c.kind, jobs.c.due_at,
-            jobs.c.attempts, jobs.c.locked_by, jobs.c.lock_expires_at, jobs.c.last_error)
+            jobs.c.attempts, jobs.c.locked_by, jobs.c.lock_expires_at, jobs.c.last_error, jobs.c.process_id,
+            jobs.c.fired)
 
 
 @dataclass(frozen=True)
 class Job:
-    """One claimed job row (a due timer of one instance)."""
+    """One claimed job row: a due timer of one instance, or (kind "start", no instance) a start
+    timer of a process, which starts a new instance each time it fires."""
 
     id: int
-    instance_id: int
+    instance_id: int | None
     element: str
     spiff_task_id: str
     kind: str
@@ -40,6 +42,8 @@ class Job:
     locked_by: str | None
     lock_expires_at: datetime | None
     last_error: str | None
+    process_id: str | None = None
+    fired: int = 0
 
     @classmethod
     def from_row(cls, row: Any) -> "Job":
@@ -56,8 +60,8 @@ def _due(now: Any) -> Any:
 # more than running it); values travel as bound parameters.
 def _acquire_statement(dialect: str) -> Any:
     pick = (sa.select(jobs.c.id)
-            .join(instances, instances.c.id == jobs.c.instance_id)
-            .where(_due(sa.bindparam("now")), instances.c.status == "running")
+            .join(instances, instances.c.id == jobs.c.instance_id, isouter=True)
+            .where(_due(sa.bindparam("now")), sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)))
             .order_by(jobs.c.due_at)
             .limit(sa.bindparam("limit", type_=sa.Integer)))
     if dialect == "postgresql":
@@ -74,7 +78,13 @@ def _hold_statement(dialect: str) -> Any:
     return q.with_for_update(of=instances) if dialect == "postgresql" else q
 
 
-_SQL = {d: {"acquire": _acquire_statement(d), "hold": _hold_statement(d)} for d in ("sqlite", "postgresql")}
+def _hold_start_statement(dialect: str) -> Any:
+    q = sa.select(jobs.c.id).where(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker"))
+    return q.with_for_update() if dialect == "postgresql" else q
+
+
+_SQL = {d: {"acquire": _acquire_statement(d), "hold": _hold_statement(d), "hold_start": _hold_start_statement(d)}
+        for d in ("sqlite", "postgresql")}
 _DELETE = jobs.delete().where(jobs.c.id == sa.bindparam("job_id"))
 
 
@@ -97,6 +107,9 @@ def hold(tx: Tx, job: Job, worker_id: str) -> str | None:
     (our lease ran out). The instance is locked first, in the same order as every engine step,
     so a worker and a staff member completing a task on that instance never deadlock.
     """
+    if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
+        found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], {"job_id": job.id, "worker": worker_id}).scalar()
+        return "running" if found is not None else None
     return tx.conn.execute(_SQL[tx.dialect]["hold"], {"job_id": job.id, "worker": worker_id}).scalar()
 
 
@@ -131,7 +144,7 @@ def fail(tx: Tx, job: Job, error: str, now: datetime, backoff: timedelta) -> Job
     if tx.conn.execute(q).rowcount != 1:
         return None
     return Job(job.id, job.instance_id, job.element, job.spiff_task_id, job.kind, due, job.attempts + 1,
-               None, None, error)
+               None, None, error, job.process_id, job.fired)
 
 
 def delete(tx: Tx, job: Job | int) -> bool:
@@ -147,8 +160,9 @@ def get(tx: Tx, job_id: int) -> Job | None:
 
 def count_due(tx: Tx, now: datetime) -> int:
     """How many jobs are due and claimable now (instances running); walks only the due range."""
-    q = (sa.select(sa.func.count()).select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id))
-         .where(_due(now), instances.c.status == "running"))
+    q = (sa.select(sa.func.count())
+         .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id, isouter=True))
+         .where(_due(now), sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None))))
     return tx.conn.execute(q).scalar_one()
 
 

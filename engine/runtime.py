@@ -137,7 +137,7 @@ class Runtime:
         return result
 
     def start(self, tx: Tx, process_id: str, business_key: str | None, data: Mapping[str, Any],
-              actor: str | None, parent_id: int | None = None) -> int:
+              actor: str | None, parent_id: int | None = None, timer: str | None = None) -> int:
         row = tx.latest_definition(process_id)
         if row is None:
             raise ProcessNotFound(process_id)
@@ -158,7 +158,7 @@ class Runtime:
 
         def begin(step: Step) -> None:
             step.log("started", business_key=business_key, data=dict(data), version=row["version"],
-                     parent=parent_id)
+                     parent=parent_id, **({"timer": timer} if timer else {}))
             self.advance(step)
 
         self.run_step(instance_id, actor, begin, tx)
@@ -390,6 +390,36 @@ class Runtime:
 
         return self.run_step(instance_id, actor, act, tx)
 
+
+    # -- start timers -------------------------------------------------------------------------
+    def schedule_start_timers(self, tx: Tx, process_id: str, definition_id: int) -> list[dict]:
+        """Replace a process's start-timer jobs by those of this (newly deployed) version."""
+        now = self.clock.now()
+        rows = []
+        for element, kind, expression in self.definition(tx, definition_id).start_timers():
+            if kind == "cycle":
+                nxt = self.deadlines.cycle_next(expression, now, {}, None)
+                due = datetime.fromisoformat(nxt["next"]) if nxt["next"] else None
+            else:
+                due = self.deadlines.timer_due(kind, expression, now, {}).at
+            if due is not None:
+                rows.append({"instance_id": None, "element": element, "spiff_task_id": f"start:{process_id}:{element}",
+                             "due_at": due, "attempts": 0, "fired": 0, "created_at": now})
+        tx.replace_start_jobs(process_id, rows)
+        return rows
+
+    def fire_start_timer(self, tx: Tx, job: Any, actor: str | None) -> int:
+        """A process's start timer is due: start an instance of its latest version, schedule the next."""
+        now = self.clock.now()
+        instance_id = self.start(tx, job.process_id, None, {}, actor, timer=job.element)
+        expression = next((e for el, kind, e in self.definition(tx, tx.latest_definition(job.process_id)["id"])
+                           .start_timers() if el == job.element and kind == "cycle"), None)
+        due = None
+        if expression is not None:
+            nxt = self.deadlines.cycle_next(expression, now, {}, {"next": job.due_at.isoformat(), "fired": job.fired})
+            due = datetime.fromisoformat(nxt["next"]) if nxt["next"] else None
+        tx.reschedule_start_job(job.id, due, job.fired + 1)
+        return instance_id
 
     def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:
         """Mark an instance `incident` from outside a step (e.g. a job that kept failing)."""

@@ -211,6 +211,15 @@ class CompiledProcess:
     source_file: str = ""
     version: int = 0
 
+    def start_timers(self) -> list[tuple[str, str, str]]:
+        """(element, kind, expression) of each timer start event: the engine starts instances by them."""
+        out = []
+        for spec in self.spec.task_specs.values():
+            ed = getattr(spec, "event_definition", None)
+            if type(spec).__name__ == "StartEvent" and isinstance(ed, (HallTimeDate, HallDuration, HallCycle)):
+                out.append((spec.bpmn_id or spec.name, ed.kind, ed.expression))
+        return out
+
     def to_json(self) -> str:
         return _dump({"spec": _REGISTRY.convert(self.spec),
                       "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in self.subprocess_specs.items()}})
@@ -302,6 +311,15 @@ class Instance:
     @classmethod
     def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
         wf = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
+        for task in wf.get_tasks():  # a timer start event has fired by the time an instance starts
+            ed = getattr(task.task_spec, "event_definition", None)
+            if type(task.task_spec).__name__ == "StartEvent" and isinstance(ed, (HallTimeDate, HallDuration, HallCycle)):
+                task._set_internal_data(event_fired=True)
+                if isinstance(ed, HallCycle) and not task.children:
+                    # the engine starts one instance per firing: this instance runs the branch once
+                    for output in task.task_spec.outputs:
+                        child = task._add_child(output, TaskState.FUTURE)
+                        child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
         start = wf.task_tree
         start.data.update(copy.deepcopy(dict(data)))
         for t in wf.get_tasks(state=TaskState.READY):

@@ -141,12 +141,14 @@ sequences = sa.Table(
 jobs = sa.Table(
     "jobs", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), nullable=False),
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id")),  # NULL: a process's start timer
+    sa.Column("process_id", sa.String(200)),                              # set for start timers
     sa.Column("element", sa.String(200), nullable=False),
-    sa.Column("spiff_task_id", sa.String(36), nullable=False),
+    sa.Column("spiff_task_id", sa.String(300), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("due_at", UTCDateTime, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("fired", sa.Integer, nullable=False, default=0),         # firings so far (start cycles)
     sa.Column("locked_by", sa.String(200)),
     sa.Column("lock_expires_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
@@ -517,6 +519,25 @@ class Tx:
         if spiff_task_id is not None:
             q = q.where(jobs.c.spiff_task_id == spiff_task_id)
         self.conn.execute(q)
+
+    def replace_start_jobs(self, process_id: str, rows: Sequence[Mapping[str, Any]]) -> None:
+        """The start timers of a process: the new version's schedule replaces the old one's."""
+        self.conn.execute(jobs.delete().where(jobs.c.instance_id.is_(None), jobs.c.process_id == process_id))
+        if rows:
+            self.conn.execute(jobs.insert(), [dict(r, process_id=process_id, kind="start") for r in rows])
+
+    def reschedule_start_job(self, job_id: int, due_at: datetime | None, fired: int) -> None:
+        """After a start timer fired: its next firing, or no row when the cycle is over."""
+        if due_at is None:
+            self.conn.execute(jobs.delete().where(jobs.c.id == job_id))
+        else:
+            self.conn.execute(jobs.update().where(jobs.c.id == job_id).values(
+                due_at=due_at, fired=fired, attempts=0, last_error=None, locked_by=None, lock_expires_at=None))
+
+    def start_jobs(self) -> list[Mapping[str, Any]]:
+        q = (sa.select(jobs.c.process_id, jobs.c.element, jobs.c.due_at, jobs.c.fired)
+             .where(jobs.c.instance_id.is_(None)).order_by(jobs.c.due_at))
+        return list(self.conn.execute(q).mappings())
 
     def jobs_of(self, instance_id: int) -> list[dict[str, Any]]:
         return self._rows("jobs_of", {"id": instance_id})

@@ -145,6 +145,9 @@ class Worker:
                 elif status != "running":
                     jobstore.release(tx, self.worker_id, [job.id])
                     kind = "released"
+                elif job.instance_id is None:
+                    self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
+                    kind = "fired"
                 elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor):
                     # The runtime's step deleted the fired timer's row and wrote the instance's
                     # next jobs (a cycle's next firing) in this same transaction.

@@ -353,3 +353,25 @@ def test_a_fired_timer_leaves_exactly_the_next_timer_scheduled(engine, clock) ->
     assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
     case = engine.show(case["id"])
     assert case["timers"] == [] and [t["name"] for t in case["tasks"]] == ["call"]
+
+
+def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) -> None:
+    """`every working day at 15:00` on a start event: one new case per working day, none at weekends."""
+    engine.deploy([Path(__file__).parent / "start_timers"])  # kept apart: it would fire in the other tests
+    assert [s["process"] for s in engine.start_schedule()] == ["timer_start_daily"]
+    assert engine.start_schedule()[0]["due_at"] == "2026-11-24T07:00:00+00:00"  # Tuesday 15:00 +08:00
+    clock.set(datetime.fromisoformat("2026-11-24T14:59:00+08:00"))
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 0
+    clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
+    [case] = engine.instances(process="timer_start_daily")
+    assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["today"]
+    assert engine.history(case["id"])[0]["detail"]["timer"] == "every_day"
+    assert engine.start_schedule()[0]["due_at"] == "2026-11-25T07:00:00+00:00"
+    clock.set(datetime.fromisoformat("2026-11-30T09:00:00+08:00"))  # the next Monday morning
+    assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 3  # Wed, Thu, Fri; not the weekend
+    starts = sorted(engine.history(i["id"])[0]["at"] for i in engine.instances(process="timer_start_daily"))
+    assert len(starts) == 4
+    assert engine.start_schedule()[0]["due_at"] == "2026-11-30T07:00:00+00:00"
+    engine.deploy([Path(__file__).parent / "start_timers"])  # unchanged: the schedule stays as it is
+    assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 4)]
