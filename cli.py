@@ -422,7 +422,8 @@ def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_
     """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
     def line(event: Any) -> None:
         job = event.job
-        text = f"{event.kind:<8} instance {job.instance_id:<6} {job.element:<20} due {job.due_at.isoformat()}"
+        where = f"instance {job.instance_id:<6}" if job.instance_id is not None else f"starts {job.process_id:<9}"
+        text = f"{event.kind:<8} {where} {job.element:<20} due {job.due_at.isoformat()}"
         if event.error:
             text += f"  error: {event.error}"
         if event.next_due:

@@ -56,11 +56,18 @@ class Day:
 
         def seen(event: Any) -> None:
             if event.kind == "fired":
-                fired.append(f"{event.job.element} (case {event.job.instance_id})")
+                job = event.job
+                fired.append(f"{job.element} (case {job.instance_id})" if job.instance_id is not None
+                             else f"{job.element} (opens a {job.process_id} case)")
         summary = self.eng.run_due_jobs(once=True, install_signals=False, on_event=seen)
         self.done["timers fired"] += summary.get("fired", 0)
         for what in fired:
             self.say("worker", f"timer fired: {what}")
+        for task in self.eng.tasks(process="callback_day"):  # R-S1: the day's callback list at 15:00
+            roster = self.eng.show(task["instance"])
+            due = roster["variables"].get("今日回访") or []
+            names = "、".join(c.get("咨询企业") or "?" for c in due) or "none due"
+            self.work(roster, "daily_callbacks", 回访安排=f"{len(due)} 份: {names}")
 
     def now(self) -> str:
         return self.clock.now().astimezone(TZ).strftime("%a %H:%M")

@@ -2,7 +2,9 @@
 
 `next_number(kind)` numbers cases from a configurable pattern, unique across workers because
 the sequence lives in the database; `setting(name, default)` reads configuration; `now()` and
-`today()` use the engine's clock in the configured time zone.
+`today()` use the engine's clock in the configured time zone; `cases_at(process, *elements)`
+lists the cases of another process that are now at one of its elements (e.g. the day's
+callbacks for a roster started each working day).
 """
 from __future__ import annotations
 
@@ -35,4 +37,9 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
     def today(step: Any) -> str:
         return step.now.astimezone(tz).date().isoformat()
 
-    return {"next_number": next_number, "setting": setting, "now": now, "today": today}
+    def cases_at(step: Any, process_id: str, *elements: str, fields: tuple[str, ...] = ()) -> list[dict]:
+        found = step.tx.cases_at(process_id, elements, step.now)
+        return [{"instance": c["instance"], "element": c["element"], "business_key": c["business_key"],
+                 "due_at": c["due_at"], **{f: c["variables"].get(f) for f in fields}} for c in found]
+
+    return {"next_number": next_number, "setting": setting, "now": now, "today": today, "cases_at": cases_at}

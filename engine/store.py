@@ -484,6 +484,26 @@ class Tx:
              .values(assignee=assignee))
         return self.conn.execute(q).rowcount == 1
 
+    def cases_at(self, process_id: str, elements: Sequence[str], now: datetime) -> list[dict[str, Any]]:
+        """Running instances of a process now at one of `elements`: a ready task, or a timer due by now."""
+        by_task = (sa.select(human_tasks.c.instance_id.label("id"), human_tasks.c.name.label("element"),
+                             human_tasks.c.due_at.label("due_at"))
+                   .where(human_tasks.c.process_id == process_id, human_tasks.c.status == "ready",
+                          human_tasks.c.name.in_(list(elements))))
+        by_timer = (sa.select(jobs.c.instance_id.label("id"), jobs.c.element.label("element"), jobs.c.due_at.label("due_at"))
+                    .join(instances, instances.c.id == jobs.c.instance_id)
+                    .where(instances.c.process_id == process_id, instances.c.status == "running",
+                           jobs.c.element.in_(list(elements)), jobs.c.due_at <= now))
+        found = sa.union_all(by_task, by_timer).subquery()
+        q = (sa.select(found.c.id, found.c.element, found.c.due_at, instances.c.business_key, instances.c.variables)
+             .join(instances, instances.c.id == found.c.id).order_by(found.c.due_at, found.c.id))
+        out = []
+        for row in self.conn.execute(q).mappings():
+            due = UTCDateTime().process_result_value(row["due_at"], None)
+            out.append({"instance": row["id"], "element": row["element"], "business_key": row["business_key"],
+                        "due_at": due.isoformat() if due else None, "variables": json.loads(row["variables"])})
+        return out
+
     def query_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
                     instance: int | None = None, status: str = "ready", limit: int = 500) -> list[Mapping[str, Any]]:
         q = sa.select(human_tasks).where(human_tasks.c.status == status)
