@@ -17,6 +17,7 @@ class Context:
     def __init__(self, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
         self.db, self.user, self.now_text, self.forms_dir, self.config_path = db, user, now, forms, config
         self._engine: Any = None
+        self.warned = False
 
     @property
     def engine(self) -> Any:
@@ -282,10 +283,20 @@ def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, proc
             click.echo("no tasks")
             return
         now = ctx.engine.clock.now()
+        warn_provisional(ctx, rows)
         for t in rows:
             click.echo(f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
                        f"{t['process']}#{t['instance']:<6} {t['title']}  {('@' + t['assignee']) if t['assignee'] else ''}")
     emit(rows, as_json, human)
+
+
+def warn_provisional(ctx: Context, tasks: list[dict]) -> None:
+    """Once per command: some deadline fell in a year without an official holiday schedule."""
+    if not ctx.warned and any(t.get("due_provisional") for t in tasks):
+        ctx.warned = True
+        click.echo("warning: deadlines marked ~ are provisional: they reach a year whose official holiday "
+                   "schedule is not known yet (Monday-Friday assumed); add it under calendar.official in "
+                   "hall.yaml when it is published (`hall calendar YYYY-MM` shows coverage)", err=True)
 
 
 def due_text(task: dict, now: datetime) -> str:
@@ -397,6 +408,7 @@ def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
     for c in links.get("children") or []:
         click.echo(f"  linked {c['process']} #{c['id']} ({c['business_key'] or '-'}, {c['status']})")
     now = ctx.engine.clock.now()
+    warn_provisional(ctx, v["tasks"])
     for t in v["tasks"]:
         click.echo(f"  task {t['id']}: {t['title']} [{t['role'] or '-'}] {due_text(t, now)}")
     for tm in v.get("timers") or []:

@@ -208,3 +208,19 @@ def test_configuration_errors_name_file_and_line(tmp_path: Path) -> None:
     assert result.exit_code == 1 and "calendar.office_hours" in result.stderr
     result = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "tasks"])
     assert result.exit_code == 1 and "configuration file not found" in result.stderr
+
+
+def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> None:
+    """A deadline reaching a year without an official schedule (2027 here) is provisional (issue: time)."""
+    src = tmp_path / "review.bpmn"
+    src.write_text((FIXTURES / "review.bpmn").read_text().replace(
+        'camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="5 working days"'))
+    runner = CliRunner()
+    base = ["--db", str(tmp_path / "h.db"), "--forms", str(FIXTURES / "forms"), "--now", "2026-12-28T09:00+08:00"]
+    for args in (["init"], ["deploy", str(src)], ["start", "review", "--set", "amount=1"], ["start", "review"]):
+        assert runner.invoke(main, base + args).exit_code == 0
+    result = runner.invoke(main, base + ["tasks"])
+    assert result.exit_code == 0
+    assert result.stdout.count("~") == 2 and result.stderr.count("provisional") == 1
+    [task] = json.loads(runner.invoke(main, base + ["tasks", "--json", "--instance", "1"]).stdout)
+    assert task["due_provisional"] is True and task["due_at"].startswith("2027-01-04")
