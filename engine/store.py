@@ -147,8 +147,8 @@ jobs = sa.Table(
     sa.Column("spiff_task_id", sa.String(300), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
     sa.Column("due_at", UTCDateTime, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("fired", sa.Integer, nullable=False, default=0),         # firings so far (start cycles)
+    sa.Column("attempts", sa.Integer, nullable=False, default=0, server_default="0"),
+    sa.Column("fired", sa.Integer, nullable=False, default=0, server_default="0"),  # firings so far (start cycles)
     sa.Column("locked_by", sa.String(200)),
     sa.Column("lock_expires_at", UTCDateTime),
     sa.Column("last_error", sa.Text),
