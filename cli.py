@@ -28,6 +28,7 @@ class Context:
             settings = load_config(self.config_path)
             clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
             self._engine = Engine(self.db, clock=clock, forms_dir=self.forms_dir, settings=settings)
+            self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
         return self._engine
 
     def close(self) -> None:
@@ -166,7 +167,7 @@ def start(ctx: Context, process: str, business_key: str | None, sets: tuple[str,
 @command
 def show(ctx: Context, instance: str, as_json: bool) -> None:
     """Show an instance: status, version, current tasks, variables, links."""
-    emit(ctx.engine.show(instance), as_json, lambda v: print_instance(ctx, v, variables=True))
+    emit(ctx.engine.show(instance, user=ctx.user), as_json, lambda v: print_instance(ctx, v, variables=True))
 
 
 @main.command("instances")
@@ -178,7 +179,7 @@ def show(ctx: Context, instance: str, as_json: bool) -> None:
 def list_instances(ctx: Context, process: str | None, status: str | None, business_key: str | None,
                    as_json: bool) -> None:
     """List instances, newest first."""
-    rows = ctx.engine.instances(process, status, business_key)
+    rows = ctx.engine.instances(process, status, business_key, user=ctx.user)
 
     def human(rows: list[dict]) -> None:
         for r in rows:
@@ -232,7 +233,7 @@ def incidents(ctx: Context, as_json: bool) -> None:
             click.echo("no incidents")
         for r in rows:
             click.echo(f"{r['instance']:>6}  {r['process']:<12} {r['element']}: {r['error']}  (since {r['since']})")
-    emit(ctx.engine.incidents(), as_json, human)
+    emit(ctx.engine.incidents(user=ctx.user), as_json, human)
 
 
 @main.command()
@@ -246,7 +247,7 @@ def history(ctx: Context, instance: str, as_json: bool) -> None:
             detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
             who = h["actor"] or "-"
             click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
-    emit(ctx.engine.history(instance), as_json, human)
+    emit(ctx.engine.history(instance, user=ctx.user), as_json, human)
 
 
 @main.command()
@@ -276,7 +277,7 @@ def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, proc
         if not ctx.user:
             raise click.UsageError("--mine needs --user or HALL_USER")
         assignee = ctx.user
-    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance)
+    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance, user=ctx.user)
 
     def human(rows: list[dict]) -> None:
         if not rows:
@@ -325,11 +326,12 @@ def fmt_minutes(minutes: int) -> str:
 @command
 def task(ctx: Context, task_id: str) -> None:
     """Show one task as the staff member sees it (the form's instructions and fields)."""
-    view = ctx.engine.task(task_id)
-    click.echo(f"task {view['id']}: {view['title']} ({view['name']})  [{view['status']}]")
+    view = ctx.engine.task(task_id, user=ctx.user)
+    name = f" ({view['name']})" if view["name"] else ""
+    click.echo(f"task {view['id']}: {view['title']}{name}  [{view['status']}]")
     click.echo(f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
                f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}")
-    text = ctx.engine.render_task(task_id)
+    text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():
         click.echo(text.rstrip())
     form = ctx.engine.form(view["form"])
@@ -377,11 +379,11 @@ def stdin_is_terminal() -> bool:
 
 def prompt_missing(ctx: Context, task_id: str, data: dict) -> dict:
     """Ask for each form field not given, re-asking until the value is valid."""
-    view = ctx.engine.task(task_id)
+    view = ctx.engine.task(task_id, user=ctx.user)
     form = ctx.engine.form(view["form"])
     if form is None:
         return data
-    text = ctx.engine.render_task(task_id)
+    text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():
         click.echo(text.rstrip())
     for f in form.prompt_order(data):
@@ -416,6 +418,131 @@ def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
     if variables and v["variables"]:
         for k, val in v["variables"].items():
             click.echo(f"  {k} = {json.dumps(val, ensure_ascii=False)}")
+
+
+@main.command()
+@click.argument("task_id")
+@click.argument("to_user")
+@command
+def reassign(ctx: Context, task_id: str, to_user: str) -> None:
+    """Give task TASK_ID to TO_USER (the 'reassign' permission: 大厅主管)."""
+    t = ctx.engine.reassign(task_id, to_user, user=ctx.user)
+    click.echo(f"task {t['id']} ({t['title']}) assigned to {t['assignee']}")
+
+
+# -- people: users and roles in hall.yaml (engine.people), and `hall config check` ------------------
+def config_file(ctx: Context) -> Any:
+    from engine.config import ConfigFile
+    return ConfigFile(ctx.config_path)
+
+
+def config_notice(ctx: Context) -> bool:
+    """False, after a one-line notice, when the configuration file does not exist (defaults apply)."""
+    from pathlib import Path
+    path = Path(ctx.config_path or "hall.yaml")
+    if not path.exists():
+        click.echo(f"notice: {path} not found; defaults apply (no users: everybody may do everything)", err=True)
+        return False
+    return True
+
+
+@main.group("user")
+def user_group() -> None:
+    """Users who act (--user) and their roles, kept in hall.yaml."""
+
+
+@user_group.command("add")
+@click.argument("user_id")
+@click.option("--name", help="Full name (default: the id).")
+@click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@command
+def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...]) -> None:
+    """Add a user to hall.yaml (comments in the file are kept)."""
+    f = config_file(ctx)
+    f.add_user(user_id, name, list(roles))
+    f.save()
+    click.echo(f"{f.path}: {'created with ' if f.created else ''}user {user_id} ({name or user_id}): {', '.join(roles)}")
+
+
+@user_group.command("list")
+@json_option
+@command
+def user_list(ctx: Context, as_json: bool) -> None:
+    """The configured users, their roles and what those allow."""
+    from engine.config import load_config
+    from engine.people import People
+    people = People.from_config(load_config(ctx.config_path) if config_notice(ctx) else {})
+    rows = [{"id": u.id, "name": u.name, "roles": list(u.roles), "serves": sorted(people.groups(u)),
+             "may": sorted({p for r in u.roles for p in people.role(r).may})} for u in people.users.values()]
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("no users configured: everybody may do everything (add one with `hall user add`)")
+        for r in rows:
+            click.echo(f"{r['id']:<10} {r['name']:<10} roles {', '.join(r['roles'])}"
+                       + (f"  may {', '.join(r['may'])}" if r["may"] else ""))
+    emit(rows, as_json, human)
+
+
+@main.group("role")
+def role_group() -> None:
+    """Roles: the lanes / candidate groups they serve and their permissions, kept in hall.yaml."""
+
+
+@role_group.command("list")
+@json_option
+@command
+def role_list(ctx: Context, as_json: bool) -> None:
+    """The configured roles."""
+    from engine.config import load_config
+    from engine.people import People
+    people = People.from_config(load_config(ctx.config_path) if config_notice(ctx) else {})
+    rows = [{"role": r.name, "serves": sorted(r.serves), "may": sorted(r.may),
+             "users": [u.id for u in people.users.values() if r.name in u.roles]} for r in people.roles.values()]
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("no roles configured: a role serves the lane of its own name, without permissions")
+        for r in rows:
+            click.echo(f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
+                       + (f"  may {', '.join(r['may'])}" if r["may"] else "")
+                       + (f"  users {', '.join(r['users'])}" if r["users"] else ""))
+    emit(rows, as_json, human)
+
+
+@role_group.command("add")
+@click.argument("name")
+@click.option("--serves", multiple=True, help="A lane or candidate group (repeatable; default: NAME).")
+@click.option("--may", multiple=True, help="A permission: confidential, reassign, manage, see_all, deploy.")
+@command
+def role_add(ctx: Context, name: str, serves: tuple[str, ...], may: tuple[str, ...]) -> None:
+    """Add a role to hall.yaml (comments in the file are kept)."""
+    f = config_file(ctx)
+    f.add_role(name, list(serves), list(may))
+    f.save()
+    click.echo(f"{f.path}: role {name} serves {', '.join(serves or (name,))}"
+               + (f", may {', '.join(may)}" if may else ""))
+
+
+@main.group("config")
+def config_group() -> None:
+    """The configuration file (hall.yaml)."""
+
+
+@config_group.command("check")
+@command
+def config_check(ctx: Context) -> None:
+    """Check hall.yaml: one line per problem `FILE:LINE: where: what`, exit 1 if any."""
+    from engine.config import check_config
+    problems, notice = check_config(ctx.config_path)
+    if notice:
+        click.echo(f"notice: {notice}", err=True)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    if not notice:
+        click.echo(f"ok: {ctx.config_path or 'hall.yaml'}")
 
 
 # -- timers and the calendar -------------------------------------------------------------------

@@ -5,6 +5,7 @@ Every method returns plain dicts/lists (the documented JSON contract) and raises
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -16,11 +17,14 @@ from .errors import (
     HallError,
     InstanceNotActive,
     InstanceNotFound,
+    PermissionDenied,
     TaskAlreadyCompleted,
     TaskClaimedByOther,
     TaskNotFound,
     TaskNotReady,
+    UserRequired,
 )
+from .people import PLACEHOLDER, People, User
 from .runtime import DeadlineResolver, Runtime, Step, task_view as _task_view
 from .store import Store, Tx, dumps
 
@@ -32,10 +36,15 @@ class Engine:
 
     def __init__(self, url: str = "hall.db", *, clock: Clock | None = None, forms_dir: str | Path | None = "forms",
                  settings: Mapping[str, Any] | None = None, deadlines: DeadlineResolver | None = None,
-                 functions: Mapping[str, Any] | None = None) -> None:
+                 functions: Mapping[str, Any] | None = None, people: People | None = None) -> None:
         from . import scriptlib, timing
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
+        # Users and roles (hall.yaml `users`, `roles`, `confidential`, `first_receiver`); with no user
+        # configured everybody may do everything. user=None is the system (worker, in-process callers)
+        # unless require_user is set (the `hall` command sets it: who acts comes from --user).
+        self.people = people if people is not None else People.from_config(self.settings)
+        self.require_user = False
         self.store = Store(url)
         self.forms_dir = Path(forms_dir) if forms_dir else None
         self._forms: Any = None
@@ -100,6 +109,7 @@ class Engine:
     def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
         """Store a new version of each process whose file changed; unchanged files are a no-op."""
         from .definitions import collect_files, content_hash
+        self._require(user, "deploy", "deploy", "process definitions")
         sources, findings = collect_files(paths)
         more, compiled = self._checker().check(sources)
         findings += more
@@ -140,28 +150,35 @@ class Engine:
     def start(self, process: str, business_key: str | None = None, data: Mapping[str, Any] | None = None,
               user: str | None = None) -> dict:
         """Start the latest version of a process and run it until it waits for someone."""
+        actor = self._actor(user, "start")
         payload = _check_data(data or {})
         with self._tx() as tx:
             instance_id = self.runtime.start(tx, process, business_key, payload, user)
-        return self._fresh_view(instance_id)
+        return self._fresh_view(instance_id, actor)
 
-    def _fresh_view(self, instance_id: int) -> dict:
+    def _fresh_view(self, instance_id: int, actor: User | None = None) -> dict:
         """The view of an instance just saved: from the runtime's cache, links read only if it has any."""
         view = self.runtime.view(instance_id)
         if view is None:
-            return self.show(instance_id)
+            return self._present(self.show(instance_id), actor)
         if view["links"] is None:
             with self._tx(write=False) as tx:
                 view["links"] = self._links(tx, instance_id, self.runtime.parent_of(instance_id))
-        return view
+        return self._present(view, actor)
 
     def _links(self, tx: Tx, instance_id: int, parent_id: int | None) -> dict:
         parent = tx.instance_brief(parent_id) if parent_id else None
         return {"parent": _brief(parent) if parent else None, "children": [_brief(c) for c in tx.children(instance_id)]}
 
-    def show(self, instance_id: int) -> dict:
-        with self._tx(write=False) as tx:
-            return self._view(tx, instance_id)
+    def show(self, instance_id: int, user: str | None = None) -> dict:
+        """An instance as `user` may see it (R-C10 placeholder for confidential cases; R-F6 first receiver)."""
+        with self._guard():
+            actor = self._actor(user, "show")
+            with self._tx(write=False) as tx:
+                if actor is not None:
+                    self._instance_for(tx, instance_id, actor, "show")
+                view = self._view(tx, instance_id)
+            return self._present(view, actor)
 
     def _view(self, tx: Tx, instance_id: int) -> dict:
         row = tx.instance(_int(instance_id, "instance"))
@@ -182,13 +199,16 @@ class Engine:
         return view
 
     def instances(self, process: str | None = None, status: str | None = None,
-                  business_key: str | None = None) -> list[dict]:
+                  business_key: str | None = None, user: str | None = None) -> list[dict]:
+        """Instances newest first; a user sees the cases of their roles, assigned or first received by them."""
         if status is not None and status not in STATUSES:
             raise HallError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        actor = self._actor(user, "instances")
         with self._tx(write=False) as tx:
+            rows = self._visible_rows(tx, tx.list_instances(process, status, business_key), actor)
             return [{"id": r["id"], "process": r["process_id"], "business_key": r["business_key"],
                      "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
-                    for r in tx.list_instances(process, status, business_key)]
+                    for r in rows]
 
     def counts(self) -> dict[str, dict[str, int]]:
         """How many instances each process has, by status."""
@@ -212,6 +232,7 @@ class Engine:
     def _set_status(self, instance_id: int, action: str, allowed: tuple, new: str | None, reason: str | None,
                     user: str | None) -> dict:
         instance_id = _int(instance_id, "instance")
+        self._check_manage(instance_id, user, action)
 
         def act(step: Step) -> None:
             row = step.loaded.row
@@ -236,11 +257,12 @@ class Engine:
 
         with self._tx() as tx:
             self.runtime.run_step(instance_id, user, act, tx)
-        return self.show(instance_id)
+        return self.show(instance_id, user=user)
 
     def retry(self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
         """Run an instance in incident again, after its definition or data was fixed."""
         instance_id = _int(instance_id, "instance")
+        self._check_manage(instance_id, user, "retry")
         fixes = _check_data(data or {})
 
         def act(step: Step) -> None:
@@ -256,57 +278,116 @@ class Engine:
 
         with self._tx() as tx:
             self.runtime.run_step(instance_id, user, act, tx)
-        return self.show(instance_id)
+        return self.show(instance_id, user=user)
 
-    def incidents(self) -> list[dict]:
+    def incidents(self, user: str | None = None) -> list[dict]:
+        actor = self._actor(user, "incidents")
         with self._tx(write=False) as tx:
-            return [{"instance": r["id"], "process": r["process_id"], "business_key": r["business_key"],
-                     "element": r["incident_element"], "error": r["incident_error"], "since": _iso(r["updated_at"])}
-                    for r in tx.list_instances(status="incident", limit=10_000)]
+            rows = self._visible_rows(tx, tx.list_instances(status="incident", limit=10_000), actor)
+            out = []
+            for r in rows:
+                item = {"instance": r["id"], "process": r["process_id"], "business_key": r["business_key"],
+                        "element": r["incident_element"], "error": r["incident_error"], "since": _iso(r["updated_at"])}
+                if actor is not None:
+                    item = self.people.redact_record(item, _loads(r["variables"]), actor)
+                    if item.get("redacted"):
+                        item["error"] = PLACEHOLDER
+                out.append(item)
+            return out
 
-    def history(self, instance_id: int) -> list[dict]:
-        with self._tx(write=False) as tx:
-            if tx.instance_brief(_int(instance_id, "instance")) is None:
-                raise InstanceNotFound(instance_id)
-            return [{"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"],
-                     "element": h["element"], "task": h["task_id"], "detail": _loads(h["detail"])}
-                    for h in tx.history(int(instance_id))]
+    def history(self, instance_id: int, user: str | None = None) -> list[dict]:
+        with self._guard():
+            actor = self._actor(user, "history")
+            with self._tx(write=False) as tx:
+                if actor is not None:
+                    row = self._instance_for(tx, instance_id, actor, "see the history of")
+                elif tx.instance_brief(_int(instance_id, "instance")) is None:
+                    raise InstanceNotFound(instance_id)
+                rows = [{"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"],
+                         "element": h["element"], "task": h["task_id"], "detail": _loads(h["detail"])}
+                        for h in tx.history(int(instance_id))]
+            if actor is not None and self.people.hides(actor, _loads(row["variables"])):
+                return self.people.placeholder_history(rows, actor)
+            return rows
 
     def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
         """Deliver a message (e.g. from an outside system) to an instance waiting for it."""
         from .spiff import external_message
         instance_id = _int(instance_id, "instance")
+        self._check_manage(instance_id, user, "send a message to")
         with self._tx() as tx:
             if not self.runtime.deliver(tx, instance_id, name, payload, external_message(name, payload), user):
                 raise HallError(f"instance {instance_id} is not waiting for message {name!r}")
-        return self.show(instance_id)
+        return self.show(instance_id, user=user)
 
     # -- tasks ----------------------------------------------------------------------------------
     def tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-              instance: int | None = None) -> list[dict]:
-        """Ready human tasks, most urgent first (earliest due date, then oldest)."""
-        with self._tx(write=False) as tx:
-            rows = tx.query_tasks(role=role, assignee=assignee, process=process,
-                                  instance=_int(instance, "instance") if instance is not None else None)
-            return [_task_view(r) for r in rows]
+              instance: int | None = None, user: str | None = None) -> list[dict]:
+        """Ready human tasks, most urgent first (earliest due date, then oldest).
 
-    def task(self, task_id: int) -> dict:
+        With `user`: only the tasks of the user's roles and those assigned to them (every task with
+        `see_all`); tasks of confidential cases the user may not read are placeholders (R-C10).
+        """
+        actor = self._actor(user, "tasks")
+        instance_id = _int(instance, "instance") if instance is not None else None
         with self._tx(write=False) as tx:
-            row = tx.human_task(_int(task_id, "task"))
-            if row is None:
-                raise TaskNotFound(task_id)
-            view = _task_view(row)
-            view["status"] = row["status"]
-            view["completed_by"] = row["completed_by"]
-            view["completed_at"] = _iso(row["completed_at"])
-            inst = tx.instance(row["instance_id"])
-            view["variables"] = _loads(inst["variables"])
-            view["business_key"] = inst["business_key"]
-            return view
+            if actor is None:
+                rows = tx.query_tasks(role=role, assignee=assignee, process=process, instance=instance_id)
+                return [_task_view(r) for r in rows]
+            people = self.people
+            if role is not None or people.may(actor, "see_all"):
+                rows = tx.query_tasks(role=role, assignee=assignee, process=process, instance=instance_id)
+            else:  # the user's queues and their own tasks, merged most urgent first
+                found: dict[int, Any] = {}
+                for group in sorted(people.groups(actor)):
+                    for r in tx.query_tasks(role=group, assignee=assignee, process=process, instance=instance_id):
+                        found[r["id"]] = r
+                if assignee in (None, actor.id):
+                    for r in tx.query_tasks(assignee=actor.id, process=process, instance=instance_id):
+                        found[r["id"]] = r
+                rows = sorted(found.values(), key=lambda r: (r["due_at"] is None, r["due_at"] or 0, r["id"]))
+            out, variables = [], {}
+            for r in rows:
+                if not people.task_visible(actor, r):
+                    continue
+                if r["instance_id"] not in variables:
+                    variables[r["instance_id"]] = self._variables(tx, r["instance_id"])
+                view = _task_view(r)
+                if people.hides(actor, variables[r["instance_id"]]):
+                    view = people.placeholder_task(view)
+                out.append(view)
+            return out
 
-    def render_task(self, task_id: int) -> str:
+    def task(self, task_id: int, user: str | None = None) -> dict:
+        with self._guard():
+            actor = self._actor(user, "task")
+            with self._tx(write=False) as tx:
+                row = tx.human_task(_int(task_id, "task"))
+                if row is None:
+                    raise TaskNotFound(task_id)
+                if actor is not None and not self.people.task_visible(actor, row):
+                    raise self._denied(actor, "see", f"task {row['id']}", self._role_reason(actor, row), task=row)
+                return self._task_detail(tx, row, actor)
+
+    def _task_detail(self, tx: Tx, row: Mapping[str, Any], actor: User | None) -> dict:
+        view = _task_view(row)
+        view["status"] = row["status"]
+        view["completed_by"] = row["completed_by"]
+        view["completed_at"] = _iso(row["completed_at"])
+        inst = tx.instance(row["instance_id"])
+        view["variables"] = _loads(inst["variables"])
+        view["business_key"] = inst["business_key"]
+        if actor is not None and self.people.hides(actor, view["variables"]):
+            kept = self.people.kept(view["variables"])
+            view = self.people.placeholder_task(view)
+            view["variables"] = kept
+        return view
+
+    def render_task(self, task_id: int, user: str | None = None) -> str:
         """What the staff member sees for this task: the form's template on the case's data."""
-        view = self.task(task_id)
+        view = self.task(task_id, user=user)
+        if view.get("redacted"):
+            return self.people.placeholder_text(view)
         form = self.form(view["form"])
         if form is None:
             return ""
@@ -323,6 +404,14 @@ class Engine:
         task_id = _int(task_id, "task")
         if kind == "task_claimed" and not user:
             raise HallError("claiming needs a user: pass --user or set HALL_USER")
+        action = "claim" if kind == "task_claimed" else "unclaim"
+        with self._guard():
+            actor = self._actor(user, action)
+            if actor is not None:
+                with self._tx(write=False) as tx:
+                    row = tx.human_task(task_id)
+                    if row is not None and row["status"] == "ready":
+                        self._check_work(tx, row, actor, action)
         with self._tx() as tx:
             row = tx.human_task(task_id)
             if row is None:
@@ -341,19 +430,211 @@ class Engine:
             tx.add_history([{"instance_id": row["instance_id"], "process_id": row["process_id"],
                              "at": self.clock.now(), "actor": user, "kind": kind, "element": row["name"],
                              "task_id": task_id, "detail": dumps({"assignee": assignee})}])
-        return self.task(task_id)
+        return self.task(task_id, user=user)
+
+    def reassign(self, task_id: int, to_user: str, user: str | None = None) -> dict:
+        """Give a ready task to another user (the `reassign` permission: 大厅主管); kept in the history.
+
+        The new assignee must be a configured user; a task of a confidential case only goes to a
+        user with the `confidential` permission (R-C10).
+        """
+        task_id = _int(task_id, "task")
+        if not to_user:
+            raise HallError("reassigning needs the user who takes the task")
+        with self._guard():
+            actor = self._actor(user, "reassign")
+            target = self.people.user(to_user) if self.people.enforced else None
+            with self._tx() as tx:
+                row = tx.human_task(task_id)
+                if row is None:
+                    raise TaskNotFound(task_id)
+                if row["status"] == "completed":
+                    raise TaskAlreadyCompleted(task_id, row["completed_by"])
+                if row["status"] != "ready":
+                    raise TaskNotReady(task_id, row["status"])
+                if actor is not None and not self.people.may(actor, "reassign"):
+                    raise self._denied(actor, "reassign", f"task {task_id}",
+                                       f"needs the 'reassign' permission (roles: {', '.join(actor.roles) or '-'})",
+                                       task=row)
+                if target is not None and self.people.hides(target, self._variables(tx, row["instance_id"])):
+                    who = actor or User(user or "system", user or "system", ())
+                    raise self._denied(who, "reassign", f"task {task_id} to {target.id}",
+                                       f"{target.id} has no 'confidential' permission and the case is confidential "
+                                       "(R-C10)", task=row)
+                current = row["assignee"]
+                if current != to_user and not tx.set_assignee(task_id, to_user, current):
+                    raise TaskClaimedByOther(task_id, "someone else")
+                tx.add_history([{"instance_id": row["instance_id"], "process_id": row["process_id"],
+                                 "at": self.clock.now(), "actor": user, "kind": "task_reassigned",
+                                 "element": row["name"], "task_id": task_id,
+                                 "detail": dumps({"from": current, "to": to_user})}])
+                row = tx.human_task(task_id)
+                if actor is not None and not self.people.task_visible(actor, row):
+                    return self.people.placeholder_task(self._task_detail(tx, row, None))
+                return self._task_detail(tx, row, actor)
 
     def complete(self, task_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
         """Complete a ready task with data checked against its form; returns the instance view."""
         task_id = _int(task_id, "task")
         payload = _check_data(data or {})
-        with self._tx() as tx:
-            instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
-        return self._fresh_view(instance_id)
+        with self._guard():
+            actor = self._actor(user, "complete")
+            with self._tx() as tx:
+                if actor is not None:
+                    row = tx.human_task(task_id)
+                    if row is not None and row["status"] == "ready":
+                        self._check_work(tx, row, actor, "complete")
+                instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
+        return self._fresh_view(instance_id, actor)
 
     def _validate_form(self, form_name: str | None, data: Mapping[str, Any]) -> dict:
         form = self.form(form_name)
         return dict(data) if form is None else form.validate(data)
+
+    # -- people: who acts, what they may see (engine.people; R-C10, R-F6) --------------------------
+    def redact_instance(self, view: Mapping[str, Any], user: str | None) -> dict:
+        """An instance view (or any case record with its `variables`) as `user` may see it.
+
+        For other modules' outputs (reports, KPI case lists): a confidential case (R-C10) becomes
+        a placeholder (id, process, number/business key, status, deadlines, roles) for a user
+        without the `confidential` permission; anything else is returned unchanged.
+        """
+        return self.redact_record(view, view.get("variables"), user)
+
+    def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None,
+                      user: str | None) -> dict:
+        """Any record about a case (a report row) as `user` may see it, given the case's variables."""
+        actor = self._actor(user, "see cases")
+        return self.people.redact_record(record, variables, actor) if actor is not None else dict(record)
+
+    def may_see_instance(self, instance_id: int, user: str | None) -> bool:
+        """Whether `user` may see this case at all (its roles, assigned, first receiver, or see_all)."""
+        actor = self._actor(user, "see cases")
+        if actor is None:
+            return True
+        with self._tx(write=False) as tx:
+            row = tx.instance(_int(instance_id, "instance"))
+            if row is None:
+                raise InstanceNotFound(instance_id)
+            return self._sees_instance(tx, row, actor)
+
+    def _actor(self, user: str | None, action: str) -> User | None:
+        """The configured user acting, or None (no users configured, or the system)."""
+        if not self.people.enforced:
+            return None
+        if user is None:
+            if self.require_user:
+                raise UserRequired(action)
+            return None
+        return self.people.user(user)
+
+    def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:
+        actor = self._actor(user, action)
+        if actor is not None and not self.people.may(actor, permission):
+            raise PermissionDenied(actor.id, action, target, f"needs the {permission!r} permission "
+                                   f"(roles: {', '.join(actor.roles) or '-'})")
+        return actor
+
+    @contextmanager
+    def _guard(self) -> Any:
+        """Record a denied action in the case's history (its own transaction), then let it through."""
+        try:
+            yield
+        except PermissionDenied as exc:
+            if exc.instance_id is not None and not exc.recorded:
+                exc.recorded = True
+                with self._tx() as tx:
+                    tx.add_history([{"instance_id": exc.instance_id, "process_id": exc.process_id,
+                                     "at": self.clock.now(), "actor": exc.user, "kind": "denied", "element": None,
+                                     "task_id": exc.task_id,
+                                     "detail": dumps({"action": exc.action, "target": exc.target, "why": exc.why})}])
+            raise
+
+    def _denied(self, actor: User, action: str, target: str, why: str, *, task: Mapping[str, Any] | None = None,
+                instance: Mapping[str, Any] | None = None) -> PermissionDenied:
+        src = task if task is not None else instance
+        return PermissionDenied(
+            actor.id, action, target, why,
+            instance_id=(src["instance_id"] if task is not None else src["id"]) if src is not None else None,
+            process_id=src["process_id"] if src is not None else None,
+            task_id=task["id"] if task is not None else None)
+
+    def _role_reason(self, actor: User, task: Mapping[str, Any]) -> str:
+        return (f"it is for role {task['role'] or task['lane'] or '-'} "
+                f"(yours: {', '.join(actor.roles) or '-'}) and not assigned to you")
+
+    def _variables(self, tx: Tx, instance_id: int) -> Any:
+        row = tx.instance(instance_id)
+        return _loads(row["variables"]) if row else None
+
+    def _check_work(self, tx: Tx, row: Mapping[str, Any], actor: User, action: str) -> None:
+        """May `actor` claim/complete this task: their role or assigned to them; confidential needs the permission."""
+        people = self.people
+        if not people.task_workable(actor, row):
+            raise self._denied(actor, action, f"task {row['id']}", self._role_reason(actor, row), task=row)
+        if people.hides(actor, self._variables(tx, row["instance_id"])):
+            raise self._denied(actor, action, f"task {row['id']}",
+                               "the case is confidential and you have no 'confidential' permission (R-C10)", task=row)
+
+    def _sees_instance(self, tx: Tx, row: Mapping[str, Any], actor: User) -> bool:
+        """A case of the user's roles (a task, open or done), assigned to or done by them, or first
+        received by them (R-F6); every case with `see_all`."""
+        people = self.people
+        if people.may(actor, "see_all"):
+            return True
+        variables = row["variables"]
+        if isinstance(variables, str):
+            variables = _loads(variables)
+        if people.is_first_receiver(actor, variables, row.get("started_by")):
+            return True
+        for status in ("ready", "completed", "cancelled"):
+            if any(people.task_visible(actor, t) for t in tx.query_tasks(instance=row["id"], status=status,
+                                                                          limit=100_000)):
+                return True
+        return False
+
+    def _visible_rows(self, tx: Tx, rows: list[Mapping[str, Any]], actor: User | None) -> list[Mapping[str, Any]]:
+        """Instance rows filtered to those the user may see (a few queries for the whole list)."""
+        people = self.people
+        if actor is None or people.may(actor, "see_all"):
+            return rows
+        related: set[int] = set()
+        for status in ("ready", "completed", "cancelled"):
+            for group in sorted(people.groups(actor)):
+                related.update(t["instance_id"] for t in tx.query_tasks(role=group, status=status, limit=1_000_000))
+            related.update(t["instance_id"] for t in tx.query_tasks(assignee=actor.id, status=status, limit=1_000_000))
+        return [r for r in rows if r["id"] in related
+                or people.is_first_receiver(actor, _loads(r["variables"]), r.get("started_by"))]
+
+    def _instance_for(self, tx: Tx, instance_id: Any, actor: User, action: str,
+                      need: str | None = None) -> Mapping[str, Any]:
+        row = tx.instance(_int(instance_id, "instance"))
+        if row is None:
+            raise InstanceNotFound(instance_id)
+        if need is not None and not self.people.may(actor, need):
+            raise self._denied(actor, action, f"instance {row['id']}", f"needs the {need!r} permission "
+                               f"(roles: {', '.join(actor.roles) or '-'})", instance=row)
+        if not self._sees_instance(tx, row, actor):
+            raise self._denied(actor, action, f"instance {row['id']}", "not a case of your roles, assigned to you "
+                               "or first received by you", instance=row)
+        return row
+
+    def _check_manage(self, instance_id: int, user: str | None, action: str) -> None:
+        with self._guard():
+            actor = self._actor(user, action)
+            if actor is not None:
+                with self._tx(write=False) as tx:
+                    self._instance_for(tx, instance_id, actor, action, need="manage")
+
+    def _present(self, view: dict, actor: User | None) -> dict:
+        """The view as the actor may see it: the placeholder for a confidential case without permission."""
+        if actor is None:
+            return view
+        if self.people.hides(actor, view.get("variables")):
+            return self.people.placeholder_instance(view)
+        if self.people.is_confidential(view.get("variables")):
+            view["confidential"] = True
+        return view
 
     # -- timers: the job runner and the business calendar ------------------------------------------
     def run_due_jobs(self, once: bool = True, *, batch: int = 100, lease: float = 60.0, poll: float = 5.0,

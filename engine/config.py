@@ -10,7 +10,8 @@ from typing import Any
 from .dataio import plain
 from .errors import ConfigInvalid
 
-SECTIONS = ("database", "calendar", "numbering", "settings", "forms")
+SECTIONS = ("database", "calendar", "numbering", "settings", "forms", "roles", "users", "confidential",
+            "first_receiver")
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
@@ -35,6 +36,235 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if key not in SECTIONS:
             line = data.lc.key(key)[0] + 1 if hasattr(data, "lc") else None
             raise ConfigInvalid(str(p), line, f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
+    problems = check_people(data, str(p))
+    if problems:
+        raise problems[0]
     out = plain(data)
     out["_source"] = str(p)
     return out
+
+
+
+# -- users and roles (engine.people): checks with line numbers, and editing that keeps comments --------
+def _line(node: Any, key: Any = None, index: int | None = None, value: bool = False) -> int | None:
+    """1-based line of a key (or its value) or of a sequence item in a round-trip YAML node."""
+    lc = getattr(node, "lc", None)
+    if lc is None:
+        return None
+    try:
+        if index is not None:
+            return lc.item(index)[0] + 1
+        if key is not None:
+            return (lc.value(key) if value else lc.key(key))[0] + 1
+        return lc.line + 1
+    except (KeyError, IndexError, TypeError, AttributeError):
+        return lc.line + 1 if getattr(lc, "line", None) is not None else None
+
+
+def _names(node: Any) -> bool:
+    return isinstance(node, list) and all(isinstance(x, (str, int)) and not isinstance(x, bool) for x in node)
+
+
+def check_people(data: Any, path: str) -> list[ConfigInvalid]:
+    """Every problem in the roles/users/confidential/first_receiver sections, with its line."""
+    from .people import PERMISSIONS
+    out: list[ConfigInvalid] = []
+
+    def bad(line: int | None, what: str) -> None:
+        out.append(ConfigInvalid(path, line, what))
+
+    if not isinstance(data, dict):
+        return out
+    roles = data.get("roles")
+    known_roles: set[str] | None = None
+    if roles is not None:
+        if not isinstance(roles, dict):
+            bad(_line(data, "roles"), "roles: must be a mapping of role name to {serves: [...], may: [...]}")
+        else:
+            known_roles = {str(k) for k in roles}
+            for name, spec in roles.items():
+                where = f"roles.{name}"
+                if spec is None:
+                    continue
+                if not isinstance(spec, dict):
+                    bad(_line(roles, name), f"{where}: must be a mapping like {{serves: [{name}], may: [confidential]}}")
+                    continue
+                for key in spec:
+                    if key not in ("serves", "may", "description"):
+                        bad(_line(spec, key), f"{where}: unknown key {key!r} (known: serves, may, description)")
+                if "serves" in spec and not _names(spec["serves"]):
+                    bad(_line(spec, "serves"), f"{where}.serves: must be a list of lane / candidate group names")
+                may = spec.get("may")
+                if may is not None:
+                    if not _names(may):
+                        bad(_line(spec, "may"), f"{where}.may: must be a list of permissions "
+                                                f"({', '.join(PERMISSIONS)})")
+                    else:
+                        for i, perm in enumerate(may):
+                            if perm not in PERMISSIONS:
+                                bad(_line(may, index=i) or _line(spec, "may"),
+                                    f"{where}.may: unknown permission {perm!r} (known: {', '.join(PERMISSIONS)})")
+    users = data.get("users")
+    if users is not None:
+        if not isinstance(users, list):
+            bad(_line(data, "users"), "users: must be a list of {id: ..., name: ..., roles: [...]}")
+        else:
+            seen: dict[str, int] = {}
+            for i, spec in enumerate(users):
+                where = f"users[{i}]"
+                line = _line(users, index=i)
+                if not isinstance(spec, dict):
+                    bad(line, f"{where}: must be a mapping like {{id: 小王, name: 王晓, roles: [前台接待]}}")
+                    continue
+                for key in spec:
+                    if key not in ("id", "name", "roles"):
+                        bad(_line(spec, key), f"{where}: unknown key {key!r} (known: id, name, roles)")
+                uid = spec.get("id")
+                if uid is None or isinstance(uid, (bool, dict, list)) or not str(uid).strip():
+                    bad(line, f"{where}.id: every user needs an id (what --user gives)")
+                else:
+                    uid = str(uid)
+                    if uid in seen:
+                        bad(_line(spec, "id"), f"{where}.id: duplicate user {uid!r} (also users[{seen[uid]}])")
+                    seen.setdefault(uid, i)
+                if "name" in spec and not isinstance(spec["name"], (str, int)):
+                    bad(_line(spec, "name"), f"{where}.name: must be text")
+                r = spec.get("roles")
+                if not _names(r) or not r:
+                    bad(_line(spec, "roles") if "roles" in spec else line,
+                        f"{where}.roles: must be a non-empty list of roles")
+                elif known_roles is not None:
+                    for j, role in enumerate(r):
+                        if str(role) not in known_roles:
+                            bad(_line(r, index=j) or _line(spec, "roles"),
+                                f"{where}.roles: unknown role {role!r} (known: {', '.join(sorted(known_roles))})")
+    for section, keys in (("confidential", ("variables", "when", "keep")), ("first_receiver", ("variables",))):
+        node = data.get(section)
+        if node is None:
+            continue
+        if not isinstance(node, dict):
+            bad(_line(data, section), f"{section}: must be a mapping with {', '.join(keys)}")
+            continue
+        for key, value in node.items():
+            if key not in keys:
+                bad(_line(node, key), f"{section}: unknown key {key!r} (known: {', '.join(keys)})")
+            elif key == "when":
+                if not isinstance(value, dict):
+                    bad(_line(node, key), f"{section}.when: must map variable names to a value or a list of values")
+            elif not _names(value):
+                bad(_line(node, key), f"{section}.{key}: must be a list of variable names")
+    return out
+
+
+def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]:
+    """`hall config check`: every problem as `FILE:LINE: where: what`, and a notice (missing file)."""
+    p = Path(path) if path else Path("hall.yaml")
+    if not p.exists():
+        return [], f"{p}: not found; defaults apply (no users: everybody may do everything)"
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    try:
+        data = YAML(typ="rt").load(p.read_text(encoding="utf-8"))
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        return [str(ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}"))], None
+    if data is None:
+        return [], f"{p}: empty; defaults apply (no users: everybody may do everything)"
+    if not isinstance(data, dict):
+        return [str(ConfigInvalid(str(p), 1, "must be a mapping of sections"))], None
+    found = [ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
+             for key in data if key not in SECTIONS]
+    found += check_people(data, str(p))
+    settings = plain(data)
+    settings["_source"] = str(p)
+    try:
+        from .timing import CalendarDeadlines
+        CalendarDeadlines.from_settings(settings)
+    except ConfigInvalid as exc:
+        exc.line = exc.line or _line(data, "calendar")
+        found.append(ConfigInvalid(str(p), exc.line, exc.what))
+    found.sort(key=lambda e: e.line or 0)
+    return [str(e) for e in found], None
+
+
+class ConfigFile:
+    """hall.yaml opened for editing (`hall user add`, `hall role add`): comments and layout survive."""
+
+    HEADER = "# hall.yaml — the service hall's configuration (created by `hall`; see the repository's hall.yaml).\n"
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        from ruamel.yaml import YAML
+        from ruamel.yaml.comments import CommentedMap
+        self.path = Path(path) if path else Path("hall.yaml")
+        self.yaml = YAML(typ="rt")
+        self.yaml.preserve_quotes = True
+        self.yaml.width = 4096
+        self.yaml.indent(mapping=2, sequence=4, offset=2)
+        self.created = not self.path.exists()
+        if self.created:
+            self.data = CommentedMap()
+        else:
+            text = self.path.read_text(encoding="utf-8")
+            self.data = self.yaml.load(text) if text.strip() else None
+            if self.data is None:
+                self.data = CommentedMap()
+            if not isinstance(self.data, dict):
+                raise ConfigInvalid(str(self.path), 1, "must be a mapping of sections")
+
+    def add_user(self, uid: str, name: str | None, roles: list[str]) -> None:
+        from ruamel.yaml.comments import CommentedMap, CommentedSeq
+        if not roles:
+            raise ConfigInvalid(str(self.path), None, f"user {uid!r} needs at least one --role")
+        users = self.data.get("users")
+        if users is None:
+            users = self.data["users"] = CommentedSeq()
+        for u in users:
+            if isinstance(u, dict) and str(u.get("id")) == uid:
+                raise ConfigInvalid(str(self.path), _line(u), f"user {uid!r} already exists")
+        known = self.data.get("roles")
+        if isinstance(known, dict):
+            for r in roles:
+                if r not in known:
+                    raise ConfigInvalid(str(self.path), _line(self.data, "roles"),
+                                        f"unknown role {r!r} (known: {', '.join(map(str, known))}; "
+                                        "add it with `hall role add`)")
+        if users.fa.flow_style():  # `users: []` becomes a block list, one user a line
+            users.fa.set_block_style()
+        entry = CommentedMap([("id", uid), ("name", name or uid), ("roles", _flow(roles))])
+        entry.fa.set_flow_style()
+        users.append(entry)
+
+    def add_role(self, name: str, serves: list[str], may: list[str]) -> None:
+        from ruamel.yaml.comments import CommentedMap
+        roles = self.data.get("roles")
+        if roles is None:
+            roles = self.data["roles"] = CommentedMap()
+        if name in roles:
+            raise ConfigInvalid(str(self.path), _line(roles, name), f"role {name!r} already exists")
+        entry = CommentedMap([("serves", _flow(serves or [name]))])
+        if may:
+            entry["may"] = _flow(may)
+        entry.fa.set_flow_style()
+        roles[name] = entry
+
+    def save(self) -> None:
+        """Check the edited configuration, then write it (never a file `hall config check` would refuse)."""
+        import io
+        problems = check_people(self.data, str(self.path))
+        if problems:
+            raise problems[0]
+        buf = io.StringIO()
+        if self.created:
+            buf.write(self.HEADER)
+        self.yaml.dump(self.data, buf)
+        text = buf.getvalue()
+        tmp = self.path.with_name(self.path.name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(self.path)
+
+
+def _flow(items: list[str]) -> Any:
+    from ruamel.yaml.comments import CommentedSeq
+    seq = CommentedSeq(items)
+    seq.fa.set_flow_style()
+    return seq

@@ -149,3 +149,33 @@ class DeadlineInvalid(HallError):
     def __init__(self, text: str, why: str) -> None:
         self.text, self.why = text, why
         super().__init__(f"invalid deadline {text!r}: {why}")
+
+
+class UnknownUser(HallError):
+    """A named actor who is not among the configured users (hall.yaml `users`)."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(f"unknown user {user!r}: not in hall.yaml users (`hall user list`, `hall user add`)")
+
+
+class UserRequired(HallError):
+    """Users are configured but the command does not say who is acting."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        super().__init__(f"{action} needs a user: pass --user or set HALL_USER (users are configured in hall.yaml)")
+
+
+class PermissionDenied(HallError):
+    """The acting user may not do this (R-C10, roles in hall.yaml); recorded in the case's history.
+
+    The message names only ids and roles, never the content of a case.
+    """
+
+    def __init__(self, user: str, action: str, target: str, why: str, *, instance_id: int | None = None,
+                 process_id: str | None = None, task_id: int | None = None) -> None:
+        self.user, self.action, self.target, self.why = user, action, target, why
+        self.instance_id, self.process_id, self.task_id = instance_id, process_id, task_id
+        self.recorded = False
+        super().__init__(f"permission denied: {user} may not {action} {target}: {why}")
