@@ -1,0 +1,165 @@
+"""Confidential cases (R-C10) and the first receiver (R-F6) on the hall's complaint process.
+
+A complaint the customer asks to keep confidential (是否保密) and a report (类型 举报) are shown
+only as a placeholder (id, number/business key, deadline, role) to users without the
+`confidential` permission: every API call and every command, human and --json, error messages
+and the task form are searched for the confidential values.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from engine import Engine
+from engine.config import load_config
+from engine.errors import HallError, PermissionDenied
+from engine.people import People
+
+from .conftest import FIXTURES
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-24T09:00:00+08:00"
+SECRETS = ["秘密科技有限公司", "保密先生", "绝密XYZ", "13900001234", "举报", "检举人甲"]
+
+USERS = """
+users:
+  - {id: 小孙, name: 孙磊, roles: [受理员]}          # confidential permission
+  - {id: 小钱, name: 钱多, roles: [见习主管]}        # sees every case, no confidential permission
+  - {id: 小王, name: 王晓, roles: [前台接待]}        # first receiver (接待人员) of the cases
+  - {id: 张经理, name: 张伟, roles: [服务机构]}
+  - {id: 刘主任, name: 刘洋, roles: [大厅主管]}
+"""
+
+
+def hall_config(tmp_path: Path) -> Path:
+    text = (ROOT / "hall.yaml").read_text(encoding="utf-8").replace("\nusers: []\n", "\n")
+    text = text.replace("roles:\n", "roles:\n  见习主管: {serves: [受理员], may: [see_all]}\n", 1)
+    path = tmp_path / "hall.yaml"
+    path.write_text(text + USERS, encoding="utf-8")
+    return path
+
+
+REGISTER = {"渠道": "热线", "接待人员": "小王", "投诉企业": "秘密科技有限公司", "联系人": "保密先生",
+            "联系电话": "13900001234", "投诉内容": "绝密XYZ：有人窃取服务"}
+
+
+@pytest.fixture
+def eng(make_engine, tmp_path: Path) -> Engine:
+    settings = load_config(hall_config(tmp_path))
+    e = make_engine(forms_dir=ROOT / "forms", settings=settings)
+    e.init()
+    e.deploy([ROOT / "processes", FIXTURES / "divide.bpmn"])
+    return e
+
+
+def cases(eng: Engine) -> tuple[int, int, int]:
+    """A complaint marked confidential at intake, a report (举报), and a case in incident."""
+    marked = eng.start("complaint", None, {}, user="小孙")
+    marked = eng.complete(marked["tasks"][0]["id"], dict(REGISTER, 是否保密=True), user="小孙")
+    report = eng.start("complaint", None, {}, user="小孙")
+    report = eng.complete(report["tasks"][0]["id"], dict(REGISTER, 投诉内容="检举人甲反映违纪"), user="小孙")
+    classify = next(t for t in report["tasks"] if t["name"] == "classify")
+    report = eng.complete(classify["id"], {"类型": "举报", "专题": "服务质量", "责任单位": "监察部门",
+                                           "涉及工作人员违纪": True}, user="小孙")
+    broken = eng.start("divide", "D-1", {"是否保密": True, "投诉内容": "绝密XYZ"})
+    eng.complete(broken["tasks"][0]["id"], {"divisor": 0})
+    assert eng.show(broken["id"])["status"] == "incident"
+    return marked["id"], report["id"], broken["id"]
+
+
+def leaks(output: object) -> list[str]:
+    text = output if isinstance(output, str) else json.dumps(output, ensure_ascii=False, default=str)
+    return [s for s in SECRETS if s in text]
+
+
+def test_is_confidential_rules() -> None:
+    people = People.from_config({"confidential": {"variables": ["密"], "when": {"类型": ["举报", "检举"]}}})
+    assert people.is_confidential({"密": True}) and people.is_confidential({"密": "是"})
+    assert people.is_confidential({"类型": "检举"}) and not people.is_confidential({"类型": "投诉", "密": False})
+    assert not people.is_confidential({"是否保密": True})    # names are configuration
+
+
+def test_no_api_output_leaks_a_confidential_case(eng: Engine) -> None:
+    marked, report, broken = cases(eng)
+    outputs: list[object] = []
+    for who in ("小钱", "小王"):
+        for case in (marked, report):
+            outputs += [eng.show(case, user=who), eng.history(case, user=who)]
+        outputs += [eng.instances(user=who), eng.incidents(user=who), eng.tasks(user=who)]
+    queue = eng.tasks(user="小钱")
+    assert queue and all(t["redacted"] and t["title"] == "保密件（R-C10）" for t in queue)
+    for t in queue:
+        outputs += [eng.task(t["id"], user="小钱"), eng.render_task(t["id"], user="小钱")]
+        for call in (lambda: eng.claim(t["id"], "小钱"), lambda: eng.complete(t["id"], {"投诉内容": "x"}, user="小钱")):
+            with pytest.raises(PermissionDenied, match="permission denied: 小钱 may not") as err:
+                call()
+            outputs.append(str(err.value))
+    with pytest.raises(HallError) as err:
+        eng.reassign(queue[0]["id"], "张经理", user="刘主任")
+    outputs.append(str(err.value))
+    assert "no 'confidential' permission" in str(err.value)
+    assert [o for o in outputs if leaks(o)] == []
+    # what the placeholder keeps: id, number, deadline, role, status
+    view = eng.show(report, user="小钱")
+    assert view["redacted"] and set(view["variables"]) == {"投诉编号"} and view["status"] == "running"
+    assert all(t["due_at"] and t["role"] for t in view["tasks"])
+    [incident] = eng.incidents(user="小钱")
+    assert incident["instance"] == broken and incident["business_key"] == "D-1" and incident["error"] == "保密件（R-C10）"
+    # the first receiver (接待人员 小王) sees the status of both, without the role (R-F6)
+    assert {i["id"] for i in eng.instances(user="小王")} == {marked, report}
+    assert eng.show(marked, user="小王")["status"] == "running"
+    with pytest.raises(PermissionDenied):
+        eng.show(marked, user="张经理")
+    assert eng.redact_instance(eng.show(marked), "小钱")["variables"].keys() == {"投诉编号"}
+    row = {"instance": marked, "business_key": None, "投诉企业": "秘密科技有限公司", "类型": "举报", "due_at": "x"}
+    assert eng.redact_record(row, eng.show(marked)["variables"], "小钱") == {
+        "instance": marked, "business_key": None, "投诉企业": None, "类型": None, "due_at": "x",
+        "confidential": True, "redacted": True}
+
+
+def test_users_with_the_permission_see_everything(eng: Engine) -> None:
+    marked, report, broken = cases(eng)
+    for who in ("小孙", "刘主任"):
+        assert eng.show(marked, user=who)["variables"]["投诉企业"] == "秘密科技有限公司"
+        assert eng.show(report, user=who)["confidential"] is True
+    task = eng.tasks(user="小孙", instance=marked)[0]
+    assert "秘密科技有限公司" in eng.render_task(task["id"], user="小孙")
+    assert "ZeroDivisionError" in eng.incidents(user="刘主任")[0]["error"]
+    assert leaks(eng.history(report, user="刘主任"))          # nothing hidden from the supervisor
+
+
+def test_no_command_output_leaks_a_confidential_case(tmp_path: Path, make_engine) -> None:
+    config = hall_config(tmp_path)
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    eng = Engine(db, forms_dir=ROOT / "forms", settings=load_config(config))
+    eng.init()
+    eng.deploy([ROOT / "processes", FIXTURES / "divide.bpmn"])
+    marked, report, broken = cases(eng)
+    eng.close()
+    runner = CliRunner()
+
+    def hall(*args: str, user: str = "小钱") -> str:
+        r = runner.invoke(main, ["--db", db, "--forms", str(ROOT / "forms"), "--now", NOW, "--config", str(config),
+                                 "--user", user, *args], catch_exceptions=False)
+        return r.stdout + r.stderr
+
+    tasks = json.loads(hall("tasks", "--json"))
+    assert tasks
+    outputs = []
+    for fmt in ((), ("--json",)):
+        outputs += [hall("tasks", *fmt), hall("instances", *fmt), hall("incidents", *fmt)]
+        for case in (marked, report, broken):
+            outputs += [hall("show", str(case), *fmt), hall("history", str(case), *fmt)]
+            outputs += [hall("show", str(case), *fmt, user="小王"), hall("history", str(case), *fmt, user="小王")]
+        for t in tasks:
+            outputs += [hall("complete", str(t["id"]), "--set", "投诉内容=x", *fmt)]
+    for t in tasks:
+        outputs += [hall("task", str(t["id"])), hall("claim", str(t["id"])), hall("unclaim", str(t["id"])),
+                    hall("reassign", str(t["id"]), "张经理", user="刘主任")]
+    assert [o for o in outputs if leaks(o)] == []
+    assert "保密件（R-C10）" in hall("task", str(tasks[0]["id"]))
+    assert "秘密科技有限公司" in hall("show", str(marked), user="小孙")   # the test can see a leak

@@ -1,0 +1,360 @@
+"""Users, roles and permissions (engine.people) through the Python API and the `hall` command.
+
+The fixtures' review process: `register` in lane clerk, `approve` for candidate group managers.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from cli import main
+from engine import Engine
+from engine.config import check_config, load_config
+from engine.errors import ConfigInvalid, PermissionDenied, UnknownUser, UserRequired
+from engine.people import People
+
+from .conftest import FIXTURES
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2026-11-24T09:00:00+08:00"
+
+CONFIG = """\
+# test hall: people only
+roles:
+  clerk: {serves: [clerk]}            # registers requests
+  manager: {serves: [managers]}       # approves
+  supervisor: {serves: [], may: [reassign, manage, see_all, confidential]}
+  admin: {may: [deploy]}
+users:
+  - {id: ann, name: Ann Li, roles: [clerk]}
+  - {id: bob, name: Bob Wu, roles: [manager]}
+  - {id: carl, name: Carl Xu, roles: [clerk]}
+  - {id: sup, name: Sue Ma, roles: [supervisor]}
+  - {id: root, name: Root, roles: [admin]}
+"""
+
+
+def people() -> People:
+    from ruamel.yaml import YAML
+    return People.from_config(YAML(typ="safe").load(CONFIG))
+
+
+@pytest.fixture
+def eng(make_engine) -> Engine:
+    e = make_engine(people=people())
+    e.init()
+    e.deploy([FIXTURES], user="root")
+    return e
+
+
+def kinds(eng: Engine, instance: int) -> list[str]:
+    return [h["kind"] for h in eng.history(instance)]
+
+
+# -- the API ---------------------------------------------------------------------------------------
+def test_unknown_user_is_refused_by_every_call(eng: Engine) -> None:
+    case = eng.start("review", "K-1", {"amount": 1}, user="ann")
+    task = case["tasks"][0]["id"]
+    calls = [lambda: eng.start("review", None, {}, user="mallory"),
+             lambda: eng.show(case["id"], user="mallory"), lambda: eng.history(case["id"], user="mallory"),
+             lambda: eng.instances(user="mallory"), lambda: eng.incidents(user="mallory"),
+             lambda: eng.tasks(user="mallory"), lambda: eng.task(task, user="mallory"),
+             lambda: eng.render_task(task, user="mallory"), lambda: eng.claim(task, "mallory"),
+             lambda: eng.unclaim(task, "mallory"), lambda: eng.complete(task, {"amount": 2}, user="mallory"),
+             lambda: eng.reassign(task, "ann", user="mallory"), lambda: eng.reassign(task, "mallory", user="sup"),
+             lambda: eng.suspend(case["id"], user="mallory"), lambda: eng.resume(case["id"], user="mallory"),
+             lambda: eng.cancel(case["id"], "x", user="mallory"), lambda: eng.retry(case["id"], user="mallory"),
+             lambda: eng.send_message(case["id"], "m", user="mallory"),
+             lambda: eng.deploy([FIXTURES], user="mallory"), lambda: eng.redact_instance(case, "mallory")]
+    for call in calls:
+        with pytest.raises(UnknownUser, match="unknown user 'mallory'"):
+            call()
+    assert eng.show(case["id"])["status"] == "running"
+
+
+def test_no_user_is_the_system_unless_required(eng: Engine) -> None:
+    case = eng.start("review", None, {"amount": 1})
+    assert eng.show(case["id"])["variables"] == {"amount": 1}
+    eng.require_user = True   # what the `hall` command does
+    with pytest.raises(UserRequired, match="show needs a user: pass --user or set HALL_USER"):
+        eng.show(case["id"])
+    with pytest.raises(UserRequired):
+        eng.tasks()
+
+
+def test_queue_shows_only_the_tasks_of_ones_roles(eng: Engine) -> None:
+    case = eng.start("review", "K-1", {"amount": 1}, user="ann")
+    register = case["tasks"][0]["id"]
+    assert [t["id"] for t in eng.tasks(user="ann")] == [register]
+    assert eng.tasks(user="bob") == [] and eng.tasks(role="clerk", user="bob") == []
+    assert [t["id"] for t in eng.tasks(user="sup")] == [register]     # see_all
+    with pytest.raises(PermissionDenied, match=f"bob may not see task {register}: it is for role clerk"):
+        eng.task(register, user="bob")
+    with pytest.raises(PermissionDenied):
+        eng.render_task(register, user="bob")
+    assert "Amount so far: 1" in eng.render_task(register, user="ann")
+
+
+def test_claim_and_complete_only_tasks_of_ones_roles_and_denials_are_recorded(eng: Engine) -> None:
+    case = eng.start("review", "K-1", {"amount": 1}, user="ann")
+    register = case["tasks"][0]["id"]
+    for call, action in [(lambda: eng.claim(register, "bob"), "claim"),
+                         (lambda: eng.complete(register, {"amount": 2}, user="bob"), "complete"),
+                         (lambda: eng.unclaim(register, "bob"), "unclaim")]:
+        with pytest.raises(PermissionDenied) as err:
+            call()
+        assert str(err.value).count("\n") == 0 and f"bob may not {action} task {register}" in str(err.value)
+    denied = [h for h in eng.history(case["id"]) if h["kind"] == "denied"]
+    assert [(h["actor"], h["detail"]["action"], h["task"]) for h in denied] == [
+        ("bob", "claim", register), ("bob", "complete", register), ("bob", "unclaim", register)]
+    assert eng.task(register)["assignee"] is None and eng.task(register)["status"] == "ready"
+    assert eng.claim(register, "carl")["assignee"] == "carl"
+    with pytest.raises(Exception, match="claimed by carl"):
+        eng.complete(register, {"amount": 2}, user="ann")
+    after = eng.complete(register, {"amount": 2}, user="carl")
+    approve = after["tasks"][0]["id"]
+    with pytest.raises(PermissionDenied):
+        eng.complete(approve, {"approved": True}, user="carl")
+    assert eng.complete(approve, {"approved": True}, user="bob")["status"] == "completed"
+
+
+def test_supervisor_reassigns_and_the_assignee_may_then_work(eng: Engine) -> None:
+    case = eng.start("review", None, {"amount": 1}, user="ann")
+    case = eng.complete(case["tasks"][0]["id"], {"amount": 1}, user="ann")
+    approve = case["tasks"][0]["id"]
+    with pytest.raises(PermissionDenied, match="needs the 'reassign' permission"):
+        eng.reassign(approve, "carl", user="bob")
+    view = eng.reassign(approve, "carl", user="sup")
+    assert view["assignee"] == "carl"
+    assert [t["id"] for t in eng.tasks(user="carl")] == [approve]       # assigned to him: in his queue
+    assert eng.task(approve, user="carl")["variables"]["total"] == 2
+    eng.complete(approve, {"approved": False}, user="carl")
+    rows = eng.history(case["id"])
+    assert ("task_reassigned", "sup", {"from": None, "to": "carl"}) in [(h["kind"], h["actor"], h["detail"])
+                                                                         for h in rows]
+    assert [h["actor"] for h in rows if h["kind"] == "denied"] == ["bob"]
+
+
+def test_show_and_history_for_related_users_and_the_first_receiver(eng: Engine) -> None:
+    case = eng.start("review", None, {"amount": 1}, user="carl")   # carl received it first (R-F6)
+    case = eng.complete(case["tasks"][0]["id"], {"amount": 1}, user="ann")
+    eng.reassign(case["tasks"][0]["id"], "sup", user="sup")
+    assert eng.show(case["id"], user="ann")["variables"]["total"] == 2   # did a task of it
+    assert eng.show(case["id"], user="carl")["status"] == "running"      # first receiver, no task of his
+    assert kinds(eng, case["id"])[:2] == ["started", "task_created"]
+    assert eng.history(case["id"], user="carl")[0]["kind"] == "started"
+    assert eng.show(case["id"], user="bob")["id"] == case["id"]          # approve is for managers
+    other = eng.start("divide", None, {}, user="ann")                     # no lanes: only see_all and ann
+    with pytest.raises(PermissionDenied, match=f"bob may not show instance {other['id']}"):
+        eng.show(other["id"], user="bob")
+    with pytest.raises(PermissionDenied, match="see the history of"):
+        eng.history(other["id"], user="bob")
+    assert {i["id"] for i in eng.instances(user="bob")} == {case["id"]}
+    assert {i["id"] for i in eng.instances(user="ann")} == {case["id"], other["id"]}
+    assert {i["id"] for i in eng.instances(user="sup")} == {case["id"], other["id"]}
+
+
+def test_first_receiver_named_in_a_variable(eng: Engine) -> None:
+    case = eng.start("divide", None, {"首问负责人": "Bob Wu"}, user="ann")   # by name or by id
+    assert eng.show(case["id"], user="bob")["variables"]["首问负责人"] == "Bob Wu"
+    assert eng.may_see_instance(case["id"], "bob") and not eng.may_see_instance(case["id"], "carl")
+
+
+def test_lifecycle_needs_manage_and_deploy_needs_deploy(eng: Engine) -> None:
+    case = eng.start("divide", None, {}, user="ann")
+    for call in (lambda: eng.suspend(case["id"], "x", user="ann"), lambda: eng.cancel(case["id"], "x", user="ann"),
+                 lambda: eng.retry(case["id"], user="ann"), lambda: eng.send_message(case["id"], "m", user="ann")):
+        with pytest.raises(PermissionDenied, match="needs the 'manage' permission"):
+            call()
+    assert eng.suspend(case["id"], "papers", user="sup")["status"] == "suspended"
+    assert eng.resume(case["id"], user="sup")["status"] == "running"
+    task = case["tasks"][0]["id"]
+    with pytest.raises(PermissionDenied, match="it is for role - .yours: supervisor. and not assigned to you"):
+        eng.complete(task, {"divisor": 0}, user="sup")   # a task of no role: nobody's until assigned
+    eng.reassign(task, "sup", user="sup")
+    eng.complete(task, {"divisor": 0}, user="sup")
+    assert eng.retry(case["id"], {"divisor": 2}, user="sup")["status"] == "running"
+    assert eng.cancel(case["id"], "withdrawn", user="sup")["status"] == "cancelled"
+    with pytest.raises(PermissionDenied, match="ann may not deploy process definitions: needs the 'deploy'"):
+        eng.deploy([FIXTURES], user="ann")
+    assert all(not d["changed"] for d in eng.deploy([FIXTURES], user="root"))
+    assert [h["detail"]["action"] for h in eng.history(case["id"]) if h["kind"] == "denied"] == [
+        "suspend", "cancel", "retry", "send a message to", "complete"]
+
+
+def test_without_users_everybody_may_do_everything(make_engine) -> None:
+    cfg = {"roles": {"clerk": {"serves": ["clerk"]}}, "confidential": {"variables": ["secret"]}}
+    eng = make_engine(settings=cfg)
+    eng.init()
+    eng.deploy([FIXTURES], user="anyone")
+    case = eng.start("review", None, {"amount": 1, "secret": True}, user="x")
+    assert eng.show(case["id"], user="y")["variables"]["secret"] is True
+    assert eng.tasks(user="z")[0]["title"] == "Register request"
+    eng.complete(case["tasks"][0]["id"], {"amount": 1}, user="nobody")
+    assert eng.redact_instance(eng.show(case["id"]), "q")["variables"]["secret"] is True
+
+
+# -- configuration ---------------------------------------------------------------------------------
+def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> None:
+    bad = tmp_path / "hall.yaml"
+    bad.write_text(CONFIG.replace("  admin: {may: [deploy]}\n", "  admin: {may: [deploy, fly]}\n")
+                   + "  - {id: dan, roles: [前台]}\n  - {id: ann, roles: [clerk], phone: 1}\n  - {id: eve}\n"
+                   + "confidential: {variables: 是否保密}\n", encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(bad), "config", "check"])
+    lines = result.stdout.splitlines()
+    assert result.exit_code == 1
+    assert lines == [
+        f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy)",
+        f"{bad}:13: users[5].roles: unknown role '前台' (known: admin, clerk, manager, supervisor)",
+        f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles)",
+        f"{bad}:14: users[6].id: duplicate user 'ann' (also users[0])",
+        f"{bad}:15: users[7].roles: must be a non-empty list of roles",
+        f"{bad}:16: confidential.variables: must be a list of variable names"]
+    # every other command refuses the file too, naming the first problem
+    result = runner.invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "tasks"])
+    assert result.exit_code == 1 and f"{bad}:6: roles.admin.may: unknown permission 'fly'" in result.stderr
+    with pytest.raises(ConfigInvalid):
+        load_config(bad)
+
+
+def test_config_check_ok_and_missing_file(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(main, ["--config", str(ROOT / "hall.yaml"), "config", "check"])
+    assert result.exit_code == 0 and result.stdout.startswith("ok")
+    missing = tmp_path / "none.yaml"
+    result = runner.invoke(main, ["--config", str(missing), "config", "check"])
+    assert result.exit_code == 0 and result.stderr.count("\n") == 1 and "not found; defaults apply" in result.stderr
+    result = runner.invoke(main, ["--config", str(missing), "user", "list"])
+    assert result.exit_code == 0 and "no users configured" in result.stdout and "not found" in result.stderr
+    assert check_config(missing)[0] == []
+
+
+def test_user_and_role_editing_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "hall.yaml"
+    shutil.copy(ROOT / "hall.yaml", path)
+    before = path.read_text(encoding="utf-8")
+    runner = CliRunner()
+
+    def hall(*args: str):
+        r = runner.invoke(main, ["--config", str(path), *args])
+        return r.exit_code, r.stdout, r.stderr
+
+    code, out, err = hall("role", "add", "窗口组长", "--serves", "咨询窗口", "--serves", "备案窗口", "--may", "reassign")
+    assert code == 0, err
+    code, out, err = hall("user", "add", "小王", "--name", "王晓", "--role", "前台接待")
+    assert code == 0, err
+    code, out, err = hall("user", "add", "小吴", "--role", "窗口组长", "--role", "咨询窗口")
+    assert code == 0, err
+    after = path.read_text(encoding="utf-8")
+    for line in before.splitlines():      # every comment line of the hall's file is still there
+        if line.lstrip().startswith("#"):
+            assert line in after
+    assert "  投诉联系时限: 45 minutes              # R-C4 internal commitment" in after
+    assert "  - {id: 小王, name: 王晓, roles: [前台接待]}" in after
+    assert "  窗口组长: {serves: [咨询窗口, 备案窗口], may: [reassign]}" in after
+    code, out, _ = hall("user", "list", "--json")
+    users = json.loads(out)
+    assert [(u["id"], u["roles"]) for u in users] == [("小王", ["前台接待"]), ("小吴", ["窗口组长", "咨询窗口"])]
+    assert users[1]["may"] == ["reassign"] and users[1]["serves"] == ["咨询窗口", "备案窗口"]
+    code, out, _ = hall("role", "list")
+    assert "大厅主管     serves 大厅主管  may confidential, manage, reassign, see_all" in out
+    code, _, err = hall("user", "add", "小王", "--role", "前台接待")
+    assert code == 1 and "user '小王' already exists" in err
+    code, _, err = hall("user", "add", "小林", "--role", "前台")
+    assert code == 1 and "unknown role '前台'" in err and err.count("\n") == 1
+    code, _, err = hall("role", "add", "x", "--may", "fly")
+    assert code == 1 and "unknown permission 'fly'" in err
+    assert check_config(path) == ([], None)
+
+
+def test_user_add_creates_a_missing_file(tmp_path: Path) -> None:
+    path = tmp_path / "new.yaml"
+    r = CliRunner().invoke(main, ["--config", str(path), "user", "add", "ann", "--role", "clerk"])
+    assert r.exit_code == 0 and "created" in r.stdout
+    assert load_config(path)["users"] == [{"id": "ann", "name": "ann", "roles": ["clerk"]}]
+
+
+# -- the command line: --user and every command -----------------------------------------------------
+@pytest.fixture
+def hall(tmp_path: Path):
+    config = tmp_path / "hall.yaml"
+    config.write_text(CONFIG, encoding="utf-8")
+    db = f"sqlite:///{tmp_path / 'hall.db'}"
+    runner = CliRunner()
+
+    def run(*args: str, user: str | None = None):
+        base = ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", NOW, "--config", str(config)]
+        if user:
+            base += ["--user", user]
+        r = runner.invoke(main, base + list(args), catch_exceptions=False)
+        return r.exit_code, r.stdout, r.stderr
+
+    assert run("init")[0] == 0
+    assert run("deploy", str(FIXTURES), user="root")[0] == 0
+    return run
+
+
+def test_cli_needs_a_known_user_for_every_case_command(hall) -> None:
+    code, out, _ = hall("start", "review", "--set", "amount=1", "--json", user="ann")
+    assert code == 0
+    for args in (("start", "review"), ("show", "1"), ("history", "1"), ("instances",), ("incidents",), ("tasks",),
+                 ("task", "1"), ("claim", "1"), ("unclaim", "1"), ("complete", "1", "--set", "amount=1"),
+                 ("reassign", "1", "ann"), ("suspend", "1"), ("resume", "1"), ("cancel", "1", "--reason", "x"),
+                 ("retry", "1"), ("message", "1", "m"), ("deploy", str(FIXTURES))):
+        code, _, err = hall(*args)
+        assert code == 1 and "needs a user: pass --user or set HALL_USER" in err and err.count("\n") == 1, args
+        code, _, err = hall(*args, user="mallory")
+        assert code == 1 and "unknown user 'mallory'" in err and err.count("\n") == 1, args
+
+
+def test_cli_permissions_per_command(hall) -> None:
+    hall("start", "review", "--key", "K-1", "--set", "amount=1", user="ann")
+    assert "Register request" in hall("tasks", user="ann")[1]
+    assert hall("tasks", user="bob")[1].strip() == "no tasks"
+    denied = [("claim", "1"), ("complete", "1", "--set", "amount=2"), ("task", "1"), ("unclaim", "1"),
+              ("reassign", "1", "bob"), ("suspend", "1"), ("resume", "1"), ("cancel", "1", "--reason", "x"),
+              ("retry", "1"), ("message", "1", "m")]
+    for args in denied:
+        code, _, err = hall(*args, user="bob")
+        assert code == 1 and err.startswith("error: permission denied: bob may not") and err.count("\n") == 1, args
+    code, _, err = hall("deploy", str(FIXTURES), user="ann")
+    assert code == 1 and "needs the 'deploy' permission" in err
+    code, out, _ = hall("history", "1", "--json", user="ann")
+    denials = [h for h in json.loads(out) if h["kind"] == "denied"]
+    assert [h["detail"]["action"] for h in denials] == ["claim", "complete", "see", "unclaim", "reassign", "suspend",
+                                                         "resume", "cancel", "retry", "send a message to"]
+    assert {h["actor"] for h in denials} == {"bob"}
+    assert hall("claim", "1", user="ann")[0] == 0
+    code, out, err = hall("complete", "1", "--set", "amount=2", user="ann")
+    assert code == 0, err
+    code, out, _ = hall("reassign", "2", "ann", user="sup")
+    assert code == 0 and "assigned to ann" in out
+    code, out, _ = hall("task", "2", user="ann")
+    assert code == 0 and "Approve request" in out
+    code, _, err = hall("show", "1", user="carl")
+    assert code == 0                                   # carl serves clerk: the register task was his role's
+    hall("start", "divide", user="carl")
+    code, _, err = hall("show", "2", user="bob")
+    assert code == 1 and "bob may not show instance 2" in err
+    assert hall("show", "2", user="carl")[0] == 0      # he started it (R-F6)
+    assert "K-1" in hall("instances", user="bob")[1] and "divide" not in hall("instances", user="bob")[1]
+    assert hall("suspend", "2", user="sup")[0] == 0 and hall("resume", "2", user="sup")[0] == 0
+
+
+def test_demo_runs_with_the_hall_users_enforced(tmp_path: Path, monkeypatch) -> None:
+    """hall.yaml's commented day shift, switched on: the demo's staff may do all their work."""
+    text = (ROOT / "hall.yaml").read_text(encoding="utf-8")
+    text = text.replace("\nusers: []\n", "\n").replace("# users:\n", "users:\n").replace("#   - {id", "  - {id")
+    (tmp_path / "hall.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "processes").symlink_to(ROOT / "processes")
+    (tmp_path / "forms").symlink_to(ROOT / "forms")
+    monkeypatch.chdir(tmp_path)
+    assert People.from_config(load_config()).enforced
+    result = CliRunner().invoke(main, ["demo", "--file", str(tmp_path / "demo.db")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "PDCA rounds        2" in result.output
