@@ -627,5 +627,102 @@ def demo(ctx: Context, demo_db: str) -> None:
     click.echo(f"(played in {time.perf_counter() - started:.1f} s; inspect with `hall --db {demo_db} ...`)")
 
 
+# -- indicators, reports and retention (engine.kpi, engine.reports, engine.retention; docs/kpi.md) ------
+@main.command("kpi")
+@click.option("--from", "date_from", metavar="DATE", help="First day (local, inclusive); default the 1st of this month.")
+@click.option("--to", "date_to", metavar="DATE", help="Last day (local, inclusive); default today.")
+@json_option
+@command
+def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: bool) -> None:
+    """Complaint indicators (R-K1) with numerators and denominators, counts by type/topic, workload."""
+    from engine import kpi
+    from engine import kpistore
+    eng = ctx.engine
+    kpistore.ensure_indexes(eng.store)
+    period = kpi.period_from(date_from, date_to, eng.clock.now(), eng.deadlines.calendar.config.timezone)
+    emit(kpi.indicators(eng, period), as_json, lambda k: click.echo(kpi.format_text(k)))
+
+
+@main.command("report")
+@click.argument("kind", type=click.Choice(["daily", "monthly", "quarterly", "half-year", "yearly", "due"]))
+@click.option("--date", "day", metavar="DATE", help="The day the report is made (default today): it covers the "
+                                                     "period before it.")
+@click.option("--out", "out_dir", metavar="DIR", help="Reports folder (default reports/, or reports.out).")
+@json_option
+@command
+def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as_json: bool) -> None:
+    """Write the daily/monthly/quarterly/half-year/yearly report (R-K3), or list the reports `due`."""
+    from engine import kpi, kpistore, reports
+    eng = ctx.engine
+    when = kpi.parse_day(day, "--date") if day else None
+    out = out_dir or reports.ReportsConfig.from_settings(eng.settings).out
+    if kind == "due":
+        rows = reports.due_reports(eng, out, when)
+
+        def human(rows: list[dict]) -> None:
+            if not rows:
+                click.echo(f"no report due: every report whose period is over is in {out}/")
+            for r in rows:
+                state = "OVERDUE since" if r["overdue"] else "due by"
+                click.echo(f"{r['kind']:<10} {r['name']:<32} {state} {r['deadline']}  -> {r['path']}")
+        emit(rows, as_json, human)
+        return
+    kpistore.ensure_indexes(eng.store)
+    data = reports.build(eng, kind, when)
+    paths = reports.write(data, out)
+    if as_json:
+        click.echo(json.dumps({"name": data["name"], "kind": kind, "from": data["from"], "to": data["to"],
+                               "files": paths, "kpi": data["kpi"]}, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"{data['name']}  ({data['from']} .. {data['to']})")
+    for ext in ("md", "csv", "svg"):
+        click.echo(f"  wrote {paths[ext]}")
+
+
+@main.command("export")
+@click.argument("instance")
+@click.option("--out", "out_file", metavar="FILE", help="Write here instead of standard output.")
+@command
+def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
+    """Write a case file as JSON: instance, variables, history, the forms filled, linked cases (R-F7)."""
+    from engine import retention
+    doc = retention.export_case(ctx.engine, instance, user=ctx.user)
+    text = json.dumps(doc, ensure_ascii=False, indent=2)
+    if out_file:
+        from pathlib import Path
+        Path(out_file).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"case {doc['instance']['id']} ({doc['instance']['process']}, {len(doc['history'])} history "
+                   f"entries, {len(doc['forms'])} forms) written to {out_file}")
+    else:
+        click.echo(text)
+
+
+@main.command("purge")
+@click.option("--before", "before", required=True, metavar="DATE", help="Delete finished cases that ended before this day.")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@command
+def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
+    """Delete finished cases older than DATE, never inside their retention period (R-C9) nor filings (R-F2)."""
+    from engine import kpi, retention
+    eng = ctx.engine
+    plan = retention.plan_purge(eng, kpi.parse_day(before, "--before"), user=ctx.user)
+    for k in plan["kept"]:
+        click.echo(f"keep   {k['id']:>6}  {k['process']:<12} {k['business_key'] or '-':<20} ended {k['ended_at']}  "
+                   f"({k['reason']})")
+    for d in plan["delete"]:
+        click.echo(f"delete {d['id']:>6}  {d['process']:<12} {d['business_key'] or '-':<20} ended {d['ended_at']}  "
+                   f"[{d['status']}, retention {d['retention']}]")
+    if not plan["delete"]:
+        click.echo(f"nothing to delete before {plan['before']}")
+        return
+    if not yes and not click.confirm(f"delete these {len(plan['delete'])} case(s) with their tasks, jobs and "
+                                     "history? This cannot be undone", default=False):
+        click.echo("nothing deleted")
+        sys.exit(1)
+    result = retention.purge(eng, plan, user=ctx.user)
+    rows = ", ".join(f"{n} {t}" for t, n in result["rows"].items())
+    click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")
+
+
 if __name__ == "__main__":
     main()

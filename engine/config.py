@@ -11,7 +11,7 @@ from .dataio import plain
 from .errors import ConfigInvalid
 
 SECTIONS = ("database", "calendar", "numbering", "settings", "forms", "roles", "users", "confidential",
-            "first_receiver")
+            "first_receiver", "kpi", "reports", "retention")
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:

@@ -1,0 +1,409 @@
+"""Indicators from the history table (R-K1, R-K2, R-C2, R-C3, R-S2): `hall kpi`.
+
+Generic: which process, which tasks and which variables stand for "the complaint", "its limit",
+"resolved", "revisited", "satisfied" comes from the `kpi:` section of hall.yaml; the defaults match
+processes/complaint.bpmn and processes/filing.bpmn. The exact definitions are in docs/kpi.md.
+
+`collect` reads (engine.kpistore, the store layer); `compute` is pure and testable on constructed
+events; `indicators` does both for an Engine; `format_text` is what `hall kpi` prints.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from .errors import ConfigInvalid
+
+DASH = "—"
+
+DEFAULTS: dict[str, Any] = {
+    "complaint": {
+        "process": "complaint",
+        "limit_task": "investigate",       # its task_created detail.due_at is the limit (办结时限)
+        "limit": "last",                   # last | first: which limit_task before the resolution counts
+        "resolved_task": "revisit",        # the case reaches this task (task_created): resolved
+        "revisit_task": "revisit",         # task_created due_at: due for revisit; task_completed: revisited
+        "revisit_field": "回访满意度",
+        "satisfied": ["满意", "基本满意"],
+        "classify_task": "classify",
+        "type_field": "类型",
+        "topic_field": "专题",
+        "round_task": "feedback",          # completions = PDCA rounds (R-C3)
+    },
+    "callbacks": {
+        "process": "filing",
+        "task": "callback",
+        "scores": ["服务态度", "服务效率", "服务价格"],
+        "weights": None,                   # composite = weighted mean; None: settings.综合得分权重 or equal
+        "agency_task": "sign_agreement",
+        "agency_field": "服务机构",
+    },
+    "lookback_days": 120,                  # how far before the period a complaint's limit task may lie
+    "percentile": 90,
+}
+
+RATES = (
+    ("timely", "投诉及时办结率", "resolved within the limit / complaints due in the period"),
+    ("revisit", "投诉回访率", "revisited / complaints due for revisit in the period"),
+    ("satisfied", "投诉回访满意率", "satisfied revisits / revisits in the period"),
+)
+UNCLASSIFIED = "未分类"
+
+
+@dataclass
+class KpiConfig:
+    complaint: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["complaint"]))
+    callbacks: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["callbacks"]))
+    lookback_days: int = DEFAULTS["lookback_days"]
+    percentile: int = DEFAULTS["percentile"]
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> "KpiConfig":
+        settings = settings or {}
+        source = str(settings.get("_source", "configuration"))
+        raw = settings.get("kpi") or {}
+        if not isinstance(raw, Mapping):
+            raise ConfigInvalid(source, None, "kpi: must be a mapping (see docs/kpi.md)")
+        merged = copy.deepcopy(DEFAULTS)
+        for key, value in raw.items():
+            if key not in DEFAULTS:
+                raise ConfigInvalid(source, None, f"kpi.{key}: unknown key (known: {', '.join(DEFAULTS)})")
+            if isinstance(DEFAULTS[key], dict):
+                if not isinstance(value, Mapping):
+                    raise ConfigInvalid(source, None, f"kpi.{key}: must be a mapping")
+                for sub in value:
+                    if sub not in DEFAULTS[key]:
+                        raise ConfigInvalid(source, None, f"kpi.{key}.{sub}: unknown key "
+                                                          f"(known: {', '.join(DEFAULTS[key])})")
+                merged[key].update(value)
+            else:
+                merged[key] = value
+        if merged["complaint"]["limit"] not in ("first", "last"):
+            raise ConfigInvalid(source, None, "kpi.complaint.limit: must be first or last")
+        cb = merged["callbacks"]
+        if cb["weights"] is None:
+            w = (settings.get("settings") or {}).get("综合得分权重")
+            cb["weights"] = list(w) if isinstance(w, (list, tuple)) and len(w) == len(cb["scores"]) else None
+        if cb["weights"] is not None and (len(cb["weights"]) != len(cb["scores"]) or sum(cb["weights"]) <= 0):
+            raise ConfigInvalid(source, None, "kpi.callbacks.weights: one positive weight per score")
+        try:
+            lookback, pct = int(merged["lookback_days"]), int(merged["percentile"])
+        except (TypeError, ValueError):
+            raise ConfigInvalid(source, None, "kpi.lookback_days and kpi.percentile must be whole numbers") from None
+        return cls(merged["complaint"], cb, lookback, pct)
+
+
+# -- periods -------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Period:
+    """Local calendar days first..last (inclusive) in a time zone; start/end are the UTC instants."""
+
+    first: date
+    last: date
+    tz: str = "Asia/Shanghai"
+
+    @property
+    def start(self) -> datetime:
+        return datetime.combine(self.first, time(0), tzinfo=ZoneInfo(self.tz)).astimezone(timezone.utc)
+
+    @property
+    def end(self) -> datetime:
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.tz)).astimezone(timezone.utc)
+
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
+
+
+def default_period(now: datetime, tz: str) -> Period:
+    """This month up to today (local)."""
+    today = now.astimezone(ZoneInfo(tz)).date()
+    return Period(today.replace(day=1), today, tz)
+
+
+# -- working time ---------------------------------------------------------------------------------------
+def working_hours(calendar: Any, a: datetime, b: datetime) -> float:
+    """Office hours (calendar.office_hours minus lunch, working days only) between two instants."""
+    if b <= a:
+        return 0.0
+    cfg = calendar.config
+    tz = calendar.tz
+    bounds = [cfg.office_start, *(cfg.lunch or ()), cfg.office_end]
+    total = 0.0
+    day = a.astimezone(tz).date()
+    last = b.astimezone(tz).date()
+    while day <= last:
+        if calendar.is_working_day(day):
+            pts = [datetime.combine(day, t, tzinfo=tz) for t in bounds]
+            for s, e in zip(pts[::2], pts[1::2]):
+                lo, hi = max(s, a), min(e, b)
+                if hi > lo:
+                    total += (hi - lo).total_seconds()
+        day += timedelta(days=1)
+    return total / 3600.0
+
+
+def percentile(values: list[float], pct: int) -> float | None:
+    """Nearest-rank percentile: the ceil(pct/100 * n)-th smallest value."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(pct / 100 * len(ordered)))
+    return ordered[rank - 1]
+
+
+# -- reading ---------------------------------------------------------------------------------------------
+def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Every history row the indicators of [start, end) need, as of min(end, now)."""
+    from . import kpistore as ks
+    asof = min(end, now)
+    since = start - timedelta(days=cfg.lookback_days)
+    c, cb = cfg.complaint, cfg.callbacks
+    p = c["process"]
+    raw: dict[str, Any] = {"start": start, "end": end, "asof": asof, "now": now}
+    with ks.reading(store) as tx:
+        raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof)
+        raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof)
+        raw["revisit_created"] = (raw["resolved_created"] if c["revisit_task"] == c["resolved_task"] else
+                                  ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof))
+        raw["revisit_done"] = ks.events(tx, p, "task_completed", [c["revisit_task"]], since, asof)
+        raw["cancelled"] = ks.events(tx, p, "cancelled", [None], since, asof, with_detail=False)
+        raw["started"] = ks.events(tx, p, "started", [None], since, asof, with_detail=False)
+        raw["classified"] = ks.events(tx, p, "task_completed", [c["classify_task"]], since, asof)
+        raw["rounds"] = ks.events(tx, p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
+        raw["ended"] = ks.events(tx, p, "ended", [None], start, asof, with_detail=False)
+        raw["callbacks"] = ks.events(tx, cb["process"], "task_completed", [cb["task"]], start, asof)
+        ids = sorted({r[0] for r in raw["callbacks"]})
+        raw["agreements"] = ks.events_of(tx, cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
+        raw["workload"] = ks.workload(tx, start, asof)
+        raw["overdue"] = ks.overdue_tasks(tx, now)
+    return raw
+
+
+# -- computing ---------------------------------------------------------------------------------------------
+def _rate(key: str, num: int, den: int) -> dict[str, Any]:
+    name, meaning = next((n, m) for k, n, m in RATES if k == key)
+    return {"key": key, "name": name, "numerator": num, "denominator": den,
+            "rate": (num / den) if den else None, "meaning": meaning}
+
+
+def _due(detail: Any, at: datetime) -> datetime | None:
+    text = (detail or {}).get("due_at")
+    if not text:
+        return None
+    value = datetime.fromisoformat(text)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, Any]:
+    """The indicators from the rows `collect` read (pure: no database, no clock)."""
+    start, asof, now = raw["start"], raw["asof"], raw["now"]
+    c, cb = cfg.complaint, cfg.callbacks
+
+    def in_period(at: datetime | None) -> bool:
+        return at is not None and start <= at < asof
+
+    first = lambda rows: {i: at for i, at, *_ in reversed(rows)}  # noqa: E731 - earliest per instance
+    cancelled = first(raw["cancelled"])
+    resolved = first(raw["resolved_created"])
+    started = first(raw["started"])
+
+    # 投诉及时办结率 (R-K1)
+    limits: dict[int, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for i, at, _actor, _el, detail in raw["limit_created"]:
+        due = _due(detail, at)
+        if due is not None:
+            limits[i].append((at, due))
+    due_cases, in_time, late = [], [], []
+    for i, rows in limits.items():
+        done = resolved.get(i)
+        gone = cancelled.get(i)
+        if gone is not None and (done is None or gone < done):
+            continue
+        before = [r for r in rows if done is None or r[0] <= done] or rows
+        limit = (before[-1] if c["limit"] == "last" else before[0])[1]
+        # counted once, in the period where its outcome became known: resolution or limit, the earlier
+        if not in_period(min(limit, done) if done is not None else limit):
+            continue
+        due_cases.append(i)
+        (in_time if done is not None and done <= limit else late).append(i)
+
+    # 投诉回访率 (R-K1): counted when first revisited or when the first revisit task's due time passed
+    revisit_due: dict[int, datetime] = {}
+    for i, at, _a, _e, detail in reversed(raw["revisit_created"]):
+        revisit_due[i] = _due(detail, at) or at
+    revisited_at = first(raw["revisit_done"])
+    due_revisit, revisited, not_revisited = [], [], []
+    for i, due in revisit_due.items():
+        gone = cancelled.get(i)
+        done = revisited_at.get(i)
+        if not in_period(min(due, done) if done is not None else due) or (
+                gone is not None and (done is None or gone < done)):
+            continue
+        due_revisit.append(i)
+        (revisited if i in revisited_at else not_revisited).append(i)
+
+    # 投诉回访满意率 (R-K1): every revisit completed in the period
+    field_, ok = c["revisit_field"], set(c["satisfied"])
+    revisits = [(i, (d or {}).get("data", {}).get(field_)) for i, at, _a, _e, d in raw["revisit_done"] if in_period(at)]
+    satisfied = [i for i, v in revisits if v in ok]
+    answers = Counter(str(v) for _i, v in revisits)
+
+    # by type and topic (R-C2, R-K2): complaints received in the period, their last classification
+    kind: dict[int, tuple[str, str]] = {}
+    for i, _at, _a, _e, d in raw["classified"]:
+        data = (d or {}).get("data") or {}
+        kind[i] = (str(data.get(c["type_field"]) or UNCLASSIFIED), str(data.get(c["topic_field"]) or UNCLASSIFIED))
+    received = [i for i, at in started.items() if in_period(at)]
+    by_type = Counter(kind.get(i, (UNCLASSIFIED, UNCLASSIFIED))[0] for i in received)
+    by_topic = Counter(kind.get(i, (UNCLASSIFIED, UNCLASSIFIED))[1] for i in received)
+    by_type_topic = Counter("/".join(kind.get(i, (UNCLASSIFIED, UNCLASSIFIED))) for i in received)
+
+    # handling time in working hours: received -> resolved, for complaints resolved in the period
+    hours = [working_hours(calendar, started[i], at) for i, at in resolved.items() if in_period(at) and i in started]
+    avg = sum(hours) / len(hours) if hours else None
+
+    # PDCA rounds (R-C3) of the complaints that ended in the period and were handled (had a limit task)
+    round_count = Counter(i for i, *_ in raw["rounds"])
+    ended = {i for i, at, *_ in raw["ended"] if in_period(at)} & set(limits)
+    per_case = [round_count.get(i, 0) for i in sorted(ended)]
+
+    # callback scores per service agency (R-S2)
+    agency_of = {}
+    for i, _at, _a, _e, d in raw["agreements"]:
+        agency_of[i] = str(((d or {}).get("data") or {}).get(cb["agency_field"]) or UNCLASSIFIED)
+    weights = cb["weights"] or [1] * len(cb["scores"])
+    sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    counts: Counter[str] = Counter()
+    for i, at, _a, _e, d in raw["callbacks"]:
+        data = (d or {}).get("data") or {}
+        values = [data.get(s) for s in cb["scores"]]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            continue
+        agency = agency_of.get(i, UNCLASSIFIED)
+        counts[agency] += 1
+        for s, v in zip(cb["scores"], values):
+            sums[agency][s] += v
+        sums[agency]["综合得分"] += sum(v * w for v, w in zip(values, weights)) / sum(weights)
+    agencies = [{"agency": a, "calls": n, **{k: round(v / n, 2) for k, v in sums[a].items()}}
+                for a, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+
+    # workload: tasks completed per actor in the period
+    per_actor: dict[str, dict[str, int]] = defaultdict(dict)
+    for actor, process, n in raw["workload"]:
+        per_actor[actor or "-"][process] = n
+    workload = sorted(({"actor": a, "tasks": sum(p.values()), "by_process": dict(sorted(p.items()))}
+                       for a, p in per_actor.items()), key=lambda r: (-r["tasks"], r["actor"]))
+
+    # overdue now: ready tasks past their due time
+    by_process: dict[str, dict[str, Any]] = {}
+    oldest = []
+    for i, process, name, due, key in raw["overdue"]:
+        entry = by_process.setdefault(process, {"cases": set(), "tasks": Counter()})
+        entry["cases"].add(i)
+        entry["tasks"][name] += 1
+        if len(oldest) < 20:
+            oldest.append({"instance": i, "process": process, "business_key": key, "task": name,
+                           "due_at": due.isoformat(), "overdue_working_hours": round(working_hours(calendar, due, now), 1)})
+    overdue = {"at": now.isoformat(), "cases": sum(len(e["cases"]) for e in by_process.values()),
+               "tasks": sum(sum(e["tasks"].values()) for e in by_process.values()),
+               "by_process": {p: {"cases": len(e["cases"]), "tasks": dict(e["tasks"])} for p, e in sorted(by_process.items())},
+               "oldest": oldest}
+
+    return {
+        "period": {"start": start.isoformat(), "end": raw["end"].isoformat(), "as_of": asof.isoformat()},
+        "rates": [_rate("timely", len(in_time), len(due_cases)), _rate("revisit", len(revisited), len(due_revisit)),
+                  _rate("satisfied", len(satisfied), len(revisits))],
+        "received": len(received),
+        "by_type": dict(by_type.most_common()), "by_topic": dict(by_topic.most_common()),
+        "by_type_topic": dict(by_type_topic.most_common()),
+        "revisit_answers": dict(answers.most_common()),
+        "handling_hours": {"count": len(hours), "average": _r(avg), f"p{cfg.percentile}": _r(percentile(hours, cfg.percentile))},
+        "pdca": {"complaints": len(per_case), "average": _r(sum(per_case) / len(per_case)) if per_case else None,
+                 "max": max(per_case) if per_case else None,
+                 "rounds": {str(k): v for k, v in sorted(Counter(per_case).items())}},
+        "callbacks": agencies,
+        "workload": workload,
+        "overdue_now": overdue,
+        "cases": {"late": sorted(late), "not_revisited": sorted(not_revisited)},
+    }
+
+
+def _r(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def indicators(engine: Any, period: Period | None = None) -> dict[str, Any]:
+    """The indicators of `period` (default: this month so far) on an Engine's database."""
+    cfg = KpiConfig.from_settings(engine.settings)
+    calendar = engine.deadlines.calendar
+    now = engine.clock.now()
+    period = period or default_period(now, calendar.config.timezone)
+    raw = collect(engine.store, cfg, period.start, period.end, now)
+    out = compute(raw, cfg, calendar)
+    out["period"].update({"from": period.first.isoformat(), "to": period.last.isoformat(), "timezone": period.tz})
+    return out
+
+
+# -- presenting -------------------------------------------------------------------------------------------
+def rate_text(r: Mapping[str, Any]) -> str:
+    pct = f"{r['rate'] * 100:.1f}%" if r["rate"] is not None else DASH
+    return f"{r['numerator']}/{r['denominator']} = {pct}"
+
+
+def _num(value: Any, unit: str = "") -> str:
+    return DASH if value is None else f"{value}{unit}"
+
+
+def format_text(k: Mapping[str, Any]) -> str:
+    p = k["period"]
+    lines = [f"KPI {p.get('from', p['start'])} .. {p.get('to', p['end'])}  ({p.get('timezone', 'UTC')}; as of {p['as_of']})"]
+    width = max(len(r["name"]) for r in k["rates"])
+    for r in k["rates"]:
+        lines.append(f"{r['name']}{'　' * (width - len(r['name']))} = {rate_text(r):<20} ({r['meaning']})")
+    lines.append(f"complaints received: {k['received']}")
+    lines.append("  by type:  " + (", ".join(f"{t} {n}" for t, n in k["by_type"].items()) or DASH))
+    lines.append("  by topic: " + (", ".join(f"{t} {n}" for t, n in k["by_topic"].items()) or DASH))
+    h = k["handling_hours"]
+    pk = next(x for x in h if x.startswith("p"))
+    lines.append(f"handling time (received -> resolved, working hours): {h['count']} resolved, "
+                 f"average {_num(h['average'], ' h')}, {pk} {_num(h[pk], ' h')}")
+    d = k["pdca"]
+    lines.append(f"PDCA rounds of complaints closed: {d['complaints']} closed, average {_num(d['average'])}, "
+                 f"max {_num(d['max'])}" + (f"  ({', '.join(f'{r} round(s): {n}' for r, n in d['rounds'].items())})"
+                                            if d["rounds"] else ""))
+    o = k["overdue_now"]
+    lines.append(f"overdue now: {o['cases']} case(s), {o['tasks']} task(s)"
+                 + "".join(f"\n  {proc}: {e['cases']} case(s); " + ", ".join(f"{t} {n}" for t, n in e["tasks"].items())
+                           for proc, e in o["by_process"].items()))
+    lines.append("callback scores by service agency:" + ("" if k["callbacks"] else f" {DASH}"))
+    for a in k["callbacks"]:
+        scores = ", ".join(f"{s} {v}" for s, v in a.items() if s not in ("agency", "calls"))
+        lines.append(f"  {a['agency']}: {a['calls']} call(s); {scores}")
+    lines.append("tasks completed per staff member:" + ("" if k["workload"] else f" {DASH}"))
+    for w in k["workload"]:
+        lines.append(f"  {w['actor']}: {w['tasks']}  (" + ", ".join(f"{p} {n}" for p, n in w["by_process"].items()) + ")")
+    return "\n".join(lines)
+
+
+def parse_day(text: str, what: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        from .errors import HallError
+        raise HallError(f"{what} {text!r} is not a date like 2026-11-01") from None
+
+
+def period_from(first: str | None, last: str | None, now: datetime, tz: str) -> Period:
+    """`--from/--to` (local dates, both inclusive); missing ends default to this month so far."""
+    base = default_period(now, tz)
+    p = Period(parse_day(first, "--from") if first else base.first, parse_day(last, "--to") if last else base.last, tz)
+    if p.last < p.first:
+        from .errors import HallError
+        raise HallError(f"--to {p.last} is before --from {p.first}")
+    return p
+

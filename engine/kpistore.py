@@ -1,0 +1,229 @@
+"""Store layer of the indicators, reports and retention: every SQL statement they need, nothing else.
+
+Kept apart from engine/store.py (the runtime's store) so the indicator queries can change without
+touching the engine's hot path; same rules: SQLite and PostgreSQL, times are aware UTC datetimes
+on the way in and out. The module reads the tables defined in engine/store.py and, for `purge`,
+deletes an instance with everything that belongs to it in the caller's transaction.
+"""
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Sequence
+
+import sqlalchemy as sa
+
+from .store import Store, Tx
+
+# The index the indicator queries want: each query asks for one (process, kind, element) over a time
+# range. engine/store.py has (kind, at) only, which makes the queries scan every row of a kind.
+# `ensure_indexes` creates it when missing (IF NOT EXISTS; a no-op once a migration adds it).
+INDEXES = {
+    "ix_history_process_kind_element_at": "history (process_id, kind, element, at)",
+}
+
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+
+
+@contextmanager
+def reading(store: Store) -> Iterator[Tx]:
+    """A read transaction on a database whose schema is checked."""
+    store.check_schema()
+    with store.tx(write=False) as tx:
+        yield tx
+
+
+def ensure_indexes(store: Store) -> list[str]:
+    """Create the indicator indexes that are missing; returns the names created."""
+    store.check_schema()
+    with store.engine.connect() as conn:
+        have = {ix["name"] for ix in sa.inspect(conn).get_indexes("history")}
+    missing = [name for name in INDEXES if name not in have]
+    if missing:
+        with store.tx(write=True) as tx:
+            for name in missing:
+                tx.conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {INDEXES[name]}")
+    return missing
+
+
+def _bind(tx: Tx, value: datetime) -> Any:
+    if tx.dialect == "postgresql":
+        return value
+    return value.astimezone(timezone.utc).strftime(_SQLITE_TIME)
+
+
+def _time(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
+    """Run a read statement on the driver's cursor (the result sets here can be large)."""
+    if tx.dialect == "postgresql":
+        import re
+        sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
+    cur = tx.conn.connection.dbapi_connection.cursor()
+    cur.execute(sql, params)
+    return cur
+
+
+# -- history events ---------------------------------------------------------------------------------
+def events(tx: Tx, process: str, kind: str, elements: Sequence[str | None], since: datetime | None,
+           until: datetime, with_detail: bool = True) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+    """History rows of one process and kind at one of `elements` with since <= at < until.
+
+    Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
+    `elements` may hold None for rows without an element (started, ended, cancelled).
+    """
+    params: dict[str, Any] = {"p": process, "k": kind, "u": _bind(tx, until)}
+    named = [e for e in elements if e is not None]
+    conds = []
+    if named:
+        keys = []
+        for i, e in enumerate(named):
+            params[f"e{i}"] = e
+            keys.append(f":e{i}")
+        conds.append(f"element IN ({', '.join(keys)})")
+    if None in elements:
+        conds.append("element IS NULL")
+    where = f" AND ({' OR '.join(conds)})" if conds else ""
+    if since is not None:
+        where += " AND at >= :s"
+        params["s"] = _bind(tx, since)
+    sql = (f"SELECT instance_id, at, actor, element, {'detail' if with_detail else 'NULL'} FROM history"
+           f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id")
+    cur = _cursor(tx, sql, params)
+    loads = json.loads
+    out = [(r[0], _time(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+    cur.close()
+    return out
+
+
+def events_of(tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Sequence[int],
+              until: datetime) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+    """Like `events`, for the given instances only (any time before `until`)."""
+    out = []
+    for chunk in _chunks(list(ids)):
+        params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+        params.update({"p": process, "k": kind, "u": _bind(tx, until)})
+        params.update({f"e{n}": e for n, e in enumerate(elements)})
+        sql = (f"SELECT instance_id, at, actor, element, detail FROM history"
+               f" WHERE instance_id IN ({', '.join(':i%d' % n for n in range(len(chunk)))})"
+               f" AND process_id = :p AND kind = :k AND element IN ({', '.join(':e%d' % n for n in range(len(elements)))})"
+               f" AND at < :u ORDER BY at, id")
+        cur = _cursor(tx, sql, params)
+        out += [(r[0], _time(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+        cur.close()
+    out.sort(key=lambda r: r[1])
+    return out
+
+
+def workload(tx: Tx, since: datetime, until: datetime) -> list[tuple[str | None, str, int]]:
+    """Tasks completed per (actor, process) with since <= at < until."""
+    sql = ("SELECT actor, process_id, COUNT(*) FROM history WHERE kind = 'task_completed' AND at >= :s AND at < :u"
+           " GROUP BY actor, process_id")
+    cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
+    out = [(r[0], r[1], int(r[2])) for r in cur.fetchall()]
+    cur.close()
+    return out
+
+
+def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, str | None]]:
+    """Ready human tasks past their due time now: (instance_id, process_id, name, due_at, business_key)."""
+    sql = ("SELECT h.instance_id, h.process_id, h.name, h.due_at, i.business_key FROM human_tasks h"
+           " JOIN instances i ON i.id = h.instance_id"
+           " WHERE h.status = 'ready' AND h.due_at IS NOT NULL AND h.due_at < :n AND i.status = 'running'"
+           " ORDER BY h.due_at, h.id")
+    cur = _cursor(tx, sql, {"n": _bind(tx, now)})
+    out = [(r[0], r[1], r[2], _time(r[3]), r[4]) for r in cur.fetchall()]
+    cur.close()
+    return out
+
+
+def started_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
+    """(process_id, started_at) of the instances started with since <= started_at < until."""
+    sql = "SELECT process_id, started_at FROM instances WHERE started_at >= :s AND started_at < :u"
+    cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
+    out = [(r[0], _time(r[1])) for r in cur.fetchall()]
+    cur.close()
+    return out
+
+
+def ended_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, str, datetime]]:
+    """(process_id, status, ended_at) of the instances that ended with since <= ended_at < until."""
+    sql = "SELECT process_id, status, ended_at FROM instances WHERE ended_at >= :s AND ended_at < :u"
+    cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
+    out = [(r[0], r[1], _time(r[2])) for r in cur.fetchall()]
+    cur.close()
+    return out
+
+
+# -- retention ---------------------------------------------------------------------------------------
+def finished_before(tx: Tx, before: datetime) -> list[dict[str, Any]]:
+    """Completed or cancelled instances that ended before `before`, oldest first."""
+    sql = ("SELECT id, process_id, business_key, status, started_at, ended_at, parent_id FROM instances"
+           " WHERE status IN ('completed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < :b ORDER BY ended_at, id")
+    cur = _cursor(tx, sql, {"b": _bind(tx, before)})
+    names = [d[0] for d in cur.description]
+    out = []
+    for r in cur.fetchall():
+        row = dict(zip(names, r))
+        row["started_at"], row["ended_at"] = _time(row["started_at"]), _time(row["ended_at"])
+        out.append(row)
+    cur.close()
+    return out
+
+
+def children_of(tx: Tx, ids: Iterable[int]) -> dict[int, list[int]]:
+    """For each instance id, the ids of the instances it started (parent_id)."""
+    out: dict[int, list[int]] = {}
+    ids = list(ids)
+    for chunk in _chunks(ids):
+        keys = {f"i{n}": v for n, v in enumerate(chunk)}
+        sql = f"SELECT parent_id, id FROM instances WHERE parent_id IN ({', '.join(':' + k for k in keys)})"
+        cur = _cursor(tx, sql, keys)
+        for parent, child in cur.fetchall():
+            out.setdefault(parent, []).append(child)
+        cur.close()
+    return out
+
+
+def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
+    """Delete instances with their task rows, human tasks, jobs and history; counts per table.
+
+    The caller decides which instances may go (retention: never one whose linked case stays) and
+    runs this in its one transaction. Links between the deleted instances are dropped first so the
+    order of the deletes does not matter; no other row is touched.
+    """
+    counts = {"history": 0, "jobs": 0, "human_tasks": 0, "instance_tasks": 0, "instances": 0}
+    chunks = []
+    for chunk in _chunks(list(ids)):
+        keys = {f"i{n}": v for n, v in enumerate(chunk)}
+        chunks.append((keys, ", ".join(":" + k for k in keys)))
+    for keys, inlist in chunks:
+        _cursor(tx, f"UPDATE instances SET parent_id = NULL WHERE id IN ({inlist}) AND parent_id IS NOT NULL", keys)
+    for keys, inlist in chunks:
+        for table in ("history", "jobs", "human_tasks", "instance_tasks"):
+            counts[table] += _cursor(tx, f"DELETE FROM {table} WHERE instance_id IN ({inlist})", keys).rowcount
+    for keys, inlist in chunks:
+        counts["instances"] += _cursor(tx, f"DELETE FROM instances WHERE id IN ({inlist})", keys).rowcount
+    return counts
+
+
+def table_counts(tx: Tx) -> dict[str, int]:
+    """Rows per table (for tests and the purge summary)."""
+    out = {}
+    for table in ("instances", "instance_tasks", "human_tasks", "history", "jobs"):
+        cur = _cursor(tx, f"SELECT COUNT(*) FROM {table}", {})
+        out[table] = int(cur.fetchone()[0])
+        cur.close()
+    return out
+
+
+def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]

@@ -1,0 +1,170 @@
+"""Case files and retention (R-C9, R-F2, R-F7): `hall export` and `hall purge`.
+
+Export writes one case as a JSON document through the Engine API (so the caller's permissions and
+the confidential placeholder apply, R-C10). Purge deletes finished cases older than a date, never
+one inside its process's retention period (R-C9: complaints at least six months) and never a
+process kept forever (R-F2: filings); it shows the plan first and deletes in one transaction.
+
+Retention per process comes from the `retention:` section of hall.yaml:
+
+    retention:
+      default: never            # processes not listed are kept forever
+      processes: {complaint: 6 months, suggestion: 6 months, callback_day: 6 months, filing: never}
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timezone
+from typing import Any, Mapping
+from zoneinfo import ZoneInfo
+
+from .errors import ConfigInvalid, HallError
+
+DEFAULTS: dict[str, Any] = {
+    "default": "never",
+    "processes": {"complaint": "6 months", "suggestion": "6 months", "callback_day": "6 months", "filing": "never"},
+}
+_SPAN = re.compile(r"^\s*(\d+)\s*(day|days|month|months|year|years|天|个月|月|年)\s*$")
+
+
+@dataclass(frozen=True)
+class Keep:
+    """How long a finished case is kept: `never` deleted, or N days / months / years after it ended."""
+
+    text: str
+    amount: int | None
+    unit: str | None
+
+    @classmethod
+    def parse(cls, text: Any, where: str = "retention") -> "Keep":
+        t = str(text).strip()
+        if t.lower() in ("never", "forever", "永久"):
+            return cls("never", None, None)
+        m = _SPAN.match(t)
+        if not m:
+            raise ConfigInvalid("configuration", None, f"{where}: {t!r} is not a retention period "
+                                                       "(write `6 months`, `1 year`, `180 days` or `never`)")
+        unit = {"天": "days", "个月": "months", "月": "months", "年": "years"}.get(m.group(2), m.group(2).rstrip("s") + "s")
+        return cls(t, int(m.group(1)), unit)
+
+    @property
+    def forever(self) -> bool:
+        return self.amount is None
+
+    def cutoff(self, now: datetime) -> datetime | None:
+        """Cases that ended before this moment are past their retention; None when kept forever."""
+        if self.amount is None:
+            return None
+        if self.unit == "days":
+            from datetime import timedelta
+            return now - timedelta(days=self.amount)
+        months = self.amount * (12 if self.unit == "years" else 1)
+        m = now.year * 12 + now.month - 1 - months
+        year, month = m // 12, m % 12 + 1
+        import calendar as _cal
+        day = min(now.day, _cal.monthrange(year, month)[1])
+        return now.replace(year=year, month=month, day=day)
+
+
+def policy(settings: Mapping[str, Any] | None) -> tuple[Keep, dict[str, Keep]]:
+    raw = (settings or {}).get("retention") or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigInvalid(str((settings or {}).get("_source", "configuration")), None, "retention: must be a mapping")
+    for key in raw:
+        if key not in DEFAULTS:
+            raise ConfigInvalid(str((settings or {}).get("_source", "configuration")), None,
+                                f"retention.{key}: unknown key (known: default, processes)")
+    default = Keep.parse(raw.get("default", DEFAULTS["default"]), "retention.default")
+    procs = dict(DEFAULTS["processes"])
+    procs.update(raw.get("processes") or {})
+    return default, {p: Keep.parse(v, f"retention.processes.{p}") for p, v in procs.items()}
+
+
+# -- export ------------------------------------------------------------------------------------------------
+def export_case(engine: Any, instance_id: int, user: str | None = None) -> dict[str, Any]:
+    """The case file: the instance with its variables, the history, the forms filled, linked cases."""
+    view = engine.show(instance_id, user=user)
+    history = engine.history(instance_id, user=user)
+    forms = [{"task": h["task"], "element": h["element"], "at": h["at"], "actor": h["actor"],
+              "data": (h["detail"] or {}).get("data")}
+             for h in history if h["kind"] == "task_completed"]
+    return {
+        "format": "hall-case-file/1",
+        "exported_at": engine.clock.now().isoformat(),
+        "exported_by": user,
+        "instance": {k: v for k, v in view.items() if k != "links"},
+        "variables": view.get("variables"),
+        "forms": forms,
+        "history": history,
+        "links": view.get("links"),
+    }
+
+
+# -- purge -------------------------------------------------------------------------------------------------
+def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, Any]:
+    """What `purge --before` would do: the cases to delete and the ones kept, each with the reason.
+
+    Raises HallError when `before` lies inside the retention period of a process that has finished
+    cases in that window (the date itself is refused, R-C9): nothing younger than its retention
+    period is ever deleted.
+    """
+    from . import kpistore as ks
+    engine._require(user, "manage", "purge", "finished cases")
+    default, per_process = policy(engine.settings)
+    tz = ZoneInfo(engine.deadlines.calendar.config.timezone)
+    now = engine.clock.now()
+    limit = datetime.combine(before, time(0), tzinfo=tz).astimezone(timezone.utc)
+    if limit > now:
+        raise HallError(f"--before {before} is in the future")
+    with ks.reading(engine.store) as tx:
+        rows = ks.finished_before(tx, limit)
+        children = ks.children_of(tx, [r["id"] for r in rows])
+    delete, kept, too_young = [], [], {}
+    for r in rows:
+        keep = per_process.get(r["process_id"], default)
+        cutoff = keep.cutoff(now)
+        item = {"id": r["id"], "process": r["process_id"], "business_key": r["business_key"], "status": r["status"],
+                "ended_at": r["ended_at"].isoformat(), "retention": keep.text}
+        if keep.forever:
+            kept.append(dict(item, reason=f"{r['process_id']} cases are kept forever (retention {keep.text})"))
+        elif r["ended_at"] >= cutoff:
+            too_young.setdefault(r["process_id"], (keep, cutoff))
+            kept.append(dict(item, reason=f"inside the retention period ({keep.text}) until "
+                                          f"{(r['ended_at'] + (now - cutoff)).astimezone(tz):%Y-%m-%d}"))
+        else:
+            delete.append(item)
+    if too_young:
+        what = "; ".join(f"{p} cases are kept {k.text} after they end (R-C9): the latest allowed date is "
+                         f"{c.astimezone(tz):%Y-%m-%d}" for p, (k, c) in sorted(too_young.items()))
+        raise HallError(f"--before {before} is inside the retention period: {what}; nothing was deleted")
+    # a case whose linked case stays (it started a case that is kept) stays too, with its link
+    ids = {d["id"] for d in delete}
+    changed = True
+    while changed:
+        changed = False
+        for d in list(delete):
+            staying = [c for c in children.get(d["id"], []) if c not in ids]
+            if staying:
+                delete.remove(d)
+                ids.discard(d["id"])
+                kept.append(dict(d, reason=f"its linked case(s) {', '.join(map(str, staying))} are kept"))
+                changed = True
+    return {"before": before.isoformat(), "cutoff": limit.isoformat(), "delete": delete, "kept": kept}
+
+
+def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None) -> dict[str, Any]:
+    """Delete the planned cases (in one transaction); refuses if any changed since it was planned."""
+    from . import kpistore as ks
+    engine._require(user, "manage", "purge", "finished cases")
+    ids = [d["id"] for d in plan["delete"]]
+    if not ids:
+        return {"deleted": [], "rows": {}}
+    engine.store.check_schema()
+    with engine.store.tx(write=True) as tx:
+        still = {r["id"] for r in ks.finished_before(tx, datetime.fromisoformat(plan["cutoff"]))}
+        gone = [i for i in ids if i not in still]
+        if gone:
+            raise HallError(f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted")
+        rows = ks.delete_instances(tx, ids)
+    return {"deleted": ids, "rows": rows}
