@@ -4,54 +4,22 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from engine import Engine, FixedClock
+from engine import FixedClock
 from engine import kpi
 from engine.calendar import BusinessCalendar
 
-ROOT = Path(__file__).resolve().parent.parent
-TZ = "+08:00"
+from tests.scenario import ROOT, Hall as Scenario, at
 
 
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text + TZ if "+" not in text else text)
-
-
-SAMPLES = {"bool": False, "score": 8, "int": 1, "decimal": 1.0, "money": "0.00", "date": "2026-11-02",
-           "datetime": "2026-11-02T10:00", "phone": "13800000000"}
-
-
-class Hall:
-    """The real complaint process on a test database, worked by staff at controlled times."""
-
-    def __init__(self, url: str, clock: FixedClock) -> None:
-        self.clock = clock
-        self.eng = Engine(url, clock=clock, forms_dir=ROOT / "forms")
-        self.eng.init()
-        self.eng.deploy([ROOT / "processes"])
+class Hall(Scenario):
+    """The real complaint process, worked through to the outcomes the indicators count."""
 
     def start(self, when: str, **data) -> dict:
-        self.clock.set(at(when))
-        return self.eng.start("complaint", None, dict({"渠道": "热线"}, **data), user="hotline")
-
-    def task(self, case: dict, name: str) -> dict:
-        return next(t for t in self.eng.tasks(instance=case["id"]) if t["name"] == name)
-
-    def work(self, case: dict, name: str, who: str = "staff", when: str | None = None, **data) -> dict:
-        if when:
-            self.clock.set(at(when))
-        task = self.task(case, name)
-        form = self.eng.form(task["form"])
-        values = dict(data)
-        for f in form.fields if form else []:
-            if f.name in values or not f.required or f.default is not None:
-                continue
-            values[f.name] = f.choices[0] if f.type == "choice" else SAMPLES.get(f.type, "x")
-        return self.eng.complete(task["id"], values, user=who)
+        return super().start("complaint", when, user="hotline", **dict({"渠道": "热线"}, **data))
 
     def to_investigate(self, case: dict, type_="投诉", topic="质量", major=False) -> dict:
         case = self.work(case, "register", who="小孙")
