@@ -636,9 +636,7 @@ def demo(ctx: Context, demo_db: str) -> None:
 def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: bool) -> None:
     """Complaint indicators (R-K1) with numerators and denominators, counts by type/topic, workload."""
     from engine import kpi
-    from engine import kpistore
     eng = ctx.engine
-    kpistore.ensure_indexes(eng.store)
     period = kpi.period_from(date_from, date_to, eng.clock.now(), eng.deadlines.calendar.config.timezone)
     emit(kpi.indicators(eng, period), as_json, lambda k: click.echo(kpi.format_text(k)))
 
@@ -652,7 +650,7 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
 @command
 def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as_json: bool) -> None:
     """Write the daily/monthly/quarterly/half-year/yearly report (R-K3), or list the reports `due`."""
-    from engine import kpi, kpistore, reports
+    from engine import kpi, reports
     eng = ctx.engine
     when = kpi.parse_day(day, "--date") if day else None
     out = out_dir or reports.ReportsConfig.from_settings(eng.settings).out
@@ -667,7 +665,6 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
                 click.echo(f"{r['kind']:<10} {r['name']:<32} {state} {r['deadline']}  -> {r['path']}")
         emit(rows, as_json, human)
         return
-    kpistore.ensure_indexes(eng.store)
     data = reports.build(eng, kind, when)
     paths = reports.write(data, out)
     if as_json:

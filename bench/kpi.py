@@ -168,7 +168,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--db", default="/tmp/hall-kpi.db")
     ap.add_argument("--keep", action="store_true", help="reuse an existing database")
-    ap.add_argument("--no-index", action="store_true", help="drop the indicator index first (to compare)")
+    ap.add_argument("--no-index", action="store_true", help="drop the indicator index (schema v2) first, to compare")
     args = ap.parse_args()
     db = Path(args.db)
     start = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -185,10 +185,10 @@ def main() -> None:
     now = "2026-12-01T09:00:00+08:00"
     base = [py, "cli.py", "--db", str(db), "--now", now, "--config", str(ROOT / "hall.yaml")]
     if not args.no_index:
-        elapsed, _ = run(base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-01"])  # creates the index once
-        print(f"first run (creates the index if missing): {elapsed:.2f} s")
+        elapsed, _ = run(base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-01"])
+        print(f"first run (cold file cache): {elapsed:.2f} s")
     else:
-        # hall kpi would create the index; time the indicators in-process without it
+        # time the indicators in-process on the database without its indicator index
         from engine import Engine, FixedClock, kpi
         from engine.config import load_config
         eng = Engine(str(db), clock=FixedClock(datetime.fromisoformat(now)), forms_dir=None,

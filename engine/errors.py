@@ -41,6 +41,15 @@ class SchemaTooNew(HallError):
         )
 
 
+class SchemaTooOld(HallError):
+    def __init__(self, found: int, supported: int) -> None:
+        self.found, self.supported = found, supported
+        super().__init__(
+            f"database schema version {found} is older than this hall's ({supported}): "
+            "run `hall init` to upgrade it in place (all data is kept)"
+        )
+
+
 class ProcessNotFound(HallError):
     def __init__(self, process: str) -> None:
         self.process = process

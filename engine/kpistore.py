@@ -16,13 +16,6 @@ import sqlalchemy as sa
 
 from .store import Store, Tx
 
-# The index the indicator queries want: each query asks for one (process, kind, element) over a time
-# range. engine/store.py has (kind, at) only, which makes the queries scan every row of a kind.
-# `ensure_indexes` creates it when missing (IF NOT EXISTS; a no-op once a migration adds it).
-INDEXES = {
-    "ix_history_process_kind_element_at": "history (process_id, kind, element, at)",
-}
-
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 
 
@@ -32,19 +25,6 @@ def reading(store: Store) -> Iterator[Tx]:
     store.check_schema()
     with store.tx(write=False) as tx:
         yield tx
-
-
-def ensure_indexes(store: Store) -> list[str]:
-    """Create the indicator indexes that are missing; returns the names created."""
-    store.check_schema()
-    with store.engine.connect() as conn:
-        have = {ix["name"] for ix in sa.inspect(conn).get_indexes("history")}
-    missing = [name for name in INDEXES if name not in have]
-    if missing:
-        with store.tx(write=True) as tx:
-            for name in missing:
-                tx.conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {INDEXES[name]}")
-    return missing
 
 
 def _bind(tx: Tx, value: datetime) -> Any:

@@ -15,9 +15,9 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine as SAEngine
 
-from .errors import DatabaseUnavailable, SchemaMissing, SchemaTooNew
+from .errors import DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -129,6 +129,8 @@ history = sa.Table(
     sa.Column("detail", sa.Text),
     sa.Index("ix_history_instance", "instance_id", "id"),
     sa.Index("ix_history_kind_at", "kind", "at"),
+    # the indicators (engine/kpistore.py) ask for one (process, kind, element) over a time range
+    sa.Index("ix_history_process_kind_element_at", "process_id", "kind", "element", "at"),
 )
 
 sequences = sa.Table(
@@ -229,7 +231,7 @@ class Store:
         if found > SCHEMA_VERSION:
             raise SchemaTooNew(found, SCHEMA_VERSION)
         if found < SCHEMA_VERSION:
-            raise SchemaMissing(self.url)
+            raise SchemaTooOld(found, SCHEMA_VERSION)
 
     # -- transactions -----------------------------------------------------------------
     @contextmanager
@@ -287,7 +289,15 @@ def _create_v1(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
-MIGRATIONS = {1: _create_v1}
+def _history_indicator_index(conn: Connection) -> None:
+    """v2: the index of the indicator queries (a v1 database made before it was in the metadata)."""
+    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_history_process_kind_element_at "
+                         "ON history (process_id, kind, element, at)")
+
+
+# Each migration upgrades from the version before it; version 1 creates the current metadata, so
+# later migrations must be no-ops on a database created by it (IF NOT EXISTS and the like).
+MIGRATIONS = {1: _create_v1, 2: _history_indicator_index}
 
 
 # The statements of every engine step, written once as SQL and sent straight to the driver:

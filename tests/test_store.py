@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import Engine, store
-from engine.errors import SchemaTooNew
+from engine.errors import SchemaTooNew, SchemaTooOld
 
 
 def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkeypatch) -> None:
@@ -14,12 +14,12 @@ def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkey
     def add_priority(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE human_tasks ADD COLUMN priority INTEGER DEFAULT 50"))
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
-    monkeypatch.setitem(store.MIGRATIONS, 2, add_priority)
-    assert engine.store.schema_version() == 1
-    result = engine.init()
-    assert (result["schema_before"], result["schema"]) == (1, 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
+    monkeypatch.setitem(store.MIGRATIONS, 3, add_priority)
     assert engine.store.schema_version() == 2
+    result = engine.init()
+    assert (result["schema_before"], result["schema"]) == (2, 3)
+    assert engine.store.schema_version() == 3
     assert engine.show(case["id"])["variables"] == {"amount": 2}
     engine.complete(case["tasks"][0]["id"], {"amount": 3})
     with engine.store.tx(write=False) as tx:
@@ -30,3 +30,19 @@ def test_a_newer_schema_is_refused(engine: Engine, monkeypatch) -> None:
     monkeypatch.setattr(store, "SCHEMA_VERSION", 0)
     with pytest.raises(SchemaTooNew, match="newer than this hall supports"):
         engine.init()
+
+
+def test_a_version_1_database_gets_the_indicator_index_and_keeps_its_data(engine: Engine, make_engine) -> None:
+    """Schema v2 adds the history index of the indicators; `hall init` upgrades a v1 database in place."""
+    case = engine.start("review", "K-1", {"amount": 2})
+    with engine.store.tx() as tx:  # make the database as a v1 release left it
+        tx.conn.execute(sa.text("DROP INDEX ix_history_process_kind_element_at"))
+        tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version = 2"))
+    later = make_engine()  # another process, opening the database after the downgrade
+    with pytest.raises(SchemaTooOld, match="version 1 is older .* run `hall init`"):
+        later.show(case["id"])
+    assert later.init()["schema_before"] == 1
+    with engine.store.engine.connect() as conn:
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("history")}
+    assert "ix_history_process_kind_element_at" in indexes
+    assert later.show(case["id"])["variables"] == {"amount": 2}
