@@ -183,7 +183,7 @@ class Engine:
     def _view(self, tx: Tx, instance_id: int) -> dict:
         row = tx.instance(_int(instance_id, "instance"))
         if row is None:
-            raise InstanceNotFound(instance_id)
+            raise self._missing(tx, instance_id)
         definition = tx.definition(row["definition_id"])
         view = {
             "id": row["id"], "process": row["process_id"], "version": definition["version"],
@@ -302,7 +302,7 @@ class Engine:
                 if actor is not None:
                     row = self._instance_for(tx, instance_id, actor, "see the history of")
                 elif tx.instance_brief(_int(instance_id, "instance")) is None:
-                    raise InstanceNotFound(instance_id)
+                    raise self._missing(tx, instance_id)
                 rows = [{"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"],
                          "element": h["element"], "task": h["task_id"], "detail": _loads(h["detail"])}
                         for h in tx.history(int(instance_id))]
@@ -515,7 +515,7 @@ class Engine:
         with self._tx(write=False) as tx:
             row = tx.instance(_int(instance_id, "instance"))
             if row is None:
-                raise InstanceNotFound(instance_id)
+                raise self._missing(tx, instance_id)
             return self._sees_instance(tx, row, actor)
 
     def _actor(self, user: str | None, action: str) -> User | None:
@@ -610,7 +610,7 @@ class Engine:
                       need: str | None = None) -> Mapping[str, Any]:
         row = tx.instance(_int(instance_id, "instance"))
         if row is None:
-            raise InstanceNotFound(instance_id)
+            raise self._missing(tx, instance_id)
         if need is not None and not self.people.may(actor, need):
             raise self._denied(actor, action, f"instance {row['id']}", f"needs the {need!r} permission "
                                f"(roles: {', '.join(actor.roles) or '-'})", instance=row)
@@ -618,6 +618,15 @@ class Engine:
             raise self._denied(actor, action, f"instance {row['id']}", "not a case of your roles, assigned to you "
                                "or first received by you", instance=row)
         return row
+
+    def _missing(self, tx: Tx, instance_id: Any) -> InstanceNotFound:
+        """The error for an instance that is not there, saying when and by whom it was purged if it was."""
+        record = tx.purge_record(_int(instance_id, "instance"))
+        if record is None:
+            return InstanceNotFound(instance_id)
+        detail = _loads(record["detail"]) or {}
+        return InstanceNotFound(instance_id, {"at": _iso(record["at"]), "actor": record["actor"],
+                                              "retention": detail.get("retention"), "before": detail.get("before")})
 
     def _check_manage(self, instance_id: int, user: str | None, action: str) -> None:
         with self._guard():

@@ -5,7 +5,7 @@ The CLI prints ``str(error)`` as one line and exits with ``exit_code``.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 
 class HallError(Exception):
@@ -57,9 +57,13 @@ class ProcessNotFound(HallError):
 
 
 class InstanceNotFound(HallError):
-    def __init__(self, instance: Any) -> None:
-        self.instance = instance
-        super().__init__(f"unknown instance {instance}")
+    def __init__(self, instance: Any, purged: Mapping[str, Any] | None = None) -> None:
+        self.instance, self.purged = instance, purged
+        if purged:
+            super().__init__(f"instance {instance} was purged on {purged['at']} by {purged['actor'] or 'an administrator'}"
+                             f" (retention {purged['retention']}, purge --before {purged['before']})")
+        else:
+            super().__init__(f"unknown instance {instance}")
 
 
 class TaskNotFound(HallError):

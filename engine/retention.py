@@ -13,6 +13,7 @@ Retention per process comes from the `retention:` section of hall.yaml:
 """
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
@@ -167,4 +168,12 @@ def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None) -> dict
         if gone:
             raise HallError(f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted")
         rows = ks.delete_instances(tx, ids)
+        # not silently: each deleted case leaves one row saying what went, when, by whom and why
+        now = engine.clock.now()
+        tx.add_history([{"instance_id": d["id"], "process_id": d["process"], "at": now, "actor": user,
+                         "kind": "purged", "element": None, "task_id": None,
+                         "detail": json.dumps({"business_key": d["business_key"], "status": d["status"],
+                                               "ended_at": d["ended_at"], "retention": d["retention"],
+                                               "before": plan["before"]}, ensure_ascii=False)}
+                        for d in plan["delete"]])
     return {"deleted": ids, "rows": rows}

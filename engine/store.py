@@ -537,6 +537,11 @@ class Tx:
         q = sa.select(history).where(history.c.instance_id == instance_id).order_by(history.c.id)
         return list(self.conn.execute(q).mappings())
 
+    def purge_record(self, instance_id: int) -> Mapping[str, Any] | None:
+        """The row `hall purge` left for a deleted instance, or None."""
+        q = sa.select(history).where(history.c.instance_id == instance_id, history.c.kind == "purged").limit(1)
+        return self.conn.execute(q).mappings().first()
+
     def last_event_at(self, instance_id: int) -> datetime | None:
         return self.conn.execute(sa.select(instances.c.updated_at).where(instances.c.id == instance_id)).scalar()
 

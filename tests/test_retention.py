@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from engine import Engine, FixedClock
 from engine import kpistore, retention
-from engine.errors import HallError
+from engine.errors import HallError, InstanceNotFound
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -85,10 +85,13 @@ def test_purge_deletes_old_finished_cases_and_nothing_else(eng: Engine) -> None:
     assert result["deleted"] == [old["id"]]
     after = counts(eng)
     assert after["instances"] == before["instances"] - 1
-    assert after["history"] == before["history"] - result["rows"]["history"] and result["rows"]["history"] > 0
+    # the case's rows go, one row saying so stays (not silently deleted, R-C9)
+    assert after["history"] == before["history"] - result["rows"]["history"] + 1 and result["rows"]["history"] > 0
     assert result["rows"]["human_tasks"] == 7
-    with pytest.raises(HallError):
-        eng.show(old["id"])
+    for read in (eng.show, eng.history):
+        with pytest.raises(InstanceNotFound, match=rf"instance {old['id']} was purged on 2026-08-01T01:00:00\+00:00 "
+                                                   r"by an administrator \(retention 6 months, purge --before 2026-01-31\)"):
+            read(old["id"])
     assert {i: (eng.show(i), eng.history(i)) for i in others} == others
 
 
