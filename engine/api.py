@@ -528,6 +528,11 @@ class Engine:
             return None
         return self.people.user(user)
 
+    def authorize(self, user: str | None, permission: str, action: str, target: str) -> User | None:
+        """Refuse `action` on `target` (PermissionDenied) unless `user` has `permission`; for modules
+        built on the API (retention) and integrators' own commands. Returns the acting user."""
+        return self._require(user, permission, action, target)
+
     def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:
         actor = self._actor(user, action)
         if actor is not None and not self.people.may(actor, permission):
@@ -659,12 +664,29 @@ class Engine:
         if not self._schema_checked:
             self.store.check_schema()
             self._schema_checked = True
+        if on_event is not None and self.people.enforced:
+            on_event = self._redacting(on_event)
         worker = Worker(self.store, self.runtime, self.clock, worker_id=worker_id, batch=batch, lease=lease,
                         poll=poll, max_attempts=max_attempts, backoff=backoff, on_event=on_event)
         summary = worker.run(once=once, install_signals=install_signals).as_dict()
         with self._tx(write=False) as tx:
             summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())
         return summary
+
+    def _redacting(self, on_event: Any) -> Any:
+        """The worker's events with the error text of confidential cases replaced (R-C10: logs too);
+        the worker acts as the system, and `hall incidents` shows the text to who may read it."""
+        from dataclasses import replace
+
+        def guarded(event: Any) -> None:
+            if event.error and event.job.instance_id is not None:
+                with self._tx(write=False) as tx:
+                    variables = self._variables(tx, event.job.instance_id)
+                if self.people.is_confidential(variables):
+                    event = replace(event, error=f"{PLACEHOLDER}: the error is shown by `hall incidents` to "
+                                                 "users with the confidential permission")
+            on_event(event)
+        return guarded
 
     def calendar_month(self, year: int, month: int) -> dict:
         """The business calendar of one month (`hall calendar 2026-10`) and where its data comes from."""

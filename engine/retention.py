@@ -111,7 +111,7 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     period is ever deleted.
     """
     from . import kpistore as ks
-    engine._require(user, "manage", "purge", "finished cases")
+    engine.authorize(user, "manage", "purge", "finished cases")
     default, per_process = policy(engine.settings)
     tz = ZoneInfo(engine.deadlines.calendar.config.timezone)
     now = engine.clock.now()
@@ -157,7 +157,7 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
 def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None) -> dict[str, Any]:
     """Delete the planned cases (in one transaction); refuses if any changed since it was planned."""
     from . import kpistore as ks
-    engine._require(user, "manage", "purge", "finished cases")
+    engine.authorize(user, "manage", "purge", "finished cases")
     ids = [d["id"] for d in plan["delete"]]
     if not ids:
         return {"deleted": [], "rows": {}}

@@ -52,7 +52,7 @@ def eng(make_engine, tmp_path: Path) -> Engine:
     settings = load_config(hall_config(tmp_path))
     e = make_engine(forms_dir=ROOT / "forms", settings=settings)
     e.init()
-    e.deploy([ROOT / "processes", FIXTURES / "divide.bpmn"])
+    e.deploy([ROOT / "processes", FIXTURES / "divide.bpmn", FIXTURES / "timer_wait.bpmn"])
     return e
 
 
@@ -119,6 +119,23 @@ def test_no_api_output_leaks_a_confidential_case(eng: Engine) -> None:
     assert eng.redact_record(row, eng.show(marked)["variables"], "小钱") == {
         "instance": marked, "business_key": None, "投诉企业": None, "类型": None, "due_at": "x",
         "confidential": True, "redacted": True}
+
+
+def test_the_worker_log_does_not_leak_a_confidential_case(eng: Engine, monkeypatch) -> None:
+    """A timer of a confidential case that fails: the worker's lines show the placeholder, not the error."""
+    secret = eng.start("timer_wait", None, {"是否保密": True}, user="小孙")
+    plain = eng.start("timer_wait", None, {}, user="小孙")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("script failed on 投诉内容 绝密XYZ")
+    monkeypatch.setattr(eng.runtime, "fire_timer", broken)
+    eng.clock.advance(hours=2)
+    events: list = []
+    eng.run_due_jobs(once=True, on_event=events.append, install_signals=False)
+    errors = {e.job.instance_id: e.error for e in events}
+    assert set(errors) == {secret["id"], plain["id"]}
+    assert not leaks(errors[secret["id"]]) and errors[secret["id"]].startswith("保密件（R-C10）")
+    assert "script failed on 投诉内容 绝密XYZ" in errors[plain["id"]]  # a plain case keeps its error text
 
 
 def test_users_with_the_permission_see_everything(eng: Engine) -> None:
