@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from engine import Engine, FixedClock
+from engine.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "+08:00"
@@ -22,16 +23,14 @@ def at(text: str) -> datetime:
 
 
 class Hall:
-    """processes/ and forms/ of the repository, deployed on `url`, driven at the clock's time."""
+    """processes/, forms/ and hall.yaml of the repository, deployed on `url`, driven at the clock's time."""
 
     def __init__(self, url: str, clock: FixedClock, **engine_kwargs: Any) -> None:
         self.clock = clock
+        engine_kwargs.setdefault("settings", load_config(ROOT / "hall.yaml"))
         self.eng = Engine(url, clock=clock, forms_dir=ROOT / "forms", **engine_kwargs)
         self.eng.init()
         self.eng.deploy([ROOT / "processes"])
-
-    def close(self) -> None:
-        self.eng.close()
 
     def at(self, when: str | None) -> None:
         if when:

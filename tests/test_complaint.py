@@ -1,0 +1,312 @@
+"""Every path through processes/complaint.bpmn (R-C1..R-C11, R-F5, R-S5), driven through the public
+API with the hall's forms at controlled times; deadlines on the working-day calendar (R-T1, R-T2)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine import FixedClock
+
+from tests.scenario import Hall, at
+
+CHANNELS = ["热线", "大厅窗口", "网站", "意见箱", "信函", "上级转办", "回访"]
+
+
+class Complaints(Hall):
+    """The complaint process, worked by the hall's staff."""
+
+    def receive(self, when: str | None = None, 渠道: str = "热线", **data) -> dict:
+        case = self.start("complaint", when, user="hotline", 渠道=渠道)
+        return self.work(case, "register", who="小孙", 渠道=渠道, 投诉内容="服务人员态度差", **data)
+
+    def classify(self, case: dict, 类型: str = "投诉", major: bool = False, misconduct: bool = False,
+                 when: str | None = None) -> dict:
+        return self.work(case, "classify", who="小孙", when=when, 类型=类型, 专题="服务质量",
+                         是否重大投诉=major, 涉及工作人员违纪=misconduct)
+
+    def round(self, case: dict, satisfied: bool, n: int) -> dict:
+        """One PDCA round (R-C3): the agency's rectification, the hall's review, the customer's answer."""
+        case = self.work(case, "rectify", who="张经理", 整改措施=f"第{n}轮整改措施")
+        case = self.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
+        return self.work(case, "feedback", who="小孙", 客户是否满意=satisfied, 客户意见=f"第{n}轮客户意见")
+
+    def to_revisit(self, case: dict, when: str | None = None) -> dict:
+        """Contact, investigation, one accepted round, the report approved (at `when`): revisit is next."""
+        case = self.work(case, "contact", who="张经理")
+        case = self.work(case, "investigate", who="张经理", 需要延期=False)
+        case = self.round(case, True, 1)
+        case = self.work(case, "report", who="张经理")
+        return self.work(case, "manager_review", who="黄经理", when=when, 审核结论="同意")
+
+    def finish(self, case: dict, answer: str = "满意") -> dict:
+        case = self.work(case, "report", who="张经理")
+        case = self.work(case, "manager_review", who="黄经理", 审核结论="同意")
+        case = self.work(case, "revisit", who="小孙", 回访满意度=answer, 回访记录="客户认可")
+        case = self.work(case, "rate", who="小孙", 办理评分=9)
+        return self.work(case, "archive", who="小周")
+
+    def fire_for(self, case: dict, when: str) -> int:
+        """Run the worker at `when`; how many timers of this case fired (the daily callback roster's
+        timer start event fires too, R-S1)."""
+        before = self.kinds(case).count("timer_fired")
+        self.fire(when)
+        return self.kinds(case).count("timer_fired") - before
+
+    def due(self, case: dict, name: str) -> datetime:
+        return datetime.fromisoformat(self.task(case, name)["due_at"])
+
+    def completed_data(self, case: dict, element: str) -> list[dict]:
+        return [h["detail"]["data"] for h in self.eng.history(case["id"])
+                if h["kind"] == "task_completed" and h["element"] == element]
+
+
+@pytest.fixture
+def hall(db_url: str):
+    h = Complaints(db_url, FixedClock(at("2026-11-24T09:00")))
+    yield h
+    h.eng.close()
+
+
+# -- intake and classification (R-C1, R-C2) ------------------------------------------------------------
+@pytest.mark.parametrize("channel", CHANNELS)
+def test_every_channel_is_received_with_a_complaint_number(hall: Complaints, channel: str) -> None:
+    case = hall.receive("2026-11-24T09:00", 渠道=channel)
+    assert case["variables"]["投诉编号"] == "TS20261124-0001"
+    assert case["variables"]["渠道"] == channel
+    assert hall.names(case) == ["classify"]
+
+
+def test_numbers_are_sequential_per_day_and_restart_the_next_day(hall: Complaints) -> None:
+    """R-C1: 投诉编号 TS + date + a per-day sequence."""
+    numbers = [hall.receive("2026-11-24T09:00")["variables"]["投诉编号"] for _ in range(3)]
+    numbers.append(hall.receive("2026-11-25T09:00")["variables"]["投诉编号"])
+    assert numbers == ["TS20261124-0001", "TS20261124-0002", "TS20261124-0003", "TS20261125-0001"]
+
+
+@pytest.mark.parametrize("kind", ["咨询", "意见", "建议"])
+def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, kind: str) -> None:
+    """R-C2: a consultation, opinion or suggestion is answered (within 2 working days, R-C5) and closed."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind)
+    assert hall.names(case) == ["reply_nonvalid"]
+    assert hall.due(case, "reply_nonvalid") == at("2026-11-26T09:00")
+    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
+    assert hall.names(case) == ["rate"]                     # R-S5: every finished transaction is rated
+    case = hall.work(case, "rate", who="小孙", 办理评分=10)
+    case = hall.work(case, "archive", who="小周")
+    assert case["status"] == "completed"
+    assert "contact" not in [h["element"] for h in hall.eng.history(case["id"])]
+
+
+# -- the main path and the PDCA loop (R-C3..R-C8) --------------------------------------------------------
+def test_a_complaint_resolved_in_one_round(hall: Complaints) -> None:
+    case = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
+    assert hall.names(case) == ["contact"]
+    assert hall.due(case, "contact") == at("2026-11-24T09:55")        # R-C4: 45 minutes
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:30")
+    assert hall.names(case) == ["investigate"]
+    assert hall.due(case, "investigate") == at("2026-12-01T09:30")    # R-C5: 5 working days
+    assert case["variables"]["办结时限"] == "5 working days"
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, satisfied=True, n=1)
+    assert case["variables"]["处理轮次"] == 1
+    assert hall.names(case) == ["report"]
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意", when="2026-11-26T10:00")
+    assert hall.names(case) == ["revisit"]
+    assert hall.due(case, "revisit") == at("2026-11-30T10:00")        # R-C5: revisit within 2 working days
+    case = hall.work(case, "revisit", who="小孙", 回访满意度="满意", 回访记录="客户认可")
+    assert case["variables"]["客户是否满意"] is True and case["variables"]["回访情况"] == "满意：客户认可"
+    case = hall.work(case, "rate", who="小孙", 办理评分=9)
+    case = hall.work(case, "archive", who="小周")
+    assert case["status"] == "completed"
+    assert hall.kinds(case)[-1] == "ended"
+
+
+def test_the_pdca_loop_runs_three_rounds_and_keeps_every_round(hall: Complaints) -> None:
+    """R-C3: not accepted → plan, do, check, act again, as often as it takes; every round on record."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    for n, satisfied in ((1, False), (2, False), (3, True)):
+        case = hall.round(case, satisfied, n)
+        assert case["variables"]["处理轮次"] == (n if satisfied else n + 1)   # the next round has begun
+        assert hall.names(case) == (["report"] if satisfied else ["rectify"])
+    rounds = hall.completed_data(case, "rectify")
+    assert [r["整改措施"] for r in rounds] == ["第1轮整改措施", "第2轮整改措施", "第3轮整改措施"]
+    assert [f["客户是否满意"] for f in hall.completed_data(case, "feedback")] == [False, False, True]
+    assert hall.finish(case)["status"] == "completed"
+
+
+def test_hall_review_sends_the_rectification_back_to_the_agency(hall: Complaints) -> None:
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.work(case, "rectify", who="张经理", 整改措施="口头提醒")
+    case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="退回服务机构", 大厅处理意见="措施不具体")
+    assert hall.names(case) == ["rectify"]
+    assert case["variables"]["处理轮次"] == 1                        # the same round, reworked
+    case = hall.work(case, "rectify", who="张经理", 整改措施="书面整改并培训")
+    case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
+    assert hall.names(case) == ["feedback"]
+
+
+@pytest.mark.parametrize("verdict", ["事实不清，重新调查", "处理不当，重新调查"])
+def test_an_unclear_report_is_investigated_again(hall: Complaints, verdict: str) -> None:
+    """R-C8: the customer-service manager sends an unclear report back to investigation."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, True, 1)
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论=verdict)
+    assert hall.names(case) == ["investigate"]
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, True, 2)
+    assert hall.finish(case)["status"] == "completed"
+
+
+def test_an_unsatisfied_revisit_opens_another_round(hall: Complaints) -> None:
+    case = hall.to_revisit(hall.classify(hall.receive("2026-11-24T09:00")))
+    case = hall.work(case, "revisit", who="小孙", 回访满意度="不满意", 回访记录="问题复发")
+    assert hall.names(case) == ["rectify"] and case["variables"]["处理轮次"] == 2
+    case = hall.round(case, True, 2)
+    assert hall.finish(case, "基本满意")["status"] == "completed"
+
+
+# -- supervision, major complaints, extensions, transfers (R-C6, R-C7) ----------------------------------
+@pytest.mark.parametrize("kind,misconduct", [("举报", False), ("投诉", True)])
+def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: str, misconduct: bool) -> None:
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=misconduct)
+    case = hall.work(case, "contact", who="张经理")
+    assert hall.names(case) == ["supervision_handle"]
+    assert hall.task(case, "supervision_handle")["role"] == "监察部门"
+    case = hall.work(case, "supervision_handle", who="郑监察", 查处情况="已查实", 处理决定="通报批评")
+    assert hall.names(case) == ["investigate"]
+
+
+def test_a_plain_complaint_skips_supervision(hall: Complaints) -> None:
+    case = hall.work(hall.classify(hall.receive("2026-11-24T09:00")), "contact", who="张经理")
+    assert "supervision_handle" not in [h["element"] for h in hall.eng.history(case["id"])]
+
+
+def test_a_major_complaint_is_reported_and_has_ten_calendar_days(hall: Complaints) -> None:
+    """R-C5/R-C6: a major complaint is reported to the leadership and resolved within 10 calendar days."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), major=True)
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:30")
+    assert hall.names(case) == ["major_report"] and hall.task(case, "major_report")["role"] == "大厅主管"
+    case = hall.work(case, "major_report", who="刘主任", 上报领导="钱总")
+    assert case["variables"]["办结时限"] == "10 calendar days"
+    assert hall.due(case, "investigate") == at("2026-12-04T09:30")
+
+
+def test_an_extension_tells_the_customer_the_cause_and_the_new_time(hall: Complaints) -> None:
+    """R-C6, R-F5: a limit that cannot be met is extended with a stated reason; the customer is told the
+    new expected time; the new time is the investigation's deadline."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需第三方检测")
+    assert hall.names(case) == ["extension_notice"]
+    case = hall.work(case, "extension_notice", who="小孙", 告知方式="电话", 告知时间="2026-11-24T10:00",
+                     新的预计办结时间="2026-12-10T17:00")
+    assert hall.names(case) == ["investigate"]
+    assert case["variables"]["延期次数"] == 1 and case["variables"]["延期原因"] == "需第三方检测"
+    assert hall.due(case, "investigate") == at("2026-12-10T17:00")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    assert hall.names(case) == ["rectify"]
+
+
+def test_an_extension_of_a_transferred_complaint_is_reported_upwards(hall: Complaints) -> None:
+    """R-C7: for a complaint transferred from a superior unit the extension is reported to that unit."""
+    case = hall.classify(hall.receive("2026-11-24T09:00", 渠道="上级转办"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "transfer_register", who="小孙", 转办单位="市服务中心", 拟办意见="交服务机构办理")
+    case = hall.work(case, "head_approve", who="吴部长", 审批意见="同意")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需上级协调")
+    case = hall.work(case, "extension_notice", who="小孙", 新的预计办结时间="2026-12-10T17:00")
+    assert hall.names(case) == ["extension_report"] and hall.task(case, "extension_report")["role"] == "部门负责人"
+    case = hall.work(case, "extension_report", who="吴部长")
+    assert hall.names(case) == ["investigate"]
+
+
+def test_a_transfer_is_registered_and_approved_by_the_department_head(hall: Complaints) -> None:
+    """R-C7: registered centrally, a handling opinion proposed, the head approves or sends it back."""
+    case = hall.classify(hall.receive("2026-11-24T09:00", 渠道="上级转办"))
+    case = hall.work(case, "contact", who="张经理")
+    assert hall.names(case) == ["transfer_register"]
+    case = hall.work(case, "transfer_register", who="小孙", 转办单位="市服务中心", 拟办意见="初拟")
+    assert hall.names(case) == ["head_approve"]
+    case = hall.work(case, "head_approve", who="吴部长", 审批意见="退回重拟", 审批说明="请明确时限")
+    assert hall.names(case) == ["transfer_register"]
+    case = hall.work(case, "transfer_register", who="小孙", 转办单位="市服务中心", 拟办意见="重拟：3日内办结")
+    case = hall.work(case, "head_approve", who="吴部长", 审批意见="同意")
+    assert hall.names(case) == ["investigate"]
+
+
+def test_a_major_transfer_is_approved_by_the_company_leader(hall: Complaints) -> None:
+    case = hall.classify(hall.receive("2026-11-24T09:00", 渠道="上级转办"), major=True)
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "transfer_register", who="小孙", 转办单位="省服务中心")
+    assert hall.names(case) == ["leader_approve"] and hall.task(case, "leader_approve")["role"] == "公司领导"
+    case = hall.work(case, "leader_approve", who="钱总", 审批意见="同意")
+    assert hall.names(case) == ["major_report"]
+
+
+# -- deadlines and escalation (R-C4, R-C5; R-T1, R-T2) ----------------------------------------------------
+def test_contact_missed_after_45_minutes_escalates_to_the_supervisor(hall: Complaints) -> None:
+    """R-C4: not contacted 45 minutes after classification → a 督办 task for 大厅主管; contact stays open."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
+    assert hall.fire_for(case, "2026-11-24T09:54") == 0
+    assert hall.names(case) == ["contact"]
+    assert hall.fire_for(case, "2026-11-24T09:56") == 1
+    assert hall.names(case) == ["contact", "escalate_contact"]
+    assert hall.task(case, "escalate_contact")["role"] == "大厅主管"
+    fired = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
+    assert fired == ["contact_overdue"]
+    overdue = [t for t in hall.eng.tasks(instance=case["id"]) if t["name"] == "contact"]
+    assert overdue[0]["due_at"] < at("2026-11-24T09:56").isoformat()
+
+
+def test_the_public_one_working_day_contact_commitment(hall: Complaints) -> None:
+    """R-C4: the public commitment (1 working day) escalates separately; Friday evening → Monday."""
+    case = hall.classify(hall.receive("2026-11-27T17:00"))         # a Friday
+    hall.fire("2026-11-27T18:00")                                  # the 45 minutes pass
+    assert hall.names(case) == ["contact", "escalate_contact"]
+    assert hall.fire_for(case, "2026-11-30T16:59") == 0               # Monday, before the working day is up
+    assert hall.fire_for(case, "2026-11-30T17:01") == 1
+    assert hall.names(case) == ["contact", "escalate_contact", "escalate_contact_public"]
+
+
+def test_answer_and_resolution_limits_across_the_national_day_holiday(hall: Complaints) -> None:
+    """R-C5 on the national calendar: received 2026-09-30 16:00, the holiday (10-01..10-07) does not
+    count and Saturday 10-10 is a working day (调休): answer by 10-09 16:00, resolve by 10-13 16:00."""
+    case = hall.classify(hall.receive("2026-09-30T15:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-09-30T16:00")
+    assert hall.due(case, "investigate") == at("2026-10-13T16:00")
+    assert hall.fire_for(case, "2026-10-09T15:59") == 0
+    hall.fire("2026-10-09T16:01")
+    assert hall.names(case) == ["interim_answer", "investigate"]    # R-C5: answer within 2 working days
+    case = hall.work(case, "interim_answer", who="小孙", 答复内容="正在调查", 预计处结时间="2026-10-13T16:00")
+    assert hall.names(case) == ["investigate"]
+    assert hall.fire_for(case, "2026-10-13T15:59") == 0
+    hall.fire("2026-10-13T16:01")
+    assert hall.names(case) == ["escalate_investigate", "investigate"]
+    assert hall.task(case, "escalate_investigate")["role"] == "大厅主管"
+
+
+def test_revisit_missed_after_two_working_days_escalates(hall: Complaints) -> None:
+    case = hall.to_revisit(hall.classify(hall.receive("2026-11-24T09:00")), when="2026-11-27T10:00")  # Friday
+    assert hall.due(case, "revisit") == at("2026-12-01T10:00")      # Monday and Tuesday count
+    assert hall.fire_for(case, "2026-12-01T09:59") == 0
+    hall.fire("2026-12-01T10:01")
+    assert hall.names(case) == ["escalate_revisit", "revisit"]
+
+
+def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
+    """Contacting in time withdraws both contact timers: nothing escalates later."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False, when="2026-11-24T10:00")
+    hall.fire("2026-11-26T10:00")
+    assert hall.names(case) == ["rectify"]
+    assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
