@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import contextvars
 from collections import OrderedDict
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Mapping
 
 from typing import TYPE_CHECKING
 
@@ -416,7 +415,10 @@ class Runtime:
                            .start_timers() if el == job.element and kind == "cycle"), None)
         due = None
         if expression is not None:
-            nxt = self.deadlines.cycle_next(expression, now, {}, {"next": job.due_at.isoformat(), "fired": job.fired})
+            # occurrences missed while no worker ran are coalesced into this one start (one roster
+            # for today, not one per missed day): the next is the first occurrence after now
+            after = max(job.due_at, now)
+            nxt = self.deadlines.cycle_next(expression, now, {}, {"next": after.isoformat(), "fired": job.fired})
             due = datetime.fromisoformat(nxt["next"]) if nxt["next"] else None
         tx.reschedule_start_job(job.id, due, job.fired + 1)
         return instance_id
