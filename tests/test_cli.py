@@ -38,7 +38,7 @@ def as_json(out: str):
 
 def test_init_twice_and_deploy_no_op(hall) -> None:
     code, out, _ = hall("init")
-    assert code == 0 and "schema already at version 1" in out
+    assert code == 0 and "schema already at version 2" in out
     code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"))
     assert code == 0 and "review: unchanged (version 1)" in out
     code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"), "--json")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import Engine
+from engine import Engine, store
 from engine.errors import (
     ActionTooEarly,
     DefinitionInvalid,
@@ -242,8 +242,8 @@ def test_an_engine_needs_the_schema(make_engine) -> None:
     eng = make_engine()
     with pytest.raises(SchemaMissing, match="hall init"):
         eng.tasks()
-    assert eng.init()["schema"] == 1
-    assert eng.init()["schema_before"] == 1  # idempotent
+    assert eng.init() == {"database": eng.store.url, "schema_before": None, "schema": store.SCHEMA_VERSION}
+    assert eng.init()["schema_before"] == store.SCHEMA_VERSION  # idempotent
 
 
 def test_data_must_be_storable(engine: Engine) -> None:
