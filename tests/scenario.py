@@ -6,6 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from engine import Engine, FixedClock
 from engine.config import load_config
 
@@ -31,6 +33,12 @@ class Hall:
         self.eng = Engine(url, clock=clock, forms_dir=ROOT / "forms", **engine_kwargs)
         self.eng.init()
         self.eng.deploy([ROOT / "processes"])
+
+    def __enter__(self) -> "Hall":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.eng.close()
 
     def at(self, when: str | None) -> None:
         if when:
@@ -85,3 +93,12 @@ class Hall:
     def kinds(self, case: dict) -> list[str]:
         """The history kinds of the instance, in order."""
         return [h["kind"] for h in self.eng.history(case["id"])]
+
+
+def hall_fixture(cls: type[Hall] = Hall, when: str = "2026-11-24T09:00") -> Any:
+    """A pytest fixture `hall`: a `cls` on each test database, its clock at `when` (Beijing time)."""
+    @pytest.fixture
+    def hall(db_url: str) -> Any:
+        with cls(db_url, FixedClock(at(when))) as h:
+            yield h
+    return hall

@@ -6,9 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from engine import FixedClock
-
-from tests.scenario import Hall, at
+from tests.scenario import Hall, at, hall_fixture
 
 CHANNELS = ["热线", "大厅窗口", "网站", "意见箱", "信函", "上级转办", "回访"]
 
@@ -61,11 +59,7 @@ class Complaints(Hall):
                 if h["kind"] == "task_completed" and h["element"] == element]
 
 
-@pytest.fixture
-def hall(db_url: str):
-    h = Complaints(db_url, FixedClock(at("2026-11-24T09:00")))
-    yield h
-    h.eng.close()
+hall = hall_fixture(Complaints)
 
 
 # -- intake and classification (R-C1, R-C2) ------------------------------------------------------------

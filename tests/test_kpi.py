@@ -8,11 +8,10 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from click.testing import CliRunner
 
-from engine import FixedClock
 from engine import kpi
 from engine.calendar import BusinessCalendar
 
-from tests.scenario import ROOT, Hall as Scenario, at
+from tests.scenario import ROOT, Hall as Scenario, at, hall_fixture
 
 
 class Hall(Scenario):
@@ -46,11 +45,7 @@ class Hall(Scenario):
         return kpi.indicators(self.eng, kpi.Period(date.fromisoformat(first), date.fromisoformat(last)))
 
 
-@pytest.fixture
-def hall(db_url: str):
-    h = Hall(db_url, FixedClock(at("2026-11-02T09:00:00")))
-    yield h
-    h.eng.close()
+hall = hall_fixture(Hall, "2026-11-02T09:00:00")
 
 
 def rates(k: dict) -> dict:

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import pytest
 
 from engine import FixedClock
 
-from tests.scenario import Hall, at
+from tests.scenario import Hall, at, hall_fixture
 
 
-@pytest.fixture
-def hall(db_url: str):
-    h = Hall(db_url, FixedClock(at("2026-11-24T08:50")))
-    yield h
-    h.eng.close()
+hall = hall_fixture(Hall, "2026-11-24T08:50")
 
 
 def opened(hall: Hall, found: bool = True, when: str = "2026-11-24T08:50") -> dict:
@@ -114,9 +109,6 @@ def test_a_roster_opens_at_15_00_each_working_day_and_not_at_weekends(hall: Hall
 
 def test_no_roster_on_the_national_day_holiday_but_one_on_the_working_saturday(db_url: str) -> None:
     """R-S1 on the national calendar: 10-01..10-07 are off; Saturday 10-10 is a working day (调休)."""
-    h = Hall(db_url, FixedClock(at("2026-09-30T09:00")))
-    try:
+    with Hall(db_url, FixedClock(at("2026-09-30T09:00"))) as h:
         assert rosters_by_day(h, date(2026, 9, 30), date(2026, 10, 12)) == [
             "09-30 Wed", "10-08 Thu", "10-09 Fri", "10-10 Sat", "10-12 Mon"]
-    finally:
-        h.eng.close()

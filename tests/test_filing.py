@@ -1,0 +1,271 @@
+"""Every path through processes/filing.bpmn (R-F1..R-F7, R-S1..R-S5), driven through the public API
+with the hall's forms at controlled times; deadlines on the working-day calendar (R-T1, R-T2)."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from engine import FixedClock
+from engine.config import load_config
+
+from tests.scenario import ROOT, Hall, at, hall_fixture
+
+
+class Filings(Hall):
+    """The filing process, worked by the hall's staff."""
+
+    def visit(self, when: str | None = "2026-11-24T09:00", handover: bool = False) -> dict:
+        """A customer reaches the front desk (R-F1, R-F6: 小王 is the first receiver)."""
+        case = self.start("filing", when, user="小王")
+        return self.work(case, "reception", who="小王", 首问负责人="小王", 来访企业="甲科技有限公司", 来访人="李经理",
+                         来访人电话="13912345678", 来访事项="办理合同备案",
+                         首问处理="登记转交" if handover else "引导至咨询窗口")
+
+    def consult(self, case: dict, intent: bool = True) -> dict:
+        return self.work(case, "consult", who="小李", 咨询内容="管理咨询服务", 是否达成服务意向=intent)
+
+    def sign(self, case: dict, end: str = "2026-11-30") -> dict:
+        """The agreement signed on site (R-F2 fields filled by the agency); the filing review is next."""
+        return self.work(case, "sign_agreement", who="张经理", 服务机构="合肥某咨询服务公司", 咨询企业="甲科技有限公司",
+                         联系人移动电话="13912345678", 咨询项目名称="管理体系咨询", 服务开始日期="2026-11-24",
+                         服务结束日期=end, 服务收费="12000.00", 协议签订日期="2026-11-24")
+
+    def review(self, case: dict, verdict: str = "同意备案", reason: str | None = None, when: str | None = None) -> dict:
+        data = {"备案意见": verdict, "大厅备案意见": verdict}
+        if reason:
+            data["未办结原因"] = reason
+        return self.work(case, "review", who="小陈", when=when, **data)
+
+    def filed(self, when: str = "2026-11-24T09:00", end: str = "2026-11-30") -> dict:
+        """Filed on the first visit and rated: the performance period runs."""
+        case = self.review(self.sign(self.consult(self.visit(when)), end))
+        return self.work(case, "rate_filing", who="小陈", 办理评分=10)
+
+    def call(self, case: dict, scores: tuple[int, int, int], grievance: bool = False) -> dict:
+        """The satisfaction callback (R-S1 script, R-S2 scores)."""
+        a, e, p = scores
+        return self.work(case, "callback", who="小赵", 服务态度=a, 服务效率=e, 服务价格=p,
+                         是否有抱怨或投诉=grievance, 抱怨投诉内容="收费偏高" if grievance else "")
+
+    def at_callback(self) -> dict:
+        """Filed, the contract ended, and the callback is due (15:00 the next working day, R-S1)."""
+        case = self.filed(end="2026-11-30")
+        self.fire("2026-11-30T00:01")                     # the end date: performance period over
+        self.fire("2026-12-01T15:00")                     # the next working day at 15:00
+        return self.show(case)
+
+    def due(self, case: dict, name: str) -> datetime:
+        return datetime.fromisoformat(self.task(case, name)["due_at"])
+
+
+hall = hall_fixture(Filings)
+
+
+# -- reception, consultation (R-F1, R-F6) ---------------------------------------------------------------
+def test_no_service_intent_records_the_consultation_and_ends(hall: Filings) -> None:
+    """R-F1: intent not reached → the consultation is recorded and the visit ends, rated (R-S5)."""
+    case = hall.consult(hall.visit(), intent=False)
+    assert hall.names(case) == ["record_consult"]
+    case = hall.work(case, "record_consult", who="小李", 未达成原因="暂无需求")
+    assert hall.names(case) == ["rate_visit"]
+    case = hall.work(case, "rate_visit", who="小王", 办理评分=9)
+    assert case["status"] == "completed"
+    assert case["variables"]["备案编号"] == "" and case["variables"]["首问负责人"] == "小王"
+
+
+def test_handover_is_registered_and_the_receiver_contacts_the_customer(hall: Filings) -> None:
+    """R-F6: the right person cannot be reached → hand-over registered; the receiver contacts the
+    customer within the limit (1 working day, configuration)."""
+    case = hall.visit("2026-11-27T16:00", handover=True)                   # a Friday
+    assert hall.names(case) == ["handover_register"]
+    case = hall.work(case, "handover_register", who="小王", 转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
+    assert hall.names(case) == ["handover_contact"] and hall.task(case, "handover_contact")["role"] == "咨询窗口"
+    assert hall.due(case, "handover_contact") == at("2026-11-30T16:00")
+    case = hall.work(case, "handover_contact", who="小李", when="2026-11-30T10:00", 联系情况="已电话联系")
+    assert hall.names(case) == ["consult"]
+    assert case["variables"]["转交对象"] == "咨询窗口小李" and case["variables"]["来访企业"] == "甲科技有限公司"
+
+
+def test_a_handover_not_contacted_in_time_returns_to_the_first_receiver(hall: Filings) -> None:
+    """R-F6: past the limit the first receiver reports to their leader and answers the customer."""
+    case = hall.work(hall.visit("2026-11-27T16:00", handover=True), "handover_register", who="小王",
+                     转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
+    hall.fire("2026-11-30T15:59")
+    assert hall.names(case) == ["handover_contact"]
+    hall.fire("2026-11-30T16:01")
+    assert hall.names(case) == ["first_receiver_answer"]                   # the hand-over is withdrawn
+    assert hall.task(case, "first_receiver_answer")["role"] == "前台接待"
+    case = hall.work(case, "first_receiver_answer", who="小王", 报告领导="刘主任", 答复内容="已致歉并安排咨询")
+    assert hall.names(case) == ["consult"]
+
+
+# -- filing review and the 123 rule (R-F2..R-F5) ----------------------------------------------------------
+def test_filed_on_the_first_visit_with_a_filing_number(hall: Filings) -> None:
+    """R-F4 一次限时 and R-F2: complete materials are filed in one visit, with a 备案编号."""
+    case = hall.sign(hall.consult(hall.visit()))
+    assert hall.names(case) == ["review"]
+    assert case["variables"]["备案编号"] == "BA20261124-0001" and case["variables"]["来访次数"] == 1
+    assert hall.due(case, "review") == at("2026-11-25T09:00")              # R-F5: 1 working day
+    case = hall.review(case)
+    assert case["variables"]["备案状态"] == "已备案" and case["variables"]["备案日期"] == "2026-11-24"
+    assert hall.names(case) == ["rate_filing"]                             # R-S5
+    case = hall.work(case, "rate_filing", who="小陈", 办理评分=10)
+    assert case["status"] == "running" and case["tasks"] == []
+    assert [t["element"] for t in case["timers"]] == ["wait_contract_end"]
+    other = hall.sign(hall.consult(hall.visit()))
+    assert other["variables"]["备案编号"] == "BA20261124-0002"
+
+
+def test_second_visit_finishes_after_one_written_list(hall: Filings) -> None:
+    """R-F3: every missing item in one written list; R-F4 二次办结: finished on the second visit."""
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "首次来访材料不全")
+    assert hall.names(case) == ["missing_list"]
+    case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 营业执照复印件\n2. 法人授权书\n3. 收费明细")
+    assert hall.names(case) == ["second_visit"]
+    case = hall.work(case, "second_visit", who="小陈", 补交材料="营业执照复印件、法人授权书、收费明细")
+    assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == "BA20261124-0001"
+    case = hall.review(case)
+    assert hall.names(case) == ["rate_filing"]
+    lists = [h for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed" and h["element"] == "missing_list"]
+    assert len(lists) == 1 and "3. 收费明细" in lists[0]["detail"]["data"]["缺件清单"]
+
+
+def test_an_unclear_notice_on_the_second_visit_means_on_site_service(hall: Filings) -> None:
+    """R-F4 三次上门: the second visit fails because the notice was unclear → staff serve on site until done."""
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "首次来访材料不全")
+    case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 法人授权书")
+    case = hall.work(case, "second_visit", who="小陈", 补交材料="授权书（格式不符）")
+    case = hall.review(case, "材料不全", "告知不清")
+    assert hall.names(case) == ["onsite_service"] and case["variables"]["来访次数"] == 2
+    case = hall.work(case, "onsite_service", who="小陈", 上门人员="小陈", 上门办理情况="指导重填", 材料是否齐全=False)
+    assert hall.names(case) == ["onsite_service"]                          # until done
+    case = hall.work(case, "onsite_service", who="小陈", 上门人员="小陈", 上门办理情况="材料已齐", 材料是否齐全=True)
+    assert hall.names(case) == ["review"] and case["variables"]["来访次数"] == 3
+    assert hall.names(hall.review(case)) == ["rate_filing"]
+
+
+def test_a_customer_who_did_not_bring_the_listed_items_gets_another_list(hall: Filings) -> None:
+    """The customer's own omission on the second visit is not the staff's unclear notice: no on-site service."""
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "首次来访材料不全")
+    case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 法人授权书")
+    case = hall.work(case, "second_visit", who="小陈", 补交材料="无")
+    case = hall.review(case, "材料不全", "客户未补齐已告知材料")
+    assert hall.names(case) == ["missing_list"]
+
+
+def test_a_refused_filing_is_explained_and_rated(hall: Filings) -> None:
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "不予备案")
+    assert hall.names(case) == ["refuse_notice"]
+    case = hall.work(case, "refuse_notice", who="小陈", 不予备案理由="超出备案范围", 告知方式="当面")
+    case = hall.work(case, "rate_visit", who="小王", 办理评分=6)
+    assert case["status"] == "completed" and "备案状态" not in case["variables"]
+
+
+def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall: Filings) -> None:
+    """R-F5: the committed limit passes → a delay notice with the cause and the new expected time."""
+    case = hall.sign(hall.consult(hall.visit("2026-11-27T16:00")))
+    hall.fire("2026-11-30T15:59")
+    assert hall.names(case) == ["review"]
+    hall.fire("2026-11-30T16:01")
+    assert hall.names(case) == ["delay_notice_review", "review"]
+    case = hall.work(case, "delay_notice_review", who="小陈", 延期原因="需核对收费标准",
+                     新的预计办结时间="2026-12-01T17:00", 告知方式="电话")
+    assert case["variables"]["延期原因"] == "需核对收费标准"
+    assert case["variables"]["新的预计办结时间"].startswith("2026-12-01T17:00")
+    assert hall.names(case) == ["review"]
+
+
+# -- performance period and the satisfaction callback (R-S1..R-S4) ---------------------------------------
+def test_the_callback_comes_at_15_00_the_working_day_after_the_contract_ends(hall: Filings) -> None:
+    case = hall.filed(end="2026-11-30")
+    hall.fire("2026-11-29T23:59")
+    assert hall.show(case)["timers"][0]["element"] == "wait_contract_end"
+    hall.fire("2026-11-30T00:01")
+    assert [t["element"] for t in hall.show(case)["timers"]] == ["wait_callback"]
+    hall.fire("2026-12-01T14:59")
+    assert hall.names(case) == []
+    hall.fire("2026-12-01T15:00")
+    assert hall.names(case) == ["callback"] and hall.task(case, "callback")["role"] == "回访员"
+    assert hall.due(case, "callback") == at("2026-12-02T15:00")
+    roster = hall.show({"id": max(i["id"] for i in hall.eng.instances(process="callback_day"))})
+    assert roster["variables"]["回访日期"] == "2026-12-01"
+    listed = roster["variables"]["今日回访"]
+    assert [c["备案编号"] for c in listed] == ["BA20261124-0001"]              # R-S1: the day's list
+
+
+def test_a_missed_callback_is_escalated(hall: Filings) -> None:
+    case = hall.at_callback()
+    hall.fire("2026-12-02T15:01")
+    assert hall.names(case) == ["callback", "escalate_callback"]
+    assert hall.task(case, "escalate_callback")["role"] == "大厅主管"
+
+
+@pytest.mark.parametrize("scores,composite", [((10, 8, 6), 8.0), ((7, 7, 7), 7.0)])
+def test_satisfied_at_or_above_7_goes_straight_to_the_archive(hall: Filings, scores, composite) -> None:
+    """R-S2: the composite is the mean by default; 7 is not below 7 (R-S3)."""
+    case = hall.call(hall.at_callback(), scores)
+    assert case["variables"]["综合得分"] == composite
+    assert hall.names(case) == ["archive"]
+    assert "综合得分%s" % composite in case["variables"]["服务满意度调查情况"]
+    case = hall.work(case, "archive", who="小周", 档案编号="BA-2026-001")
+    assert case["status"] == "completed"
+    assert hall.eng.instances(process="complaint") == []
+
+
+def test_below_7_the_agency_rectifies_and_a_linked_complaint_decides_the_archive(hall: Filings) -> None:
+    """R-S3/R-S4: composite below 7 → supervisor review → the agency's rectification → a complaint
+    carrying the 合同备案编号; the filing waits for its outcome before it is archived."""
+    case = hall.call(hall.at_callback(), (7, 7, 6))
+    assert case["variables"]["综合得分"] == 6.7
+    assert hall.names(case) == ["supervisor_review"]
+    case = hall.work(case, "supervisor_review", who="刘主任", 投诉内容摘要="效率偏低")
+    assert hall.names(case) == ["agency_rectify"]
+    case = hall.work(case, "agency_rectify", who="张经理", 服务机构整改意见="增派人员")
+    [child] = case["links"]["children"]
+    assert child["process"] == "complaint" and case["tasks"] == []
+    complaint = hall.show({"id": child["id"]})
+    assert complaint["variables"]["合同备案编号"] == "BA20261124-0001"
+    assert complaint["variables"]["渠道"] == "回访" and complaint["variables"]["服务机构整改意见"] == "增派人员"
+    assert complaint["links"]["parent"]["id"] == case["id"]
+    complaint = hall.work(complaint, "register", who="小孙", 渠道="回访", 投诉内容="效率偏低")
+    complaint = hall.work(complaint, "classify", who="小孙", 类型="投诉", 专题="服务质量")
+    for name, data in (("contact", {}), ("investigate", {"需要延期": False}), ("rectify", {}),
+                       ("hall_review", {"大厅审核意见": "通过"}), ("feedback", {"客户是否满意": True}),
+                       ("report", {}), ("manager_review", {"审核结论": "同意"}), ("revisit", {"回访满意度": "满意"}),
+                       ("rate", {})):
+        assert hall.names(case) == [] and hall.show(case)["status"] == "running"   # still waiting
+        complaint = hall.work(complaint, name, **data)
+    complaint = hall.work(complaint, "archive", who="小周")
+    assert complaint["status"] == "completed"
+    case = hall.show(case)
+    assert hall.names(case) == ["close_case"]
+    assert case["variables"]["投诉结果"]["结果"] is True
+    assert case["variables"]["投诉结果"]["投诉编号"] == complaint["variables"]["投诉编号"]
+    case = hall.work(case, "close_case", who="刘主任", 结案处理意见="客户满意，继续跟踪")
+    case = hall.work(case, "archive", who="小周")
+    assert case["status"] == "completed"
+
+
+def test_a_grievance_with_good_scores_goes_to_a_complaint_without_rectification(hall: Filings) -> None:
+    """R-S3: any grievance voiced in the call enters the complaint process, whatever the scores."""
+    case = hall.call(hall.at_callback(), (9, 9, 9), grievance=True)
+    assert hall.names(case) == ["supervisor_review"]
+    case = hall.work(case, "supervisor_review", who="刘主任", 投诉内容摘要="收费偏高")
+    assert [c["process"] for c in case["links"]["children"]] == ["complaint"]
+    assert "agency_rectify" not in [h["element"] for h in hall.eng.history(case["id"])]
+
+
+def test_the_composite_rule_is_configuration(db_url: str) -> None:
+    """R-S2 leaves the formula open: `最低分` takes the lowest score, weights weigh the mean."""
+    settings = load_config(ROOT / "hall.yaml")
+    settings["settings"]["综合得分规则"] = "最低分"
+    with Filings(db_url, FixedClock(at("2026-11-24T09:00")), settings=settings) as h:
+        case = h.call(h.at_callback(), (10, 10, 6))
+        assert case["variables"]["综合得分"] == 6
+        assert h.names(case) == ["supervisor_review"]
+    settings["settings"].update({"综合得分规则": "加权平均", "综合得分权重": [2, 1, 1]})
+    other = db_url.replace("hall.db", "hall2.db") if db_url.startswith("sqlite") else db_url
+    with Filings(other, FixedClock(at("2026-11-24T09:00")), settings=settings) as h:
+        case = h.call(h.at_callback(), (10, 6, 6))
+        assert case["variables"]["综合得分"] == 8.0
