@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from datetime import datetime, timezone
+from datetime import datetime
 from functools import update_wrapper
 from typing import Any, Callable
 

@@ -8,7 +8,7 @@ round the PDCA loop before the customer is satisfied. Every line is what a staff
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -208,10 +208,10 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
 
     echo("\n== Tuesday 24 November 2026: the hall opens at 08:50 ==")
     day.at("08:50", TUESDAY)
-    jia = filing_until_filed(day, "甲科技有限公司", "合肥某咨询服务公司", end="2027-05-31")
+    filing_until_filed(day, "甲科技有限公司", "合肥某咨询服务公司", end="2027-05-31")
     day.at("09:40")
-    yi = filing_until_filed(day, "乙贸易有限公司", "安徽某财务顾问公司", end="2027-03-31", visits="second",
-                            return_at="10:30")
+    filing_until_filed(day, "乙贸易有限公司", "安徽某财务顾问公司", end="2027-03-31", visits="second",
+                       return_at="10:30")
     day.at("10:50")
     ding = day.start("filing", None, "小王")
     ding = day.work(ding, "reception", 首问负责人="小王", 来访企业="丁餐饮管理公司", 来访人="丁女士", 来访人电话="13700001111",
@@ -232,8 +232,8 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
     hotline = day.work(hotline, "archive", 档案编号="ZX-2026-11-001", 保存期限="六个月")
 
     day.at("13:30")
-    bing = filing_until_filed(day, "丙制造有限公司", "合肥某咨询服务公司", end="2027-06-30", visits="onsite",
-                              return_at="14:20")
+    filing_until_filed(day, "丙制造有限公司", "合肥某咨询服务公司", end="2027-06-30", visits="onsite",
+                       return_at="14:20")
 
     echo("\n== 15:00: satisfaction callbacks (R-S1) ==")
     day.at("15:00")

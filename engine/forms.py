@@ -20,7 +20,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field as dc_field
 from datetime import date, datetime, timedelta, timezone, tzinfo
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
 

@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Sequence
 
-import sqlalchemy as sa
 
 from .store import Store, Tx
 

@@ -628,7 +628,7 @@ def test_check_reports_syntax_error_on_the_file_line(tmp_path):
     assert len(problems) == 1
     line, what = problems[0]
     assert line == 7 and "syntax error" in what
-    assert f"[模板有误 " in form.render({})
+    assert "[模板有误 " in form.render({})
 
 
 def test_check_maps_lines_for_single_line_templates(tmp_path):
