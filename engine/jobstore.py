@@ -72,7 +72,7 @@ def _acquire_statement(dialect: str) -> Any:
 
 
 def _hold_statement(dialect: str) -> Any:
-    q = (sa.select(instances.c.status)
+    q = (sa.select(instances.c.status, instances.c.version)
          .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id))
          .where(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker")))
     return q.with_for_update(of=instances) if dialect == "postgresql" else q
@@ -100,17 +100,20 @@ def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> 
     return found
 
 
-def hold(tx: Tx, job: Job, worker_id: str) -> str | None:
+def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None] | None:
     """In the transaction that fires ``job``: lock its instance row and check the claim is still ours.
 
-    Returns the instance's status, or None when the job is gone or another worker took it over
-    (our lease ran out). The instance is locked first, in the same order as every engine step,
-    so a worker and a staff member completing a task on that instance never deadlock.
+    Returns the instance's status and version (the step that fires needs not read them again), or
+    None when the job is gone or another worker took it over (our lease ran out). The instance is
+    locked first, in the same order as every engine step, so a worker and a staff member completing
+    a task on that instance never deadlock.
     """
+    params = {"job_id": job.id, "worker": worker_id}
     if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
-        found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], {"job_id": job.id, "worker": worker_id}).scalar()
-        return "running" if found is not None else None
-    return tx.conn.execute(_SQL[tx.dialect]["hold"], {"job_id": job.id, "worker": worker_id}).scalar()
+        found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], params).scalar()
+        return ("running", None) if found is not None else None
+    row = tx.conn.execute(_SQL[tx.dialect]["hold"], params).first()
+    return (row[0], row[1]) if row is not None else None
 
 
 def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: float) -> int:

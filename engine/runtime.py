@@ -61,6 +61,8 @@ class Step:
     actor: str | None
     loaded: Loaded
     history: list[dict] = field(default_factory=list)
+    job_deletes: list[str] = field(default_factory=list)   # written with the step's other rows in _save
+    job_adds: list[dict] = field(default_factory=list)
     bytes_written: int = 0
 
     @property
@@ -184,15 +186,17 @@ class Runtime:
 
     def _load(self, tx: Tx, instance_id: int) -> Loaded:
         from . import spiff
-        row = dict(tx.instance(instance_id))
+        found = tx.load(instance_id)
+        if found is None:
+            raise InstanceNotFound(instance_id)
+        row, task_rows = found["row"], found["task_rows"]
         definition = self.definition(tx, row["definition_id"])
-        task_rows = tx.load_task_rows(instance_id)
         instance = spiff.Instance.restore(definition, self.script_engine, spiff.Snapshot(row["state"], task_rows))
-        human = {h["spiff_task_id"]: dict(h) for h in tx.ready_human_tasks(instance_id)}
-        jobs = {j["spiff_task_id"]: (j["due_at"].isoformat(), j["element"]) for j in tx.jobs_of(instance_id)}
+        human = {h["spiff_task_id"]: h for h in found["human"]}
+        jobs = {j["spiff_task_id"]: (j["due_at"].isoformat(), j["element"]) for j in found["jobs"]}
         keep = ("id", "process_id", "definition_id", "status", "parent_id", "business_key", "updated_at",
                 "started_at", "ended_at", "incident_element", "incident_error")
-        linked = row["parent_id"] is not None or tx.has_children(instance_id)
+        linked = row["parent_id"] is not None or found["has_children"]
         return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
 
     def _save(self, step: Step) -> None:
@@ -202,7 +206,6 @@ class Runtime:
         added = {k: v for k, v in snap.tasks.items() if k not in old}
         changed = {k: v for k, v in snap.tasks.items() if k in old and old[k] != v}
         removed = [k for k in old if k not in snap.tasks]
-        written = step.tx.save_task_rows(step.instance_id, added, changed, removed)
         loaded.variables = loaded.instance.variables()
         variables = dumps(loaded.variables)
         row = loaded.row
@@ -211,9 +214,10 @@ class Runtime:
         values = dict(state=snap.state, variables=variables, status=row["status"], updated_at=step.now,
                       ended_at=row["ended_at"], definition_id=row["definition_id"],
                       incident_element=row["incident_element"], incident_error=row["incident_error"])
-        if not step.tx.update_instance(step.instance_id, loaded.version, **values):
+        if not step.tx.save_step(step.instance_id, loaded.version, values, dict(added, **changed), removed,
+                                 step.job_deletes, step.job_adds, step.history):
             raise ConcurrentUpdate(step.instance_id)
-        step.tx.add_history(step.history)
+        written = sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
         step.bytes_written = written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
         self.last_bytes_written = step.bytes_written
         loaded.version += 1
@@ -270,16 +274,15 @@ class Runtime:
         loaded = step.loaded
         waiting = {t.spiff_id: t for t in loaded.instance.waiting_timers() if t.due}
         for spiff_id in [k for k in loaded.jobs if k not in waiting]:
-            step.tx.delete_jobs(step.instance_id, spiff_id)
+            step.job_deletes.append(spiff_id)
             del loaded.jobs[spiff_id]
         for spiff_id, timer in waiting.items():
             if loaded.jobs.get(spiff_id, (None,))[0] == timer.due:
                 continue
             if spiff_id in loaded.jobs:
-                step.tx.delete_jobs(step.instance_id, spiff_id)
-            step.tx.add_job(instance_id=step.instance_id, element=timer.element, spiff_task_id=spiff_id,
-                            kind="timer", due_at=datetime.fromisoformat(timer.due), attempts=0,
-                            created_at=step.now)
+                step.job_deletes.append(spiff_id)
+            step.job_adds.append(dict(instance_id=step.instance_id, element=timer.element, spiff_task_id=spiff_id,
+                                      kind="timer", due_at=datetime.fromisoformat(timer.due), created_at=step.now))
             loaded.jobs[spiff_id] = (timer.due, timer.element)
             step.log("timer_scheduled", timer.element, due_at=timer.due, timer=timer.kind)
 
@@ -372,8 +375,10 @@ class Runtime:
             "links": None if loaded.linked else {"parent": None, "children": []},
         }
 
-    def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str) -> bool:
-        """Fire a due timer in the instance's transaction; False if it no longer waits."""
+    def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str,
+                   version: int | None = None) -> bool:
+        """Fire a due timer in the instance's transaction (its row locked, at `version` if the caller
+        read it); False if it no longer waits."""
         def act(step: Step) -> bool:
             if step.loaded.row["status"] != "running":
                 return False
@@ -387,7 +392,7 @@ class Runtime:
             self.advance(step)
             return True
 
-        return self.run_step(instance_id, actor, act, tx)
+        return self.run_step(instance_id, actor, act, tx, version)
 
 
     # -- start timers -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import json
 import re
 from contextlib import contextmanager
 from datetime import date, datetime, timezone
-from typing import Any, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -337,7 +337,14 @@ HOT_SQL = {
     "insert_history": (
         "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
         " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"),
+    "delete_task_rows": "DELETE FROM instance_tasks WHERE instance_id = :i AND task_id = :t",
+    "delete_job_of": "DELETE FROM jobs WHERE instance_id = :i AND spiff_task_id = :t",
+    "insert_job": (
+        "INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired, created_at)"
+        " VALUES (:instance_id, :element, :spiff_task_id, :kind, :due_at, 0, 0, :created_at)"),
 }
+# What an instance's cold load reads (one round trip on PostgreSQL: sent as one pipeline).
+_LOAD = ("instance", "task_rows", "ready_human_tasks", "jobs_of", "has_children")
 _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQL.items()}
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
@@ -361,7 +368,10 @@ class Tx:
 
     def _rows(self, name: str, params: Any) -> list[dict[str, Any]]:
         """A hot query's rows as dicts, times as aware UTC datetimes on every backend."""
-        cur = self._run(name, params)
+        return self._dicts(self._run(name, params))
+
+    @staticmethod
+    def _dicts(cur: Any) -> list[dict[str, Any]]:
         names = [d[0] for d in cur.description]
         times = [i for i, n in enumerate(names) if n in _TIME_COLUMNS]
         out = []
@@ -372,16 +382,28 @@ class Tx:
             out.append(dict(zip(names, row)))
         return out
 
-    def _run(self, name: str, params: Any) -> Any:
-        """A hot statement on the driver's own cursor, inside this transaction."""
-        cur = self._cursor
-        if cur is None:
-            cur = self._cursor = self.conn.connection.dbapi_connection.cursor()
+    def _batch(self, ops: Sequence[tuple[str, Any]]) -> list[Any]:
+        """Run hot statements in order and return their cursors; on PostgreSQL they travel as one
+        pipeline (one round trip instead of one each), on SQLite (in-process) one after another."""
+        raw = self.conn.connection.dbapi_connection
+        if self.dialect != "postgresql":
+            return [self._exec(raw.cursor(), name, params) for name, params in ops]
+        with raw.pipeline():
+            return [self._exec(raw.cursor(), name, params) for name, params in ops]
+
+    def _exec(self, cur: Any, name: str, params: Any) -> Any:
         if isinstance(params, list):
             cur.executemany(self._sql[name], params)
         else:
             cur.execute(self._sql[name], params)
         return cur
+
+    def _run(self, name: str, params: Any) -> Any:
+        """A hot statement on the driver's own cursor, inside this transaction."""
+        cur = self._cursor
+        if cur is None:
+            cur = self._cursor = self.conn.connection.dbapi_connection.cursor()
+        return self._exec(cur, name, params)
 
     # -- definitions ------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> Mapping[str, Any] | None:
@@ -408,8 +430,40 @@ class Tx:
         rows = self._rows("instance", {"id": instance_id})
         return rows[0] if rows else None
 
-    def has_children(self, instance_id: int) -> bool:
-        return self._run("has_children", {"id": instance_id}).fetchone() is not None
+    def load(self, instance_id: int) -> dict[str, Any] | None:
+        """What a step needs of an instance it has not cached: its row, task rows, ready human tasks,
+        jobs and whether it has children; None if there is no such instance."""
+        cursors = dict(zip(_LOAD, self._batch([(name, {"id": instance_id}) for name in _LOAD])))
+        rows = self._dicts(cursors["instance"])
+        if not rows:
+            return None
+        return {"row": rows[0], "task_rows": dict(cursors["task_rows"].fetchall()),
+                "human": self._dicts(cursors["ready_human_tasks"]), "jobs": self._dicts(cursors["jobs_of"]),
+                "has_children": cursors["has_children"].fetchone() is not None}
+
+    def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
+                  task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
+                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]]) -> bool:
+        """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
+        rows, the instance row (optimistic version check) and history. False if the version check failed."""
+        ops: list[tuple[str, Any]] = []
+        if job_deletes:
+            ops.append(("delete_job_of", [{"i": instance_id, "t": t} for t in job_deletes]))
+        if job_adds:
+            ops.append(("insert_job", [dict(j, due_at=self._time(j["due_at"]), created_at=self._time(j["created_at"]))
+                                       for j in job_adds]))
+        if task_rows:
+            ops.append(("upsert_task_rows", [{"i": instance_id, "t": k, "b": v} for k, v in task_rows.items()]))
+        if removed_rows:
+            ops.append(("delete_task_rows", [{"i": instance_id, "t": t} for t in removed_rows]))
+        check = len(ops)
+        ops.append(("update_instance", dict(instance, id=instance_id, version=expected_version,
+                                            new_version=expected_version + 1,
+                                            updated_at=self._time(instance["updated_at"]),
+                                            ended_at=self._time(instance["ended_at"]))))
+        if history_rows:
+            ops.append(("insert_history", [dict(r, at=self._time(r["at"])) for r in history_rows]))
+        return self._batch(ops)[check].rowcount == 1
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
         """Version and status; on PostgreSQL the row stays locked until the transaction ends."""
@@ -421,12 +475,6 @@ class Tx:
         cur = self._run("task_for_update", {"id": task_id})
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row)) if row else None
-
-    def update_instance(self, instance_id: int, expected_version: int, **values: Any) -> bool:
-        """Optimistic update of a step's result: fails if anybody changed the instance since we read it."""
-        params = dict(values, id=instance_id, version=expected_version, new_version=expected_version + 1,
-                      updated_at=self._time(values["updated_at"]), ended_at=self._time(values["ended_at"]))
-        return self._run("update_instance", params).rowcount == 1
 
     def list_instances(self, process: str | None = None, status: str | None = None,
                        business_key: str | None = None, limit: int = 200) -> list[Mapping[str, Any]]:
@@ -454,22 +502,6 @@ class Tx:
         q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
              .where(instances.c.id == instance_id))
         return self.conn.execute(q).mappings().first()
-
-    # -- serialized task tree -----------------------------------------------------------
-    def load_task_rows(self, instance_id: int) -> dict[str, str]:
-        return dict(self._run("task_rows", {"id": instance_id}).fetchall())
-
-    def save_task_rows(self, instance_id: int, added: Mapping[str, str], changed: Mapping[str, str],
-                       removed: Iterable[str]) -> int:
-        """Write only what changed; returns the bytes written (for the benchmark's figure)."""
-        rows = [{"i": instance_id, "t": k, "b": v} for part in (added, changed) for k, v in part.items()]
-        if rows:
-            self._run("upsert_task_rows", rows)
-        removed = list(removed)
-        if removed:
-            self.conn.execute(instance_tasks.delete().where(instance_tasks.c.instance_id == instance_id,
-                                                            instance_tasks.c.task_id.in_(removed)))
-        return sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
 
     # -- human tasks ------------------------------------------------------------------
     def insert_human_task(self, **values: Any) -> int:

@@ -139,7 +139,8 @@ class Worker:
     def _run(self, job: Job) -> None:
         try:
             with self.store.tx() as tx:
-                status = jobstore.hold(tx, job, self.worker_id)
+                held = jobstore.hold(tx, job, self.worker_id)
+                status, version = held if held is not None else (None, None)
                 if status is None:
                     kind = "lost"
                 elif status != "running":
@@ -148,7 +149,7 @@ class Worker:
                 elif job.instance_id is None:
                     self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
                     kind = "fired"
-                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor):
+                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version):
                     # The runtime's step deleted the fired timer's row and wrote the instance's
                     # next jobs (a cycle's next firing) in this same transaction.
                     kind = "fired"
