@@ -100,20 +100,24 @@ def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> 
     return found
 
 
-def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None] | None:
+def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None, Any] | None:
     """In the transaction that fires ``job``: lock its instance row and check the claim is still ours.
 
-    Returns the instance's status and version (the step that fires needs not read them again), or
-    None when the job is gone or another worker took it over (our lease ran out). The instance is
-    locked first, in the same order as every engine step, so a worker and a staff member completing
-    a task on that instance never deadlock.
+    Returns the instance's status, version and (on PostgreSQL) the instance as loaded in the same
+    round trip, so the step that fires reads nothing again; or None when the job is gone or another
+    worker took it over (our lease ran out). The instance is locked first, in the same order as
+    every engine step, so a worker and a staff member completing a task on that instance never
+    deadlock.
     """
     params = {"job_id": job.id, "worker": worker_id}
     if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
         found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], params).scalar()
-        return ("running", None) if found is not None else None
+        return ("running", None, None) if found is not None else None
+    if tx.dialect == "postgresql":
+        held, loaded = tx.hold_and_load(job.id, worker_id, job.instance_id)
+        return (held[0], held[1], loaded) if held is not None else None
     row = tx.conn.execute(_SQL[tx.dialect]["hold"], params).first()
-    return (row[0], row[1]) if row is not None else None
+    return (row[0], row[1], None) if row is not None else None
 
 
 def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: float) -> int:

@@ -113,10 +113,11 @@ class Runtime:
 
     # -- the transaction around a step -----------------------------------------------------
     def run_step(self, instance_id: int, actor: str | None, action: Callable[[Step], Any],
-                 tx: Tx | None = None, version: int | None = None) -> Any:
+                 tx: Tx | None = None, version: int | None = None, preloaded: Any = None) -> Any:
         """Lock, load, act, advance, save — in the caller's transaction or a new one.
 
-        `version` is the instance version the caller already read while locking the row.
+        `version` is the instance version the caller already read while locking the row;
+        `preloaded` what `Tx.load` returned for it in that transaction, if the caller read it.
         """
         if tx is None:
             try:
@@ -125,7 +126,7 @@ class Runtime:
             except BaseException:
                 self._cache.pop(instance_id, None)
                 raise
-        step = self._open(tx, instance_id, actor, version)
+        step = self._open(tx, instance_id, actor, version, preloaded)
         token = _current.set(step)
         try:
             result = action(step)
@@ -165,7 +166,8 @@ class Runtime:
         self.run_step(instance_id, actor, begin, tx)
         return instance_id
 
-    def _open(self, tx: Tx, instance_id: int, actor: str | None, version: int | None = None) -> Step:
+    def _open(self, tx: Tx, instance_id: int, actor: str | None, version: int | None = None,
+              preloaded: Any = None) -> Step:
         if version is None:
             found = tx.instance_version(instance_id, lock=True)
             if found is None:
@@ -173,7 +175,7 @@ class Runtime:
             version = found[0]
         loaded = self._cache.get(instance_id)
         if loaded is None or loaded.version != version:
-            loaded = self._cache[instance_id] = self._load(tx, instance_id)
+            loaded = self._cache[instance_id] = self._load(tx, instance_id, preloaded)
             while len(self._cache) > CACHE_SIZE:
                 self._cache.popitem(last=False)
         else:
@@ -184,9 +186,9 @@ class Runtime:
             raise ActionTooEarly(instance_id, now.isoformat(), last.isoformat())
         return Step(self, tx, now, actor, loaded)
 
-    def _load(self, tx: Tx, instance_id: int) -> Loaded:
+    def _load(self, tx: Tx, instance_id: int, preloaded: Any = None) -> Loaded:
         from . import spiff
-        found = tx.load(instance_id)
+        found = preloaded or tx.load(instance_id)
         if found is None:
             raise InstanceNotFound(instance_id)
         row, task_rows = found["row"], found["task_rows"]
@@ -376,7 +378,7 @@ class Runtime:
         }
 
     def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str,
-                   version: int | None = None) -> bool:
+                   version: int | None = None, preloaded: Any = None) -> bool:
         """Fire a due timer in the instance's transaction (its row locked, at `version` if the caller
         read it); False if it no longer waits."""
         def act(step: Step) -> bool:
@@ -392,7 +394,7 @@ class Runtime:
             self.advance(step)
             return True
 
-        return self.run_step(instance_id, actor, act, tx, version)
+        return self.run_step(instance_id, actor, act, tx, version, preloaded)
 
 
     # -- start timers -------------------------------------------------------------------------

@@ -337,6 +337,9 @@ HOT_SQL = {
     "insert_history": (
         "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
         " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"),
+    "hold_job": (
+        "SELECT i.status, i.version FROM jobs j JOIN instances i ON i.id = j.instance_id"
+        " WHERE j.id = :job_id AND j.locked_by = :worker"),
     "delete_task_rows": "DELETE FROM instance_tasks WHERE instance_id = :i AND task_id = :t",
     "delete_job_of": "DELETE FROM jobs WHERE instance_id = :i AND spiff_task_id = :t",
     "insert_job": (
@@ -348,6 +351,7 @@ _LOAD = ("instance", "task_rows", "ready_human_tasks", "jobs_of", "has_children"
 _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQL.items()}
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
+_PG_SQL["hold_job"] += " FOR UPDATE OF i"
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
 _TIME_COLUMNS = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at"}
 
@@ -433,7 +437,19 @@ class Tx:
     def load(self, instance_id: int) -> dict[str, Any] | None:
         """What a step needs of an instance it has not cached: its row, task rows, ready human tasks,
         jobs and whether it has children; None if there is no such instance."""
-        cursors = dict(zip(_LOAD, self._batch([(name, {"id": instance_id}) for name in _LOAD])))
+        return self._bundle(self._batch([(name, {"id": instance_id}) for name in _LOAD]))
+
+    def hold_and_load(self, job_id: int, worker: str, instance_id: int) -> tuple[tuple[str, int] | None, Any]:
+        """Lock the instance of a job this worker still holds and load it, in one batch (with the
+        transaction's BEGIN: one round trip on PostgreSQL). Returns ((status, version) or None when
+        the claim is lost, the load as `load` returns it)."""
+        cursors = self._batch([("hold_job", {"job_id": job_id, "worker": worker})]
+                              + [(name, {"id": instance_id}) for name in _LOAD])
+        held = cursors[0].fetchone()
+        return ((held[0], held[1]) if held else None), self._bundle(cursors[1:])
+
+    def _bundle(self, cursors: Sequence[Any]) -> dict[str, Any] | None:
+        cursors = dict(zip(_LOAD, cursors))
         rows = self._dicts(cursors["instance"])
         if not rows:
             return None

@@ -140,7 +140,7 @@ class Worker:
         try:
             with self.store.tx() as tx:
                 held = jobstore.hold(tx, job, self.worker_id)
-                status, version = held if held is not None else (None, None)
+                status, version, loaded = held if held is not None else (None, None, None)
                 if status is None:
                     kind = "lost"
                 elif status != "running":
@@ -149,7 +149,8 @@ class Worker:
                 elif job.instance_id is None:
                     self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
                     kind = "fired"
-                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version):
+                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
+                                              loaded):
                     # The runtime's step deleted the fired timer's row and wrote the instance's
                     # next jobs (a cycle's next firing) in this same transaction.
                     kind = "fired"
