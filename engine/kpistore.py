@@ -35,8 +35,8 @@ def _bind(tx: Tx, value: datetime) -> Any:
 def _time(value: Any) -> datetime | None:
     if value is None:
         return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
+    if isinstance(value, str):  # SQLite keeps UTC as text without an offset: parse it as UTC at once
+        return datetime.fromisoformat(value + "+00:00" if len(value) <= 26 else value)
     return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
