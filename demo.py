@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from engine import Engine, FixedClock
 from engine.config import load_config
+from engine.errors import HallError
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
@@ -197,6 +198,10 @@ def complaint_round(day: Day, case: dict, satisfied: bool) -> dict:
 
 def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) -> Counter[str]:
     """Play the day on a fresh SQLite file; returns the counts printed at the end."""
+    missing = [f"{name}/" for name in ("processes", "forms") if not Path(name).is_dir()]
+    if missing:  # checked before the file is touched
+        raise HallError(f"hall demo plays the hall's own diagrams and forms: {' and '.join(missing)} not found in "
+                        f"{Path.cwd()} (run it from the repository folder)")
     day = Day(Path(db), echo)
     day.eng.init()
     deployed = day.eng.deploy(["processes"], user="admin")

@@ -37,3 +37,12 @@ def test_demo_plays_the_day_and_can_be_run_again(tmp_path: Path, monkeypatch) ->
     assert feedback == [False, True]  # twice round the loop, satisfied the second time (R-C3)
     assert eng.tasks() == []
     eng.close()
+
+
+def test_demo_outside_the_repository_says_where_to_run_it(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "--file", "demo.db"])
+    assert result.exit_code == 1
+    assert result.output.strip() == (f"error: hall demo plays the hall's own diagrams and forms: processes/ and forms/ "
+                                     f"not found in {tmp_path} (run it from the repository folder)")
+    assert not (tmp_path / "demo.db").exists()
