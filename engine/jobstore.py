@@ -71,19 +71,12 @@ def _acquire_statement(dialect: str) -> Any:
             .returning(*_COLUMNS))
 
 
-def _hold_statement(dialect: str) -> Any:
-    q = (sa.select(instances.c.status, instances.c.version)
-         .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id))
-         .where(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker")))
-    return q.with_for_update(of=instances) if dialect == "postgresql" else q
-
-
 def _hold_start_statement(dialect: str) -> Any:
     q = sa.select(jobs.c.id).where(jobs.c.id == sa.bindparam("job_id"), jobs.c.locked_by == sa.bindparam("worker"))
     return q.with_for_update() if dialect == "postgresql" else q
 
 
-_SQL = {d: {"acquire": _acquire_statement(d), "hold": _hold_statement(d), "hold_start": _hold_start_statement(d)}
+_SQL = {d: {"acquire": _acquire_statement(d), "hold_start": _hold_start_statement(d)}
         for d in ("sqlite", "postgresql")}
 _DELETE = jobs.delete().where(jobs.c.id == sa.bindparam("job_id"))
 
@@ -113,11 +106,11 @@ def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None, Any] | None
     if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
         found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], params).scalar()
         return ("running", None, None) if found is not None else None
-    if tx.dialect == "postgresql":
+    if tx.dialect == "postgresql":  # the load rides along in the same round trip
         held, loaded = tx.hold_and_load(job.id, worker_id, job.instance_id)
-        return (held[0], held[1], loaded) if held is not None else None
-    row = tx.conn.execute(_SQL[tx.dialect]["hold"], params).first()
-    return (row[0], row[1], None) if row is not None else None
+    else:
+        held, loaded = tx.hold(job.id, worker_id), None
+    return (held[0], held[1], loaded) if held is not None else None
 
 
 def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: float) -> int:

@@ -441,6 +441,12 @@ class Tx:
         jobs and whether it has children; None if there is no such instance."""
         return self._bundle(self._batch([(name, {"id": instance_id}) for name in _LOAD]))
 
+    def hold(self, job_id: int, worker: str) -> tuple[str, int] | None:
+        """Lock the instance of a job this worker still holds: (status, version), or None when the
+        claim is lost."""
+        held = self._run("hold_job", {"job_id": job_id, "worker": worker}).fetchone()
+        return (held[0], held[1]) if held else None
+
     def hold_and_load(self, job_id: int, worker: str, instance_id: int) -> tuple[tuple[str, int] | None, Any]:
         """Lock the instance of a job this worker still holds and load it, in one batch (with the
         transaction's BEGIN: one round trip on PostgreSQL). Returns ((status, version) or None when
