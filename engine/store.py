@@ -352,6 +352,11 @@ _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQ
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _PG_SQL["hold_job"] += " FOR UPDATE OF i"
+# A human task id taken ahead (in the worker's first round trip), so the insert can wait for the save's.
+_PG_SQL["reserve_task_id"] = "SELECT nextval(pg_get_serial_sequence('human_tasks', 'id'))"
+_PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
+    "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
+    " RETURNING id", "")
 # psycopg re-encodes a str query on every execution (about 14 µs each): hand it bytes once
 _PG_SQL = {name: sql.encode() for name, sql in _PG_SQL.items()}  # type: ignore[misc]
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
@@ -366,6 +371,8 @@ class Tx:
         self.dialect = dialect
         self._sql = _PG_SQL if dialect == "postgresql" else HOT_SQL
         self._cursor: Any = None
+        self._task_ids: list[int] = []        # reserved human task ids (PostgreSQL)
+        self._new_tasks: list[dict] = []       # inserts of reserved ids, written with the step's save
 
     def _time(self, value: datetime | None) -> Any:
         if value is None or self.dialect == "postgresql":
@@ -452,9 +459,12 @@ class Tx:
         transaction's BEGIN: one round trip on PostgreSQL). Returns ((status, version) or None when
         the claim is lost, the load as `load` returns it)."""
         cursors = self._batch([("hold_job", {"job_id": job_id, "worker": worker})]
-                              + [(name, {"id": instance_id}) for name in _LOAD])
+                              + [(name, {"id": instance_id}) for name in _LOAD]
+                              + ([("reserve_task_id", None)] if self.dialect == "postgresql" else []))
         held = cursors[0].fetchone()
-        return ((held[0], held[1]) if held else None), self._bundle(cursors[1:])
+        if self.dialect == "postgresql":
+            self._task_ids.append(cursors[-1].fetchone()[0])
+        return ((held[0], held[1]) if held else None), self._bundle(cursors[1:1 + len(_LOAD)])
 
     def _bundle(self, cursors: Sequence[Any]) -> dict[str, Any] | None:
         cursors = dict(zip(_LOAD, cursors))
@@ -471,6 +481,9 @@ class Tx:
         """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
         rows, the instance row (optimistic version check) and history. False if the version check failed."""
         ops: list[tuple[str, Any]] = []
+        if self._new_tasks:
+            ops.append(("insert_human_task_as", self._new_tasks))
+            self._new_tasks = []
         if job_deletes:
             ops.append(("delete_job_of", [{"i": instance_id, "t": t} for t in job_deletes]))
         if job_adds:
@@ -531,6 +544,10 @@ class Tx:
     def insert_human_task(self, **values: Any) -> int:
         params = dict(values, created_at=self._time(values["created_at"]), due_at=self._time(values["due_at"]),
                       warn_at=self._time(values["warn_at"]))
+        if self._task_ids:  # an id taken ahead: the row goes with the step's save (no round trip now)
+            params["id"] = self._task_ids.pop()
+            self._new_tasks.append(params)
+            return params["id"]
         return self._run("insert_human_task", params).fetchone()[0]
 
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
