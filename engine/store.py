@@ -40,6 +40,8 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
+_UTC = UTCDateTime()  # for rows read straight from the driver
+
 metadata = sa.MetaData()
 
 schema_table = sa.Table(
@@ -391,7 +393,7 @@ class Tx:
         for row in cur.fetchall():
             row = list(row)
             for i in times:
-                row[i] = UTCDateTime().process_result_value(row[i], None)
+                row[i] = _UTC.process_result_value(row[i], None)
             out.append(dict(zip(names, row)))
         return out
 
@@ -582,7 +584,7 @@ class Tx:
              .join(instances, instances.c.id == found.c.id).order_by(found.c.due_at, found.c.id))
         out = []
         for row in self.conn.execute(q).mappings():
-            due = UTCDateTime().process_result_value(row["due_at"], None)
+            due = _UTC.process_result_value(row["due_at"], None)
             out.append({"instance": row["id"], "element": row["element"], "business_key": row["business_key"],
                         "due_at": due.isoformat() if due else None, "variables": json.loads(row["variables"])})
         return out
