@@ -78,7 +78,6 @@ def _hold_start_statement(dialect: str) -> Any:
 
 _SQL = {d: {"acquire": _acquire_statement(d), "hold_start": _hold_start_statement(d)}
         for d in ("sqlite", "postgresql")}
-_DELETE = jobs.delete().where(jobs.c.id == sa.bindparam("job_id"))
 
 
 def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> list[Job]:
@@ -145,12 +144,6 @@ def fail(tx: Tx, job: Job, error: str, now: datetime, backoff: timedelta) -> Job
         return None
     return Job(job.id, job.instance_id, job.element, job.spiff_task_id, job.kind, due, job.attempts + 1,
                None, None, error, job.process_id, job.fired)
-
-
-def delete(tx: Tx, job: Job | int) -> bool:
-    """Remove a job row (fired, stale, or given up); False when it was already gone."""
-    job_id = job.id if isinstance(job, Job) else job
-    return tx.conn.execute(_DELETE, {"job_id": job_id}).rowcount == 1
 
 
 def get(tx: Tx, job_id: int) -> Job | None:

@@ -87,6 +87,7 @@ class Runtime:
         self.deadlines = deadlines
         self._definitions: dict[int, "spiff.CompiledProcess"] = {}
         self._cache: OrderedDict[int, Loaded] = OrderedDict()
+        self._depth = 0  # steps in progress (a step may run another: a message to its parent case)
         self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
         self._functions["start_process"] = _script_start_process
         self._script_engine: Any = None
@@ -128,13 +129,15 @@ class Runtime:
                 raise
         step = self._open(tx, instance_id, actor, version, preloaded)
         token = _current.set(step)
+        self._depth += 1
         try:
             result = action(step)
-            self._save(step)
+            self._save(step, last=self._depth == 1)
         except BaseException:
             self._cache.pop(instance_id, None)
             raise
         finally:
+            self._depth -= 1
             _current.reset(token)
         return result
 
@@ -201,7 +204,7 @@ class Runtime:
         linked = row["parent_id"] is not None or found["has_children"]
         return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
 
-    def _save(self, step: Step) -> None:
+    def _save(self, step: Step, last: bool = False) -> None:
         loaded = step.loaded
         snap = loaded.instance.snapshot()
         old = loaded.task_rows
@@ -217,7 +220,7 @@ class Runtime:
                       ended_at=row["ended_at"], definition_id=row["definition_id"],
                       incident_element=row["incident_element"], incident_error=row["incident_error"])
         if not step.tx.save_step(step.instance_id, loaded.version, values, dict(added, **changed), removed,
-                                 step.job_deletes, step.job_adds, step.history):
+                                 step.job_deletes, step.job_adds, step.history, last):
             raise ConcurrentUpdate(step.instance_id)
         written = sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
         step.bytes_written = written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
@@ -382,13 +385,14 @@ class Runtime:
         """Fire a due timer in the instance's transaction (its row locked, at `version` if the caller
         read it); False if it no longer waits."""
         def act(step: Step) -> bool:
-            if step.loaded.row["status"] != "running":
-                return False
             element = None
-            for t in step.loaded.instance.waiting_timers():
-                if t.spiff_id == spiff_task_id:
-                    element = t.element
+            if step.loaded.row["status"] == "running":
+                for t in step.loaded.instance.waiting_timers():
+                    if t.spiff_id == spiff_task_id:
+                        element = t.element
             if element is None or not step.loaded.instance.fire_timer(spiff_task_id):
+                step.job_deletes.append(spiff_task_id)  # a stale job: its row goes with this step
+                step.loaded.jobs.pop(spiff_task_id, None)
                 return False
             step.log("timer_fired", element)
             self.advance(step)

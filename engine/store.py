@@ -356,6 +356,11 @@ _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _PG_SQL["hold_job"] += " FOR UPDATE OF i"
 # A human task id taken ahead (in the worker's first round trip), so the insert can wait for the save's.
 _PG_SQL["reserve_task_id"] = "SELECT nextval(pg_get_serial_sequence('human_tasks', 'id'))"
+# The outermost step of a worker's transaction sends its COMMIT in the save's pipeline; the version
+# check must then fail the transaction itself (1/0) rather than be read after it.
+_PG_SQL["update_instance_or_fail"] = (
+    "WITH u AS (" + _PG_SQL["update_instance"] + " RETURNING 1) SELECT 1 / count(*) FROM u")
+_PG_SQL["commit"] = "COMMIT"
 _PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
     "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
     " RETURNING id", "")
@@ -375,6 +380,9 @@ class Tx:
         self._cursor: Any = None
         self._task_ids: list[int] = []        # reserved human task ids (PostgreSQL)
         self._new_tasks: list[dict] = []       # inserts of reserved ids, written with the step's save
+        # set by a caller whose transaction ends with the outermost step's save (the worker): on
+        # PostgreSQL that save then carries the COMMIT, saving the commit's own round trip
+        self.commit_with_last_save = False
 
     def _time(self, value: datetime | None) -> Any:
         if value is None or self.dialect == "postgresql":
@@ -479,9 +487,13 @@ class Tx:
 
     def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
                   task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
-                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]]) -> bool:
+                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
+                  last: bool = False) -> bool:
         """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
-        rows, the instance row (optimistic version check) and history. False if the version check failed."""
+        rows, the instance row (optimistic version check) and history. False if the version check failed:
+        the caller must end the transaction (on PostgreSQL with `commit_with_last_save` it is already
+        rolled back). `last`: no other write follows in this transaction."""
+        commit = last and self.commit_with_last_save and self.dialect == "postgresql"
         ops: list[tuple[str, Any]] = []
         if self._new_tasks:
             ops.append(("insert_human_task_as", self._new_tasks))
@@ -496,13 +508,19 @@ class Tx:
         if removed_rows:
             ops.append(("delete_task_rows", [{"i": instance_id, "t": t} for t in removed_rows]))
         check = len(ops)
-        ops.append(("update_instance", dict(instance, id=instance_id, version=expected_version,
-                                            new_version=expected_version + 1,
-                                            updated_at=self._time(instance["updated_at"]),
-                                            ended_at=self._time(instance["ended_at"]))))
+        ops.append(("update_instance_or_fail" if commit else "update_instance",
+                    dict(instance, id=instance_id, version=expected_version, new_version=expected_version + 1,
+                         updated_at=self._time(instance["updated_at"]), ended_at=self._time(instance["ended_at"]))))
         if history_rows:
             ops.append(("insert_history", [dict(r, at=self._time(r["at"])) for r in history_rows]))
-        return self._batch(ops)[check].rowcount == 1
+        if not commit:
+            return self._batch(ops)[check].rowcount == 1
+        from psycopg.errors import DivisionByZero
+        try:
+            self._batch(ops + [("commit", None)])
+        except DivisionByZero:  # the version check failed: the transaction is rolled back
+            return False
+        return True
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
         """Version and status; on PostgreSQL the row stays locked until the transaction ends."""

@@ -149,14 +149,14 @@ class Worker:
                 elif job.instance_id is None:
                     self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
                     kind = "fired"
-                elif self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
-                                              loaded):
-                    # The runtime's step deleted the fired timer's row and wrote the instance's
-                    # next jobs (a cycle's next firing) in this same transaction.
-                    kind = "fired"
                 else:
-                    jobstore.delete(tx, job)  # the timer no longer waits (its task finished)
-                    kind = "stale"
+                    # The step deletes the job row either way (fired, or stale: the timer no longer
+                    # waits) and writes the instance's next jobs; nothing is written after its save,
+                    # so on PostgreSQL the COMMIT travels with that save.
+                    tx.commit_with_last_save = True
+                    fired = self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
+                                                    loaded)
+                    kind = "fired" if fired else "stale"
         except Exception as exc:  # noqa: BLE001 - anything that stops a firing is retried, then an incident
             self._failed(job, exc)
             return
