@@ -348,6 +348,10 @@ HOT_SQL = {
         "INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired, created_at)"
         " VALUES (:instance_id, :element, :spiff_task_id, :kind, :due_at, 0, 0, :created_at)"),
 }
+# The result columns of the hot SELECTs, read from their text once (asking the driver for a cursor's
+# description builds column objects on every query).
+_NAMES = {name: [c.strip().split(" AS ")[-1].split(".")[-1] for c in sql[7:sql.index(" FROM ")].split(",")]
+          for name, sql in HOT_SQL.items() if sql.startswith("SELECT ") and " FROM " in sql}
 # What an instance's cold load reads (one round trip on PostgreSQL: sent as one pipeline).
 _LOAD = ("instance", "task_rows", "ready_human_tasks", "jobs_of", "has_children")
 _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQL.items()}
@@ -391,11 +395,13 @@ class Tx:
 
     def _rows(self, name: str, params: Any) -> list[dict[str, Any]]:
         """A hot query's rows as dicts, times as aware UTC datetimes on every backend."""
-        return self._dicts(self._run(name, params))
+        return self._dicts(self._run(name, params), name)
 
     @staticmethod
-    def _dicts(cur: Any) -> list[dict[str, Any]]:
-        names = [d[0] for d in cur.description]
+    def _dicts(cur: Any, name: str | None = None) -> list[dict[str, Any]]:
+        names = _NAMES.get(name) if name else None
+        if names is None:
+            names = [d[0] for d in cur.description]
         times = [i for i, n in enumerate(names) if n in _TIME_COLUMNS]
         out = []
         for row in cur.fetchall():
@@ -478,11 +484,12 @@ class Tx:
 
     def _bundle(self, cursors: Sequence[Any]) -> dict[str, Any] | None:
         cursors = dict(zip(_LOAD, cursors))
-        rows = self._dicts(cursors["instance"])
+        rows = self._dicts(cursors["instance"], "instance")
         if not rows:
             return None
         return {"row": rows[0], "task_rows": dict(cursors["task_rows"].fetchall()),
-                "human": self._dicts(cursors["ready_human_tasks"]), "jobs": self._dicts(cursors["jobs_of"]),
+                "human": self._dicts(cursors["ready_human_tasks"], "ready_human_tasks"),
+                "jobs": self._dicts(cursors["jobs_of"], "jobs_of"),
                 "has_children": cursors["has_children"].fetchone() is not None}
 
     def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
