@@ -1,19 +1,23 @@
 """Timer benchmark: `hall worker --once` against a big jobs table, and raw SpiffWorkflow in the same run.
 
-    python bench/timers.py [--due 10000] [--pending 100000] [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test]
-                           [--scale 10000,100000,1000000] [--no-sqlite]
+    python bench/timers.py [--pg postgresql+psycopg://postgres@127.0.0.1:5432/test] [--due 10000]
+                           [--pending 10000,100000] [--million] [--scale 10000,100000,1000000]
+                           [--no-sqlite] [--no-fire]
 
 1. Firing: ``--due`` instances of tests/fixtures/timer_wait.bpmn (a PT1H intermediate timer, then
-   a user task) are started through the API at T; the jobs table is filled up to ``--pending``
-   rows with timers due a year later (bulk-inserted rows of one parked instance: they are never
-   due during the run, so they only cost the index). Then `hall --now T+1h worker --once` runs as 1 or 2 processes and
-   the wall time, the timers fired per second per worker and the total are printed. Each
-   configuration runs on a fresh copy of the same prepared database (SQLite: file copy;
-   PostgreSQL: CREATE DATABASE ... TEMPLATE).
+   a user task) are started through the API at T, once per database. For each size in
+   ``--pending`` (``--million`` adds 1,000,000) a copy of that database gets its jobs table filled
+   up to that many rows with timers due a year later: bulk-inserted rows of one parked instance,
+   real rows the worker would fire when due (as stale: the parked instance does not wait for them),
+   but never due during the run, so they only cost the index. Then `hall --now T+1h worker --once`
+   runs as 1 or 2 processes on a fresh copy (SQLite: file copy; PostgreSQL: CREATE DATABASE ...
+   TEMPLATE, then CHECKPOINT so that no checkpoint left over from the set-up runs during the
+   measurement) and the wall time, the timers fired per second per worker and the total are printed.
 2. Raw SpiffWorkflow: the same process in memory, the same number of timers fired
-   (refresh_timers + do_engine_steps), no persistence.
+   (refresh_timers + do_engine_steps), no persistence; and the same with SpiffWorkflow's own JSON
+   serializer around each firing (restore, fire, serialize: what a cold load and save cost at least).
 3. Lookup scaling: the claim statement (`jobstore.acquire`, 100 due rows, rolled back) timed with
-   10k, 100k and 1M pending rows.
+   each ``--scale`` pending rows, and its plan (EXPLAIN) at the largest size.
 
 The bulk-insert statements below are test-data generation only; the engine's job SQL lives in
 engine/jobstore.py.
@@ -63,6 +67,11 @@ class PgDatabases:
     def url_of(self, name: str) -> str:
         return self.url.set(database=name).render_as_string(hide_password=False)
 
+    def drop(self, name: str) -> None:
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.made.remove(name)
+
     def drop_all(self) -> None:
         with self.admin.connect() as conn:
             for name in self.made:
@@ -111,7 +120,8 @@ def parking(eng: Engine) -> list[int]:
     return [pid]
 
 
-def prepare(url: str, due: int, pending: int) -> tuple[float, list[int]]:
+def prepare(url: str, due: int) -> tuple[float, list[int]]:
+    """A database with ``due`` started instances, each waiting for its timer, and the parked one."""
     eng = Engine(url, clock=FixedClock(T0), forms_dir=None)
     eng.init()
     eng.deploy([FIXTURE])
@@ -119,9 +129,23 @@ def prepare(url: str, due: int, pending: int) -> tuple[float, list[int]]:
     t0 = time.perf_counter()
     ids = [eng.start("timer_wait")["id"] for _ in range(due)]
     starts = due / (time.perf_counter() - t0)
+    eng.close()
+    return starts, park
+
+
+def fill(url: str, pending: int, due: int, park: list[int]) -> None:
+    """Fill the jobs table of a copy of the prepared database up to ``pending`` rows."""
+    eng = Engine(url, clock=FixedClock(T0), forms_dir=None)
     bulk_pending(eng, pending - due, park)
     eng.close()
-    return starts, ids
+
+
+def checkpoint(url: str) -> None:
+    """PostgreSQL: write out what the set-up left in memory, so the measured run does not pay for it."""
+    engine = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql("CHECKPOINT")
+    engine.dispose()
 
 
 def run_workers(url: str, workers: int, batch: int, tmp: Path) -> dict:
@@ -145,10 +169,13 @@ def run_workers(url: str, workers: int, batch: int, tmp: Path) -> dict:
 
 
 # -- 2. raw SpiffWorkflow -------------------------------------------------------------------------
-def raw_spiff(n: int) -> float:
-    """Timers fired per second by raw SpiffWorkflow in memory (same process, a zero-length timer)."""
+def raw_spiff(n: int) -> tuple[float, float]:
+    """Timers fired per second by raw SpiffWorkflow in memory (same process, a zero-length timer),
+    and with SpiffWorkflow's JSON serializer around each firing (restore, fire, serialize)."""
+    from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.camunda.parser import CamundaParser
+    from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
     from SpiffWorkflow.util.task import TaskState
     from lxml import etree
     parser = CamundaParser()
@@ -160,17 +187,27 @@ def raw_spiff(n: int) -> float:
         wf = BpmnWorkflow(spec)
         wf.do_engine_steps()
         flows.append(wf)
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(DEFAULT_CONFIG))
+    stored = [serializer.serialize_json(wf) for wf in flows]
     t0 = time.perf_counter()
     for wf in flows:
         wf.refresh_timers()
         wf.do_engine_steps()
     rate = n / (time.perf_counter() - t0)
     assert all(wf.get_next_task(state=TaskState.READY, manual=True) is not None for wf in flows)
-    return rate
+    t0 = time.perf_counter()
+    saved = []
+    for text in stored:
+        wf = serializer.deserialize_json(text)
+        wf.refresh_timers()
+        wf.do_engine_steps()
+        saved.append(serializer.serialize_json(wf))
+    serialized = n / (time.perf_counter() - t0)
+    return rate, serialized
 
 
 # -- 3. lookup scaling ----------------------------------------------------------------------------
-def lookup_scaling(url: str, sizes: list[int]) -> list[tuple[int, float]]:
+def lookup_scaling(url: str, sizes: list[int]) -> tuple[list[tuple[int, float]], list[str]]:
     eng = Engine(url, clock=FixedClock(T0), forms_dir=None)
     eng.init()
     eng.deploy([FIXTURE])
@@ -195,62 +232,86 @@ def lookup_scaling(url: str, sizes: list[int]) -> list[tuple[int, float]]:
             conn.close()
             assert len(claimed) == 100, len(claimed)
         out.append((size, statistics.median(times) * 1000))
+    with eng.store.tx() as tx:
+        plan = jobstore.explain_acquire(tx, now, 100)
     eng.close()
-    return out
+    return out, plan
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--due", type=int, default=10_000)
-    ap.add_argument("--pending", type=int, default=100_000)
+    ap.add_argument("--pending", default="10000,100000", help="pending sizes to fire among (comma-separated)")
+    ap.add_argument("--million", action="store_true", help="also fire among 1,000,000 pending (a few minutes more)")
     ap.add_argument("--batch", type=int, default=100)
     ap.add_argument("--pg", default=os.environ.get("HALL_TEST_DATABASE_URL"))
-    ap.add_argument("--scale", default="10000,100000,1000000")
+    ap.add_argument("--scale", default="10000,100000,1000000", help="pending sizes for the lookup timing")
     ap.add_argument("--no-sqlite", action="store_true")
+    ap.add_argument("--no-fire", action="store_true", help="only raw SpiffWorkflow and the lookup")
     args = ap.parse_args()
     sizes = [int(s) for s in args.scale.split(",") if s]
+    pendings = [int(s) for s in args.pending.split(",") if s] + ([1_000_000] if args.million else [])
     tmp = Path(tempfile.mkdtemp(prefix="hall-bench-timers-"))
     pg = PgDatabases(args.pg) if args.pg else None
-    print(f"firing: {args.due} due timers among {args.pending} pending; worker --once --batch {args.batch}")
+    print(f"firing: {args.due:,} due timers (real instances) among N pending jobs (the rest: bulk-inserted rows of one"
+          f" parked instance, due a year later); worker --once --batch {args.batch}")
     try:
-        if not args.no_sqlite:
+        if not args.no_fire and not args.no_sqlite:
             base = tmp / "base.db"
-            starts, _ = prepare(str(base), args.due, args.pending)
+            starts, park = prepare(str(base), args.due)
             print(f"  sqlite      prepared ({starts:.0f} starts/s)")
-            for workers in (1, 2):
-                db = tmp / f"run{workers}.db"
-                shutil.copy(base, db)
-                r = run_workers(str(db), workers, args.batch, tmp)
-                assert r["fired"] == args.due, r
-                _report("sqlite", r)
-        if pg:
+            for pending in pendings:
+                sized = tmp / f"sized{pending}.db"
+                shutil.copy(base, sized)
+                fill(str(sized), pending, args.due, park)
+                for workers in (1, 2):
+                    db = tmp / f"run{workers}.db"
+                    shutil.copy(sized, db)
+                    r = run_workers(str(db), workers, args.batch, tmp)
+                    assert r["fired"] == args.due, r
+                    _report("sqlite", pending, r)
+                    db.unlink()
+                sized.unlink()
+        if not args.no_fire and pg:
             base = pg.create()
-            starts, _ = prepare(pg.url_of(base), args.due, args.pending)
+            starts, park = prepare(pg.url_of(base), args.due)
             print(f"  postgresql  prepared ({starts:.0f} starts/s)")
-            for workers in (1, 2):
-                run = pg.create(template=base)
-                r = run_workers(pg.url_of(run), workers, args.batch, tmp)
-                assert r["fired"] == args.due, r
-                _report("postgresql", r)
-        rate = raw_spiff(args.due)
-        print(f"  raw SpiffWorkflow in memory: {args.due} timers fired at {rate:.0f}/s (no persistence)")
+            for pending in pendings:
+                sized = pg.create(template=base)
+                fill(pg.url_of(sized), pending, args.due, park)
+                for workers in (1, 2):
+                    run = pg.create(template=sized)
+                    checkpoint(pg.url_of(run))
+                    r = run_workers(pg.url_of(run), workers, args.batch, tmp)
+                    assert r["fired"] == args.due, r
+                    _report("postgresql", pending, r)
+                    pg.drop(run)
+                pg.drop(sized)
+        rate, serialized = raw_spiff(args.due)
+        print(f"  raw SpiffWorkflow in memory: {args.due:,} timers fired at {rate:,.0f}/s (no persistence);"
+              f" with its JSON serializer around each (restore, fire, serialize): {serialized:,.0f}/s")
 
-        print("lookup: claim 100 due jobs (median of 15, rolled back) with N pending jobs")
+        print("lookup: claim 100 due jobs (median of 15, rolled back) among N pending jobs"
+              " (100 real due timers; the rest bulk-inserted rows of one parked instance)")
         backends = ([("sqlite", lambda: str(tmp / "scale.db"))] if not args.no_sqlite else [])
         if pg:
             backends.append(("postgresql", lambda: pg.url_of(pg.create())))
         for name, make in backends:
-            for size, ms in lookup_scaling(make(), sizes):
+            timings, plan = lookup_scaling(make(), sizes)
+            for size, ms in timings:
                 print(f"  {name:<11} {size:>9,} pending  {ms:7.2f} ms")
+            print(f"  {name} plan at {sizes[-1]:,} pending:")
+            for line in plan:
+                print(f"    {line}")
     finally:
         if pg:
             pg.drop_all()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _report(backend: str, r: dict) -> None:
+def _report(backend: str, pending: int, r: dict) -> None:
     per = ", ".join(f"{x:.0f}" for x in r["per_worker"])
-    print(f"  {backend:<11} {r['workers']} worker(s): fired {r['fired']} in {r['loop']:.2f}s loop "
+    print(f"  {backend:<11} {pending:>9,} pending, {r['workers']} worker(s): fired {r['fired']:,} in {r['loop']:.2f}s loop "
           f"({r['wall']:.2f}s wall with process start) = {r['total_rate']:.0f}/s total, per worker {per}/s"
           "")
 

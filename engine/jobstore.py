@@ -14,9 +14,10 @@ All times are the engine clock's, passed in by the caller.
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -58,16 +59,21 @@ def _due(now: Any) -> Any:
 
 # The statements of the worker's hot path, built once (building an expression per call cost
 # more than running it); values travel as bound parameters.
-def _acquire_statement(dialect: str) -> Any:
+def _acquire_statement(dialect: str, values: dict | None = None) -> Any:
+    """The claim statement; ``values`` fills its parameters in (to show its plan), else they are bound."""
+    def param(name: str, type_: Any = None) -> Any:
+        return sa.bindparam(name, values[name], type_=type_) if values else sa.bindparam(name, type_=type_)
+
     pick = (sa.select(jobs.c.id)
             .join(instances, instances.c.id == jobs.c.instance_id, isouter=True)
-            .where(_due(sa.bindparam("now")), sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)))
+            .where(_due(param("now", jobs.c.due_at.type)),
+                   sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)))
             .order_by(jobs.c.due_at)
-            .limit(sa.bindparam("limit", type_=sa.Integer)))
+            .limit(param("limit", sa.Integer)))
     if dialect == "postgresql":
         pick = pick.with_for_update(of=jobs, skip_locked=True)
     return (jobs.update().where(jobs.c.id.in_(pick.scalar_subquery()))
-            .values(locked_by=sa.bindparam("worker"), lock_expires_at=sa.bindparam("expires", type_=jobs.c.due_at.type))
+            .values(locked_by=param("worker", sa.String), lock_expires_at=param("expires", jobs.c.due_at.type))
             .returning(*_COLUMNS))
 
 
@@ -105,11 +111,30 @@ def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None, Any] | None
     if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
         found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], params).scalar()
         return ("running", None, None) if found is not None else None
-    if tx.dialect == "postgresql":  # the load rides along in the same round trip
+    if isinstance(tx, FiringTx):  # PostgreSQL: the load rides along in the same round trip
         held, loaded = tx.hold_and_load(job.id, worker_id, job.instance_id)
     else:
         held, loaded = tx.hold(job.id, worker_id), None
     return (held[0], held[1], loaded) if held is not None else None
+
+
+def explain_acquire(tx: Tx, now: datetime, limit: int) -> list[str]:
+    """The database's plan for the claim statement (for the benchmark and docs/worker.md): it must
+    walk ``ix_jobs_due`` from the oldest due row and stop after ``limit`` rows."""
+    values = {"now": now, "limit": limit, "worker": "explain", "expires": now}
+    sql = str(_acquire_statement(tx.dialect, values).compile(tx.conn, compile_kwargs={"literal_binds": True}))
+    if tx.dialect == "postgresql":
+        return [r[0] for r in tx.conn.exec_driver_sql("EXPLAIN " + sql)]
+    return [f"{'  ' * _depth(r, rows)}{r[-1]}" for rows in [list(tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))]
+            for r in rows]
+
+
+def _depth(row: Any, rows: list) -> int:
+    parents = {r[0]: r[1] for r in rows}
+    depth, node = 0, row[1]
+    while node in parents:
+        depth, node = depth + 1, parents[node]
+    return depth
 
 
 def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: float) -> int:
@@ -187,3 +212,156 @@ def park(tx: Tx, job: Job, error: str) -> bool:
     q = (jobs.update().where(jobs.c.id == job.id)
          .values(attempts=0, last_error=error[:4000], locked_by=None, lock_expires_at=None))
     return tx.conn.execute(q).rowcount == 1
+
+
+# -- the firing transaction on PostgreSQL ------------------------------------------------------------
+# A fired timer is one transaction of two round trips. psycopg's pipeline costs ~40 µs of client CPU
+# per statement, more than the server spends on these small statements, so each round trip carries
+# as few statements as the work allows: BEGIN, the hold, the load (one SELECT with the task rows as
+# two arrays and the human tasks and jobs as JSON); then the save (one statement whose WITH clauses
+# write the human task, jobs, task rows, instance and history) and COMMIT.
+
+_HOLD = (b"SELECT i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id'))"
+         b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
+         b" WHERE j.id = %(job_id)s AND j.locked_by = %(worker)s FOR UPDATE OF i")
+# Sent after the hold in the same pipeline: a statement of its own, so its snapshot is taken once the
+# row lock is ours (a SELECT that waits for a FOR UPDATE lock sees the new row but old other tables).
+_ROW = ("id", "definition_id", "process_id", "business_key", "status", "parent_id", "started_at", "updated_at",
+        "ended_at", "started_by", "version", "incident_element", "incident_error", "state", "variables")
+_HUMAN = ("id", "instance_id", "process_id", "spiff_task_id", "name", "title", "lane", "role", "assignee", "form",
+          "status", "created_at", "due_at", "due_provisional", "warn_at", "completed_at", "completed_by")
+_LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
+         " t.ids, t.bodies,"
+         " (SELECT json_agg(h ORDER BY h.id) FROM (SELECT " + ", ".join(_HUMAN) + " FROM human_tasks"
+         "   WHERE instance_id = i.id AND status = 'ready') h),"
+         " (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j"
+         "   WHERE j.instance_id = i.id),"
+         " EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id)"
+         " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
+         "   FROM instance_tasks WHERE instance_id = i.id) t"
+         " WHERE i.id = %(id)s").encode()
+_TIMES = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at"}
+_SAVES: dict[tuple, bytes] = {}
+
+
+def _utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(timezone.utc)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
+                      default=lambda v: v.isoformat() if isinstance(v, (datetime, date)) else str(v))
+
+
+def _save_sql(parts: tuple) -> bytes:
+    """The save of one firing as one statement: a WITH clause per kind of row that this step writes."""
+    sql = _SAVES.get(parts)
+    if sql is not None:
+        return sql
+    new_task, job_deletes, job_adds, task_rows, removed, history_rows = parts
+    with_ = []
+    if new_task:
+        cols = ", ".join(_HUMAN[:15])
+        with_.append(f"ht AS (INSERT INTO human_tasks ({cols}) SELECT {cols}"
+                     " FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))")
+    if job_deletes:
+        with_.append("jd AS (DELETE FROM jobs WHERE instance_id = %(id)s AND spiff_task_id = ANY(%(jd)b::text[]))")
+    if job_adds:
+        with_.append("ja AS (INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired,"
+                     " created_at) SELECT instance_id, element, spiff_task_id, kind, due_at, 0, 0, created_at"
+                     " FROM json_populate_recordset(NULL::jobs, %(ja)s::json))")
+    if task_rows:
+        with_.append("tu AS (INSERT INTO instance_tasks (instance_id, task_id, body)"
+                     " SELECT %(id)s, t, b FROM unnest(%(tk)b::text[], %(tb)b::text[]) AS u(t, b)"
+                     " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body)")
+    if removed:
+        with_.append("td AS (DELETE FROM instance_tasks WHERE instance_id = %(id)s AND task_id = ANY(%(td)b::text[]))")
+    if history_rows:
+        with_.append("hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
+                     " SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail"
+                     " FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x"
+                     " ORDER BY x.ordinality)")
+    with_.append("u AS (UPDATE instances SET version = %(version)s + 1, state = %(state)s, variables = %(variables)s,"
+                 " status = %(status)s, updated_at = %(updated_at)s, ended_at = %(ended_at)s,"
+                 " definition_id = %(definition_id)s, incident_element = %(incident_element)s,"
+                 " incident_error = %(incident_error)s WHERE id = %(id)s AND version = %(version)s RETURNING 1)")
+    # every WITH clause runs to completion whether read or not; a moved version divides by zero,
+    # which fails the statement and the transaction, so the COMMIT sent after it cannot commit
+    sql = _SAVES[parts] = ("WITH " + ", ".join(with_) + " SELECT 1 / count(*) FROM u").encode()
+    return sql
+
+
+class FiringTx(Tx):
+    """The worker's transaction on PostgreSQL (same connection, same transaction as the ``Tx`` it
+    wraps): the hold and the cold load in one round trip with the BEGIN, the save and the COMMIT in
+    another, with one statement for each rather than one per table."""
+
+    def __init__(self, tx: Tx) -> None:
+        super().__init__(tx.conn, tx.dialect)
+
+    def hold_and_load(self, job_id: int, worker: str, instance_id: int) -> tuple[tuple[str, int] | None, Any]:
+        raw = self.conn.connection.dbapi_connection
+        with raw.pipeline():  # BEGIN, the hold and the load: one round trip
+            hold = raw.cursor().execute(_HOLD, {"job_id": job_id, "worker": worker})
+            load = raw.cursor().execute(_LOAD, {"id": instance_id})
+        held = hold.fetchone()
+        if held is None:
+            return None, None
+        self._task_ids.append(held[2])
+        found = load.fetchone()
+        if found is None:
+            return (held[0], held[1]), None
+        n = len(_ROW)
+        row = dict(zip(_ROW, found[:n]))
+        for k in ("started_at", "updated_at", "ended_at"):
+            row[k] = _utc(row[k])
+        task_ids, bodies, human, job_rows, has_children = found[n:]
+        for h in human or ():
+            for k in _TIMES.intersection(h):
+                h[k] = _utc(h[k])
+        return (held[0], held[1]), {
+            "row": row, "task_rows": dict(zip(task_ids or (), bodies or ())), "human": human or [],
+            "jobs": [{"spiff_task_id": t, "due_at": _utc(d), "element": e} for t, d, e in job_rows or ()],
+            "has_children": has_children}
+
+    def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
+                  task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
+                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
+                  last: bool = False) -> bool:
+        if not last:  # a step nested in the firing (a message to a parent)
+            return super().save_step(instance_id, expected_version, instance, task_rows, removed_rows,
+                                     job_deletes, job_adds, history_rows, last)
+        new_tasks, self._new_tasks = self._new_tasks, []
+        parts = (bool(new_tasks), bool(job_deletes), bool(job_adds), bool(task_rows), bool(removed_rows),
+                 bool(history_rows))
+        params = dict(instance, id=instance_id, version=expected_version)
+        if new_tasks:
+            params["ht"] = _json(new_tasks)
+        if job_deletes:
+            params["jd"] = list(job_deletes)
+        if job_adds:
+            params["ja"] = _json(job_adds)
+        if task_rows:
+            params["tk"], params["tb"] = list(task_rows), list(task_rows.values())
+        if removed_rows:
+            params["td"] = list(removed_rows)
+        if history_rows:
+            params["h"] = _json(history_rows)
+        from psycopg.errors import DivisionByZero
+        raw = self.conn.connection.dbapi_connection
+        try:
+            with raw.pipeline():  # the save and the COMMIT: one round trip
+                raw.cursor().execute(_save_sql(parts), params)
+                raw.cursor().execute(b"COMMIT")
+        except DivisionByZero:  # the version moved: the statement failed, the transaction is rolled back
+            return False
+        return True
+
+
+def firing_tx(tx: Tx) -> Tx:
+    """The transaction a worker fires one job in: on PostgreSQL the two-statement path above."""
+    return FiringTx(tx) if tx.dialect == "postgresql" else tx

@@ -139,6 +139,7 @@ class Worker:
     def _run(self, job: Job) -> None:
         try:
             with self.store.tx() as tx:
+                tx = jobstore.firing_tx(tx)
                 held = jobstore.hold(tx, job, self.worker_id)
                 status, version, loaded = held if held is not None else (None, None, None)
                 if status is None:
@@ -153,7 +154,7 @@ class Worker:
                     # The step deletes the job row either way (fired, or stale: the timer no longer
                     # waits) and writes the instance's next jobs; nothing is written after its save,
                     # so on PostgreSQL the COMMIT travels with that save.
-                    tx.commit_with_last_save = True
+                    tx.commit_with_last_save = True  # (a FiringTx on PostgreSQL does so already)
                     fired = self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
                                                     loaded)
                     kind = "fired" if fired else "stale"

@@ -378,3 +378,81 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert engine.start_schedule()[0]["due_at"] == "2026-11-30T07:00:00+00:00"
     engine.deploy([Path(__file__).parent / "start_timers"])  # unchanged: the schedule stays as it is
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
+
+
+# -- the firing transaction on PostgreSQL (engine.jobstore.FiringTx) -----------------------------------
+def _pg_only(engine) -> None:
+    if engine.store.dialect != "postgresql":
+        pytest.skip("the two-statement firing transaction is PostgreSQL's")
+
+
+def test_the_firing_load_reads_what_the_ordinary_load_reads(engine, clock) -> None:
+    _pg_only(engine)
+    case = engine.start("timer_boundary")
+    clock.advance(minutes=45)
+    with engine.store.tx() as tx:
+        (job,) = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
+    with engine.store.tx() as tx:
+        plain = tx.load(case["id"])
+    with engine.store.tx() as tx:
+        held, loaded = jobstore.FiringTx(tx).hold_and_load(job.id, "w:1", case["id"])
+        assert jobstore.FiringTx(tx).hold_and_load(job.id, "w:2", case["id"]) == (None, None)  # not our claim
+    assert held == ("running", plain["row"]["version"])
+    assert loaded["row"] == plain["row"] and loaded["task_rows"] == plain["task_rows"]
+    assert loaded["human"] == plain["human"] and len(loaded["human"]) == 1
+    assert sorted((j["spiff_task_id"], j["due_at"], j["element"]) for j in loaded["jobs"]) == sorted(
+        (j["spiff_task_id"], j["due_at"], j["element"]) for j in plain["jobs"])
+    assert loaded["has_children"] is plain["has_children"] is False
+
+
+def test_a_moved_version_writes_nothing_through_the_firing_save(engine, clock) -> None:
+    """The firing save is one statement followed by COMMIT in the same round trip: a version that
+    moved must fail that statement (and so the transaction), not be noticed after the commit."""
+    _pg_only(engine)
+    case = engine.start("timer_wait")
+    before = (len(engine.history(case["id"])), job_rows(engine))
+    row = {"state": "{}", "variables": "{}", "status": "running", "updated_at": clock.now(), "ended_at": None,
+           "definition_id": 1, "incident_element": None, "incident_error": None}
+    hist = {"instance_id": case["id"], "process_id": "timer_wait", "at": clock.now(), "actor": "x",
+            "kind": "timer_fired", "element": "wait", "task_id": None, "detail": '{"a":"中"}'}
+    with pytest.raises(RuntimeError, match="version moved"):
+        with engine.store.tx() as tx:
+            ftx = jobstore.FiringTx(tx)
+            if not ftx.save_step(case["id"], 99, row, {"t": "{}"}, ["x"], ["wait"], [], [hist], last=True):
+                raise RuntimeError("version moved")
+    assert (len(engine.history(case["id"])), job_rows(engine)) == before
+    assert [t["name"] for t in engine.show(case["id"])["tasks"]] == []
+
+
+def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(engine, make_engine, clock) -> None:
+    """Worker A holds the reminder of a case, worker B its escalation (which cancels the reminder).
+    B fires first; A's hold waits for B's lock on the instance. Once B commits, A must load the
+    instance as B left it (the reminder no longer waits: stale), never B's new instance row with
+    the task rows from before B (the reminder would fire on a case that was escalated)."""
+    import threading
+    from engine.worker import Worker
+    case = engine.start("timer_boundary")
+    clock.advance(days=7)                        # both the reminder and the escalation are due
+    with engine.store.tx() as tx:
+        (job,) = jobstore.acquire(tx, "w:a", clock.now(), 1, lease=60)
+    other = make_engine()
+    with other.store.tx() as tx:
+        (taken,) = jobstore.acquire(tx, "w:b", clock.now(), 1, lease=60)
+    assert (job.element, taken.element) == ("remind", "escalate")
+    events: list = []
+    worker_a = Worker(engine.store, engine.runtime, clock, worker_id="w:a", on_event=events.append)
+    engine.runtime._cache.clear()  # a cold load, as in a worker process that never saw the case
+    with other.store.tx() as tx:   # worker B's transaction, held open while A starts
+        _status, version, _loaded = jobstore.hold(tx, taken, "w:b")
+        assert other.runtime.fire_timer(tx, case["id"], taken.spiff_task_id, "worker w:b", version)
+        thread = threading.Thread(target=worker_a._run, args=(job,))
+        thread.start()
+        thread.join(0.5 if engine.store.dialect == "postgresql" else 0)
+    thread.join(30)
+    # PostgreSQL: A's claim check saw its row before B deleted it, so A waited and then loaded;
+    # SQLite: one writer at a time, A starts after B's commit and finds its job gone
+    assert [e.kind for e in events] == (["stale"] if engine.store.dialect == "postgresql" else ["lost"]), events
+    assert kinds(engine, case["id"], "timer_fired") == ["escalate"]
+    view = engine.show(case["id"])
+    assert [t["name"] for t in view["tasks"]] == ["escalated"] and "reminded" not in view["variables"]
+    assert job_rows(engine) == []
