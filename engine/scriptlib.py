@@ -1,17 +1,36 @@
 """Functions BPMN scripts and conditions may call, bound to the step that runs them.
 
 `next_number(kind)` numbers cases from a configurable pattern, unique across workers because
-the sequence lives in the database; `setting(name, default)` reads configuration; `now()` and
+the sequence lives in the database (one row per kind and rendered date part, taken with one
+atomic upsert); the sequence restarts when the date part the pattern shows changes; `setting(name, default)` reads configuration; `now()` and
 `today()` use the engine's clock in the configured time zone; `cases_at(process, *elements)`
 lists the cases of another process that are now at one of its elements (e.g. the day's
 callbacks for a roster started each working day).
 """
 from __future__ import annotations
 
+import hashlib
+import string
+from datetime import datetime
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
 DEFAULT_PATTERN = "{prefix}{date:%Y%m%d}-{seq:04d}"
+
+
+def sequence_period(pattern: str, local: datetime) -> str:
+    """The key the sequence of `pattern` restarts on: the date part the number actually shows.
+
+    "{date:%Y%m%d}" restarts daily ("20261124"), "{date:%Y%m}" monthly ("202611"), "{date:%Y}"
+    yearly, several date fields are joined with "|", and a pattern without a date never restarts
+    ("-"). So two numbers are equal only when their date part and sequence are, for any pattern.
+    Keys longer than the sequences table keeps (20 characters) are shortened to a digest."""
+    parts = [format(local, spec or "") for _text, field, spec, _conv in string.Formatter().parse(pattern)
+             if field is not None and field.split(".")[0].split("[")[0] == "date"]
+    if not parts:
+        return "-"
+    key = "|".join(parts)
+    return key if len(key) <= 20 else "#" + hashlib.sha1(key.encode()).hexdigest()[:19]
 
 
 def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable[..., Any]]:
@@ -24,8 +43,7 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         conf = numbering.get(kind) or {}
         pattern = conf.get("pattern") or DEFAULT_PATTERN
         local = step.now.astimezone(tz)
-        period = local.strftime("%Y%m%d") if "{date" in pattern else "-"
-        seq = step.tx.next_sequence(kind, period)
+        seq = step.tx.next_sequence(kind, sequence_period(pattern, local))
         return pattern.format(prefix=conf.get("prefix", kind.upper()), date=local, seq=seq)
 
     def setting(step: Any, name: str, default: Any = None) -> Any:

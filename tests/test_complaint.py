@@ -78,6 +78,26 @@ def test_numbers_are_sequential_per_day_and_restart_the_next_day(hall: Complaint
     assert numbers == ["TS20261124-0001", "TS20261124-0002", "TS20261124-0003", "TS20261125-0001"]
 
 
+@pytest.mark.parametrize("pattern,numbers", [
+    ("{prefix}{date:%Y%m}-{seq:04d}", ["TS202611-0001", "TS202611-0002", "TS202611-0003", "TS202612-0001"]),
+    ("{prefix}{date:%Y}-{seq:05d}", ["TS2026-00001", "TS2026-00002", "TS2026-00003", "TS2026-00004"]),
+    ("{prefix}-{seq:06d}", ["TS-000001", "TS-000002", "TS-000003", "TS-000004"]),
+    ("{prefix}{date:%Y}/{date:%m}-{seq:03d}", ["TS2026/11-001", "TS2026/11-002", "TS2026/11-003", "TS2026/12-001"]),
+])
+def test_numbers_never_repeat_whatever_period_the_pattern_shows(db_url: str, pattern: str, numbers: list) -> None:
+    """R-C1: 投诉编号 is unique: the sequence restarts only when the date part the pattern shows changes
+    (a monthly pattern numbers 11-23 and 11-24 on; a pattern without a date never restarts)."""
+    from engine import FixedClock
+    from engine.config import load_config
+    from tests.scenario import ROOT
+    settings = load_config(ROOT / "hall.yaml")
+    settings["numbering"] = {"complaint": {"prefix": "TS", "pattern": pattern}}
+    with Complaints(db_url, FixedClock(at("2026-11-23T09:00")), settings=settings) as h:
+        got = [h.receive(when)["variables"]["投诉编号"]
+               for when in ("2026-11-23T09:00", "2026-11-24T09:00", "2026-11-30T17:00", "2026-12-01T09:00")]
+    assert got == numbers
+
+
 @pytest.mark.parametrize("kind", ["咨询", "意见", "建议"])
 def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, kind: str) -> None:
     """R-C2: a consultation, opinion or suggestion is answered (within 2 working days, R-C5) and closed."""
