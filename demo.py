@@ -7,6 +7,7 @@ round the PDCA loop before the customer is satisfied. Every line is what a staff
 """
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +19,7 @@ from engine.config import load_config
 from engine.errors import HallError
 
 TZ = ZoneInfo("Asia/Shanghai")
+DEMO_MARK = 0x48414C44  # SQLite application_id "HALD": this file was made by hall demo and may be replaced
 MONDAY = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
 TUESDAY = datetime(2026, 11, 24, 8, 50, tzinfo=TZ)
 
@@ -32,8 +34,12 @@ class Day:
     """The hall's day: a clock that only moves forward, the engine, and what staff see."""
 
     def __init__(self, db: Path, echo: Callable[[str], None]) -> None:
+        refuse_unless_demo(db)
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db}{suffix}").unlink(missing_ok=True)
+        with sqlite3.connect(db) as marked:  # mark it, so the next run may replace it (and nothing else)
+            marked.execute(f"PRAGMA application_id = {DEMO_MARK}")
+        marked.close()
         self.clock = FixedClock(MONDAY)
         self.eng = Engine(f"sqlite:///{db}", clock=self.clock, forms_dir="forms", settings=load_config())
         self.echo = echo
@@ -143,6 +149,27 @@ class Day:
             if t["id"] not in self.overdue:
                 self.overdue.add(t["id"])
                 self.say("queue", f"OVERDUE: {t['title']} for {t['role']} (case {t['instance']})")
+
+
+def refuse_unless_demo(db: Path) -> None:
+    """A file that exists is replaced only when an earlier `hall demo` made it (or it is empty)."""
+    if not db.exists() and not db.is_symlink():
+        return
+    if db.is_file() and db.stat().st_size == 0:
+        return
+    mark = None
+    if db.is_file():
+        try:
+            conn = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True)
+            try:
+                mark = conn.execute("PRAGMA application_id").fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            mark = None
+    if mark != DEMO_MARK:
+        raise HallError(f"{db} exists and is not a database made by hall demo: left untouched "
+                        f"(give another --file, or remove it yourself)")
 
 
 def _short(value: Any) -> str:

@@ -46,3 +46,22 @@ def test_demo_outside_the_repository_says_where_to_run_it(tmp_path: Path, monkey
     assert result.output.strip() == (f"error: hall demo plays the hall's own diagrams and forms: processes/ and forms/ "
                                      f"not found in {tmp_path} (run it from the repository folder)")
     assert not (tmp_path / "demo.db").exists()
+
+
+def test_demo_refuses_to_replace_a_file_it_did_not_make(tmp_path: Path, monkeypatch) -> None:
+    """`hall demo --file X` replaces X only when an earlier demo made it: a real database (or any
+    other file) is left byte for byte as it was, with a one-line error and exit status 1."""
+    monkeypatch.chdir(ROOT)
+    real = tmp_path / "hall.db"
+    eng = Engine(f"sqlite:///{real}", forms_dir=None)
+    eng.init()
+    eng.close()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("不是数据库\n", encoding="utf-8")
+    for victim in (real, notes):
+        before = victim.read_bytes()
+        result = CliRunner().invoke(main, ["demo", "--file", str(victim)])
+        assert result.exit_code == 1, result.output
+        assert result.output.strip() == (f"error: {victim} exists and is not a database made by hall demo: "
+                                         f"left untouched (give another --file, or remove it yourself)")
+        assert victim.read_bytes() == before
