@@ -235,9 +235,11 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
     for path, content in sources.items():
         parser.add_bpmn_xml(etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False)), filename=path)
     compiled = {}
-    for pid, pp in parser.process_parsers.items():
-        if not pp.process_executable:
-            continue
+    # Only top-level <bpmn:process> elements are processes; getting a spec registers a parser for
+    # each embedded subProcess it contains, so iterate over a snapshot of the top-level ones.
+    top = [(pid, pp) for pid, pp in parser.process_parsers.items()
+           if pp.node.tag == full_tag("process") and pp.process_executable]
+    for pid, pp in top:
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
         compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
