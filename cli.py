@@ -637,7 +637,7 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
     from engine import kpi
     eng = ctx.engine
     period = kpi.period_from(date_from, date_to, eng.clock.now(), eng.deadlines.calendar.config.timezone)
-    emit(kpi.indicators(eng, period), as_json, lambda k: click.echo(kpi.format_text(k)))
+    emit(kpi.indicators(eng, period, user=ctx.user), as_json, lambda k: click.echo(kpi.format_text(k)))
 
 
 @main.command("report")
@@ -654,7 +654,7 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
     when = kpi.parse_day(day, "--date") if day else None
     out = out_dir or reports.ReportsConfig.from_settings(eng.settings).out
     if kind == "due":
-        rows = reports.due_reports(eng, out, when)
+        rows = reports.due_reports(eng, out, when, user=ctx.user)
 
         def human(rows: list[dict]) -> None:
             if not rows:
@@ -664,7 +664,7 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
                 click.echo(f"{r['kind']:<10} {r['name']:<32} {state} {r['deadline']}  -> {r['path']}")
         emit(rows, as_json, human)
         return
-    data = reports.build(eng, kind, when)
+    data = reports.build(eng, kind, when, user=ctx.user)
     paths = reports.write(data, out)
     if as_json:
         click.echo(json.dumps({"name": data["name"], "kind": kind, "from": data["from"], "to": data["to"],
@@ -686,7 +686,11 @@ def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if out_file:
         from pathlib import Path
-        Path(out_file).write_text(text + "\n", encoding="utf-8")
+        from engine.errors import OutputNotWritable
+        try:
+            Path(out_file).write_text(text + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise OutputNotWritable(out_file, exc.strerror or str(exc)) from None
         click.echo(f"case {doc['instance']['id']} ({doc['instance']['process']}, {len(doc['history'])} history "
                    f"entries, {len(doc['forms'])} forms) written to {out_file}")
     else:

@@ -192,3 +192,11 @@ class PermissionDenied(HallError):
         self.instance_id, self.process_id, self.task_id = instance_id, process_id, task_id
         self.recorded = False
         super().__init__(f"permission denied: {user} may not {action} {target}: {why}")
+
+
+class OutputNotWritable(HallError):
+    """An output file or folder (--out) that cannot be written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"cannot write {path}: {reason}")

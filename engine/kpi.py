@@ -337,8 +337,20 @@ def _r(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
-def indicators(engine: Any, period: Period | None = None) -> dict[str, Any]:
-    """The indicators of `period` (default: this month so far) on an Engine's database."""
+# Hall-wide figures (every case counted, every actor's workload) are for those who see every case.
+PERMISSION = "see_all"
+
+
+def reader(engine: Any, user: str | None, what: str = "the indicators") -> Any:
+    """The acting user once allowed to read hall-wide figures (`see_all`; None: the system or no
+    users configured). Unknown users, a missing --user and users without the permission are refused."""
+    return engine.authorize(user, PERMISSION, "see", what)
+
+
+def indicators(engine: Any, period: Period | None = None, user: str | None = None) -> dict[str, Any]:
+    """The indicators of `period` (default: this month so far) on an Engine's database, as `user` may
+    see them: the overdue cases of confidential cases are placeholders without `confidential` (R-C10)."""
+    actor = reader(engine, user)
     cfg = KpiConfig.from_settings(engine.settings)
     calendar = engine.deadlines.calendar
     now = engine.clock.now()
@@ -346,6 +358,26 @@ def indicators(engine: Any, period: Period | None = None) -> dict[str, Any]:
     raw = collect(engine.store, cfg, period.start, period.end, now)
     out = compute(raw, cfg, calendar)
     out["period"].update({"from": period.first.isoformat(), "to": period.last.isoformat(), "timezone": period.tz})
+    if actor is not None:
+        out["overdue_now"]["oldest"] = redact_cases(engine, out["overdue_now"]["oldest"], actor)
+    return out
+
+
+def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list[dict[str, Any]]:
+    """Case records (`instance` = the id) with confidential ones as placeholders for `actor` (R-C10):
+    id, process, number, deadline kept; the task name and everything else hidden."""
+    from . import kpistore as ks
+    from .people import PLACEHOLDER
+    if not records:
+        return records
+    with ks.reading(engine.store) as tx:
+        variables = ks.variables_of(tx, {r["instance"] for r in records})
+    out = []
+    for r in records:
+        shown = engine.people.redact_record(r, variables.get(r["instance"]), actor)
+        if shown.get("redacted") and "task" in shown:
+            shown["task"] = PLACEHOLDER
+        out.append(shown)
     return out
 
 
@@ -390,12 +422,20 @@ def format_text(k: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+# Days hall computes with: a period's UTC bounds, the year before a yearly report and a lookback
+# must stay representable (0001-01-01 would overflow).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
+
+
 def parse_day(text: str, what: str) -> date:
+    from .errors import HallError
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
-        from .errors import HallError
         raise HallError(f"{what} {text!r} is not a date like 2026-11-01") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise HallError(f"{what} {text!r} is out of range: give a day from {FIRST_DAY} to {LAST_DAY}")
+    return day
 
 
 def period_from(first: str | None, last: str | None, now: datetime, tz: str) -> Period:

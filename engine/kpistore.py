@@ -123,6 +123,17 @@ def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, 
     return out
 
 
+def variables_of(tx: Tx, ids: Iterable[int]) -> dict[int, Any]:
+    """The variables of the given instances (to redact confidential ones, R-C10), by id."""
+    out: dict[int, Any] = {}
+    for chunk in _chunks(list(ids)):
+        keys = {f"i{n}": v for n, v in enumerate(chunk)}
+        cur = _cursor(tx, f"SELECT id, variables FROM instances WHERE id IN ({', '.join(':' + k for k in keys)})", keys)
+        out.update((r[0], json.loads(r[1]) if isinstance(r[1], str) else r[1]) for r in cur.fetchall())
+        cur.close()
+    return out
+
+
 def started_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
     """(process_id, started_at) of the instances started with since <= started_at < until."""
     sql = "SELECT process_id, started_at FROM instances WHERE started_at >= :s AND started_at < :u"

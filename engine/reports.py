@@ -3,10 +3,15 @@
 `hall report KIND [--date D]` writes the report of the period before D (default today):
 daily = 00:00–24:00 of the previous day, monthly = the previous calendar month, quarterly = the
 previous quarter, half-year = the previous half (Jan–Jun / Jul–Dec), yearly = the previous year.
-Files go to `<out>/<kind>/<name>.md|.csv|.svg`, the name being the template name plus the dates
-(`20261123业务受理日报`, `20261001-1031业务受理总量月报`). `hall report due` lists the reports whose
-period is over and whose file is missing, with the deadline the rules give (R-K3: daily by 09:00,
-the others by the 10th of the following month). Names and deadlines: the `reports:` section.
+Files are archived by kind and date (R-K3): `<out>/daily/YYYY/MM/<name>.md|.csv|.svg` for daily
+reports, `<out>/<kind>/YYYY/<name>.*` for the others (the year and month the period starts), the
+name being the template name plus the dates (`20261123业务受理日报`, `20261001-1031业务受理总量月报`).
+A report of a period that has not ended yet (engine clock) is refused. `hall report due` lists the
+reports whose period is over and whose file is missing, with the deadline the rules give (R-K3:
+daily by 09:00 — of the next working day, since nobody sends it on a day the hall is closed — the
+others by the 10th of the following month). Names and deadlines: the `reports:` section.
+
+Reading reports needs the `see_all` permission once users are configured (engine.kpi.reader).
 """
 from __future__ import annotations
 
@@ -19,7 +24,7 @@ from pathlib import Path
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from .errors import ConfigInvalid, HallError
+from .errors import ConfigInvalid, HallError, OutputNotWritable
 from .kpi import DASH, Period, indicators, rate_text
 
 KINDS = ("daily", "monthly", "quarterly", "half-year", "yearly")
@@ -108,24 +113,37 @@ def report_name(kind: str, period: Period, cfg: ReportsConfig | None = None) -> 
     return f"{period.first:%Y%m%d}-{end}{title}"
 
 
-def deadline(kind: str, period: Period, cfg: ReportsConfig) -> datetime:
-    """When the report of `period` must be out (R-K3), as an aware local datetime."""
+def deadline(kind: str, period: Period, cfg: ReportsConfig, calendar: Any = None) -> datetime:
+    """When the report of `period` must be out (R-K3), as an aware local datetime.
+
+    Daily: by `daily_due` (09:00) of the day after — with a business calendar, of the first working
+    day after the period (a Friday's, Saturday's and Sunday's reports are all due Monday 09:00).
+    """
     tz = ZoneInfo(period.tz)
     after = period.last + timedelta(days=1)
     if kind == "daily":
+        while calendar is not None and not calendar.is_working_day(after):
+            after += timedelta(days=1)
         return datetime.combine(after, cfg.daily_due, tzinfo=tz)
     # "by the 10th": until the end of that day
     return datetime.combine(after.replace(day=cfg.due_day) + timedelta(days=1), time(0), tzinfo=tz)
 
 
-def files_of(out: Path, kind: str, name: str) -> dict[str, Path]:
-    folder = Path(out) / kind
+def files_of(out: Path, kind: str, period: Period, name: str) -> dict[str, Path]:
+    """Archived by kind and date (R-K3): daily/YYYY/MM/, the others <kind>/YYYY/ (the period's start)."""
+    folder = Path(out) / kind / f"{period.first:%Y}"
+    if kind == "daily":
+        folder = folder / f"{period.first:%m}"
     return {ext: folder / f"{name}.{ext}" for ext in ("md", "csv", "svg")}
 
 
-def due_reports(engine: Any, out: str | Path | None = None, day: date | None = None) -> list[dict[str, Any]]:
+def due_reports(engine: Any, out: str | Path | None = None, day: date | None = None,
+                user: str | None = None) -> list[dict[str, Any]]:
     """Reports whose period is over, not yet produced (no .md file), with deadline and state."""
+    from .kpi import reader
+    reader(engine, user, "the reports due")
     cfg = ReportsConfig.from_settings(engine.settings)
+    calendar = engine.deadlines.calendar
     tz = engine.deadlines.calendar.config.timezone
     now = engine.clock.now()
     today = day or now.astimezone(ZoneInfo(tz)).date()
@@ -140,25 +158,34 @@ def due_reports(engine: Any, out: str | Path | None = None, day: date | None = N
                 break
             seen.add(period.first)
             name = report_name(kind, period, cfg)
-            if not files_of(out_dir, kind, name)["md"].exists():
-                dl = deadline(kind, period, cfg)
+            md = files_of(out_dir, kind, period, name)["md"]
+            if not md.exists():
+                dl = deadline(kind, period, cfg, calendar)
                 found.append({"kind": kind, "name": name, "from": period.first.isoformat(), "to": period.last.isoformat(),
                               "deadline": dl.isoformat(), "overdue": now >= dl.astimezone(timezone.utc),
-                              "path": str(files_of(out_dir, kind, name)["md"])})
+                              "path": str(md)})
             probe = period.first  # the period before this one
     found.sort(key=lambda r: r["deadline"])
     return found
 
 
 # -- content ------------------------------------------------------------------------------------------
-def build(engine: Any, kind: str, day: date | None = None) -> dict[str, Any]:
-    """The report's data: its period and name, volumes per day (per hour for daily), the indicators."""
+def build(engine: Any, kind: str, day: date | None = None, user: str | None = None) -> dict[str, Any]:
+    """The report's data: its period and name, volumes per day (per hour for daily), the indicators.
+
+    Refuses a period that has not ended yet: its figures would change after the report is archived.
+    """
     from . import kpistore as ks
+    from .kpi import reader
+    reader(engine, user, "the reports")
     cfg = ReportsConfig.from_settings(engine.settings)
     tz = engine.deadlines.calendar.config.timezone
     now = engine.clock.now()
     day = day or now.astimezone(ZoneInfo(tz)).date()
     period = period_for(kind, day, tz)
+    if period.end > now:
+        raise HallError(f"the {kind} report made on {day} covers {period.first}..{period.last}, which has not "
+                        f"ended yet (now {now.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}): give an earlier --date")
     zone = ZoneInfo(tz)
     with ks.reading(engine.store) as tx:
         started = ks.started_between(tx, period.start, min(period.end, now))
@@ -176,11 +203,11 @@ def build(engine: Any, kind: str, day: date | None = None) -> dict[str, Any]:
     closed: dict[str, Counter[str]] = defaultdict(Counter)
     for p, status, _at in ended:
         closed[p][status] += 1
-    k = indicators(engine, period)
+    k = indicators(engine, period, user)
     return {
         "kind": kind, "name": report_name(kind, period, cfg), "from": period.first.isoformat(),
         "to": period.last.isoformat(), "timezone": tz, "generated_at": now.isoformat(),
-        "deadline": deadline(kind, period, cfg).isoformat(), "bucket": "hour" if kind == "daily" else "day",
+        "deadline": deadline(kind, period, cfg, engine.deadlines.calendar).isoformat(), "bucket": "hour" if kind == "daily" else "day",
         "buckets": buckets, "processes": processes,
         "process_names": {p: cfg.process_names.get(p, p) for p in processes},
         "started": {p: [series[p].get(b, 0) for b in buckets] for p in processes},
@@ -311,13 +338,17 @@ def render_svg(r: Mapping[str, Any]) -> str:
 
 
 def write(r: Mapping[str, Any], out: str | Path) -> dict[str, str]:
-    """Write the report's .md, .csv and .svg under out/<kind>/ (replacing an earlier run's files)."""
-    paths = files_of(Path(out), r["kind"], r["name"])
-    paths["md"].parent.mkdir(parents=True, exist_ok=True)
-    for ext, text in (("svg", render_svg(r)), ("csv", render_csv(r)), ("md", render_markdown(r))):
-        tmp = paths[ext].with_name(paths[ext].name + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(paths[ext])  # the .md last: its presence means the report is produced
+    """Write the report's .md, .csv and .svg under out/<kind>/YYYY[/MM]/ (replacing an earlier run's files)."""
+    period = Period(date.fromisoformat(r["from"]), date.fromisoformat(r["to"]), r["timezone"])
+    paths = files_of(Path(out), r["kind"], period, r["name"])
+    try:
+        paths["md"].parent.mkdir(parents=True, exist_ok=True)
+        for ext, text in (("svg", render_svg(r)), ("csv", render_csv(r)), ("md", render_markdown(r))):
+            tmp = paths[ext].with_name(paths[ext].name + ".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(paths[ext])  # the .md last: its presence means the report is produced
+    except OSError as exc:
+        raise OutputNotWritable(str(paths["md"].parent), exc.strerror or str(exc)) from None
     return {ext: str(p) for ext, p in paths.items()}
 
 

@@ -180,3 +180,37 @@ def test_no_command_output_leaks_a_confidential_case(tmp_path: Path, make_engine
     assert [o for o in outputs if leaks(o)] == []
     assert "保密件（R-C10）" in hall("task", str(tasks[0]["id"]))
     assert "秘密科技有限公司" in hall("show", str(marked), user="小孙")   # the test can see a leak
+
+
+def test_kpi_and_reports_need_a_known_user_who_sees_every_case(tmp_path: Path) -> None:
+    """`hall kpi`/`report` are hall-wide: an unknown user, no user, or one without `see_all` is refused."""
+    config = hall_config(tmp_path)
+    db = f"sqlite:///{tmp_path / 'kpi.db'}"
+    with Engine(db, forms_dir=ROOT / "forms", settings=load_config(config)) as eng:
+        eng.init()
+    runner = CliRunner()
+    out = str(tmp_path / "reports")
+    for args in (["kpi"], ["report", "daily", "--out", out], ["report", "due", "--out", out]):
+        def hall(*user: str) -> object:
+            return runner.invoke(main, ["--db", db, "--now", NOW, "--config", str(config), *user, *args])
+        r = hall("--user", "ghost")
+        assert r.exit_code == 1 and r.stderr.startswith("error: unknown user 'ghost'"), (args, r.output)
+        r = hall()
+        assert r.exit_code == 1 and "needs a user" in r.stderr, (args, r.output)
+        r = hall("--user", "小孙")   # confidential, but not see_all
+        assert r.exit_code == 1 and "permission denied: 小孙 may not see" in r.stderr and "'see_all'" in r.stderr
+        assert hall("--user", "刘主任").exit_code == 0, args
+    assert len(list((tmp_path / "reports").rglob("*.md"))) == 1   # only 刘主任's daily report was written
+
+
+def test_kpi_overdue_cases_of_confidential_cases_are_placeholders(eng: Engine) -> None:
+    from engine import kpi
+    marked, report, _broken = cases(eng)
+    eng.clock.advance(days=20)
+    seen = {o["instance"]: o for o in kpi.indicators(eng, user="小钱")["overdue_now"]["oldest"]}
+    assert {marked, report} <= set(seen)
+    for case in (marked, report):
+        assert seen[case]["redacted"] and seen[case]["task"] == "保密件（R-C10）" and seen[case]["due_at"]
+    assert not leaks(seen)
+    full = {o["instance"]: o for o in kpi.indicators(eng, user="刘主任")["overdue_now"]["oldest"]}
+    assert not full[report].get("redacted") and full[report]["task"] not in (None, "保密件（R-C10）")

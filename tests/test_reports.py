@@ -78,7 +78,7 @@ def test_monthly_report_files(eng: Engine, tmp_path: Path) -> None:
     assert data["started_total"] == {"complaint": 5}
     assert data["started"]["complaint"][1] == 4 and data["started"]["complaint"][4] == 1  # 11-02, 11-05
     paths = reports.write(data, tmp_path)
-    assert paths["md"] == str(tmp_path / "monthly" / "20261101-1130业务受理总量月报.md")
+    assert paths["md"] == str(tmp_path / "monthly" / "2026" / "20261101-1130业务受理总量月报.md")  # by kind and date
     md = Path(paths["md"]).read_text(encoding="utf-8")
     assert md.startswith("# 20261101-1130业务受理总量月报")
     assert "| 投诉及时办结率 | 0/0 = — |" in md and "| complaint | 5 | 0 | 0 |" in md
@@ -124,10 +124,39 @@ def test_cli_report_and_due(eng: Engine, db_url: str, tmp_path: Path) -> None:
     out = runner.invoke(cli.main, base + ["report", "monthly", "--out", str(tmp_path)])
     assert out.exit_code == 0, out.output
     assert out.output.splitlines()[0] == "20261101-1130业务受理总量月报  (2026-11-01 .. 2026-11-30)"
-    assert (tmp_path / "monthly" / "20261101-1130业务受理总量月报.svg").exists()
+    assert (tmp_path / "monthly" / "2026" / "20261101-1130业务受理总量月报.svg").exists()
     out = runner.invoke(cli.main, base + ["report", "quarterly", "--date", "2027-01-01", "--out", str(tmp_path)])
-    assert "20261001-1231业务受理总量季报" in out.output
+    assert out.exit_code == 1 and "2026-10-01..2026-12-31, which has not ended yet" in out.output  # future period
+    assert not (tmp_path / "quarterly").exists()
     due = runner.invoke(cli.main, base + ["report", "due", "--out", str(tmp_path)])
     assert due.exit_code == 0
     assert "20261101-1130业务受理总量月报" not in due.output
     assert "daily      20261130业务受理日报" in due.output and "OVERDUE since 2026-12-01T09:00:00+08:00" in due.output
+
+
+def test_bad_dates_and_unwritable_folders_are_one_line_errors(eng: Engine, db_url: str, tmp_path: Path) -> None:
+    import cli
+    eng.close()
+    runner = CliRunner()
+    base = ["--db", db_url, "--now", "2026-12-01T10:00:00+08:00", "--config", str(ROOT / "hall.yaml")]
+    for args in (["kpi", "--from", "0001-01-01"], ["report", "due", "--date", "0001-01-01"],
+                 ["purge", "--before", "0001-01-01"], ["report", "yearly", "--date", "0001-01-01"]):
+        r = runner.invoke(cli.main, base + args)
+        assert r.exit_code == 1 and r.exception.__class__ is SystemExit, (args, r.output)
+        assert r.stderr == f"error: {args[-2]} '0001-01-01' is out of range: give a day from 1900-01-01 to 9998-12-31\n"
+    r = runner.invoke(cli.main, base + ["report", "daily", "--out", "/proc/x"])
+    assert r.exit_code == 1 and r.stderr.startswith("error: cannot write /proc/x/daily/2026/11") and "\n" == r.stderr[-1:]
+    r = runner.invoke(cli.main, base + ["export", "1", "--out", str(tmp_path / "no" / "such" / "f.json")])
+    assert r.exit_code == 1 and r.stderr == f"error: cannot write {tmp_path / 'no' / 'such' / 'f.json'}: No such file or directory\n"
+
+
+def test_daily_report_of_a_day_before_a_closed_day_is_due_the_next_working_day(eng: Engine, tmp_path: Path) -> None:
+    """R-K3: sent by 09:00; nobody sends it on a closed day: Friday's, Saturday's, Sunday's are due Monday 09:00."""
+    eng.settings["reports"] = {"look_back": {"daily": 4, "monthly": 0, "quarterly": 0, "half-year": 0, "yearly": 0}}
+    eng.clock.set(datetime.fromisoformat("2026-11-30T08:00:00+08:00"))     # Monday morning
+    due = {r["from"]: r for r in reports.due_reports(eng, tmp_path)}
+    assert set(due) == {"2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"}
+    assert due["2026-11-26"]["deadline"] == "2026-11-27T09:00:00+08:00" and due["2026-11-26"]["overdue"]
+    for day in ("2026-11-27", "2026-11-28", "2026-11-29"):                 # Friday, Saturday, Sunday
+        assert due[day]["deadline"] == "2026-11-30T09:00:00+08:00" and not due[day]["overdue"]
+    assert due["2026-11-29"]["path"] == str(tmp_path / "daily" / "2026" / "11" / "20261129业务受理日报.md")
