@@ -410,7 +410,7 @@ class Engine:
             if actor is not None:
                 with self._tx(write=False) as tx:
                     row = tx.human_task(task_id)
-                    if row is not None and row["status"] == "ready":
+                    if row is not None:  # permission first: "already completed by …" names who did it
                         self._check_work(tx, row, actor, action)
         with self._tx() as tx:
             row = tx.human_task(task_id)
@@ -448,14 +448,14 @@ class Engine:
                 row = tx.human_task(task_id)
                 if row is None:
                     raise TaskNotFound(task_id)
-                if row["status"] == "completed":
-                    raise TaskAlreadyCompleted(task_id, row["completed_by"])
-                if row["status"] != "ready":
-                    raise TaskNotReady(task_id, row["status"])
                 if actor is not None and not self.people.may(actor, "reassign"):
                     raise self._denied(actor, "reassign", f"task {task_id}",
                                        f"needs the 'reassign' permission (roles: {', '.join(actor.roles) or '-'})",
                                        task=row)
+                if row["status"] == "completed":
+                    raise TaskAlreadyCompleted(task_id, row["completed_by"])
+                if row["status"] != "ready":
+                    raise TaskNotReady(task_id, row["status"])
                 if target is not None and self.people.hides(target, self._variables(tx, row["instance_id"])):
                     who = actor or User(user or "system", user or "system", ())
                     raise self._denied(who, "reassign", f"task {task_id} to {target.id}",
@@ -482,7 +482,7 @@ class Engine:
             with self._tx() as tx:
                 if actor is not None:
                     row = tx.human_task(task_id)
-                    if row is not None and row["status"] == "ready":
+                    if row is not None:  # permission first: "already completed by …" names who did it
                         self._check_work(tx, row, actor, "complete")
                 instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
         return self._fresh_view(instance_id, actor)

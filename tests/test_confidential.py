@@ -214,3 +214,20 @@ def test_kpi_overdue_cases_of_confidential_cases_are_placeholders(eng: Engine) -
     assert not leaks(seen)
     full = {o["instance"]: o for o in kpi.indicators(eng, user="刘主任")["overdue_now"]["oldest"]}
     assert not full[report].get("redacted") and full[report]["task"] not in (None, "保密件（R-C10）")
+
+
+def test_a_completed_task_of_a_confidential_case_does_not_name_who_did_it(eng: Engine) -> None:
+    """Permission is checked before "already completed by …": that would name the case's actor (R-C10)."""
+    marked, _report, _broken = cases(eng)
+    register = next(h["task"] for h in eng.history(marked) if h["kind"] == "task_completed")
+    for who in ("小钱", "张经理"):   # 小钱 serves 受理员 but may not read it; 张经理 is another role
+        for call in (lambda: eng.complete(register, {"投诉内容": "x"}, user=who), lambda: eng.claim(register, who),
+                     lambda: eng.reassign(register, "小孙", user=who)):
+            with pytest.raises(PermissionDenied) as err:
+                call()
+            assert "小孙" not in str(err.value) and "already completed" not in str(err.value)
+    denied = [h for h in eng.history(marked) if h["kind"] == "denied"]
+    assert {(h["actor"], h["detail"]["action"]) for h in denied} >= {
+        ("小钱", "complete"), ("小钱", "claim"), ("张经理", "complete"), ("张经理", "claim"), ("小钱", "reassign")}
+    with pytest.raises(HallError, match="already completed by 小孙"):   # who may read the case is told
+        eng.complete(register, {"投诉内容": "x"}, user="小孙")
