@@ -725,11 +725,18 @@ def _check_data(data: Mapping[str, Any]) -> dict:
     return dict(data)
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL): a larger number names nothing
+
+
 def _int(value: Any, what: str) -> int:
+    """An id as given by a user: a number that can name a row, else that thing is not found (no query)."""
     try:
-        return int(value)
-    except (TypeError, ValueError):
+        number = int(value)
+    except (TypeError, ValueError, OverflowError):
+        number = None
+    if number is None or not 0 < number <= MAX_ID or isinstance(value, bool):
         raise (InstanceNotFound(value) if what == "instance" else TaskNotFound(value)) from None
+    return number
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -194,6 +194,22 @@ class PermissionDenied(HallError):
         super().__init__(f"permission denied: {user} may not {action} {target}: {why}")
 
 
+class DatabaseMissing(SchemaMissing):
+    """A SQLite file that does not exist: only `hall init` creates one (a typo in --db creates nothing)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = self.url = path
+        HallError.__init__(self, f"no hall database at {path}: run `hall init` first (or check --db / HALL_DB)")
+
+
+class DatabaseFailed(HallError):
+    """The database refused a statement in the middle of a transaction; the transaction was rolled back."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url, self.reason = url, reason
+        super().__init__(f"database {url} failed: {reason} (nothing was written)")
+
+
 class OutputNotWritable(HallError):
     """An output file or folder (--out) that cannot be written."""
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine as SAEngine
 
-from .errors import DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
+from .errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
 
 SCHEMA_VERSION = 2
 
@@ -197,6 +197,11 @@ class Store:
             raise DatabaseUnavailable(url, _reason(exc)) from None
         self.dialect = self.engine.dialect.name
         self._conn: Connection | None = None
+        # the SQLite file, when there is one: only `init` may create it (a typo in --db creates nothing)
+        self.path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        # what the driver raises itself (hot statements run on its cursors, not through SQLAlchemy)
+        self._driver_errors: tuple[type[BaseException], ...] = (sa.exc.DBAPIError,) + (
+            (self.engine.dialect.dbapi.Error,) if getattr(self.engine.dialect, "dbapi", None) else ())
 
     def close(self) -> None:
         if self._conn is not None:
@@ -205,25 +210,37 @@ class Store:
         self.engine.dispose()
 
     # -- schema -----------------------------------------------------------------------
-    def schema_version(self) -> int | None:
-        """The applied schema version, or None when the database has no hall schema."""
+    def schema_version(self, create: bool = False) -> int | None:
+        """The applied schema version, or None when the database has no hall schema.
+
+        A SQLite file that does not exist is DatabaseMissing unless `create` (only `init` creates).
+        """
+        self._check_exists(create)
         try:
             with self.engine.connect() as conn:
                 if not sa.inspect(conn).has_table("hall_schema"):
                     return None
                 return conn.execute(sa.select(sa.func.max(schema_table.c.version))).scalar()
-        except sa.exc.OperationalError as exc:
+        except self._driver_errors as exc:  # unreachable server, a file that is not a database
             raise DatabaseUnavailable(self.url, _reason(exc)) from None
+
+    def _check_exists(self, create: bool) -> None:
+        import os
+        if self.path is not None and not create and not os.path.exists(self.path):
+            raise DatabaseMissing(self.path)
 
     def init(self, now: datetime) -> tuple[int | None, int]:
         """Create or upgrade the schema; returns (version before, version after)."""
-        before = self.schema_version()
+        before = self.schema_version(create=True)
         if before is not None and before > SCHEMA_VERSION:
             raise SchemaTooNew(before, SCHEMA_VERSION)
-        with self.engine.begin() as conn:
-            for version in range((before or 0) + 1, SCHEMA_VERSION + 1):
-                MIGRATIONS[version](conn)
-                conn.execute(schema_table.insert().values(version=version, applied_at=now))
+        try:
+            with self.engine.begin() as conn:
+                for version in range((before or 0) + 1, SCHEMA_VERSION + 1):
+                    MIGRATIONS[version](conn)
+                    conn.execute(schema_table.insert().values(version=version, applied_at=now))
+        except self._driver_errors as exc:
+            raise DatabaseFailed(self.url, _reason(exc)) from None
         return before, SCHEMA_VERSION
 
     def check_schema(self) -> None:
@@ -245,14 +262,21 @@ class Store:
         """
         conn = self._conn
         if conn is None or conn.closed:
+            self._check_exists(False)
             try:
                 conn = self._conn = self.engine.connect()
-            except sa.exc.OperationalError as exc:
+            except self._driver_errors as exc:
                 raise DatabaseUnavailable(self.url, _reason(exc)) from None
         conn.execution_options(hall_write=write)
+        begun = False
         try:
             with conn.begin():
+                begun = True
                 yield Tx(conn, self.dialect)
+        except self._driver_errors as exc:  # the transaction is rolled back: one line, not the driver's trace
+            self._conn = None
+            conn.close()
+            raise (DatabaseFailed if begun else DatabaseUnavailable)(self.url, _reason(exc)) from None
         except BaseException:
             self._conn = None
             conn.close()
@@ -280,6 +304,14 @@ def _create_engine(url: str) -> SAEngine:
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_file(url: str) -> str | None:
+    """The file of a SQLite URL, or None for an in-memory database or a URI the driver interprets."""
+    database = sa.engine.make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return database
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,8 +16,17 @@ NOW = "2026-11-24T09:00:00+08:00"
 
 @pytest.fixture
 def hall(tmp_path: Path):
-    """Run `hall` against a fresh database; returns (exit code, stdout, stderr)."""
-    db = f"sqlite:///{tmp_path / 'hall.db'}"
+    """Run `hall` against a fresh SQLite database; returns (exit code, stdout, stderr)."""
+    return _hall_on(f"sqlite:///{tmp_path / 'hall.db'}")
+
+
+@pytest.fixture
+def hall_db(db_url: str):
+    """`hall` as the fixture above, on each backend (SQLite, and PostgreSQL when configured)."""
+    return _hall_on(db_url)
+
+
+def _hall_on(db: str):
     runner = CliRunner()
 
     def run(*args: str, user: str | None = None, now: str = NOW, input: str | None = None):
@@ -146,9 +155,15 @@ def test_validate_command(hall, tmp_path: Path) -> None:
     (("start", "review", "--set", "n:=[1"), "not valid JSON"),
     (("start", "review", "--data", "/nonexistent.yaml"), "/nonexistent.yaml: no such file"),
     (("instances", "--status", "sleeping"), "unknown status 'sleeping'"),
+    (("show", "99999999999999999999"), "unknown instance 99999999999999999999"),  # beyond any integer column
+    (("show", "9999999999"), "unknown instance 9999999999"),                      # beyond PostgreSQL's int4
+    (("complete", "99999999999999999999"), "unknown task 99999999999999999999"),
+    (("task", "0"), "unknown task 0"),
+    (("tasks", "--instance", "99999999999999999999"), "unknown instance 99999999999999999999"),
+    (("retry", "9999999999"), "unknown instance 9999999999"),
 ])
-def test_errors_are_one_line_and_exit_1(hall, args: tuple[str, ...], message: str) -> None:
-    code, out, err = hall(*args, user="ann")
+def test_errors_are_one_line_and_exit_1(hall_db, args: tuple[str, ...], message: str) -> None:
+    code, out, err = hall_db(*args, user="ann")
     assert code == 1 and message in err and err.startswith("error: ") and err.count("\n") == 1
 
 
@@ -177,9 +192,19 @@ def test_data_file_yaml_and_json(hall, tmp_path: Path) -> None:
 def test_bad_database_and_missing_schema(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["--db", str(tmp_path / "no" / "such" / "dir.db"), "tasks"])
+    assert result.exit_code == 1 and "no hall database at" in result.stderr
+    result = runner.invoke(main, ["--db", str(tmp_path / "no" / "such" / "dir.db"), "init"])
     assert result.exit_code == 1 and "cannot open database" in result.stderr
+    (tmp_path / "empty.db").touch()
     result = runner.invoke(main, ["--db", str(tmp_path / "empty.db"), "tasks"])
-    assert result.exit_code == 1 and "run `hall init` first" in result.stderr
+    assert result.exit_code == 1 and "has no hall schema: run `hall init` first" in result.stderr
+    not_db = tmp_path / "notdb.db"
+    not_db.write_text("x\n")
+    for command in ("tasks", "init", "show 1"):
+        result = runner.invoke(main, ["--db", str(not_db), *command.split()])
+        assert result.exit_code == 1 and result.stderr == f"error: cannot open database sqlite:///{not_db}: " \
+                                                          "file is not a database\n"
+    assert not_db.read_text() == "x\n"
     result = runner.invoke(main, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "tasks"])
     assert result.exit_code == 1 and "cannot open database" in result.stderr
     result = runner.invoke(main, ["--now", "yesterday", "tasks"])
@@ -224,3 +249,13 @@ def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> Non
     assert result.stdout.count("~") == 2 and result.stderr.count("provisional") == 1
     [task] = json.loads(runner.invoke(main, base + ["tasks", "--json", "--instance", "1"]).stdout)
     assert task["due_provisional"] is True and task["due_at"].startswith("2027-01-04")
+
+
+@pytest.mark.parametrize("command", ["tasks", "show 1", "instances", f"deploy {FIXTURES}", "incidents", "worker --once"])
+def test_a_mistyped_database_file_is_not_created(tmp_path: Path, command: str) -> None:
+    typo = tmp_path / "typo.db"
+    result = CliRunner().invoke(main, ["--db", str(typo), "--forms", str(FIXTURES / "forms"), *command.split()])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: no hall database at {typo}: run `hall init` first (or check --db / HALL_DB)\n"
+    assert list(tmp_path.iterdir()) == []
+    assert CliRunner().invoke(main, ["--db", str(typo), "init"]).exit_code == 0 and typo.exists()

@@ -9,6 +9,8 @@ import pytest
 from engine import Engine, store
 from engine.errors import (
     ActionTooEarly,
+    DatabaseMissing,
+    DatabaseUnavailable,
     DefinitionInvalid,
     FormInvalid,
     InstanceNotActive,
@@ -96,6 +98,15 @@ def test_unknown_things_are_named(engine: Engine) -> None:
         engine.complete("abc", {})
     with pytest.raises(InstanceNotFound):
         engine.history(12345)
+    for huge in (2**31, 10**20):  # past the integer columns: refused before any query, on both databases
+        with pytest.raises(InstanceNotFound, match=f"unknown instance {huge}"):
+            engine.show(huge)
+        with pytest.raises(InstanceNotFound):
+            engine.tasks(instance=huge)
+        with pytest.raises(TaskNotFound, match=f"unknown task {huge}"):
+            engine.complete(huge, {})
+        with pytest.raises(InstanceNotFound):
+            engine.retry(str(huge))
 
 
 def test_claim_and_unclaim(engine: Engine) -> None:
@@ -269,3 +280,20 @@ def test_case_numbers_follow_the_configured_pattern(make_engine) -> None:
     numbers = [eng.show(eng.start("parent", None, {"question": "?"})["links"]["children"][0]["id"])
                ["variables"]["case_no"] for _ in range(2)]
     assert numbers == ["AJ20261124/001", "AJ20261124/002"]
+
+
+def test_a_database_that_cannot_be_opened_is_a_hall_error(tmp_path: Path, clock) -> None:
+    not_db = tmp_path / "notdb.db"
+    not_db.write_bytes(b"x\n")
+    for call in (lambda e: e.init(), lambda e: e.tasks(), lambda e: e.show(1)):
+        with Engine(str(not_db), clock=clock, forms_dir=None) as eng, \
+                pytest.raises(DatabaseUnavailable, match="file is not a database"):
+            call(eng)
+    assert not_db.read_bytes() == b"x\n"
+    missing = tmp_path / "typo.db"
+    with Engine(str(missing), clock=clock, forms_dir=None) as eng:
+        with pytest.raises(DatabaseMissing, match="no hall database at .*typo.db: run `hall init`"):
+            eng.tasks()
+        assert not missing.exists()
+        eng.init()
+        assert missing.exists() and eng.tasks() == []
