@@ -1,6 +1,8 @@
-"""Configuration (`hall.yaml`): calendar, numbering patterns and process settings.
+"""Configuration (`hall.yaml`): database, calendar, numbering patterns, process settings, people,
+indicators, reports and retention.
 
-A missing file means defaults. Errors name the file and line.
+A missing file means defaults. Every section is checked when the file is read (`load_config`) and by
+`hall config check` (`check_config`, every problem): errors name the file and the line of the key.
 """
 from __future__ import annotations
 
@@ -36,9 +38,9 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if key not in SECTIONS:
             line = data.lc.key(key)[0] + 1 if hasattr(data, "lc") else None
             raise ConfigInvalid(str(p), line, f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
-    problems = check_people(data, str(p))
+    problems = check_people(data, str(p)) + check_sections(data, str(p))
     if problems:
-        raise problems[0]
+        raise min(problems, key=lambda e: e.line or 0)
     out = plain(data)
     out["_source"] = str(p)
     return out
@@ -174,17 +176,142 @@ def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]
         return [str(ConfigInvalid(str(p), 1, "must be a mapping of sections"))], None
     found = [ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
              for key in data if key not in SECTIONS]
-    found += check_people(data, str(p))
-    settings = plain(data)
-    settings["_source"] = str(p)
-    try:
-        from .timing import CalendarDeadlines
-        CalendarDeadlines.from_settings(settings)
-    except ConfigInvalid as exc:
-        exc.line = exc.line or _line(data, "calendar")
-        found.append(ConfigInvalid(str(p), exc.line, exc.what))
+    found += check_people(data, str(p)) + check_sections(data, str(p))
     found.sort(key=lambda e: e.line or 0)
     return [str(e) for e in found], None
+
+
+# -- the other sections: each checked by the code that reads it, the problem placed on its key's line ----
+def _line_at(data: Any, where: str) -> int | None:
+    """The line of the deepest key of a dotted path (`reports.due_day`, `calendar.official.2027`)."""
+    node, line = data, None
+    for part in where.split("."):
+        if not isinstance(node, dict):
+            break
+        key = next((k for k in node if str(k) == part), None)
+        if key is None:
+            break
+        line, node = _line(node, key), node[key]
+    return line
+
+
+def _placed(path: str, data: Any, section: str, what: str) -> ConfigInvalid:
+    """A problem whose text starts with its dotted key (`kpi.percentile: …`), at that key's line."""
+    where = what.split(":", 1)[0].split(" ", 1)[0]
+    if not where.startswith(section):
+        where = section
+    return ConfigInvalid(path, _line_at(data, where) or _line(data, section), what)
+
+
+DEADLINE_SUFFIX = "时限"   # settings named …时限 are deadlines (setting('投诉答复时限', …) in a dueDate)
+SCORE_RULES = ("加权平均", "最低分")  # R-S2
+
+
+def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
+    """Every problem in database, calendar, numbering, settings, kpi, reports and retention."""
+    if not isinstance(data, dict):
+        return []
+    out: list[ConfigInvalid] = []
+    settings = plain(data)
+    settings["_source"] = path
+    db = data.get("database")
+    if "database" in data and (not isinstance(db, str) or not db.strip()):
+        out.append(ConfigInvalid(path, _line(data, "database"), "database: must be a database URL or SQLite file "
+                                 "(postgresql+psycopg://user@host/db, hall.db)"))
+    out += [_placed(path, data, s, what) for s, what in _section_problems(settings)]
+    return out
+
+
+def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
+    """(section, problem) for each section present, from the readers of engine.calendar, kpi, reports,
+    retention, plus the numbering patterns and the deadline settings."""
+    from .calendar import CalendarConfig
+    from .kpi import KpiConfig
+    from .reports import ReportsConfig
+    from .retention import policy
+    found: list[tuple[str, str]] = []
+    checks = {"calendar": lambda st: CalendarConfig.from_dict(_mapping(st, "calendar")),
+              "numbering": lambda st: _check_numbering(st["numbering"]),
+              "settings": lambda st: _check_settings(st["settings"]),
+              "kpi": KpiConfig.from_settings,
+              "reports": ReportsConfig.from_settings,
+              "retention": policy}
+    for section, check in checks.items():
+        if section not in settings:
+            continue
+        value = settings[section]
+        # one key at a time, so that every problem is found, not only a section's first
+        parts = [{k: v} for k, v in value.items()] if isinstance(value, dict) and value else [value]
+        if section == "retention" and isinstance(value, dict) and isinstance(value.get("processes"), dict):
+            parts = [{k: v} for k, v in value.items() if k != "processes"] + [
+                {"processes": {p: v}} for p, v in value["processes"].items()]
+        for part in parts:
+            try:
+                check(dict(settings, **{section: part}))
+            except ConfigInvalid as exc:
+                found.append((section, exc.what))
+            except (TypeError, ValueError) as exc:
+                found.append((section, str(exc)))
+    return list(dict.fromkeys(found))
+
+
+def _mapping(settings: dict[str, Any], section: str) -> dict[str, Any]:
+    value = settings.get(section)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{section}: must be a mapping")
+    return value or {}
+
+
+def _items(value: Any, what: str) -> list[tuple[Any, Any]]:
+    """The entries of a section that must be a mapping (none when it is empty)."""
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(what)
+    return list((value or {}).items())
+
+
+def _check_numbering(numbering: Any) -> None:
+    from datetime import datetime
+    for kind, conf in _items(numbering, "numbering: must map a kind (filing, complaint) to {prefix: ..., pattern: ...}"):
+        where = f"numbering.{kind}"
+        if not isinstance(conf, dict):
+            raise ValueError(f"{where}: must be a mapping like {{prefix: TS, pattern: \"{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}\"}}")
+        for key in conf:
+            if key not in ("prefix", "pattern"):
+                raise ValueError(f"{where}.{key}: unknown key (known: prefix, pattern)")
+        if "prefix" in conf and not isinstance(conf["prefix"], (str, int)) or isinstance(conf.get("prefix"), bool):
+            raise ValueError(f"{where}.prefix: must be text")
+        pattern = conf.get("pattern")
+        if pattern is None:
+            continue
+        if not isinstance(pattern, str):
+            raise ValueError(f"{where}.pattern: must be text like \"{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}\"")
+        try:
+            pattern.format(prefix="X", date=datetime(2026, 11, 24), seq=1)
+        except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
+            raise ValueError(f"{where}.pattern: {pattern!r} is not a number pattern ({exc}); the fields are "
+                             "{prefix}, {date:%Y%m%d} and {seq:04d}") from None
+        if "{seq" not in pattern:
+            raise ValueError(f"{where}.pattern: {pattern!r} has no {{seq}}: two cases would get the same number")
+
+
+def _check_settings(values: Any) -> None:
+    from . import deadlines
+    from .errors import DeadlineInvalid
+    for name, value in _items(values, "settings: must map a setting name to its value"):
+        where = f"settings.{name}"
+        if str(name).endswith(DEADLINE_SUFFIX):
+            if not isinstance(value, str):
+                raise ValueError(f"{where}: a deadline must be text like `2 working days` (docs/deadlines.md)")
+            try:
+                deadlines.parse_for("dueDate", value)
+            except DeadlineInvalid as exc:
+                raise ValueError(f"{where}: {value!r} is not a deadline: {exc.why} (docs/deadlines.md)") from None
+        elif name == "综合得分规则" and value not in SCORE_RULES:
+            raise ValueError(f"{where}: must be one of {', '.join(SCORE_RULES)} (R-S2)")
+        elif name == "综合得分权重" and not (
+                isinstance(value, list) and value and all(isinstance(w, (int, float)) and not isinstance(w, bool)
+                                                          and w >= 0 for w in value) and sum(value) > 0):
+            raise ValueError(f"{where}: must be a list of weights >= 0, not all 0, one per score (R-S2)")
 
 
 class ConfigFile:

@@ -83,19 +83,38 @@ class KpiConfig:
                 merged[key].update(value)
             else:
                 merged[key] = value
+        for section, key in [("complaint", k) for k in DEFAULTS["complaint"] if k not in ("satisfied",)] + [
+                ("callbacks", k) for k in ("process", "task", "agency_task", "agency_field")]:
+            if not isinstance(merged[section][key], str) or not merged[section][key].strip():
+                raise ConfigInvalid(source, None, f"kpi.{section}.{key}: must be a name (text)")
+        for section, key in (("complaint", "satisfied"), ("callbacks", "scores")):
+            names = merged[section][key]
+            if not isinstance(names, list) or not names or not all(isinstance(v, (str, int)) for v in names):
+                raise ConfigInvalid(source, None, f"kpi.{section}.{key}: must be a non-empty list of values")
         if merged["complaint"]["limit"] not in ("first", "last"):
             raise ConfigInvalid(source, None, "kpi.complaint.limit: must be first or last")
         cb = merged["callbacks"]
         if cb["weights"] is None:
             w = (settings.get("settings") or {}).get("综合得分权重")
-            cb["weights"] = list(w) if isinstance(w, (list, tuple)) and len(w) == len(cb["scores"]) else None
-        if cb["weights"] is not None and (len(cb["weights"]) != len(cb["scores"]) or sum(cb["weights"]) <= 0):
-            raise ConfigInvalid(source, None, "kpi.callbacks.weights: one positive weight per score")
-        try:
-            lookback, pct = int(merged["lookback_days"]), int(merged["percentile"])
-        except (TypeError, ValueError):
-            raise ConfigInvalid(source, None, "kpi.lookback_days and kpi.percentile must be whole numbers") from None
+            cb["weights"] = list(w) if _weights(w, cb["scores"]) else None  # a bad one: config check says so
+        if cb["weights"] is not None and not _weights(cb["weights"], cb["scores"]):
+            raise ConfigInvalid(source, None, "kpi.callbacks.weights: one weight >= 0 per score, not all 0")
+        lookback, pct = merged["lookback_days"], merged["percentile"]
+        if not _whole(lookback) or lookback < 0:
+            raise ConfigInvalid(source, None, "kpi.lookback_days: must be a whole number of days >= 0")
+        if not _whole(pct) or not 1 <= pct <= 100:
+            raise ConfigInvalid(source, None, "kpi.percentile: must be a whole number from 1 to 100")
         return cls(merged["complaint"], cb, lookback, pct)
+
+
+def _weights(w: Any, scores: list[Any]) -> bool:
+    return (isinstance(w, (list, tuple)) and len(w) == len(scores) and sum(
+        x for x in w if isinstance(x, (int, float))) > 0 and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in w))
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 # -- periods -------------------------------------------------------------------------------------------

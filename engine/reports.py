@@ -65,15 +65,31 @@ class ReportsConfig:
                 merged[key].update(value)
             else:
                 merged[key] = value
+        def bad(where: str, what: str) -> ConfigInvalid:
+            return ConfigInvalid(source, None, f"reports.{where}: {what}")
+        for key in ("names", "look_back"):
+            for kind, value in merged[key].items():
+                if kind not in KINDS:
+                    raise bad(f"{key}.{kind}", f"unknown report kind (known: {', '.join(KINDS)})")
+                if key == "names" and (not isinstance(value, str) or not value.strip()):
+                    raise bad(f"names.{kind}", "must be the template name (text), e.g. 业务受理日报")
+                if key == "look_back" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
+                    raise bad(f"look_back.{kind}", "must be a whole number of periods >= 0")
+        for p, value in merged["process_names"].items():
+            if not isinstance(value, str):
+                raise bad(f"process_names.{p}", "must be a display name (text)")
+        text = merged["daily_due"]
         try:
-            hh, mm = str(merged["daily_due"]).split(":")
+            hh, mm = str(text).split(":")
             daily_due = time(int(hh), int(mm))
-            due_day = int(merged["due_day"])
-            assert 1 <= due_day <= 28
-        except (ValueError, AssertionError):
-            raise ConfigInvalid(source, None, "reports.daily_due must be HH:MM and reports.due_day 1..28") from None
-        return cls(merged["names"], daily_due, due_day, merged["look_back"], str(merged["out"]),
-                   merged["process_names"])
+        except ValueError:
+            raise bad("daily_due", f"{text!r} is not a time like \"09:00\" (quote it in YAML)") from None
+        due_day = merged["due_day"]
+        if not isinstance(due_day, int) or isinstance(due_day, bool) or not 1 <= due_day <= 28:
+            raise bad("due_day", f"{due_day!r} is not a day of the month from 1 to 28")
+        if not isinstance(merged["out"], str) or not merged["out"].strip():
+            raise bad("out", "must be a folder (text)")
+        return cls(merged["names"], daily_due, due_day, merged["look_back"], merged["out"], merged["process_names"])
 
 
 # -- periods, names, deadlines -----------------------------------------------------------------------

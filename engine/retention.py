@@ -68,18 +68,50 @@ class Keep:
         return now.replace(year=year, month=month, day=day)
 
 
+    @property
+    def months_at_least(self) -> float:
+        """The shortest span this keeps, in months (a month counted as 31 days); inf when forever."""
+        if self.amount is None:
+            return float("inf")
+        return {"days": self.amount / 31, "months": self.amount, "years": self.amount * 12}[self.unit]
+
+
+# The regulations' floors, whatever hall.yaml says: complaints' work orders are kept at least six
+# months (R-C9); filed contracts are the evidence for review and subsidies, never deleted (R-F2).
+FLOORS: dict[str, tuple[Keep, str]] = {
+    "complaint": (Keep("6 months", 6, "months"), "R-C9: complaint work orders are kept at least 6 months"),
+    "filing": (Keep("never", None, None), "R-F2: filed contracts are never deleted"),
+}
+
+
 def policy(settings: Mapping[str, Any] | None) -> tuple[Keep, dict[str, Keep]]:
+    """The default and per-process retention; ConfigInvalid for a bad value or one below a floor."""
+    source = str((settings or {}).get("_source", "configuration"))
     raw = (settings or {}).get("retention") or {}
     if not isinstance(raw, Mapping):
-        raise ConfigInvalid(str((settings or {}).get("_source", "configuration")), None, "retention: must be a mapping")
+        raise ConfigInvalid(source, None, "retention: must be a mapping")
     for key in raw:
         if key not in DEFAULTS:
-            raise ConfigInvalid(str((settings or {}).get("_source", "configuration")), None,
-                                f"retention.{key}: unknown key (known: default, processes)")
-    default = Keep.parse(raw.get("default", DEFAULTS["default"]), "retention.default")
+            raise ConfigInvalid(source, None, f"retention.{key}: unknown key (known: default, processes)")
+    if not isinstance(raw.get("processes") or {}, Mapping):
+        raise ConfigInvalid(source, None, "retention.processes: must map a process to its period, e.g. "
+                                          "{complaint: 6 months, filing: never}")
+    default = _parse(source, raw.get("default", DEFAULTS["default"]), "retention.default")
     procs = dict(DEFAULTS["processes"])
     procs.update(raw.get("processes") or {})
-    return default, {p: Keep.parse(v, f"retention.processes.{p}") for p, v in procs.items()}
+    per = {str(p): _parse(source, v, f"retention.processes.{p}") for p, v in procs.items()}
+    for process, (floor, why) in FLOORS.items():
+        if per[process].months_at_least < floor.months_at_least:
+            least = "must be never" if floor.forever else f"is shorter than {floor.text}"
+            raise ConfigInvalid(source, None, f"retention.processes.{process}: {per[process].text!r} {least} ({why})")
+    return default, per
+
+
+def _parse(source: str, value: Any, where: str) -> Keep:
+    try:
+        return Keep.parse(value, where)
+    except ConfigInvalid as exc:
+        raise ConfigInvalid(source, None, exc.what) from None
 
 
 # -- export ------------------------------------------------------------------------------------------------

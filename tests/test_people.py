@@ -222,6 +222,62 @@ def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> Non
         load_config(bad)
 
 
+BAD_SECTIONS = """\
+database: 42
+calendar:
+  timezone: Asia/Shanghai
+  office_hours: "08:50-17:70"
+numbering:
+  complaint: {prefix: TS, pattern: "{prefix}{dat:%Y}-{seq:04d}"}
+  filing: {prefix: BA, pattern: "BA-{date:%Y}"}
+settings:
+  投诉联系时限: 45 minutes
+  投诉答复时限: 2 wrking dayz
+  综合得分权重: [1, 1, x]
+kpi:
+  percentile: 300
+  complaint: {limit: middle}
+reports:
+  due_day: 40
+  names: 5
+  daily_due: "9 am"
+retention:
+  default: forever-ish
+  processes: {complaint: 1 days, filing: 1 days, suggestion: 6 months}
+"""
+
+
+def test_config_check_validates_every_section_at_the_key_line(tmp_path: Path) -> None:
+    bad = tmp_path / "hall.yaml"
+    bad.write_text(BAD_SECTIONS, encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    assert result.exit_code == 1
+    assert [line.replace(str(bad), "F") for line in result.stdout.splitlines()] == [
+        "F:1: database: must be a database URL or SQLite file (postgresql+psycopg://user@host/db, hall.db)",
+        "F:4: calendar.office_hours: '17:70' is not a time like 08:50",
+        "F:6: numbering.complaint.pattern: '{prefix}{dat:%Y}-{seq:04d}' is not a number pattern ('dat'); "
+        "the fields are {prefix}, {date:%Y%m%d} and {seq:04d}",
+        "F:7: numbering.filing.pattern: 'BA-{date:%Y}' has no {seq}: two cases would get the same number",
+        "F:10: settings.投诉答复时限: '2 wrking dayz' is not a deadline: unknown unit 'wrking' "
+        "(did you mean 'working'?) (docs/deadlines.md)",
+        "F:11: settings.综合得分权重: must be a list of weights >= 0, not all 0, one per score (R-S2)",
+        "F:13: kpi.percentile: must be a whole number from 1 to 100",
+        "F:14: kpi.complaint.limit: must be first or last",
+        "F:16: reports.due_day: 40 is not a day of the month from 1 to 28",
+        "F:17: reports.names: must be a mapping",
+        "F:18: reports.daily_due: '9 am' is not a time like \"09:00\" (quote it in YAML)",
+        "F:20: retention.default: 'forever-ish' is not a retention period (write `6 months`, `1 year`, "
+        "`180 days` or `never`)",
+        "F:21: retention.processes.complaint: '1 days' is shorter than 6 months "
+        "(R-C9: complaint work orders are kept at least 6 months)",
+        "F:21: retention.processes.filing: '1 days' must be never (R-F2: filed contracts are never deleted)"]
+    # a command refuses the file before it can put a live complaint into incident
+    result = CliRunner().invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "init"])
+    assert result.exit_code == 1 and result.stderr == f"error: {bad}:1: database: must be a database URL or " \
+                                                      "SQLite file (postgresql+psycopg://user@host/db, hall.db)\n"
+    assert not (tmp_path / "x.db").exists()
+
+
 def test_config_check_ok_and_missing_file(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(ROOT / "hall.yaml"), "config", "check"])

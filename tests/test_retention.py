@@ -143,3 +143,16 @@ def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> 
     assert runner.invoke(cli.main, base + ["show", str(old["id"])]).exit_code == 1
     again = runner.invoke(cli.main, base + ["purge", "--before", "2026-02-01", "--yes"])
     assert "nothing to delete" in again.output
+
+
+def test_purge_itself_keeps_the_floors_of_complaints_and_filings(db_url: str) -> None:
+    """Whatever the settings an integrator passes: complaints at least 6 months (R-C9), filings never (R-F2)."""
+    from engine.errors import ConfigInvalid
+    for processes, rule in (({"complaint": "1 days"}, "R-C9"), ({"complaint": "180 days"}, "R-C9"),
+                            ({"filing": "10 years"}, "R-F2")):
+        with Engine(db_url, clock=FixedClock(at("2026-12-01T09:00:00")), forms_dir=FIXTURES / "forms",
+                    settings={"retention": {"processes": processes}}) as e:
+            e.init()
+            with pytest.raises(ConfigInvalid, match=rule):
+                retention.plan_purge(e, date(2026, 11, 1))
+    assert retention.policy({"retention": {"processes": {"complaint": "1 year"}}})[1]["complaint"].text == "1 year"
