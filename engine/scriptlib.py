@@ -5,15 +5,21 @@ the sequence lives in the database (one row per kind and rendered date part, tak
 atomic upsert); the sequence restarts when the date part the pattern shows changes; `setting(name, default)` reads configuration; `now()` and
 `today()` use the engine's clock in the configured time zone; `cases_at(process, *elements)`
 lists the cases of another process that are now at one of its elements (e.g. the day's
-callbacks for a roster started each working day).
+callbacks for a roster started each working day); `deadline(text, start)` is the moment a
+deadline in the notation of docs/deadlines.md falls when counted from `start` (an ISO time, e.g.
+the case's receipt), so a due date or timer can be measured from an earlier moment than the
+task's opening (`camunda:dueDate="=联系截止时间"`); `tasks_created(element, since)` counts the
+tasks of this case created at `element` (at or after `since`), e.g. to escalate once per deadline.
 """
 from __future__ import annotations
 
 import hashlib
 import string
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
+
+from .clock import to_utc
 
 DEFAULT_PATTERN = "{prefix}{date:%Y%m%d}-{seq:04d}"
 
@@ -46,6 +52,16 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         seq = step.tx.next_sequence(kind, sequence_period(pattern, local))
         return pattern.format(prefix=conf.get("prefix", kind.upper()), date=local, seq=seq)
 
+    def deadline(step: Any, text: str, start: Any = None) -> str:
+        begin = _moment(start, tz) if start else step.now
+        return deadlines.task_due(text, begin, {}).at.astimezone(tz).isoformat(timespec="seconds")
+
+    def tasks_created(step: Any, element: str, since: Any = None) -> int:
+        after = to_utc(_moment(since, tz)) if since else None
+        rows = list(step.tx.history(step.instance_id)) + list(step.history)
+        return sum(1 for r in rows if r["kind"] == "task_created" and r["element"] == element
+                   and (after is None or _utc(r["at"]) >= after))
+
     def setting(step: Any, name: str, default: Any = None) -> Any:
         return values.get(name, default)
 
@@ -60,4 +76,16 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         return [{"instance": c["instance"], "element": c["element"], "business_key": c["business_key"],
                  "due_at": c["due_at"], **{f: c["variables"].get(f) for f in fields}} for c in found]
 
-    return {"next_number": next_number, "setting": setting, "now": now, "today": today, "cases_at": cases_at}
+    return {"next_number": next_number, "setting": setting, "now": now, "today": today, "cases_at": cases_at,
+            "deadline": deadline, "tasks_created": tasks_created}
+
+
+def _utc(at: datetime) -> datetime:
+    """A stored time (SQLite may give it back without its zone, always UTC) as aware UTC."""
+    return to_utc(at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+
+
+def _moment(value: Any, tz: ZoneInfo) -> datetime:
+    """An ISO date-time (naive: the hall's time zone) or a datetime, as an aware datetime."""
+    at = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    return at if at.tzinfo else at.replace(tzinfo=tz)

@@ -116,16 +116,21 @@ def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, 
 def test_a_complaint_resolved_in_one_round(hall: Complaints) -> None:
     case = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
     assert hall.names(case) == ["contact"]
-    assert hall.due(case, "contact") == at("2026-11-24T09:55")        # R-C4: 45 minutes
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")        # R-C4: 45 minutes from receipt
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:30")
     assert hall.names(case) == ["investigate"]
-    assert hall.due(case, "investigate") == at("2026-12-01T09:30")    # R-C5: 5 working days
+    assert hall.due(case, "investigate") == at("2026-12-01T09:00")    # R-C5: 5 working days from receipt
     assert case["variables"]["办结时限"] == "5 working days"
     case = hall.work(case, "investigate", who="张经理", 需要延期=False)
-    case = hall.round(case, satisfied=True, n=1)
+    for name, data in (("rectify", {"整改措施": "第1轮整改措施"}), ("hall_review", {"大厅审核意见": "通过"}),
+                       ("feedback", {"客户是否满意": True})):               # every handling step shows the same limit
+        assert hall.due(case, name) == at("2026-12-01T09:00")
+        case = hall.work(case, name, who="张经理", **data)
     assert case["variables"]["处理轮次"] == 1
     assert hall.names(case) == ["report"]
+    assert hall.due(case, "report") == at("2026-12-01T09:00")
     case = hall.work(case, "report", who="张经理")
+    assert hall.due(case, "manager_review") == at("2026-12-01T09:00")
     case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意", when="2026-11-26T10:00")
     assert hall.names(case) == ["revisit"]
     assert hall.due(case, "revisit") == at("2026-11-30T10:00")        # R-C5: revisit within 2 working days
@@ -191,12 +196,19 @@ def test_an_unsatisfied_revisit_opens_another_round(hall: Complaints) -> None:
 # -- supervision, major complaints, extensions, transfers (R-C6, R-C7) ----------------------------------
 @pytest.mark.parametrize("kind,misconduct", [("举报", False), ("投诉", True)])
 def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: str, misconduct: bool) -> None:
-    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=misconduct)
-    case = hall.work(case, "contact", who="张经理")
+    """R-C2, R-C7: 举报 and staff misconduct → supervision → contact the complainant → investigate;
+    the contact limit still counts from receipt (R-C4)."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=misconduct, when="2026-11-24T09:05")
     assert hall.names(case) == ["supervision_handle"]
     assert hall.task(case, "supervision_handle")["role"] == "监察部门"
-    case = hall.work(case, "supervision_handle", who="郑监察", 查处情况="已查实", 处理决定="通报批评")
+    assert hall.due(case, "supervision_handle") == at("2026-11-24T09:45")
+    case = hall.work(case, "supervision_handle", who="郑监察", when="2026-11-24T09:20", 查处情况="已受理", 处理决定="立案查处")
+    assert hall.names(case) == ["contact"]
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")
+    case = hall.work(case, "contact", who="郑监察")
     assert hall.names(case) == ["investigate"]
+    order = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed"]
+    assert order == ["register", "classify", "supervision_handle", "contact"]
 
 
 def test_a_plain_complaint_skips_supervision(hall: Complaints) -> None:
@@ -211,7 +223,7 @@ def test_a_major_complaint_is_reported_and_has_ten_calendar_days(hall: Complaint
     assert hall.names(case) == ["major_report"] and hall.task(case, "major_report")["role"] == "大厅主管"
     case = hall.work(case, "major_report", who="刘主任", 上报领导="钱总")
     assert case["variables"]["办结时限"] == "10 calendar days"
-    assert hall.due(case, "investigate") == at("2026-12-04T09:30")
+    assert hall.due(case, "investigate") == at("2026-12-04T09:00")  # from receipt
 
 
 def test_an_extension_tells_the_customer_the_cause_and_the_new_time(hall: Complaints) -> None:
@@ -268,17 +280,30 @@ def test_a_major_transfer_is_approved_by_the_company_leader(hall: Complaints) ->
 
 # -- deadlines and escalation (R-C4, R-C5; R-T1, R-T2) ----------------------------------------------------
 def test_contact_missed_after_45_minutes_escalates_to_the_supervisor(hall: Complaints) -> None:
-    """R-C4: not contacted 45 minutes after classification → a 督办 task for 大厅主管; contact stays open."""
+    """R-C4: not contacted 45 minutes after receipt (not after classification) → a 督办 task for 大厅主管;
+    contact stays open."""
     case = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
-    assert hall.fire_for(case, "2026-11-24T09:54") == 0
+    assert hall.fire_for(case, "2026-11-24T09:44") == 0
     assert hall.names(case) == ["contact"]
-    assert hall.fire_for(case, "2026-11-24T09:56") == 1
+    assert hall.fire_for(case, "2026-11-24T09:46") == 1
     assert hall.names(case) == ["contact", "escalate_contact"]
     assert hall.task(case, "escalate_contact")["role"] == "大厅主管"
     fired = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
     assert fired == ["contact_overdue"]
     overdue = [t for t in hall.eng.tasks(instance=case["id"]) if t["name"] == "contact"]
-    assert overdue[0]["due_at"] < at("2026-11-24T09:56").isoformat()
+    assert overdue[0]["due_at"] < at("2026-11-24T09:46").isoformat()
+
+
+def test_contact_opened_after_the_45_minutes_escalates_at_once(hall: Complaints) -> None:
+    """R-C4: registration and classification took an hour: the contact task opens already overdue and
+    the next worker run escalates it; the due date the agency sees is 45 minutes after receipt."""
+    case = hall.start("complaint", "2026-11-24T09:00", user="hotline", 渠道="热线")
+    case = hall.work(case, "register", who="小孙", when="2026-11-24T09:40", 投诉内容="服务人员态度差")
+    assert hall.due(case, "classify") == at("2026-11-24T09:45")
+    case = hall.classify(case, when="2026-11-24T10:00")
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")
+    assert hall.fire_for(case, "2026-11-24T10:01") == 1
+    assert hall.names(case) == ["contact", "escalate_contact"]
 
 
 def test_the_public_one_working_day_contact_commitment(hall: Complaints) -> None:
@@ -294,8 +319,8 @@ def test_the_public_one_working_day_contact_commitment(hall: Complaints) -> None
 def test_answer_and_resolution_limits_across_the_national_day_holiday(hall: Complaints) -> None:
     """R-C5 on the national calendar: received 2026-09-30 16:00, the holiday (10-01..10-07) does not
     count and Saturday 10-10 is a working day (调休): answer by 10-09 16:00, resolve by 10-13 16:00."""
-    case = hall.classify(hall.receive("2026-09-30T15:00"))
-    case = hall.work(case, "contact", who="张经理", when="2026-09-30T16:00")
+    case = hall.classify(hall.receive("2026-09-30T16:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-09-30T16:30")
     assert hall.due(case, "investigate") == at("2026-10-13T16:00")
     assert hall.fire_for(case, "2026-10-09T15:59") == 0
     hall.fire("2026-10-09T16:01")
@@ -324,3 +349,61 @@ def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
     hall.fire("2026-11-26T10:00")
     assert hall.names(case) == ["rectify"]
     assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
+
+
+def resolve_timers(hall: Complaints, case: dict) -> tuple[list[str], int]:
+    """The resolve-limit timers that fired (the step that was overdue) and how many 督办 tasks they made."""
+    history = hall.eng.history(case["id"])
+    fired = [h["element"] for h in history if h["kind"] == "timer_fired" and h["element"].endswith("_overdue")
+             and not h["element"].startswith(("contact", "revisit"))]
+    return fired, sum(1 for h in history if h["kind"] == "task_created" and h["element"] == "escalate_investigate")
+
+
+def test_the_resolve_limit_runs_from_receipt_over_the_whole_handling(hall: Complaints) -> None:
+    """R-C5: 5 working days from receipt cover investigation, every PDCA round and the report review;
+    going back to investigation (R-C8) does not restart it; the 大厅主管 is asked once, and every step
+    after the limit shows as overdue with the same due date."""
+    limit = at("2026-12-01T09:00")
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
+    case = hall.work(case, "investigate", who="张经理", when="2026-11-24T15:00", 需要延期=False)
+    case = hall.round(case, False, 1)
+    case = hall.work(case, "rectify", who="张经理", when="2026-11-30T10:00", 整改措施="第2轮整改措施")
+    assert hall.due(case, "hall_review") == limit
+    assert hall.fire_for(case, "2026-12-01T08:59") == 0
+    assert hall.fire_for(case, "2026-12-01T09:01") == 1                 # the limit passed during the hall's review
+    assert hall.names(case) == ["escalate_investigate", "hall_review"]
+    assert hall.task(case, "escalate_investigate")["role"] == "大厅主管"
+    case = hall.work(case, "escalate_investigate", who="刘主任", 督办措施="要求当日办结")
+    case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
+    assert hall.due(case, "feedback") == limit                            # overdue, visibly, in the queue
+    case = hall.work(case, "feedback", who="小孙", 客户是否满意=True, when="2026-12-01T11:00")
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论="事实不清，重新调查")
+    assert hall.names(case) == ["investigate"] and hall.due(case, "investigate") == limit   # not restarted
+    hall.fire("2026-12-01T14:00")
+    assert hall.names(case) == ["investigate"]                            # no second 督办, no second answer
+    assert resolve_timers(hall, case) == (["hall_review_overdue", "investigate_overdue"], 1)
+    late = [t for t in hall.eng.tasks(instance=case["id"]) if t["due_at"] < at("2026-12-01T14:00").isoformat()]
+    assert [t["name"] for t in late] == ["investigate"]
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, True, 3)
+    assert hall.finish(case)["status"] == "completed"
+
+
+def test_an_extension_moves_the_limit_and_its_escalation(hall: Complaints) -> None:
+    """R-C5, R-C6: escalated at the first limit; the extension sets a new limit for every later step,
+    which escalates once more only when it passes too."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    hall.fire("2026-12-01T09:01")
+    assert hall.names(case) == ["escalate_investigate", "interim_answer", "investigate"]
+    case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需第三方检测")
+    case = hall.work(case, "extension_notice", who="小孙", 新的预计办结时间="2026-12-10T17:00")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    assert hall.due(case, "rectify") == at("2026-12-10T17:00")
+    hall.fire("2026-12-10T16:59")
+    assert resolve_timers(hall, case) == (["investigate_overdue"], 1)
+    hall.fire("2026-12-10T17:01")
+    assert resolve_timers(hall, case) == (["investigate_overdue", "rectify_overdue"], 2)
+    assert [t["name"] for t in hall.eng.tasks(instance=case["id"])].count("escalate_investigate") == 2
