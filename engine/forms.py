@@ -15,6 +15,7 @@ Messages about *entered values* are in Chinese (staff read them at the desk); me
 """
 from __future__ import annotations
 
+import difflib
 import keyword
 import re
 import unicodedata
@@ -597,8 +598,9 @@ class Form:
         """Problems found without real data, as ``(file line, what)``.
 
         Reports template syntax errors, variables used at the top level other than
-        ``data``/``task``/``instance``/``form`` (write ``data.x``, not ``x``), and any error
-        raised when rendering with an empty context.
+        ``data``/``task``/``instance``/``form`` (write ``data.x``, not ``x``), filters and tests
+        that do not exist anywhere in the template (also in branches an empty context does not
+        render), and any error raised when rendering with an empty context.
         """
         if not self.template_source:
             return []
@@ -618,6 +620,18 @@ class Form:
                 problems.append((self.template_line + node.lineno - 1,
                                  f"template uses unknown variable {node.name!r}: "
                                  f"instance variables are written data.{node.name}"))
+        # Jinja resolves a filter or test inside {% if %} only when that branch renders: find them all here
+        reported: set[tuple[str, str]] = set()
+        for kind, node_type, known in (("filter", nodes.Filter, env.filters), ("test", nodes.Test, env.tests)):
+            for node in ast.find_all(node_type):
+                if node.name not in known and (kind, node.name) not in reported:
+                    reported.add((kind, node.name))
+                    near = difflib.get_close_matches(node.name, sorted(known), n=1)
+                    hint = f" (did you mean {near[0]!r}?)" if near else ""
+                    problems.append((self.template_line + node.lineno - 1,
+                                     f"template uses unknown {kind} {node.name!r}{hint}"))
+        if reported:  # rendering would only fail on the same names again
+            return problems
         task_keys = ("name", "title", "role", "lane", "assignee", "due_at")
         for context in ({}, {"data": {}, "task": dict.fromkeys(task_keys), "instance": {}}):
             try:
