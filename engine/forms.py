@@ -19,7 +19,7 @@ import difflib
 import keyword
 import re
 import unicodedata
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
@@ -47,7 +47,8 @@ TYPES: dict[str, str] = {
     "score": "评分",
 }
 
-FIELD_KEYS = ("name", "label", "type", "required", "default", "min", "max", "pattern", "choices", "help")
+FIELD_KEYS = ("name", "label", "type", "required", "required_when", "default", "min", "max", "pattern", "choices",
+              "help")
 FORM_KEYS = ("title", "template", "fields")
 
 TEXT_TYPES = frozenset({"text", "multiline"})
@@ -99,6 +100,8 @@ class Field:
     choices: tuple[str, ...] = ()
     help: str | None = None
     line: int = 0
+    # required only when every other field named here holds one of the values (``required: false``)
+    required_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -175,9 +178,19 @@ class Field:
                 hints.append(bounds)
         if self.default is not None and not (self.type in TEXT_TYPES and self.default == ""):
             hints.append(f"默认 {_display(self.default)}")
+        elif self.required_when:
+            hints.append(self.condition_text() + "时必填")
         elif not self.required:
             hints.append("可不填")
         return head + (f" ({'，'.join(hints)})" if hints else "")
+
+    def condition_text(self) -> str:
+        """``required_when`` for people: "备案意见为材料不全", "需要延期为是"."""
+        return "且".join(f"{name}为{'或'.join(_display(v) for v in values)}" for name, values in self.required_when)
+
+    def required_now(self, values: Mapping[str, Any]) -> bool:
+        """Whether the ``required_when`` condition holds for these stored values of the form."""
+        return bool(self.required_when) and all(values.get(name) in allowed for name, allowed in self.required_when)
 
     def _describe_bounds(self) -> str:
         lo, hi = self.min, self.max
@@ -564,6 +577,9 @@ class Form:
                 result[f.name] = f.coerce(data.get(f.name), tz=tz)
             except ValueError as problem:
                 errors[f.name] = str(problem)
+        for f in self.fields:  # conditional requirements, on the values as they will be stored
+            if f.name not in errors and _is_blank(result.get(f.name)) and f.required_now(result):
+                errors[f.name] = f"必填（{f.condition_text()}时）"
         known = {f.name for f in self.fields}
         for key in data:
             if key not in known:
@@ -832,6 +848,7 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
             continue
         names[built.name] = line
         fields.append(built)
+    fields = [_resolve_condition(f, raw_fields, fields, problems) for f in fields]
 
     form = Form(name=path.stem, path=path, title=title.strip(), template_source=template,
                 fields=tuple(fields), template_line=template_line)
@@ -963,6 +980,36 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
         probe = Field(name=name, label=probe.label, type=kind, required=required, pattern=pattern,
                       choices=choices, help=help_text, line=line, default=default, **bounds)
     return probe
+
+
+def _resolve_condition(f: Field, raw_fields: list, fields: list[Field], problems: _Problems) -> Field:
+    """Attach ``required_when: {other: value or [values]}`` of `f`, each value stored as `other` stores it."""
+    raw = next((r for r in raw_fields if isinstance(r, Mapping) and _plain(r.get("name")) == f.name), None)
+    if raw is None or raw.get("required_when") is None:
+        return f
+    line = _value_line(raw, "required_when", f.line)
+    spec = _plain(raw.get("required_when"))
+    if f.required:
+        problems.add(line, f"field {f.name}: required_when needs `required: false` (else it is always required)")
+        return f
+    if not isinstance(spec, Mapping) or not spec:
+        problems.add(line, f"field {f.name}: required_when is a set of `field: value`, e.g. `required_when: {{需要延期: true}}`")
+        return f
+    by_name = {g.name: g for g in fields}
+    conditions = []
+    for other, wanted in spec.items():
+        if other not in by_name or other == f.name:
+            problems.add(line, f"field {f.name}: required_when names {other!r}, which is not another field of this form")
+            return f
+        stored = []
+        for value in wanted if isinstance(wanted, list) else [wanted]:
+            try:
+                stored.append(by_name[other].coerce(value))
+            except ValueError as error:
+                problems.add(line, f"field {f.name}: required_when {other}: {value!r} is not a valid value: {error}")
+                return f
+        conditions.append((str(other), tuple(stored)))
+    return replace(f, required_when=tuple(conditions))
 
 
 def _bound(f: Field, key: str, value: Any) -> Any:

@@ -13,6 +13,7 @@ from engine.errors import (
     DatabaseUnavailable,
     DefinitionInvalid,
     FormInvalid,
+    HallError,
     InstanceNotActive,
     InstanceNotFound,
     ProcessNotFound,
@@ -188,6 +189,44 @@ def test_retry_without_a_fix_fails_again(engine: Engine) -> None:
     assert [h["kind"] for h in engine.history(case["id"])].count("incident") == 2
     with pytest.raises(InstanceNotActive):
         engine.retry(engine.start("review", None, {"amount": 1})["id"])
+
+
+def divide_with(tmp_path: Path, script: str, name: str = "divide.bpmn") -> Path:
+    """The divide fixture with another script at its script task `compute`."""
+    src = tmp_path / name
+    src.write_text((FIXTURES / "divide.bpmn").read_text().replace("partial = 1\nresult = 100 / divisor", script))
+    return src
+
+
+def test_a_script_leaving_a_value_that_cannot_be_stored_is_an_incident_at_it(engine: Engine, tmp_path: Path,
+                                                                             make_engine) -> None:
+    engine.deploy([divide_with(tmp_path, "import os\ns = set(tags) if as_set else sorted(tags)")])
+    case = engine.start("divide", None, {})
+    case = engine.complete(case["tasks"][0]["id"], {"as_set": True, "tags": ["b", "a"]}, user="ann")
+    assert case["status"] == "incident" and case["tasks"] == []
+    assert case["incident"] == {"element": "compute", "error": "script task compute left variable os of type module, "
+                                "which cannot be stored (use text, numbers, true/false, lists, mappings or "
+                                "datetimes; `del` temporary names)"}
+    assert "s" not in case["variables"] and "os" not in case["variables"]
+    assert make_engine().show(case["id"])["incident"] == case["incident"]  # as stored, from a cold engine
+    kinds = [h["kind"] for h in engine.history(case["id"])]
+    assert kinds[-2:] == ["task_completed", "incident"]
+    assert engine.retry(case["id"])["status"] == "incident"  # its version's script still imports os
+    engine.deploy([divide_with(tmp_path, "s = set(tags) if as_set else sorted(tags)", "v2.bpmn")])
+    case = engine.start("divide", None, {})
+    case = engine.complete(case["tasks"][0]["id"], {"as_set": True, "tags": ["b", "a"]})
+    assert case["incident"]["error"].startswith("script task compute left variable s of type set")
+    case = engine.retry(case["id"], {"as_set": False})  # fixed through the data
+    assert case["status"] == "running" and case["variables"]["s"] == ["a", "b"]
+    assert [t["name"] for t in case["tasks"]] == ["after"]
+
+
+def test_data_given_through_the_api_that_cannot_be_stored_writes_nothing(engine: Engine) -> None:
+    case = engine.start("divide", None, {})
+    with pytest.raises(HallError, match="cannot be stored"):
+        engine.complete(case["tasks"][0]["id"], {"divisor": b"4"})
+    assert engine.show(case["id"])["tasks"] == case["tasks"]
+    assert [h["kind"] for h in engine.history(case["id"])] == ["started", "task_created"]
 
 
 def test_child_instance_and_message_back_to_parent(engine: Engine) -> None:

@@ -651,6 +651,49 @@ def test_check_reports_bare_variables_that_should_be_data(tmp_path):
     assert form.check() == [(4, "template uses unknown variable '咨询企业': instance variables are written data.咨询企业")]
 
 
+def test_a_field_can_be_required_only_when_another_answer_calls_for_it(tmp_path):
+    """`required_when`: 延期原因 must be given when 需要延期 is yes (R-C6), 未办结原因 when 材料不全 (R-F4)."""
+    form = form_from(tmp_path, """
+        title: t
+        fields:
+          - name: 需要延期
+            type: bool
+            default: false
+          - name: 延期原因
+            type: multiline
+            required: false
+            default: ""
+            required_when: {需要延期: true}
+          - name: 备案意见
+            type: choice
+            choices: [同意备案, 材料不全, 不予备案]
+            default: 同意备案
+          - name: 未办结原因
+            type: choice
+            choices: [首次来访材料不全, 告知不清]
+            required: false
+            required_when: {备案意见: [材料不全]}
+    """)
+    assert form.validate({})["延期原因"] == "" and form.validate({"需要延期": "否"})["未办结原因"] is None
+    with pytest.raises(FormInvalid) as caught:
+        form.validate({"需要延期": "是", "延期原因": "  ", "备案意见": "材料不全"})
+    assert caught.value.errors == {"延期原因": "必填（需要延期为是时）", "未办结原因": "必填（备案意见为材料不全时）"}
+    assert form.validate({"需要延期": True, "延期原因": "需第三方检测"})["延期原因"] == "需第三方检测"
+    assert form.field("延期原因").describe() == "延期原因 (多行文本，需要延期为是时必填)"
+
+
+@pytest.mark.parametrize("line, problem", [
+    ("required_when: {需要延期: true}\n    required: true", "required_when needs `required: false`"),
+    ("required_when: {需要: true}\n    required: false", "required_when names '需要', which is not another field"),
+    ("required_when: {需要延期: 也许}\n    required: false", "required_when 需要延期: '也许' is not a valid value"),
+    ("required_when: 需要延期\n    required: false", "required_when is a set of `field: value`"),
+])
+def test_a_broken_required_when_is_reported_with_its_line(tmp_path, line, problem):
+    error = definition_error(tmp_path, "title: t\nfields:\n  - name: 需要延期\n    type: bool\n"
+                                       f"  - name: 延期原因\n    {line}\n")
+    assert error.line == 6 and problem in str(error)
+
+
 def test_check_reports_unknown_filters_and_tests_in_branches_that_do_not_render(tmp_path):
     """Jinja looks a filter or test up only when its {% if %} branch renders: validate finds it anyway."""
     form = form_from(tmp_path, """
