@@ -19,6 +19,7 @@ from .clock import Clock
 from .errors import (
     ActionTooEarly,
     ConcurrentUpdate,
+    DataInvalid,
     InstanceNotActive,
     InstanceNotFound,
     ProcessNotFound,
@@ -98,7 +99,17 @@ class Runtime:
         """Built on first use: commands that only read (`hall tasks`) never import SpiffWorkflow."""
         if self._script_engine is None:
             from . import spiff
-            self._script_engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle)
+            engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle)
+            run_script = engine.execute
+
+            def execute(task: Any, script: str, external_context: Any = None) -> Any:
+                # a script that leaves a value the save cannot store fails here, at its element (an
+                # incident, the task back to ready), not later in the save with a traceback
+                result = run_script(task, script, external_context)
+                _check_storable(task)
+                return result
+            engine.execute = execute
+            self._script_engine = engine
         return self._script_engine
 
     # -- definitions ------------------------------------------------------------------------
@@ -206,13 +217,16 @@ class Runtime:
 
     def _save(self, step: Step, last: bool = False) -> None:
         loaded = step.loaded
-        snap = loaded.instance.snapshot()
+        try:
+            snap = loaded.instance.snapshot()
+            loaded.variables = loaded.instance.variables()
+            variables = dumps(loaded.variables)
+        except TypeError as exc:  # a value that cannot be stored (data given through the API): nothing is written
+            raise DataInvalid(f"instance {step.instance_id}", f"{exc}; nothing was written") from None
         old = loaded.task_rows
         added = {k: v for k, v in snap.tasks.items() if k not in old}
         changed = {k: v for k, v in snap.tasks.items() if k in old and old[k] != v}
         removed = [k for k in old if k not in snap.tasks]
-        loaded.variables = loaded.instance.variables()
-        variables = dumps(loaded.variables)
         row = loaded.row
         if row["status"] in ("completed", "cancelled") and row["ended_at"] is None:
             row["ended_at"] = step.now
@@ -474,6 +488,29 @@ def _script_start_process(process_id: str, data: Mapping[str, Any] | None = None
     step.loaded.linked = True
     step.log("child_started", child=child, process=process_id)
     return child
+
+
+class ValueNotStorable(Exception):
+    """Raised inside a script's run (so it becomes that element's incident): a variable it left
+    cannot be stored as JSON (a set, bytes, a module...)."""
+
+
+def _check_storable(task: Any) -> None:
+    """Every variable of the task's data converts the way a save converts it."""
+    import json
+    from . import spiff
+    registry = spiff.SERIALIZER.registry
+    for name, value in task.data.items():
+        if value is None or isinstance(value, (str, int, float, bool)):
+            continue
+        try:
+            json.dumps(registry.convert(value))
+        except (TypeError, ValueError):
+            spec = task.task_spec
+            kind = "script task" if type(spec).__name__.endswith("ScriptTask") else "the script of"
+            raise ValueNotStorable(f"{kind} {spec.bpmn_id or spec.name} left variable {name} of type "
+                                   f"{type(value).__name__}, which cannot be stored (use text, numbers, "
+                                   "true/false, lists, mappings or datetimes; `del` temporary names)") from None
 
 
 def _first_group(groups: str | None) -> str | None:
