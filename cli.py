@@ -16,6 +16,7 @@ class Context:
     def __init__(self, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
         self.db, self.user, self.now_text, self.forms_dir, self.config_path = db, user, now, forms, config
         self._engine: Any = None
+        self._settings: dict | None = None
         self.warned = False
 
     @property
@@ -23,12 +24,25 @@ class Context:
         if self._engine is None:
             from engine import Engine
             from engine.clock import Clock, FixedClock
-            from engine.config import load_config
-            settings = load_config(self.config_path)
+            settings = self.settings
             clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
-            self._engine = Engine(self.db, clock=clock, forms_dir=self.forms_dir, settings=settings)
+            # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
+            url = self.db or settings.get("database") or "hall.db"
+            self._engine = Engine(url, clock=clock, forms_dir=self.forms_dir, settings=settings)
             self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
         return self._engine
+
+    @property
+    def settings(self) -> dict:
+        """hall.yaml, read once; a missing ./hall.yaml means defaults and one notice line on stderr,
+        a missing file named by --config / HALL_CONFIG is an error."""
+        if self._settings is None:
+            from engine.config import load_config, missing_notice
+            self._settings = load_config(self.config_path)
+            notice = missing_notice(self.config_path)
+            if notice:
+                click.echo(f"notice: {notice}", err=True)
+        return self._settings
 
     def close(self) -> None:
         if self._engine is not None:
@@ -71,8 +85,9 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="HALL_DB", default="hall.db", show_default=True,
-              help="Database: a SQLite file path or URL (sqlite:///x.db, postgresql+psycopg://...). Env HALL_DB.")
+@click.option("--db", envvar="HALL_DB", default=None,
+              help="Database: a SQLite file path or URL (sqlite:///x.db, postgresql+psycopg://...). Env HALL_DB; "
+                   "default hall.yaml's database:, else hall.db.")
 @click.option("--user", envvar="HALL_USER", default=None, help="Who is acting. Env HALL_USER.")
 @click.option("--now", envvar="HALL_NOW", default=None,
               help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.")
@@ -435,14 +450,6 @@ def config_file(ctx: Context) -> Any:
     return ConfigFile(ctx.config_path)
 
 
-def config_notice(ctx: Context) -> bool:
-    """False, after a one-line notice, when the configuration file does not exist (defaults apply)."""
-    from pathlib import Path
-    path = Path(ctx.config_path or "hall.yaml")
-    if not path.exists():
-        click.echo(f"notice: {path} not found; defaults apply (no users: everybody may do everything)", err=True)
-        return False
-    return True
 
 
 @main.group("user")
@@ -468,9 +475,8 @@ def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...
 @command
 def user_list(ctx: Context, as_json: bool) -> None:
     """The configured users, their roles and what those allow."""
-    from engine.config import load_config
     from engine.people import People
-    people = People.from_config(load_config(ctx.config_path) if config_notice(ctx) else {})
+    people = People.from_config(ctx.settings)
     rows = [{"id": u.id, "name": u.name, "roles": list(u.roles), "serves": sorted(people.groups(u)),
              "may": sorted({p for r in u.roles for p in people.role(r).may})} for u in people.users.values()]
 
@@ -493,9 +499,8 @@ def role_group() -> None:
 @command
 def role_list(ctx: Context, as_json: bool) -> None:
     """The configured roles."""
-    from engine.config import load_config
     from engine.people import People
-    people = People.from_config(load_config(ctx.config_path) if config_notice(ctx) else {})
+    people = People.from_config(ctx.settings)
     rows = [{"role": r.name, "serves": sorted(r.serves), "may": sorted(r.may),
              "users": [u.id for u in people.users.values() if r.name in u.roles]} for r in people.roles.values()]
 

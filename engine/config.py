@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .dataio import plain
-from .errors import ConfigInvalid
+from .errors import ConfigInvalid, ConfigMissing
 
 SECTIONS = ("database", "calendar", "numbering", "settings", "forms", "roles", "users", "confidential",
             "first_receiver", "kpi", "reports", "retention")
@@ -21,7 +21,7 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     p = Path(path) if path else Path("hall.yaml")
     if not p.exists():
         if path:
-            raise ConfigInvalid(str(p), None, "configuration file not found")
+            raise ConfigMissing(str(p))
         return {}
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
@@ -158,11 +158,20 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
     return out
 
 
+def missing_notice(path: str | Path | None = None) -> str | None:
+    """The one-line notice when ./hall.yaml (no --config given) does not exist, else None."""
+    p = Path(path) if path else Path("hall.yaml")
+    return None if path or p.exists() else f"{p}: not found; defaults apply (no users: everybody may do everything)"
+
+
 def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]:
-    """`hall config check`: every problem as `FILE:LINE: where: what`, and a notice (missing file)."""
+    """`hall config check`: every problem as `FILE:LINE: where: what`, and a notice (missing ./hall.yaml);
+    ConfigMissing when the file given (--config) does not exist."""
     p = Path(path) if path else Path("hall.yaml")
     if not p.exists():
-        return [], f"{p}: not found; defaults apply (no users: everybody may do everything)"
+        if path:
+            raise ConfigMissing(str(p))
+        return [], missing_notice(path)
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
     try:

@@ -156,6 +156,14 @@ class ConfigInvalid(HallError):
         super().__init__(f"{path}:{line or 1}: {what}")
 
 
+class ConfigMissing(ConfigInvalid):
+    """The configuration file named by --config / HALL_CONFIG does not exist (./hall.yaml may be absent)."""
+
+    def __init__(self, path: str) -> None:
+        self.path, self.line, self.what = path, None, "not found"
+        HallError.__init__(self, f"configuration file {path} not found (given by --config / HALL_CONFIG)")
+
+
 class DeadlineInvalid(HallError):
     """A timer or due-date value that is not in hall's deadline notation (see docs/deadlines.md)."""
 

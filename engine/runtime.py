@@ -292,9 +292,18 @@ class Runtime:
     def _sync_jobs(self, step: Step) -> None:
         loaded = step.loaded
         waiting = {t.spiff_id: t for t in loaded.instance.waiting_timers() if t.due}
-        for spiff_id in [k for k in loaded.jobs if k not in waiting]:
+        # continuations of an instance in incident wait without a job: `hall retry` writes it again
+        held = ({c.key: c for c in loaded.instance.waiting_continuations()}
+                if loaded.row["status"] == "running" else {})
+        for spiff_id in [k for k in loaded.jobs if k not in waiting and k not in held]:
             step.job_deletes.append(spiff_id)
             del loaded.jobs[spiff_id]
+        for spiff_id, cont in held.items():  # an asynchronous continuation: a job due at once
+            if spiff_id not in loaded.jobs:
+                step.job_adds.append(dict(instance_id=step.instance_id, element=cont.element, spiff_task_id=spiff_id,
+                                          kind="async", due_at=step.now, created_at=step.now))
+                loaded.jobs[spiff_id] = (step.now.isoformat(), cont.element)
+                step.log("async_scheduled", cont.element, at=cont.kind)
         for spiff_id, timer in waiting.items():
             if loaded.jobs.get(spiff_id, (None,))[0] == timer.due:
                 continue
@@ -401,6 +410,14 @@ class Runtime:
         def act(step: Step) -> bool:
             element = None
             if step.loaded.row["status"] == "running":
+                for c in step.loaded.instance.waiting_continuations():
+                    if c.key == spiff_task_id and step.loaded.instance.continue_async(spiff_task_id):
+                        # its row goes with this step (one that fails gets a new row at `hall retry`)
+                        step.job_deletes.append(spiff_task_id)
+                        step.loaded.jobs.pop(spiff_task_id, None)
+                        step.log("async_continued", c.element, at=c.kind)
+                        self.advance(step)
+                        return True
                 for t in step.loaded.instance.waiting_timers():
                     if t.spiff_id == spiff_task_id:
                         element = t.element

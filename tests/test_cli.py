@@ -232,7 +232,7 @@ def test_configuration_errors_name_file_and_line(tmp_path: Path) -> None:
     result = runner.invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "tasks"])
     assert result.exit_code == 1 and "calendar.office_hours" in result.stderr
     result = runner.invoke(main, ["--config", str(tmp_path / "missing.yaml"), "tasks"])
-    assert result.exit_code == 1 and "configuration file not found" in result.stderr
+    assert result.exit_code == 1 and f"configuration file {tmp_path / 'missing.yaml'} not found" in result.stderr
 
 
 def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> None:

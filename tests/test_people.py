@@ -282,12 +282,40 @@ def test_config_check_ok_and_missing_file(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(ROOT / "hall.yaml"), "config", "check"])
     assert result.exit_code == 0 and result.stdout.startswith("ok")
-    missing = tmp_path / "none.yaml"
-    result = runner.invoke(main, ["--config", str(missing), "config", "check"])
-    assert result.exit_code == 0 and result.stderr.count("\n") == 1 and "not found; defaults apply" in result.stderr
-    result = runner.invoke(main, ["--config", str(missing), "user", "list"])
-    assert result.exit_code == 0 and "no users configured" in result.stdout and "not found" in result.stderr
-    assert check_config(missing)[0] == []
+    missing = tmp_path / "none.yaml"   # named by --config but missing: an error naming it, no made-up line
+    for args in (["config", "check"], ["user", "list"], ["--db", str(tmp_path / "x.db"), "init"]):
+        result = runner.invoke(main, ["--config", str(missing), *args])
+        assert result.exit_code == 1 and result.stderr == (
+            f"error: configuration file {missing} not found (given by --config / HALL_CONFIG)\n"), args
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_a_missing_hall_yaml_is_one_notice_from_any_command(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HALL_CONFIG", raising=False)
+    runner = CliRunner()
+    notice = "notice: hall.yaml: not found; defaults apply (no users: everybody may do everything)\n"
+    for args in (["config", "check"], ["user", "list"], ["role", "list"], ["init"], ["calendar", "2026-11"],
+                 ["instances"], ["kpi"]):
+        result = runner.invoke(main, args)
+        assert result.exit_code == 0 and result.stderr == notice, (args, result.output)
+    assert check_config()[0] == []
+
+
+def test_the_database_of_hall_yaml_is_the_default(tmp_path: Path, monkeypatch) -> None:
+    """--db > HALL_DB > hall.yaml database: > ./hall.db"""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HALL_DB", raising=False)
+    (tmp_path / "hall.yaml").write_text(f"database: {tmp_path / 'yaml.db'}\n", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(main, ["init"]).exit_code == 0
+    assert (tmp_path / "yaml.db").exists() and not (tmp_path / "hall.db").exists()
+    assert runner.invoke(main, ["init"], env={"HALL_DB": str(tmp_path / "env.db")}).exit_code == 0
+    assert (tmp_path / "env.db").exists()
+    result = runner.invoke(main, ["--db", str(tmp_path / "opt.db"), "init"], env={"HALL_DB": str(tmp_path / "env.db")})
+    assert result.exit_code == 0 and str(tmp_path / "opt.db") in result.output
+    (tmp_path / "hall.yaml").write_text("users: []\n", encoding="utf-8")
+    assert runner.invoke(main, ["init"]).exit_code == 0 and (tmp_path / "hall.db").exists()
 
 
 def test_user_and_role_editing_keeps_comments(tmp_path: Path) -> None:
