@@ -40,7 +40,11 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 # Tests set HALL_VERIFY_SNAPSHOTS=1: every incremental save is checked against a full serialisation.
 VERIFY_SNAPSHOTS = os.environ.get("HALL_VERIFY_SNAPSHOTS") == "1"
 CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
-                           "followUpDate", "priority")
+                           "followUpDate", "priority", "asyncBefore", "asyncAfter", "async")
+
+
+def _true(value: Any) -> bool:
+    return str(value or "").strip().lower() == "true"
 
 
 
@@ -118,6 +122,16 @@ class _ExtensionsMixin:
     def parse_extensions(self, node: Any = None) -> dict:
         node = node if node is not None else self.node
         return _read_extensions(node, super().parse_extensions(node))
+
+    def parse_node(self) -> Any:
+        spec = super().parse_node()
+        ext = getattr(spec, "extensions", None)
+        if ext and (_true(ext.get("asyncBefore")) or _true(ext.get("async"))) and not spec.manual:
+            # An asynchronous continuation (camunda:asyncBefore): SpiffWorkflow leaves a manual task
+            # READY, so the step ends before it and the engine writes a job that runs it later.
+            spec.manual = True
+            ext["hallAsync"] = "before"
+        return spec
 
     def parse_timer_event(self, event: Any) -> Any:
         description = self.get_event_description(event)
@@ -291,6 +305,23 @@ class StepFailure(Exception):
 
 
 @dataclass
+class AsyncInfo:
+    """An asynchronous continuation waiting for the worker: before a task runs, or after it ran."""
+    spiff_id: str
+    element: str
+    kind: str  # before | after
+
+    @property
+    def key(self) -> str:
+        """The job's key: the task, and for asyncAfter the task's successors (a job of its own)."""
+        return self.spiff_id if self.kind == "before" else f"{self.spiff_id}:after"
+
+
+class _Pause(Exception):
+    """Raised out of SpiffWorkflow's engine loop right after a camunda:asyncAfter task completed."""
+
+
+@dataclass
 class Snapshot:
     """What is stored of an instance: a small state document and one JSON text per task."""
 
@@ -391,8 +422,8 @@ class Instance:
         out = []
         for t in self._tasks_in(TaskState.READY):
             spec = t.task_spec
-            if not spec.manual:
-                continue
+            if not spec.manual or (getattr(spec, "extensions", None) or {}).get("hallAsync"):
+                continue  # engine work, or a continuation held for the worker
             out.append(UserTaskInfo(str(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
                                     spec.lane, dict(getattr(spec, "extensions", {}) or {}), t.data))
         return out
@@ -408,6 +439,32 @@ class Instance:
                 value = t._get_internal_data("event_value") or {}
                 out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, "cycle", value.get("next")))
         return out
+
+    def waiting_continuations(self) -> list[AsyncInfo]:
+        """Asynchronous continuations this instance waits for: tasks held before they run
+        (asyncBefore, READY) and tasks whose successors wait (asyncAfter, marked when they ran)."""
+        out = []
+        for t in self._tasks_in(TaskState.READY | TaskState.COMPLETED):
+            spec = t.task_spec
+            ext = getattr(spec, "extensions", None) or {}
+            if (t._state == TaskState.READY and ext.get("hallAsync") == "before") or \
+                    t._get_internal_data("hall_async_after") == "pending":
+                out.append(AsyncInfo(str(t.id), spec.bpmn_id or spec.name,
+                                     "before" if t._state == TaskState.READY else "after"))
+        return out
+
+    def continue_async(self, key: str) -> bool:
+        """Let a waiting continuation go on (the next ``run`` takes it); False if it no longer waits."""
+        for info in self.waiting_continuations():
+            if info.key == key:
+                task = self.wf.get_task_from_id(UUID(info.spiff_id))
+                if info.kind == "before":
+                    task._set_internal_data(hall_async_go=True)
+                else:
+                    task._set_internal_data(hall_async_after="done")
+                    self.touch(task)  # same number of internal data items: the fingerprint can't tell
+                return True
+        return False
 
     def waiting_messages(self) -> list[str]:
         names = []
@@ -477,9 +534,21 @@ class Instance:
                          if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
                          and not c.has_state(TaskState.CANCELLED)]
                 on_gateway(task.task_spec.bpmn_id or task.task_spec.name, taken)
+            if _true((getattr(task.task_spec, "extensions", None) or {}).get("asyncAfter")) and \
+                    task._get_internal_data("hall_async_after") is None:
+                task._set_internal_data(hall_async_after="pending")
+                raise _Pause()
 
         try:
+            for task in self._tasks_in(TaskState.READY):  # continuations the worker let go (asyncBefore)
+                if task._get_internal_data("hall_async_go"):
+                    task.internal_data.pop("hall_async_go")
+                    will(task)
+                    task.run()
+                    did(task)
             self.wf.do_engine_steps(will_complete_task=will, did_complete_task=did)
+        except _Pause:  # the step ends here; the worker continues after the asyncAfter task
+            pass
         except Exception as exc:  # every failure of process code becomes an incident
             task = getattr(exc, "task", None) or saved.get("task")
             if task is not None and saved.get("task") is task:

@@ -456,3 +456,60 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     view = engine.show(case["id"])
     assert [t["name"] for t in view["tasks"]] == ["escalated"] and "reminded" not in view["variables"]
     assert job_rows(engine) == []
+
+
+# -- asynchronous continuations (camunda:asyncBefore / asyncAfter) -------------------------------------
+def test_async_before_and_after_run_in_the_worker_not_in_the_clerks_step(engine, clock):
+    case = engine.start("async_steps")
+    (enter,) = engine.show(case["id"])["tasks"]
+    view = engine.complete(enter["id"], {"total": 90, "parts": 3})
+    # The clerk's completion is committed; the calculation waits for the worker (asyncBefore).
+    assert view["status"] == "running" and view["tasks"] == [] and "share" not in view["variables"]
+    assert [(j["element"], j["kind"]) for j in job_rows(engine)] == [("calc", "async")]
+    assert [t["element"] for t in view["timers"]] == ["calc"]
+
+    summary, events = run_once(engine)
+    # one pass runs both continuations: before the calculation, then after it (asyncAfter)
+    assert fired(events) == [(case["id"], "calc"), (case["id"], "calc")] and summary["fired"] == 2
+    view = engine.show(case["id"])
+    assert view["variables"]["share"] == 30 and view["variables"]["notice"] == "each pays 30.0"
+    assert [t["name"] for t in view["tasks"]] == ["check"] and job_rows(engine) == []
+    history = engine.history(case["id"])
+    assert [(h["kind"], h["element"], (h["detail"] or {}).get("at")) for h in history
+            if h["kind"].startswith("async_")] == [
+        ("async_scheduled", "calc", "before"), ("async_continued", "calc", "before"),
+        ("async_scheduled", "calc", "after"), ("async_continued", "calc", "after")]
+
+
+def test_a_failing_async_task_is_an_incident_and_retry_runs_it_in_the_worker(engine, clock):
+    case = engine.start("async_steps")
+    (enter,) = engine.show(case["id"])["tasks"]
+    engine.complete(enter["id"], {"total": 90, "parts": 0})   # the completion stands, whatever follows
+    assert engine.history(case["id"])[-1]["kind"] == "async_scheduled"
+    clock.advance(seconds=1)
+    run_once(engine)
+    view = engine.show(case["id"])
+    assert view["status"] == "incident" and view["incident"]["element"] == "calc"
+    assert "ZeroDivisionError" in view["incident"]["error"] and job_rows(engine) == []
+    assert [t["name"] for t in view["tasks"]] == []
+
+    clock.advance(minutes=5)
+    view = engine.retry(case["id"], {"parts": 2})
+    # retry hands the calculation back to the worker (a new job), it does not run it in place
+    assert view["status"] == "running" and "share" not in view["variables"]
+    assert [(j["element"], j["kind"], j["locked_by"]) for j in job_rows(engine)] == [("calc", "async", None)]
+    run_once(engine)
+    view = engine.show(case["id"])
+    assert view["variables"]["share"] == 45 and [t["name"] for t in view["tasks"]] == ["check"]
+
+
+def test_an_async_continuation_at_the_same_moment_it_was_written(engine, clock):
+    """A rehearsal runs `start` and `worker --once` with the same --now: the job is due at once."""
+    case = engine.start("async_steps")
+    (enter,) = engine.show(case["id"])["tasks"]
+    engine.complete(enter["id"], {"total": 10, "parts": 0})
+    run_once(engine)
+    assert engine.show(case["id"])["status"] == "incident"
+    engine.retry(case["id"], {"parts": 5})
+    run_once(engine)
+    assert engine.show(case["id"])["variables"]["share"] == 2
