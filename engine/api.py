@@ -120,7 +120,7 @@ class Engine:
         with self._tx() as tx:
             for pid, proc in sorted(compiled.items()):
                 path = proc.source_file
-                digest = content_hash(sources[path])
+                digest = content_hash(sources[path], *(sources[f] for f in proc.decision_files))
                 latest = tx.latest_definition(pid)
                 if latest is not None and latest["content_hash"] == digest:
                     results.append({"process": pid, "version": latest["version"], "file": path, "changed": False})

@@ -14,7 +14,10 @@ from lxml import etree
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS}
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
+DMN_NAMESPACES = ("http://www.omg.org/spec/DMN/20151101/dmn.xsd", "http://www.omg.org/spec/DMN/20180521/MODEL/",
+                  "https://www.omg.org/spec/DMN/20191111/MODEL/", "https://www.omg.org/spec/DMN/20230324/MODEL/")
 GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 
 
@@ -55,8 +58,45 @@ def collect_files(paths: Iterable[str | Path]) -> tuple[dict[str, bytes], list[F
     return sources, findings
 
 
-def content_hash(content: bytes) -> str:
-    return hashlib.sha256(content).hexdigest()
+def content_hash(content: bytes, *related: bytes) -> str:
+    """The hash deploy compares: the BPMN file's, and (in order) the .dmn files its rule tasks use,
+    so a changed decision table makes a new version of the processes that use it."""
+    digest = hashlib.sha256(content)
+    for more in related:
+        digest.update(hashlib.sha256(more).digest())
+    return digest.hexdigest()
+
+
+def spiff_form_name(filename: str) -> str | None:
+    """spiff-arena names a task's form by its JSON schema file: `review-schema.json` is form `review`."""
+    name = filename.strip().rsplit("/", 1)[-1]
+    for suffix in ("-schema.json", ".schema.json", ".json"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] or None
+    return name or None
+
+
+def form_key(task: etree._Element) -> tuple[str | None, str]:
+    """The form a task names, and where: camunda:formKey, else spiff-arena's formKey or
+    formJsonSchemaFilename property."""
+    key = task.get(f"{{{CAMUNDA_NS}}}formKey")
+    if key:
+        return key, f"formKey {key!r}"
+    props = {p.get("name"): p.get("value") for p in task.xpath(
+        "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)}
+    if props.get("formKey"):
+        return props["formKey"], f"formKey {props['formKey']!r}"
+    if props.get("formJsonSchemaFilename"):
+        return (spiff_form_name(props["formJsonSchemaFilename"]),
+                f"formJsonSchemaFilename {props['formJsonSchemaFilename']!r}")
+    return None, ""
+
+
+def decision_ref(rule: etree._Element) -> str | None:
+    """The decision a business rule task evaluates: camunda:decisionRef or spiffworkflow:calledDecisionId."""
+    ref = rule.get(f"{{{CAMUNDA_NS}}}decisionRef") or rule.findtext(
+        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+    return (ref or "").strip() or None
 
 
 class Checker:
@@ -80,25 +120,37 @@ class Checker:
                 findings.append(Finding(path, exc.lineno or 1, "-", f"not well-formed XML: {exc.msg}"))
         bpmn = {p: t for p, t in trees.items() if etree.QName(t).localname == "definitions"
                 and etree.QName(t).namespace == BPMN_NS}
+        dmn = {p: t for p, t in trees.items() if p.endswith(".dmn")}
         for path, tree in trees.items():
-            if path not in bpmn and not path.endswith(".dmn"):
+            if path in dmn:
+                if etree.QName(tree).localname != "definitions" or etree.QName(tree).namespace not in DMN_NAMESPACES:
+                    findings.append(Finding(path, tree.sourceline or 1, "-", "not a DMN document (dmn:definitions)"))
+            elif path not in bpmn:
                 findings.append(Finding(path, tree.sourceline or 1, "-", "not a BPMN 2.0 document (bpmn:definitions)"))
+        decisions: set = set()
+        for path, tree in dmn.items():
+            found = tree.xpath("./*[local-name()='decision']")
+            if len(found) != 1 and etree.QName(tree).namespace in DMN_NAMESPACES:
+                at = found[1] if found else tree
+                findings.append(Finding(path, at.sourceline or 1, at.get("id") or "-",
+                                        "a .dmn file holds exactly one decision (SpiffWorkflow evaluates one table)"))
+            decisions.update(d.get("id") for d in found)
         for path, tree in bpmn.items():
-            findings.extend(self._check_document(path, tree))
+            findings.extend(self._check_document(path, tree, decisions))
         if findings:
             return findings, {}
         from . import spiff
         try:
-            _parser, compiled = spiff.parse_bpmn({p: sources[p] for p in bpmn})
+            _parser, compiled = spiff.parse_bpmn({p: sources[p] for p in (*dmn, *bpmn)})
         except Exception as exc:  # the parser raises many types on real-world files
-            findings.append(_parser_finding(exc, bpmn))
+            findings.append(_parser_finding(exc, {**bpmn, **dmn}))
             return findings, {}
         if not compiled:
             for path in bpmn:
                 findings.append(Finding(path, 1, "-", "no executable process (isExecutable=\"true\")"))
         return findings, compiled
 
-    def _check_document(self, path: str, root: etree._Element) -> list[Finding]:
+    def _check_document(self, path: str, root: etree._Element, decisions: set) -> list[Finding]:
         out: list[Finding] = []
 
         def add(el: etree._Element, msg: str, at: etree._Element | None = None) -> None:
@@ -115,7 +167,7 @@ class Checker:
                     add(el, f"duplicate id (also on line {ids[el_id].sourceline})")
                 ids[el_id] = el
         for process in root.iter(f"{{{BPMN_NS}}}process"):
-            out.extend(self._check_process(process, ids, add))
+            out.extend(self._check_process(process, ids, add, decisions))
         for msg_ref in root.xpath(".//bpmn:messageEventDefinition[@messageRef]", namespaces=NS):
             if msg_ref.get("messageRef") not in ids:
                 add(msg_ref.getparent(), f"unknown message {msg_ref.get('messageRef')!r}")
@@ -124,7 +176,7 @@ class Checker:
                 add(part, f"unknown process {part.get('processRef')!r}")
         return out
 
-    def _check_process(self, process: etree._Element, ids: dict, add: Callable) -> list[Finding]:
+    def _check_process(self, process: etree._Element, ids: dict, add: Callable, decisions: set) -> list[Finding]:
         flows = process.xpath(".//bpmn:sequenceFlow", namespaces=NS)
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in flows:
@@ -163,8 +215,15 @@ class Checker:
         for ev in process.xpath(".//bpmn:boundaryEvent", namespaces=NS):
             if ev.get("attachedToRef") not in ids:
                 add(ev, f"attached to unknown element {ev.get('attachedToRef')!r}")
-        for rule in process.xpath(".//bpmn:businessRuleTask[not(@camunda:decisionRef)]", namespaces=NS):
-            add(rule, "business rule task names no decision (camunda:decisionRef)")
+        for rule in process.xpath(".//bpmn:businessRuleTask", namespaces=NS):
+            ref = decision_ref(rule)
+            if ref is None:
+                add(rule, "business rule task names no decision (camunda:decisionRef or spiffworkflow:calledDecisionId)")
+            elif ref not in decisions:
+                add(rule, f"decision {ref!r} is in none of the .dmn files given")
+        for el in process.xpath(".//spiffworkflow:preScript | .//spiffworkflow:postScript", namespaces=NS):
+            if (el.text or "").strip():
+                _compile(el.text, "exec", el.getparent().getparent(), etree.QName(el).localname, add, at=el)
         for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
             if not call.get("calledElement"):
                 add(call, "call activity names no calledElement")
@@ -182,23 +241,24 @@ class Checker:
         if self.form_exists is not None:
             from .runtime import _form_name
             for task in process.xpath(".//bpmn:userTask", namespaces=NS):
-                key = task.get(f"{{{CAMUNDA_NS}}}formKey")
+                key, where = form_key(task)
                 form = _form_name(key)
                 if form and not self.form_exists(form):
-                    add(task, f"form {form!r} not found (formKey {key!r})")
+                    add(task, f"form {form!r} not found ({where})")
                 elif form and self.form_problems is not None:
                     for file, line, what in self.form_problems(form):
                         add(task, f"form {file}:{line}: {what}")
         return []
 
 
-def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callable) -> None:
+def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callable,
+             at: etree._Element | None = None) -> None:
     try:
         compile(source, el.get("id") or what, mode)
     except SyntaxError as exc:
-        add(el, f"{what} does not compile: {exc.msg} (line {exc.lineno} of the {what})")
+        add(el, f"{what} does not compile: {exc.msg} (line {exc.lineno} of the {what})", at=at)
     except ValueError as exc:
-        add(el, f"{what} does not compile: {exc}")
+        add(el, f"{what} does not compile: {exc}", at=at)
 
 
 def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Finding:

@@ -8,6 +8,7 @@ per task, so a save writes only the tasks that changed.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import os
 from dataclasses import dataclass, field
@@ -17,6 +18,7 @@ from uuid import UUID
 from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
+from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
@@ -33,10 +35,18 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
+from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser as CamundaBusinessRuleTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser, SpiffTaskParser
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from .definitions import spiff_form_name
+
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Tests set HALL_VERIFY_SNAPSHOTS=1: every incremental save is checked against a full serialisation.
 VERIFY_SNAPSHOTS = os.environ.get("HALL_VERIFY_SNAPSHOTS") == "1"
 CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
@@ -113,6 +123,8 @@ def _read_extensions(node: Any, base: dict) -> dict:
                 ext.setdefault("properties", {}).update(props)
                 if "formKey" in props:
                     ext.setdefault("formKey", props["formKey"])
+                if props.get("formJsonSchemaFilename"):  # spiff-arena's form: review-schema.json -> review
+                    ext.setdefault("formKey", spiff_form_name(props["formJsonSchemaFilename"]))
             elif len(el) == 0:
                 ext[qname.localname] = (el.text or "").strip()
     return ext
@@ -151,24 +163,112 @@ def _with_mixin(parser_cls: type) -> type:
     return type(f"Hall{parser_cls.__name__}", (_ExtensionsMixin, parser_cls), {})
 
 
-class HallParser(CamundaParser):
-    """CamundaParser that also keeps camunda task attributes, spiffworkflow extensions and our timers."""
+class _HallCamundaRuleParser(_ExtensionsMixin, CamundaBusinessRuleTaskParser):
+    """Camunda's rule task parser; its decision reference may also be spiff-arena's calledDecisionId
+    (read when the parser lists the decisions a document depends on)."""
 
+    @staticmethod
+    def get_decision_ref(node: Any) -> str | None:
+        return node.get(f"{{{CAMUNDA_MODEL_NS}}}decisionRef") or _spiff_extension(node, "calledDecisionId")
+
+
+class _HallServiceTaskParser(_ExtensionsMixin, SpiffTaskParser):
+    """A service task becomes SpiffWorkflow's spiff ServiceTask, which calls the script engine's
+    `call_service` by name: from spiffworkflow:serviceTaskOperator, or from Camunda's implementation
+    (camunda:topic of an external task, camunda:class, camunda:delegateExpression, camunda:expression)."""
+
+    def create_task(self) -> Any:
+        ext = SpiffTaskParser.parse_extensions(self)
+        operator = ext.get("serviceTaskOperator") or {}
+        name = operator.get("name") or service_name(self.node)
+        if not name:
+            raise ValidationException("service task names no service (camunda:topic, camunda:class, "
+                                      "camunda:delegateExpression, camunda:expression or "
+                                      "spiffworkflow:serviceTaskOperator)", node=self.node, file_name=self.filename)
+        return self.spec_class(self.spec, self.bpmn_id, operation_name=name,
+                               operation_params=operator.get("parameters") or {},
+                               result_variable=operator.get("resultVariable") or self.node.get(
+                                   f"{{{CAMUNDA_MODEL_NS}}}resultVariable") or None,
+                               prescript=ext.get("preScript"), postscript=ext.get("postScript"),
+                               **self.bpmn_attributes)
+
+
+def service_name(node: Any) -> str | None:
+    """The service a Camunda service task calls: its topic, class, delegate or expression."""
+    for attr in ("topic", "class", "delegateExpression", "expression"):
+        value = (node.get(f"{{{CAMUNDA_MODEL_NS}}}{attr}") or "").strip()
+        if value:
+            return value[2:-1].strip() if value.startswith("${") and value.endswith("}") else value
+    return None
+
+
+def _spiff_extension(node: Any, name: str) -> str | None:
+    found = node.xpath(f"./bpmn:extensionElements/spiffworkflow:{name}",
+                       namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS})
+    return (found[0].text or "").strip() or None if found else None
+
+
+def _has_spiff_extensions(node: Any) -> bool:
+    return bool(node.xpath("./bpmn:extensionElements/spiffworkflow:*",
+                           namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}))
+
+
+class _HallSpiffScriptTaskParser(_ExtensionsMixin, SpiffScriptTaskParser):
+    """spiff-arena lets a script task have pre- and post-scripts too; SpiffWorkflow's spiff script task
+    runs them, but its parser does not pass them on."""
+
+    def create_task(self) -> Any:
+        task = super().create_task()
+        ext = SpiffTaskParser.parse_extensions(self)
+        task.prescript, task.postscript = ext.get("preScript"), ext.get("postScript")
+        return task
+
+
+class _HallProcessParser(ProcessParser):
+    def parse_node(self, node: Any) -> Any:
+        """As SpiffWorkflow's, with the element's dialect choosing its parser (see HallParser)."""
+        if node.get("id") in self.spec.task_specs:
+            return self.spec.task_specs[node.get("id")]
+        node_parser, spec_class = self.parser.parser_class_for(node)
+        if not node_parser or not spec_class:
+            raise ValidationException("There is no support implemented for this task type.",
+                                      node=node, file_name=self.filename)
+        return node_parser(self, spec_class, node, self.nsmap, lane=self.lane).parse_node()
+
+
+class HallParser(CamundaParser):
+    """CamundaParser that also keeps camunda task attributes, spiffworkflow extensions and our timers.
+
+    An activity carrying spiffworkflow: extension elements (spiff-arena's preScript, postScript,
+    calledDecisionId, properties, ...) is parsed by SpiffWorkflow's spiff parser into its spiff spec
+    classes, so pre- and post-scripts run; every other element by the Camunda parser. Service tasks
+    of both dialects become spiff ServiceTasks.
+    """
+
+    PROCESS_PARSER_CLASS = _HallProcessParser
     OVERRIDE_PARSER_CLASSES = {
         tag: (_with_mixin(parser), spec) for tag, (parser, spec) in CamundaParser.OVERRIDE_PARSER_CLASSES.items()
     }
-    _svc = full_tag("serviceTask")
-    if _svc not in OVERRIDE_PARSER_CLASSES:
-        from SpiffWorkflow.bpmn.parser.BpmnParser import BpmnParser as _B
-        if _svc in _B.PARSER_CLASSES:
-            _p, _s = _B.PARSER_CLASSES[_svc]
-            OVERRIDE_PARSER_CLASSES[_svc] = (_with_mixin(_p), _s)
-    del _svc
+    OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")] = (
+        _HallCamundaRuleParser, CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1])
+    OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (_HallServiceTaskParser, SpiffServiceTask)
+    SPIFF_PARSER_CLASSES = {
+        tag: (_with_mixin(parser), spec) for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
+        if etree.QName(tag).localname in ("task", "userTask", "manualTask", "subProcess",
+                                          "transaction", "callActivity", "businessRuleTask")
+    }
+    SPIFF_PARSER_CLASSES[full_tag("scriptTask")] = (_HallSpiffScriptTaskParser,
+                                                    SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1])
 
     def __init__(self) -> None:
         nsmap = dict(CamundaParser().namespaces)
         nsmap["spiffworkflow"] = SPIFF_NS
         super().__init__(namespaces=nsmap)
+
+    def parser_class_for(self, node: Any) -> tuple:
+        if node.tag in self.SPIFF_PARSER_CLASSES and _has_spiff_extensions(node):
+            return self.SPIFF_PARSER_CLASSES[node.tag]
+        return self._get_parser_class(node.tag)
 
 
 # -- serialisation ----------------------------------------------------------------------------
@@ -198,6 +298,10 @@ class _SpecAwareWorkflowConverter(BpmnWorkflowConverter):
 
 def _make_serializer() -> BpmnWorkflowSerializer:
     config = dict(CAMUNDA_CONFIG)
+    # the spiff dialect's spec classes share their names with Camunda's: stored as "Spiff<name>"
+    for cls, converter in SPIFF_CONFIG.items():
+        if cls not in config and cls.__module__.startswith("SpiffWorkflow.spiff."):
+            config[cls] = functools.partial(converter, typename=f"Spiff{cls.__name__}")
     config[BpmnWorkflow] = _SpecAwareWorkflowConverter
     for cls in (HallTimeDate, HallDuration, HallCycle):
         config[cls] = TimerConditionalEventDefinitionConverter
@@ -222,6 +326,7 @@ class CompiledProcess:
     subprocess_specs: dict
     source_file: str = ""
     version: int = 0
+    decision_files: list[str] = field(default_factory=list)  # the .dmn files its rule tasks use
 
     def start_timers(self) -> list[tuple[str, str, str]]:
         """(element, kind, expression) of each timer start event: the engine starts instances by them."""
@@ -244,10 +349,19 @@ class CompiledProcess:
 
 
 def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, CompiledProcess]]:
-    """Parse BPMN documents (path -> bytes) together, so call activities resolve across files."""
+    """Parse BPMN and DMN documents (path -> bytes) together, so call activities and rule tasks
+    resolve across files."""
     parser = HallParser()
+    xml = etree.XMLParser(resolve_entities=False)
     for path, content in sources.items():
-        parser.add_bpmn_xml(etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False)), filename=path)
+        if path.endswith(".dmn"):
+            root = etree.fromstring(content, parser=xml)
+            if not root.xpath("./*[local-name()='decision']"):
+                raise ValidationException("DMN document has no decision", node=root, file_name=path)
+            parser.add_dmn_xml(root, filename=path)
+    for path, content in sources.items():
+        if not path.endswith(".dmn"):
+            parser.add_bpmn_xml(etree.fromstring(content, parser=xml), filename=path)
     compiled = {}
     # Only top-level <bpmn:process> elements are processes; getting a spec registers a parser for
     # each embedded subProcess it contains, so iterate over a snapshot of the top-level ones.
@@ -256,7 +370,12 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
     for pid, pp in top:
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
-        compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
+        proc = compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
+        for sid in [pid, *subs]:
+            for rule in parser.process_parsers[sid].node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": BPMN_NS}):
+                dmn = parser.dmn_parsers.get(_HallCamundaRuleParser.get_decision_ref(rule))
+                if dmn is not None and dmn.filename not in proc.decision_files:
+                    proc.decision_files.append(dmn.filename)
     return parser, compiled
 
 
@@ -268,6 +387,12 @@ class HallScriptEngine(PythonScriptEngine):
         super().__init__(environment=TaskDataEnvironment(dict(functions)))
         self._resolve_timer = resolve_timer
         self._resolve_cycle = resolve_cycle
+
+    def call_service(self, task: Any, operation_name: str, operation_params: dict) -> str:
+        """A service task's call (SpiffWorkflow's spiff ServiceTask): hall configures no services,
+        so the call fails and the instance becomes an incident naming the task and the service."""
+        spec = task.task_spec
+        raise LookupError(f"service task {spec.bpmn_id or spec.name}: no service named {operation_name!r} is configured")
 
     def resolve_timer(self, task: Any, kind: str, expression: str) -> str:
         return self._resolve_timer(task, kind, expression)
@@ -296,15 +421,6 @@ class TimerInfo:
 
 
 @dataclass
-class StepFailure(Exception):
-    """A script, condition or service call raised: the element and the error for the incident."""
-
-    element: str
-    error: str
-    line: int | None = None
-
-
-@dataclass
 class AsyncInfo:
     """An asynchronous continuation waiting for the worker: before a task runs, or after it ran."""
     spiff_id: str
@@ -319,6 +435,15 @@ class AsyncInfo:
 
 class _Pause(Exception):
     """Raised out of SpiffWorkflow's engine loop right after a camunda:asyncAfter task completed."""
+
+
+@dataclass
+class StepFailure(Exception):
+    """A script, condition or service call raised: the element and the error for the incident."""
+
+    element: str
+    error: str
+    line: int | None = None
 
 
 @dataclass

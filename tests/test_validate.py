@@ -36,11 +36,26 @@ def test_camunda_and_spiff_arena_diagrams_pass(checker: Engine) -> None:
 def test_spiff_arena_diagram_runs_with_its_extensions(engine: Engine) -> None:
     case = engine.start("Process_intake_x1", None, {"who": "Li"})
     [task] = case["tasks"]
-    assert task["title"] == "Review request" and task["form"] is None
+    # spiff-arena names the form by its JSON schema file: review-schema.json is forms/review.yaml
+    assert task["title"] == "Review request" and task["form"] == "review"
     case = engine.complete(task["id"], {})
     assert [t["name"] for t in case["tasks"]] == ["Activity_0qpzdpu"]  # a manual task waits for a person too
+    assert case["variables"]["seen"] is True  # the script task's spiffworkflow:preScript ran
     case = engine.complete(case["tasks"][0]["id"], {})
     assert case["status"] == "completed" and case["variables"]["result"] == {"normalized": True, "who": "Li"}
+
+
+@pytest.mark.parametrize("old, new, element, at, message", [
+    ("<spiffworkflow:preScript>seen = True", "<spiffworkflow:preScript>seen = = True", "ScriptTask_1",
+     "<spiffworkflow:preScript>", "preScript does not compile"),
+    ('value="review-schema.json"', 'value="reveiw-schema.json"', "UserTask_1", 'id="UserTask_1"',
+     "form 'reveiw' not found (formJsonSchemaFilename 'reveiw-schema.json')"),
+])
+def test_spiff_arena_extensions_are_checked(checker: Engine, tmp_path: Path, old: str, new: str, element: str,
+                                            at: str, message: str) -> None:
+    path, text = broken(tmp_path, old, new, (FIXTURES / "spiff_arena.bpmn").read_text())
+    [finding] = checker.validate([path])
+    assert (finding.element, finding.line) == (element, line_of(text, at)) and message in finding.message
 
 
 def test_unparsable_xml_names_the_line(checker: Engine, tmp_path: Path) -> None:
