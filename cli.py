@@ -726,6 +726,7 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
         sys.exit(1)
     result = retention.purge(eng, plan, user=ctx.user)
     rows = ", ".join(f"{n} {t}" for t, n in result["rows"].items())
+    click.echo(f"archived {len(result['archived'])} case file(s) under {retention.archive_folder(eng.settings)}/")
     click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")
 
 

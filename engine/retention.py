@@ -10,21 +10,29 @@ Retention per process comes from the `retention:` section of hall.yaml:
     retention:
       default: never            # processes not listed are kept forever
       processes: {complaint: 6 months, suggestion: 6 months, callback_day: 6 months, filing: never}
+      archive: archive          # each purged case's file goes here first: archive/<process>/<year>/<id>.json
+
+Archived, never silently deleted: before the delete, purge writes each case's full case file (the
+export document, read as the system so nothing is a placeholder) under `archive`; if one cannot be
+written nothing is deleted. The indicators of periods whose cases were purged change (their history
+rows go with them): make the reports of a period (R-K3) before purging it.
 """
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import date, datetime, time, timezone
 from typing import Any, Mapping
 from zoneinfo import ZoneInfo
 
-from .errors import ConfigInvalid, HallError
+from .errors import ConfigInvalid, HallError, OutputNotWritable
 
 DEFAULTS: dict[str, Any] = {
     "default": "never",
     "processes": {"complaint": "6 months", "suggestion": "6 months", "callback_day": "6 months", "filing": "never"},
+    "archive": "archive",
 }
 _SPAN = re.compile(r"^\s*(\d+)\s*(day|days|month|months|year|years|天|个月|月|年)\s*$")
 
@@ -92,7 +100,9 @@ def policy(settings: Mapping[str, Any] | None) -> tuple[Keep, dict[str, Keep]]:
         raise ConfigInvalid(source, None, "retention: must be a mapping")
     for key in raw:
         if key not in DEFAULTS:
-            raise ConfigInvalid(source, None, f"retention.{key}: unknown key (known: default, processes)")
+            raise ConfigInvalid(source, None, f"retention.{key}: unknown key (known: {', '.join(DEFAULTS)})")
+    if not isinstance(raw.get("archive", DEFAULTS["archive"]), str) or not str(raw.get("archive", "x")).strip():
+        raise ConfigInvalid(source, None, "retention.archive: must be a folder (text)")
     if not isinstance(raw.get("processes") or {}, Mapping):
         raise ConfigInvalid(source, None, "retention.processes: must map a process to its period, e.g. "
                                           "{complaint: 6 months, filing: never}")
@@ -186,14 +196,43 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     return {"before": before.isoformat(), "cutoff": limit.isoformat(), "delete": delete, "kept": kept}
 
 
-def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None) -> dict[str, Any]:
-    """Delete the planned cases (in one transaction); refuses if any changed since it was planned."""
+def archive_folder(settings: Mapping[str, Any] | None) -> Path:
+    return Path(((settings or {}).get("retention") or {}).get("archive") or DEFAULTS["archive"])
+
+
+def archive_cases(engine: Any, plan: Mapping[str, Any], folder: str | Path | None = None) -> dict[int, str]:
+    """Write the case file of every planned case under `folder`/<process>/<year ended>/<id>.json."""
+    root = Path(folder) if folder else archive_folder(engine.settings)
+    out: dict[int, str] = {}
+    required, engine.require_user = engine.require_user, False   # the whole file, as the system reads it
+    try:
+        for d in plan["delete"]:
+            doc = export_case(engine, d["id"])
+            path = root / d["process"] / d["ended_at"][:4] / f"{d['id']}.json"
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_name(path.name + ".tmp")
+                tmp.write_text(json.dumps(doc, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                tmp.replace(path)
+            except OSError as exc:
+                raise OutputNotWritable(str(path), f"{exc.strerror or exc}; nothing was deleted") from None
+            out[d["id"]] = str(path)
+    finally:
+        engine.require_user = required
+    return out
+
+
+def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None,
+          archive: str | Path | None = None) -> dict[str, Any]:
+    """Archive the planned cases' files, then delete the cases (in one transaction); refuses if any
+    changed since it was planned."""
     from . import kpistore as ks
     engine.authorize(user, "manage", "purge", "finished cases")
     ids = [d["id"] for d in plan["delete"]]
     if not ids:
-        return {"deleted": [], "rows": {}}
+        return {"deleted": [], "rows": {}, "archived": {}}
     engine.store.check_schema()
+    archived = archive_cases(engine, plan, archive)
     with engine.store.tx(write=True) as tx:
         still = {r["id"] for r in ks.finished_before(tx, datetime.fromisoformat(plan["cutoff"]))}
         gone = [i for i in ids if i not in still]
@@ -206,6 +245,7 @@ def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None) -> dict
                          "kind": "purged", "element": None, "task_id": None,
                          "detail": json.dumps({"business_key": d["business_key"], "status": d["status"],
                                                "ended_at": d["ended_at"], "retention": d["retention"],
-                                               "before": plan["before"]}, ensure_ascii=False)}
+                                               "before": plan["before"], "archived": archived[d["id"]]},
+                                              ensure_ascii=False)}
                         for d in plan["delete"]])
-    return {"deleted": ids, "rows": rows}
+    return {"deleted": ids, "rows": rows, "archived": archived}

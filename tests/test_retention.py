@@ -21,11 +21,11 @@ def at(text: str) -> datetime:
 
 
 @pytest.fixture
-def eng(db_url: str):
+def eng(db_url: str, tmp_path: Path):
     """Fixture processes (linear7, parent/child) stand in for the hall's: their retention is configured."""
     clock = FixedClock(at("2026-01-05T09:00:00"))
     e = Engine(db_url, clock=clock, forms_dir=FIXTURES / "forms",
-               settings={"retention": {"default": "never",
+               settings={"retention": {"default": "never", "archive": str(tmp_path / "archive"),
                                        "processes": {"linear7": "6 months", "review": "never", "parent": "6 months",
                                                      "child": "6 months"}}})
     e.init()
@@ -81,8 +81,13 @@ def test_purge_deletes_old_finished_cases_and_nothing_else(eng: Engine) -> None:
     plan = retention.plan_purge(eng, date(2026, 1, 31))
     assert [d["id"] for d in plan["delete"]] == [old["id"]]
     assert [(k["id"], "kept forever" in k["reason"]) for k in plan["kept"]] == [(kept_forever["id"], True)]
+    history = eng.history(old["id"])
     result = retention.purge(eng, plan)
     assert result["deleted"] == [old["id"]]
+    # archived, never silently deleted: the whole case file is in the archive folder first
+    archived = Path(result["archived"][old["id"]])
+    assert archived.parts[-3:] == ("linear7", "2026", f"{old['id']}.json")
+    assert json.loads(archived.read_text(encoding="utf-8"))["history"] == history
     after = counts(eng)
     assert after["instances"] == before["instances"] - 1
     # the case's rows go, one row saying so stays (not silently deleted, R-C9)
@@ -126,7 +131,8 @@ def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> 
     finish(eng, "linear7", "2026-02-15T09:00:00")
     eng.close()
     config = tmp_path / "hall.yaml"
-    config.write_text("retention:\n  default: never\n  processes: {linear7: 6 months}\n", encoding="utf-8")
+    config.write_text(f"retention:\n  default: never\n  processes: {{linear7: 6 months}}\n  archive: {tmp_path / 'arch'}\n",
+                      encoding="utf-8")
     runner = CliRunner()
     base = ["--db", db_url, "--now", "2026-08-01T09:00:00+08:00", "--config", str(config), "--forms", str(FIXTURES / "forms")]
     out = runner.invoke(cli.main, base + ["export", str(old["id"]), "--out", str(tmp_path / "case.json")])
@@ -140,6 +146,9 @@ def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> 
     assert "nothing was deleted" in young.output
     yes = runner.invoke(cli.main, base + ["purge", "--before", "2026-02-01"], input="y\n")
     assert yes.exit_code == 0 and "deleted 1 case(s)" in yes.output
+    assert f"archived 1 case file(s) under {tmp_path / 'arch'}/" in yes.output
+    assert json.loads((tmp_path / "arch" / "linear7" / "2026" / f"{old['id']}.json").read_text(encoding="utf-8"))[
+        "instance"]["id"] == old["id"]
     assert runner.invoke(cli.main, base + ["show", str(old["id"])]).exit_code == 1
     again = runner.invoke(cli.main, base + ["purge", "--before", "2026-02-01", "--yes"])
     assert "nothing to delete" in again.output
@@ -156,3 +165,13 @@ def test_purge_itself_keeps_the_floors_of_complaints_and_filings(db_url: str) ->
             with pytest.raises(ConfigInvalid, match=rule):
                 retention.plan_purge(e, date(2026, 11, 1))
     assert retention.policy({"retention": {"processes": {"complaint": "1 year"}}})[1]["complaint"].text == "1 year"
+
+
+def test_purge_deletes_nothing_when_the_archive_cannot_be_written(eng: Engine) -> None:
+    from engine.errors import OutputNotWritable
+    old = finish(eng, "linear7", "2026-01-05T09:00:00")
+    eng.clock.set(at("2026-08-01T09:00:00"))
+    before = counts(eng)
+    with pytest.raises(OutputNotWritable, match="nothing was deleted"):
+        retention.purge(eng, retention.plan_purge(eng, date(2026, 1, 31)), archive="/proc/no-archive")
+    assert counts(eng) == before and eng.show(old["id"])["status"] == "completed"
