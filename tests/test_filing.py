@@ -145,13 +145,44 @@ def test_an_unclear_notice_on_the_second_visit_means_on_site_service(hall: Filin
     assert hall.names(hall.review(case)) == ["rate_filing"]
 
 
-def test_a_customer_who_did_not_bring_the_listed_items_gets_another_list(hall: Filings) -> None:
-    """The customer's own omission on the second visit is not the staff's unclear notice: no on-site service."""
+def test_a_customer_who_did_not_bring_the_listed_items_keeps_the_one_list(hall: Filings) -> None:
+    """R-F3, R-F4: the customer's own omission is not the staff's unclear notice: no on-site service, and
+    no new list either — every further visit is recorded against the one written list until it is done."""
     case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "首次来访材料不全")
+    case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 法人授权书\n2. 收费明细")
+    case = hall.work(case, "second_visit", who="小陈", 补交材料="收费明细")
+    for visit in (2, 3):
+        case = hall.review(case, "材料不全", "客户未补齐已告知材料")
+        assert hall.names(case) == ["second_visit"] and case["variables"]["来访次数"] == visit
+        assert case["variables"]["缺件清单"] == "1. 法人授权书\n2. 收费明细"
+        assert "1. 法人授权书\n2. 收费明细" in hall.eng.render_task(hall.task(case, "second_visit")["id"])
+        case = hall.work(case, "second_visit", who="小陈", 补交材料="法人授权书" if visit == 3 else "无")
+    case = hall.review(case)
+    assert hall.names(case) == ["rate_filing"] and case["variables"]["来访次数"] == 4
+    done = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed"]
+    assert done.count("missing_list") == 1 and done.count("second_visit") == 3 and "onsite_service" not in done
+
+
+def test_a_later_visit_without_the_unclear_notice_never_reissues_the_list(hall: Filings) -> None:
+    """R-F3: whatever else is chosen on a later visit, the written list is not issued a second time."""
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "告知不清")   # first visit: the list
+    assert hall.names(case) == ["missing_list"]
     case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 法人授权书")
     case = hall.work(case, "second_visit", who="小陈", 补交材料="无")
-    case = hall.review(case, "材料不全", "客户未补齐已告知材料")
-    assert hall.names(case) == ["missing_list"]
+    case = hall.review(case, "材料不全", "首次来访材料不全")
+    assert hall.names(case) == ["second_visit"]
+
+
+def test_the_reason_is_required_when_materials_are_incomplete(hall: Filings) -> None:
+    """R-F4: 未办结原因 decides the route, so 材料不全 without it is refused and nothing moves."""
+    from engine.errors import FormInvalid
+    case = hall.sign(hall.consult(hall.visit()))
+    task = hall.task(case, "review")
+    with pytest.raises(FormInvalid) as caught:
+        hall.eng.complete(task["id"], {"备案意见": "材料不全", "大厅备案意见": "缺件"}, user="小陈")
+    assert caught.value.errors == {"未办结原因": "必填（备案意见为材料不全时）"}
+    assert hall.names(case) == ["review"]
+    assert hall.names(hall.review(case)) == ["rate_filing"]                 # not needed when filed
 
 
 def test_a_refused_filing_is_explained_and_rated(hall: Filings) -> None:
