@@ -323,7 +323,9 @@ def due_text(task: dict, now: datetime) -> str:
     minutes = int(left.total_seconds() // 60)
     if minutes < 0:
         return f"OVERDUE {fmt_minutes(-minutes)}{mark}"
-    soon = " (soon)" if minutes < 120 else ""
+    # due soon: past the task's warning time (camunda:followUpDate), else within two hours
+    warn = task.get("warn_at")
+    soon = " (soon)" if (now >= datetime.fromisoformat(warn) if warn else minutes < 120) else ""
     return f"{fmt_minutes(minutes)} left{soon}{mark}"
 
 

@@ -234,10 +234,11 @@ class Checker:
                     problem = self.deadline_problem((el.text or "").strip(), tag)
                     if problem:
                         add(owner, f"{tag}: {problem}")
-            for task in process.xpath(".//bpmn:userTask[@camunda:dueDate]", namespaces=NS):
-                problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}dueDate").strip(), "dueDate")
-                if problem:
-                    add(task, f"dueDate: {problem}")
+            for attr in ("dueDate", "followUpDate"):
+                for task in process.xpath(f".//bpmn:userTask[@camunda:{attr}]", namespaces=NS):
+                    problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}{attr}").strip(), "dueDate")
+                    if problem:
+                        add(task, f"{attr}: {problem}")
         if self.form_exists is not None:
             from .runtime import _form_name
             for task in process.xpath(".//bpmn:userTask", namespaces=NS):

@@ -277,16 +277,17 @@ class Runtime:
                 continue
             ext = info.extensions
             due = self.deadlines.task_due(ext.get("dueDate"), step.now, info.data)
+            warn = self.deadlines.task_due(ext.get("followUpDate"), step.now, info.data)  # the warning time
             values = dict(
                 instance_id=step.instance_id, process_id=loaded.row["process_id"], spiff_task_id=spiff_id,
                 name=info.name, title=info.title, lane=info.lane,
-                role=_first_group(ext.get("candidateGroups")) or info.lane,
+                role=_groups(ext.get("candidateGroups")) or info.lane,
                 assignee=_assignee(ext.get("assignee"), info.data), form=_form_name(ext.get("formKey")),
                 status="ready", created_at=step.now, due_at=due.at if due else None,
-                due_provisional=bool(due and due.provisional), warn_at=None)
+                due_provisional=bool(due and due.provisional), warn_at=warn.at if warn else None)
             values["id"] = step.tx.insert_human_task(**values)
             loaded.human[spiff_id] = values
-            step.log("task_created", info.name, task_id=values["id"], title=info.title, role=values["role"],
+            step.log("task_created", info.name, task_id=values["id"], title=info.title, role=_primary(values["role"]),
                      due_at=values["due_at"].isoformat() if values["due_at"] else None)
 
     def _sync_jobs(self, step: Step) -> None:
@@ -479,9 +480,10 @@ class Runtime:
 def task_view(row: Mapping[str, Any]) -> dict:
     """A human task in the documented JSON contract."""
     return {"id": row["id"], "instance": row["instance_id"], "process": row["process_id"], "name": row["name"],
-            "title": row["title"], "lane": row["lane"], "role": row["role"], "assignee": row["assignee"],
+            "title": row["title"], "lane": row["lane"], "role": _primary(row["role"]), "roles": _roles(row["role"]),
+            "assignee": row["assignee"],
             "created_at": _iso(row["created_at"]), "due_at": _iso(row["due_at"]), "form": row["form"],
-            "due_provisional": bool(row["due_provisional"])}
+            "due_provisional": bool(row["due_provisional"]), "warn_at": _iso(row["warn_at"])}
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -513,3 +513,34 @@ def test_an_async_continuation_at_the_same_moment_it_was_written(engine, clock):
     engine.retry(case["id"], {"parts": 5})
     run_once(engine)
     assert engine.show(case["id"])["variables"]["share"] == 2
+
+
+# -- the warning time of a task (camunda:followUpDate) ---------------------------------------------
+def test_a_task_is_due_soon_from_its_follow_up_date_on_the_working_day_calendar(engine, clock, tmp_path):
+    from cli import main
+    clock.set(at("2026-09-30T10:00"))               # the day before the National Day holiday
+    case = engine.start("follow_up")
+    (task,) = engine.tasks(instance=case["id"])
+    # 国庆节 1-7 October is not counted: 1 working day later is 8 October, 2 are 9 October
+    assert datetime.fromisoformat(task["warn_at"]) == at("2026-10-08T10:00")
+    assert datetime.fromisoformat(task["due_at"]) == at("2026-10-09T10:00")
+
+    def line(now: str) -> str:
+        result = CliRunner().invoke(main, ["--db", engine.store.url, "--forms", str(FIXTURES / "forms"),
+                                           "--now", now, "tasks", "--instance", str(case["id"])])
+        assert result.exit_code == 0, result.output
+        return next(ln for ln in result.output.splitlines() if "Answer the customer" in ln)
+
+    assert "(soon)" not in line("2026-10-08T09:59+08:00")    # a day left, before the warning time
+    assert "(soon)" in line("2026-10-08T10:00+08:00")         # still a day left, but past the warning
+    assert "OVERDUE" in line("2026-10-09T10:01+08:00")
+
+
+def test_validate_checks_the_follow_up_date(tmp_path):
+    from cli import main
+    bad = tmp_path / "bad.bpmn"
+    bad.write_text((FIXTURES / "follow_up.bpmn").read_text().replace('followUpDate="1 working day"',
+                                                                      'followUpDate="1 wrking day"'))
+    result = CliRunner().invoke(main, ["--forms", str(FIXTURES / "forms"), "validate", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:7: answer: followUpDate: unknown unit 'wrking'" in result.output
