@@ -231,10 +231,12 @@ def cancel(ctx: Context, instance: str, reason: str) -> None:
 @click.argument("instance")
 @set_option
 @data_option
+@click.option("--latest", is_flag=True, help="First move the instance to the latest deployed version of its process "
+                                             "(a fixed definition); refused if an element it is at is not there.")
 @command
-def retry(ctx: Context, instance: str, sets: tuple[str, ...], data_file: str | None) -> None:
-    """Run an instance in incident again (after fixing its data with --set/--data, or its definition)."""
-    print_instance(ctx, ctx.engine.retry(instance, read_data(sets, data_file), user=ctx.user))
+def retry(ctx: Context, instance: str, sets: tuple[str, ...], data_file: str | None, latest: bool) -> None:
+    """Run an instance in incident again (after fixing its data with --set/--data, or its definition: --latest)."""
+    print_instance(ctx, ctx.engine.retry(instance, read_data(sets, data_file), user=ctx.user, latest=latest))
 
 
 @main.command()

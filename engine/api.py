@@ -259,8 +259,11 @@ class Engine:
             self.runtime.run_step(instance_id, user, act, tx)
         return self.show(instance_id, user=user)
 
-    def retry(self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
-        """Run an instance in incident again, after its definition or data was fixed."""
+    def retry(self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None,
+              latest: bool = False) -> dict:
+        """Run an instance in incident again, after its data was fixed (`data`), or its definition:
+        with `latest` the instance first moves to the latest deployed version of its process (when
+        every element it has tasks at exists there; history kind `migrated`)."""
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "retry")
         fixes = _check_data(data or {})
@@ -269,6 +272,8 @@ class Engine:
             row = step.loaded.row
             if row["status"] != "incident":
                 raise InstanceNotActive(instance_id, row["status"], "retry")
+            if latest:
+                self.runtime.migrate(step, step.tx.latest_definition(row["process_id"])["id"])
             element = row["incident_element"]
             if fixes:
                 step.loaded.instance.update_ready_data(element, fixes)

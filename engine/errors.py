@@ -224,3 +224,11 @@ class OutputNotWritable(HallError):
     def __init__(self, path: str, reason: str) -> None:
         self.path, self.reason = path, reason
         super().__init__(f"cannot write {path}: {reason}")
+
+
+class MigrationRefused(HallError):
+    """An instance cannot move to another version of its process (`hall retry --latest`)."""
+
+    def __init__(self, instance: Any, process: str, version: int, why: str) -> None:
+        self.instance, self.process, self.version, self.why = instance, process, version, why
+        super().__init__(f"cannot move instance {instance} to {process} v{version}: {why}; nothing was changed")

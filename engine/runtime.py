@@ -22,6 +22,7 @@ from .errors import (
     DataInvalid,
     InstanceNotActive,
     InstanceNotFound,
+    MigrationRefused,
     ProcessNotFound,
     TaskAlreadyCompleted,
     TaskClaimedByOther,

@@ -132,6 +132,18 @@ def test_incident_and_retry(hall) -> None:
     assert "no incidents" in hall("incidents")[1]
 
 
+def test_retry_latest_runs_the_fixed_definition(hall, tmp_path: Path) -> None:
+    hall("start", "divide")
+    assert "incident at compute" in hall("complete", "1", "--set", "divisor:=0")[1]
+    fixed = tmp_path / "divide.bpmn"
+    fixed.write_text((FIXTURES / "divide.bpmn").read_text().replace("100 / divisor", "100 / (divisor or 1)"))
+    assert hall("deploy", str(fixed))[0] == 0
+    code, out, _ = hall("retry", "1", "--latest")
+    assert code == 0 and "divide v2" in out and "[running]" in out
+    code, out, _ = hall("history", "1", "--json")
+    assert [h["detail"] for h in as_json(out) if h["kind"] == "migrated"] == [{"from": 1, "to": 2}]
+
+
 def test_validate_command(hall, tmp_path: Path) -> None:
     code, out, _ = hall("validate", str(FIXTURES / "review.bpmn"))
     assert code == 0 and out.startswith("ok")

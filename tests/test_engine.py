@@ -16,6 +16,7 @@ from engine.errors import (
     HallError,
     InstanceNotActive,
     InstanceNotFound,
+    MigrationRefused,
     ProcessNotFound,
     SchemaMissing,
     TaskAlreadyCompleted,
@@ -219,6 +220,35 @@ def test_a_script_leaving_a_value_that_cannot_be_stored_is_an_incident_at_it(eng
     case = engine.retry(case["id"], {"as_set": False})  # fixed through the data
     assert case["status"] == "running" and case["variables"]["s"] == ["a", "b"]
     assert [t["name"] for t in case["tasks"]] == ["after"]
+
+
+def test_retry_latest_moves_an_incident_to_the_fixed_version(engine: Engine, tmp_path: Path, make_engine) -> None:
+    engine.deploy([divide_with(tmp_path, "import os\nresult = 100 / divisor")])  # divide v2: a bad script
+    case = engine.start("divide", None, {})
+    assert case["version"] == 2
+    case = engine.complete(case["tasks"][0]["id"], {"divisor": 4})
+    assert case["status"] == "incident" and "module" in case["incident"]["error"]
+    # v3 has no element `compute` (renamed): refused, naming it, and nothing is written
+    renamed = tmp_path / "renamed.bpmn"
+    renamed.write_text(divide_with(tmp_path, "result = 100 / divisor", "tmp.bpmn").read_text()
+                       .replace('"compute"', '"calc"'))
+    engine.deploy([renamed])
+    before = (engine.show(case["id"]), engine.history(case["id"]))
+    with pytest.raises(MigrationRefused, match=r"cannot move instance \d+ to divide v3: element\(s\) compute of its "
+                                               "tasks are not in that version; nothing was changed"):
+        engine.retry(case["id"], latest=True)
+    assert (engine.show(case["id"]), engine.history(case["id"])) == before
+    assert make_engine().show(case["id"])["version"] == 2
+    # v4 fixes the script at the same element: the instance moves, runs it, and goes on
+    engine.deploy([divide_with(tmp_path, "result = 100 / divisor", "fixed.bpmn")])
+    case = engine.retry(case["id"], latest=True, user="admin")
+    assert (case["status"], case["version"], case["variables"]["result"]) == ("running", 4, 25)
+    assert [t["name"] for t in case["tasks"]] == ["after"]
+    moved = [h for h in engine.history(case["id"]) if h["kind"] == "migrated"]
+    assert [(h["actor"], h["detail"]) for h in moved] == [("admin", {"from": 2, "to": 4})]
+    cold = make_engine()  # restored from the database on v4's spec
+    assert cold.show(case["id"])["version"] == 4
+    assert cold.complete(case["tasks"][0]["id"], {})["status"] == "completed"
 
 
 def test_data_given_through_the_api_that_cannot_be_stored_writes_nothing(engine: Engine) -> None:
