@@ -383,6 +383,35 @@ class Runtime:
         self.run_step(current["instance_id"], actor, act, tx, version=current["instance_version"])
         return current["instance_id"]
 
+    def migrate(self, step: Step, definition_id: int) -> bool:
+        """Move the instance of this step to another version of its process (`hall retry --latest`).
+
+        An instance is restored from its stored task rows on the new version's spec, each task
+        bound to the task spec of the same name: every task of the instance (done, ready or
+        waiting) must have its element in that version, else MigrationRefused and nothing changes.
+        The task rows themselves stay as they are; the save writes the instance's new definition.
+        """
+        import json
+        from . import spiff
+        loaded = step.loaded
+        if definition_id == loaded.row["definition_id"]:
+            return False
+        new = self.definition(step.tx, definition_id)
+        snap = loaded.instance.snapshot()
+        missing = sorted({json.loads(body)["task_spec"] for body in snap.tasks.values()} - set(new.spec.task_specs))
+        if missing:
+            raise MigrationRefused(step.instance_id, loaded.row["process_id"], new.version,
+                                   f"element(s) {', '.join(missing)} of its tasks are not in that version")
+        try:
+            instance = spiff.Instance.restore(new, self.script_engine, snap)
+        except Exception as exc:  # noqa: BLE001 - e.g. a subprocess whose spec is gone: refused, not half-moved
+            raise MigrationRefused(step.instance_id, loaded.row["process_id"], new.version,
+                                   f"its state does not fit that version ({type(exc).__name__}: {exc})") from None
+        step.log("migrated", None, **{"from": loaded.definition.version, "to": new.version})
+        loaded.instance, loaded.definition = instance, new
+        loaded.row["definition_id"] = definition_id
+        return True
+
     def parent_of(self, instance_id: int) -> int | None:
         loaded = self._cache.get(instance_id)
         return loaded.row["parent_id"] if loaded else None
