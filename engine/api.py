@@ -643,7 +643,10 @@ class Engine:
             actor = self._actor(user, action)
             if actor is not None:
                 with self._tx(write=False) as tx:
-                    self._instance_for(tx, instance_id, actor, action, need="manage")
+                    row = self._instance_for(tx, instance_id, actor, action, need="manage")
+                    if action == "cancel" and self.people.hides(actor, _loads(row["variables"])):  # R-C10
+                        raise self._denied(actor, action, f"instance {row['id']}", "the case is confidential and "
+                                           "you have no 'confidential' permission (R-C10)", instance=row)
 
     def _present(self, view: dict, actor: User | None) -> dict:
         """The view as the actor may see it: the placeholder for a confidential case without permission."""

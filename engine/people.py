@@ -28,7 +28,10 @@ PERMISSIONS = {
     "deploy": "deploy process definitions",
 }
 
-DEFAULT_CONFIDENTIAL = {"variables": ["是否保密"], "when": {"类型": ["举报"]}, "keep": ["投诉编号", "备案编号"]}
+# 类型 is set at classification; 投诉类型 is what an intake (another channel, a transfer) may already
+# carry at registration, so a 举报 is confidential from its first step (R-C10).
+DEFAULT_CONFIDENTIAL = {"variables": ["是否保密"], "when": {"类型": ["举报"], "投诉类型": ["举报"]},
+                        "keep": ["投诉编号", "备案编号"]}
 DEFAULT_FIRST_RECEIVER = ["首问负责人", "接待人员"]
 
 PLACEHOLDER = "保密件（R-C10）"
@@ -122,8 +125,8 @@ class People:
     # -- tasks -------------------------------------------------------------------------------------
     def serves_task(self, user: User, task: Mapping[str, Any]) -> bool:
         """The task belongs to one of the user's roles (its role: candidate group, else lane)."""
-        role = task.get("role") or task.get("lane")
-        return role is not None and role in self.groups(user)
+        role = task.get("role") or task.get("lane")  # a task row's role lists its candidate groups `a,b`
+        return role is not None and not self.groups(user).isdisjoint(role.split(","))
 
     def task_visible(self, user: User | None, task: Mapping[str, Any]) -> bool:
         """A user sees a task of their roles, one assigned to them or done by them (see_all: every task)."""
@@ -147,7 +150,10 @@ class People:
             if _truthy(variables.get(name)):
                 return True
         for name, values in self.confidential_when.items():
-            if name in variables and variables[name] in values:
+            value = variables.get(name)
+            if isinstance(value, str):
+                value = value.strip()
+            if name in variables and value in values:
                 return True
         return False
 

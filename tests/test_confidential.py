@@ -231,3 +231,28 @@ def test_a_completed_task_of_a_confidential_case_does_not_name_who_did_it(eng: E
         ("小钱", "complete"), ("小钱", "claim"), ("张经理", "complete"), ("张经理", "claim"), ("小钱", "reassign")}
     with pytest.raises(HallError, match="already completed by 小孙"):   # who may read the case is told
         eng.complete(register, {"投诉内容": "x"}, user="小孙")
+
+
+def test_a_report_known_at_intake_is_confidential_from_registration(eng: Engine) -> None:
+    """投诉类型 举报 carried by the intake (another channel, a transfer): hidden before classification."""
+    case = eng.start("complaint", None, {"投诉类型": "举报 ", "投诉内容": "检举人甲反映违纪"}, user="小孙")
+    case = eng.complete(case["tasks"][0]["id"], dict(REGISTER), user="小孙")
+    assert [t["name"] for t in case["tasks"]] == ["classify"]
+    view = eng.show(case["id"], user="小钱")
+    assert view["redacted"] and not leaks(view) and not leaks(eng.history(case["id"], user="小钱"))
+    assert eng.show(case["id"], user="小孙")["variables"]["投诉企业"] == "秘密科技有限公司"
+
+
+def test_cancelling_needs_the_right_to_read_the_case(eng: Engine, tmp_path: Path) -> None:
+    """A manager (manage, see_all) without `confidential` sees the placeholder: may not cancel it (R-C10)."""
+    settings = load_config(hall_config(tmp_path))
+    settings["roles"]["见习主管"]["may"] = ["see_all", "manage"]
+    eng.people = People.from_config(settings)
+    marked, _report, _broken = cases(eng)
+    plain = eng.start("complaint", None, {}, user="小孙")
+    with pytest.raises(PermissionDenied, match="may not cancel instance .*confidential"):
+        eng.cancel(marked, "withdrawn", user="小钱")
+    assert eng.show(marked)["status"] == "running"
+    assert [h["detail"]["action"] for h in eng.history(marked) if h["kind"] == "denied"] == ["cancel"]
+    assert eng.cancel(plain["id"], "withdrawn", user="小钱")["status"] == "cancelled"
+    assert eng.cancel(marked, "withdrawn", user="刘主任")["status"] == "cancelled"
