@@ -233,13 +233,31 @@ def test_an_extension_tells_the_customer_the_cause_and_the_new_time(hall: Compla
     case = hall.work(case, "contact", who="张经理")
     case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需第三方检测")
     assert hall.names(case) == ["extension_notice"]
+    assert "因需第三方检测，不能在 2026-12-01T09:00:00+08:00 前处结" in \
+        hall.eng.render_task(hall.task(case, "extension_notice")["id"])       # what the customer is told
     case = hall.work(case, "extension_notice", who="小孙", 告知方式="电话", 告知时间="2026-11-24T10:00",
                      新的预计办结时间="2026-12-10T17:00")
     assert hall.names(case) == ["investigate"]
     assert case["variables"]["延期次数"] == 1 and case["variables"]["延期原因"] == "需第三方检测"
+    assert case["variables"]["延期告知"] == ("投诉编号 TS20261124-0001：因需第三方检测，不能在 2026-12-01T09:00:00+08:00 "
+                                        "前处结，新的预计办结时间为 2026-12-10T17:00:00+08:00。")
+    assert case["variables"]["延期记录"] == [{"原因": "需第三方检测", "原期限": "2026-12-01T09:00:00+08:00",
+                                          "新期限": "2026-12-10T17:00:00+08:00", "告知方式": "电话",
+                                          "告知时间": "2026-11-24T10:00:00+08:00"}]
     assert hall.due(case, "investigate") == at("2026-12-10T17:00")
     case = hall.work(case, "investigate", who="张经理", 需要延期=False)
     assert hall.names(case) == ["rectify"]
+
+
+def test_an_extension_needs_a_stated_reason(hall: Complaints) -> None:
+    """R-C6: 需要延期 without 延期原因 is refused; nothing moves."""
+    from engine.errors import FormInvalid
+    case = hall.work(hall.classify(hall.receive("2026-11-24T09:00")), "contact", who="张经理")
+    task = hall.task(case, "investigate")
+    with pytest.raises(FormInvalid) as caught:
+        hall.eng.complete(task["id"], hall.fill(task, {"需要延期": True}), user="张经理")
+    assert caught.value.errors == {"延期原因": "必填（需要延期为是时）"}
+    assert hall.names(case) == ["investigate"]
 
 
 def test_an_extension_of_a_transferred_complaint_is_reported_upwards(hall: Complaints) -> None:
@@ -251,6 +269,8 @@ def test_an_extension_of_a_transferred_complaint_is_reported_upwards(hall: Compl
     case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需上级协调")
     case = hall.work(case, "extension_notice", who="小孙", 新的预计办结时间="2026-12-10T17:00")
     assert hall.names(case) == ["extension_report"] and hall.task(case, "extension_report")["role"] == "部门负责人"
+    report = hall.eng.render_task(hall.task(case, "extension_report")["id"])
+    assert "因需上级协调" in report and "新的预计办结时间为 2026-12-10T17:00:00+08:00" in report
     case = hall.work(case, "extension_report", who="吴部长")
     assert hall.names(case) == ["investigate"]
 
