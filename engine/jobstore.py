@@ -339,21 +339,12 @@ class FiringTx(Tx):
             return super().save_step(instance_id, expected_version, instance, task_rows, removed_rows,
                                      job_deletes, job_adds, history_rows, last)
         new_tasks, self._new_tasks = self._new_tasks, []
-        parts = (bool(new_tasks), bool(job_deletes), bool(job_adds), bool(task_rows), bool(removed_rows),
-                 bool(history_rows))
+        # each kind of row that this step writes is one WITH clause of the save, its rows one JSON parameter
+        lists = {"ht": new_tasks, "jd": list(job_deletes), "ja": job_adds, "tr": task_rows,
+                 "td": list(removed_rows), "h": history_rows}
+        parts = tuple(bool(rows) for rows in lists.values())
         params = dict(instance, id=instance_id, version=expected_version)
-        if new_tasks:
-            params["ht"] = _json(new_tasks)
-        if job_deletes:
-            params["jd"] = _json(list(job_deletes))
-        if job_adds:
-            params["ja"] = _json(job_adds)
-        if task_rows:
-            params["tr"] = _json(task_rows)
-        if removed_rows:
-            params["td"] = _json(list(removed_rows))
-        if history_rows:
-            params["h"] = _json(history_rows)
+        params.update((name, _json(rows)) for name, rows in lists.items() if rows)
         from psycopg.errors import DivisionByZero
         raw = self.conn.connection.dbapi_connection
         try:
