@@ -562,10 +562,19 @@ def _check_storable(task: Any) -> None:
                                    "true/false, lists, mappings or datetimes; `del` temporary names)") from None
 
 
-def _first_group(groups: str | None) -> str | None:
-    if not groups:
-        return None
-    return groups.split(",")[0].strip() or None
+def _groups(groups: str | None) -> str | None:
+    """camunda:candidateGroups="managers, auditors" is stored as `managers,auditors`: the task is in
+    the queue of each (the first is its primary role, the JSON `role`)."""
+    names = [g.strip() for g in (groups or "").split(",") if g.strip()]
+    return ",".join(dict.fromkeys(names)) or None
+
+
+def _primary(role: str | None) -> str | None:
+    return role.split(",", 1)[0] if role else role
+
+
+def _roles(role: str | None) -> list[str]:
+    return role.split(",") if role else []
 
 
 def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:

@@ -649,8 +649,10 @@ class Tx:
     def query_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
                     instance: int | None = None, status: str = "ready", limit: int = 500) -> list[Mapping[str, Any]]:
         q = sa.select(human_tasks).where(human_tasks.c.status == status)
-        if role:
-            q = q.where(human_tasks.c.role == role)
+        if role:  # the role column lists a task's candidate groups `a,b`: match any of them
+            listed = sa.literal(",") + human_tasks.c.role + sa.literal(",")
+            q = q.where(sa.or_(human_tasks.c.role == role, sa.and_(
+                human_tasks.c.role.contains(","), listed.contains(f",{role},", autoescape=True))))
         if assignee:
             q = q.where(human_tasks.c.assignee == assignee)
         if process:

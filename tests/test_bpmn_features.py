@@ -96,3 +96,24 @@ def test_service_tasks_of_both_modelers_and_one_with_no_service(engine: Engine, 
     [finding] = engine.validate([bare])
     assert (finding.element, finding.line) == ("send_sms", text[: text.index('id="send_sms"')].count("\n") + 1)
     assert finding.message.startswith("service task names no service (camunda:topic")
+
+
+def test_a_task_with_several_candidate_groups_is_in_each_queue(make_engine) -> None:
+    from ruamel.yaml import YAML
+    from engine.people import People
+    config = ("roles:\n  cashier: {serves: [cashier]}\n  auditor: {serves: [auditors]}\n  clerk: {serves: [clerk]}\n"
+              "users:\n  - {id: cat, name: Cat, roles: [cashier]}\n  - {id: al, name: Al, roles: [auditor]}\n"
+              "  - {id: ann, name: Ann, roles: [clerk]}\n")
+    engine = make_engine(people=People.from_config(YAML(typ="safe").load(config)))
+    engine.init()
+    engine.deploy([FIXTURES / "fee.bpmn", FIXTURES / "fee.dmn"])
+    case = engine.start("fee", None, {"kind": "filing"}, user="ann")
+    case = engine.complete(case["tasks"][0]["id"], {}, user="ann")
+    [task] = case["tasks"]
+    assert (task["role"], task["roles"]) == ("cashier", ["cashier", "auditors"])  # role: the first group
+    assert [t["id"] for t in engine.tasks(role="cashier")] == [task["id"]]
+    assert [t["id"] for t in engine.tasks(role="auditors")] == [task["id"]]
+    assert engine.tasks(role="audit") == [] and engine.tasks(role="cashier, auditors") == []
+    assert [t["id"] for t in engine.tasks(user="cat")] == [t["id"] for t in engine.tasks(user="al")] == [task["id"]]
+    assert engine.tasks(user="ann") == []
+    assert engine.complete(task["id"], {}, user="al")["status"] == "completed"
