@@ -28,7 +28,8 @@ class Context:
             clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
             # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
             url = self.db or settings.get("database") or "hall.db"
-            self._engine = Engine(url, clock=clock, forms_dir=self.forms_dir, settings=settings)
+            forms = self.forms_dir or settings.get("forms") or "forms"   # --forms > HALL_FORMS > forms: > ./forms
+            self._engine = Engine(url, clock=clock, forms_dir=forms, settings=settings)
             self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
         return self._engine
 
@@ -91,7 +92,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.option("--user", envvar="HALL_USER", default=None, help="Who is acting. Env HALL_USER.")
 @click.option("--now", envvar="HALL_NOW", default=None,
               help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.")
-@click.option("--forms", envvar="HALL_FORMS", default="forms", show_default=True, help="Folder of form files.")
+@click.option("--forms", envvar="HALL_FORMS", default=None,
+              help="Folder of form files. Env HALL_FORMS; default hall.yaml's forms:, else forms.")
 @click.option("--config", envvar="HALL_CONFIG", default=None, help="Configuration file (default ./hall.yaml if present).")
 @click.pass_context
 def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:

@@ -23,13 +23,7 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
         if path:
             raise ConfigMissing(str(p))
         return {}
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
-    try:
-        data = YAML(typ="rt").load(p.read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        raise ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}") from None
+    data = read_yaml(p)
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -45,6 +39,50 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     out["_source"] = str(p)
     return out
 
+
+
+def read_yaml(p: Path, yaml: Any = None) -> Any:
+    """The round-trip YAML document of a file; ConfigInvalid (with the line) when it cannot be read."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.error import MarkedYAMLError
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigInvalid(str(p), None, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not text.strip():
+        return None
+    try:
+        return (yaml or YAML(typ="rt")).load(text)
+    except MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}") from None
+    except (ValueError, TypeError, OverflowError) as exc:   # e.g. a date such as 2026-13-01
+        raise ConfigInvalid(str(p), _bad_scalar_line(text), f"not valid YAML: {exc}") from None
+
+
+def _bad_scalar_line(text: str) -> int | None:
+    """The line of the first date-like scalar that is not a real date (what ruamel fails to build)."""
+    import re
+    from datetime import date
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, SequenceNode
+    try:
+        stack = [YAML(typ="rt").compose(text)]
+    except Exception:  # noqa: BLE001 - only a hint for the line
+        return None
+    while stack:
+        node = stack.pop(0)
+        if isinstance(node, MappingNode):
+            stack[:0] = [n for pair in node.value for n in pair]
+        elif isinstance(node, SequenceNode):
+            stack[:0] = list(node.value)
+        elif node is not None and node.tag.endswith("timestamp"):
+            m = re.match(r"(\d{4})-(\d{1,2})-(\d{1,2})", str(node.value))
+            try:
+                date(*map(int, m.groups())) if m else None
+            except ValueError:
+                return node.start_mark.line + 1
+    return None
 
 
 # -- users and roles (engine.people): checks with line numbers, and editing that keeps comments --------
@@ -172,13 +210,10 @@ def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]
         if path:
             raise ConfigMissing(str(p))
         return [], missing_notice(path)
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
     try:
-        data = YAML(typ="rt").load(p.read_text(encoding="utf-8"))
-    except MarkedYAMLError as exc:
-        line = exc.problem_mark.line + 1 if exc.problem_mark else None
-        return [str(ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}"))], None
+        data = read_yaml(p)
+    except ConfigInvalid as exc:
+        return [str(exc)], None
     if data is None:
         return [], f"{p}: empty; defaults apply (no users: everybody may do everything)"
     if not isinstance(data, dict):
@@ -223,10 +258,10 @@ def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
     out: list[ConfigInvalid] = []
     settings = plain(data)
     settings["_source"] = path
-    db = data.get("database")
-    if "database" in data and (not isinstance(db, str) or not db.strip()):
-        out.append(ConfigInvalid(path, _line(data, "database"), "database: must be a database URL or SQLite file "
-                                 "(postgresql+psycopg://user@host/db, hall.db)"))
+    for key, what in (("database", "a database URL or SQLite file (postgresql+psycopg://user@host/db, hall.db)"),
+                      ("forms", "the folder of the form files (forms)")):
+        if key in data and (not isinstance(data[key], str) or not data[key].strip()):
+            out.append(ConfigInvalid(path, _line(data, key), f"{key}: must be {what}"))
     out += [_placed(path, data, s, what) for s, what in _section_problems(settings)]
     return out
 
@@ -340,8 +375,7 @@ class ConfigFile:
         if self.created:
             self.data = CommentedMap()
         else:
-            text = self.path.read_text(encoding="utf-8")
-            self.data = self.yaml.load(text) if text.strip() else None
+            self.data = read_yaml(self.path, self.yaml)
             if self.data is None:
                 self.data = CommentedMap()
             if not isinstance(self.data, dict):

@@ -316,6 +316,23 @@ def test_the_database_of_hall_yaml_is_the_default(tmp_path: Path, monkeypatch) -
     assert result.exit_code == 0 and str(tmp_path / "opt.db") in result.output
     (tmp_path / "hall.yaml").write_text("users: []\n", encoding="utf-8")
     assert runner.invoke(main, ["init"]).exit_code == 0 and (tmp_path / "hall.db").exists()
+    # forms: likewise the default forms folder (--forms > HALL_FORMS > forms: > ./forms)
+    result = runner.invoke(main, ["deploy", str(FIXTURES)])
+    assert result.exit_code == 1 and "form 'register' not found" in result.stderr
+    (tmp_path / "hall.yaml").write_text(f"forms: {FIXTURES / 'forms'}\n", encoding="utf-8")
+    assert runner.invoke(main, ["deploy", str(FIXTURES)]).exit_code == 0
+
+
+def test_config_check_a_date_that_is_no_date_and_a_forms_number(tmp_path: Path) -> None:
+    bad = tmp_path / "hall.yaml"
+    bad.write_text("forms: 3\ncalendar:\n  closed_days: [2026-12-01, 2026-13-01]\n", encoding="utf-8")
+    for args in (["config", "check"], ["user", "add", "x", "--role", "y"], ["--db", str(tmp_path / "x.db"), "init"]):
+        result = CliRunner().invoke(main, ["--config", str(bad), *args])
+        assert result.exit_code == 1 and result.exception.__class__ is SystemExit, args
+        assert f"{bad}:3: not valid YAML: month must be in 1..12" in result.output, args
+    bad.write_text("forms: 3\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["--config", str(bad), "config", "check"])
+    assert result.stdout == f"{bad}:1: forms: must be the folder of the form files (forms)\n"
 
 
 def test_user_and_role_editing_keeps_comments(tmp_path: Path) -> None:
