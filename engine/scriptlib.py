@@ -9,7 +9,8 @@ callbacks for a roster started each working day); `deadline(text, start)` is the
 deadline in the notation of docs/deadlines.md falls when counted from `start` (an ISO time, e.g.
 the case's receipt), so a due date or timer can be measured from an earlier moment than the
 task's opening (`camunda:dueDate="=联系截止时间"`); `tasks_created(element, since)` counts the
-tasks of this case created at `element` (at or after `since`), e.g. to escalate once per deadline.
+tasks of this case created at `element` (at or after `since`), e.g. to escalate once per deadline;
+`following_month(day, at)` is that day of next month (files compiled by the 5th, R-F7).
 """
 from __future__ import annotations
 
@@ -56,6 +57,13 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         begin = _moment(start, tz) if start else step.now
         return deadlines.task_due(text, begin, {}).at.astimezone(tz).isoformat(timespec="seconds")
 
+    def following_month(step: Any, day: int, at: str = "17:30") -> str:
+        """`day` of the month after this one at `at` (local), e.g. files compiled by the 5th (R-F7)."""
+        local = step.now.astimezone(tz)
+        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        hh, mm = (int(x) for x in at.split(":"))
+        return datetime(year, month, int(day), hh, mm, tzinfo=tz).isoformat(timespec="seconds")
+
     def tasks_created(step: Any, element: str, since: Any = None) -> int:
         after = to_utc(_moment(since, tz)) if since else None
         rows = list(step.tx.history(step.instance_id)) + list(step.history)
@@ -77,7 +85,7 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
                  "due_at": c["due_at"], **{f: c["variables"].get(f) for f in fields}} for c in found]
 
     return {"next_number": next_number, "setting": setting, "now": now, "today": today, "cases_at": cases_at,
-            "deadline": deadline, "tasks_created": tasks_created}
+            "deadline": deadline, "tasks_created": tasks_created, "following_month": following_month}
 
 
 def _utc(at: datetime) -> datetime:

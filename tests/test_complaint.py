@@ -107,6 +107,7 @@ def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, 
     case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
     assert hall.names(case) == ["rate"]                     # R-S5: every finished transaction is rated
     case = hall.work(case, "rate", who="小孙", 办理评分=10)
+    assert hall.due(case, "archive") == at("2026-12-05T17:30")     # R-F7: November's files by 5 December
     case = hall.work(case, "archive", who="小周")
     assert case["status"] == "completed"
     assert "contact" not in [h["element"] for h in hall.eng.history(case["id"])]
@@ -140,6 +141,18 @@ def test_a_complaint_resolved_in_one_round(hall: Complaints) -> None:
     case = hall.work(case, "archive", who="小周")
     assert case["status"] == "completed"
     assert hall.kinds(case)[-1] == "ended"
+
+
+def test_files_of_december_are_compiled_by_the_5th_of_january(hall: Complaints) -> None:
+    """R-F7: the archive task is due on the 5th of the following month (hall.yaml 档案整理截止日), also
+    across the year; past it, the task shows in the queue as overdue."""
+    case = hall.classify(hall.receive("2026-12-30T10:00"), 类型="咨询")
+    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
+    case = hall.work(case, "rate", who="小孙", 办理评分=10, when="2026-12-31T16:00")
+    assert hall.due(case, "archive") == at("2027-01-05T17:30")
+    hall.at("2027-01-06T09:00")
+    late = [t for t in hall.eng.tasks(role="档案管理") if t["due_at"] < at("2027-01-06T09:00").isoformat()]
+    assert [t["name"] for t in late] == ["archive"]
 
 
 def test_the_pdca_loop_runs_three_rounds_and_keeps_every_round(hall: Complaints) -> None:

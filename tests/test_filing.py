@@ -239,6 +239,8 @@ def test_satisfied_at_or_above_7_goes_straight_to_the_archive(hall: Filings, sco
     assert case["variables"]["综合得分"] == composite
     assert hall.names(case) == ["archive"]
     assert "综合得分%s" % composite in case["variables"]["服务满意度调查情况"]
+    assert hall.due(case, "archive") == at("2027-01-05T17:30")    # R-F7: December's files by 5 January
+    assert hall.task(case, "archive")["role"] == "档案管理"
     case = hall.work(case, "archive", who="小周", 档案编号="BA-2026-001")
     assert case["status"] == "completed"
     assert hall.eng.instances(process="complaint") == []
