@@ -90,14 +90,19 @@ class Day:
         self.announce(case)
         return case
 
-    def work(self, case: dict, task_name: str, **data: Any) -> dict:
-        """The staff member of the task's role takes it from their queue and completes its form."""
+    def work(self, case: dict, task_name: str, show: bool = False, **data: Any) -> dict:
+        """The staff member of the task's role takes it from their queue and completes its form;
+        with `show`, first print the form's instructions as the staff member reads them (`hall task`)."""
         task = next((t for t in self.eng.tasks(instance=case["id"]) if t["name"] == task_name), None)
         if task is None:
             open_ = [t["name"] for t in self.eng.tasks(instance=case["id"])]
             raise RuntimeError(f"case {case['id']} has no ready task {task_name!r} (open: {open_})")
         self.clock.advance(minutes=4)  # a few minutes at the desk
         who = STAFF.get(task["role"], task["role"])
+        if show:
+            self.echo(f"{'':13}== {task['title']} (task {task['id']}), as {who} reads it ==")
+            for line in self.eng.render_task(task["id"]).splitlines():
+                self.echo(f"{'':13}| {line}")
         self.eng.claim(task["id"], who)
         values = self.fill(task, data)
         after = self.eng.complete(task["id"], values, user=who)
@@ -108,24 +113,27 @@ class Day:
         return after
 
     def fill(self, task: dict, given: dict) -> dict:
-        """What the staff member types: the values given, and ordinary answers for the rest."""
+        """What the staff member types: the values given; the date and time of the desk and the staff
+        member's own name where the form asks for them. Every other required answer must be given: the
+        demo writes no filler into the records (an omission is a mistake in this script)."""
         form = self.eng.form(task["form"])
         values = dict(given)
         if form is None:
             return values
         today = self.clock.now().astimezone(TZ)
-        samples = {"text": "见附件", "multiline": "已按规定办理。", "int": 1, "decimal": 1.0, "money": "0.00",
-                   "date": today.date().isoformat(), "datetime": today.isoformat(timespec="minutes"),
-                   "phone": "13800000000", "bool": False, "score": 8}
+        desk = {"date": today.date().isoformat(), "datetime": today.isoformat(timespec="minutes")}
+        missing = []
         for field in form.fields:
             if field.name in values or not field.required or field.default is not None:
                 continue
-            if field.type in ("choice", "multi-choice"):
-                values[field.name] = field.choices[0] if field.type == "choice" else [field.choices[0]]
+            if field.type in desk:
+                values[field.name] = desk[field.type]
             elif field.name.endswith(("人员", "签字", "负责人", "承办人")):
                 values[field.name] = STAFF.get(task["role"], "值班人员")
             else:
-                values[field.name] = samples.get(field.type, "—")
+                missing.append(field.name)
+        if missing:
+            raise RuntimeError(f"demo: task {task['name']} needs {', '.join(missing)}")
         return values
 
     def announce(self, case: dict) -> None:
@@ -173,8 +181,9 @@ def refuse_unless_demo(db: Path) -> None:
 
 
 def _short(value: Any) -> str:
+    """A value on one line, as the log shows it (the instructions themselves are printed in full)."""
     text = str(value).replace("\n", " / ")
-    return text if len(text) <= 24 else text[:23] + "…"
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def filing_until_filed(day: Day, company: str, agency: str, end: str, visits: str = "first",
@@ -197,7 +206,7 @@ def filing_until_filed(day: Day, company: str, agency: str, end: str, visits: st
         case = day.work(case, "missing_list", 缺件清单="1. 营业执照副本复印件\n2. 法定代表人授权书\n3. 服务方案",
                         告知方式="书面告知书")
         day.at(return_at)  # the customer comes back with the missing items
-        case = day.work(case, "second_visit", 补交材料="营业执照副本复印件、授权书、服务方案")
+        case = day.work(case, "second_visit", show=visits == "second", 补交材料="营业执照副本复印件、授权书、服务方案")
         if visits == "second":
             case = day.work(case, "review", 备案意见="同意备案", 大厅备案意见="第二次来访补齐材料，予以备案")
         else:
@@ -213,11 +222,19 @@ def filing_until_filed(day: Day, company: str, agency: str, end: str, visits: st
     return day.work(case, "rate_filing", 办理评分=10)
 
 
+ROUNDS = [  # R-C3: each round's plan answers what the customer said about the last one
+    {"整改意见": "项目负责人多次缺席属实：更换项目负责人，加强服务人员培训",
+     "整改措施": "即日起由王工接任项目负责人，每周五书面报告进度", "大厅处理意见": "整改措施可行，请按周报告"},
+    {"整改意见": "客户认为进度仍慢：增派一名顾问，把剩余工作拆成两周的里程碑",
+     "整改措施": "增派顾问赵工驻场；12月4日、12月11日两个节点向客户和大厅汇报", "大厅处理意见": "措施具体、有时间节点，同意"},
+]
+
+
 def complaint_round(day: Day, case: dict, satisfied: bool) -> dict:
     """One round of the PDCA loop (R-C3): plan (rectify), do, check (hall review), act (feedback)."""
-    case = day.work(case, "rectify", 整改意见="加强服务人员培训，重新安排项目负责人", 整改措施="更换项目负责人，每周报告进度",
-                    服务机构签字="张经理")
-    case = day.work(case, "hall_review", 大厅审核意见="通过", 大厅处理意见="整改措施可行", 大厅主管签字="刘主任")
+    plan = ROUNDS[day.done["PDCA rounds"] % len(ROUNDS)]
+    case = day.work(case, "rectify", 整改意见=plan["整改意见"], 整改措施=plan["整改措施"], 服务机构签字="张经理")
+    case = day.work(case, "hall_review", 大厅审核意见="通过", 大厅处理意见=plan["大厅处理意见"], 大厅主管签字="刘主任")
     day.done["PDCA rounds"] += 1
     return day.work(case, "feedback", 反馈方式="电话", 客户是否满意=satisfied,
                     客户意见="满意" if satisfied else "整改进度太慢，要求尽快见效")
@@ -269,7 +286,7 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
 
     echo("\n== 15:00: satisfaction callbacks (R-S1) ==")
     day.at("15:00")
-    monday = day.work(monday, "callback", 回访人员="小赵", 联系人="李经理", 客户身份已确认=True, 是否签订协议=True,
+    monday = day.work(monday, "callback", show=True, 回访人员="小赵", 联系人="李经理", 客户身份已确认=True, 是否签订协议=True,
                       是否按时完成=False, 履行是否达到约定=False, 服务态度=4, 服务效率=5, 服务价格=6,
                       是否有抱怨或投诉=True, 抱怨投诉内容="项目负责人多次缺席，进度拖延", 回访内容="按回访话术逐项询问")
     score = day.eng.show(monday["id"])["variables"].get("综合得分")
@@ -290,7 +307,8 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
     complaint = day.work(complaint, "contact", 联系方式="电话", 联系情况="已致歉并约定明日上门")
     for t in day.eng.tasks(instance=complaint["id"]):
         if t["name"].startswith("escalate"):
-            complaint = day.work(complaint, t["name"])
+            complaint = day.work(complaint, t["name"], 督办措施="电话督促合肥某咨询服务公司张经理立即联系李经理，16:20前回报",
+                                 已告知客户=True)
     complaint = day.work(complaint, "investigate", 调查事实="项目负责人两周内缺席三次", 调查结论="服务机构管理不到位",
                          需要延期=False)
     complaint = complaint_round(day, complaint, satisfied=False)
@@ -301,13 +319,15 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
     complaint = day.work(complaint, "manager_review", 审核结论="同意", 审核意见="事实清楚，处理得当")
     complaint = day.work(complaint, "revisit", 回访满意度="满意", 回访记录="客户认可整改")
     complaint = day.work(complaint, "rate", 办理评分=9)
-    complaint = day.work(complaint, "archive", 档案编号="TS-2026-11", 保存期限="一年")
+    complaint = day.work(complaint, "archive", 档案编号=f"TSDA-{complaint['variables']['投诉编号']}", 保存期限="一年")
     monday = day.eng.show(monday["id"])
     outcome = monday["variables"].get("投诉结果") or {}
     day.say("刘主任", f"filing case {monday['id']} received complaint {outcome.get('投诉编号')}: "
                     f"customer satisfied = {outcome.get('结果')}")
-    while monday["tasks"]:
-        monday = day.work(monday, monday["tasks"][0]["name"])
+    monday = day.work(monday, "close_case", 结案处理意见="经两轮整改，客户对更换负责人和增派顾问表示满意，同意结案",
+                      跟踪备注="继续跟踪客户满意度：12月11日节点后再回访一次（R-S4）")
+    number = monday["variables"].get("备案编号")
+    monday = day.work(monday, "archive", 档案编号=f"DA-{number}", 存放位置="档案室 2 号柜 2026-11 合同备案卷")
 
     day.at("17:30")
     day.queue_report()

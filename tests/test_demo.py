@@ -35,7 +35,16 @@ def test_demo_plays_the_day_and_can_be_run_again(tmp_path: Path, monkeypatch) ->
     feedback = [h["detail"]["data"]["客户是否满意"] for h in history
                 if h["kind"] == "task_completed" and h["element"] == "feedback"]
     assert feedback == [False, True]  # twice round the loop, satisfied the second time (R-C3)
+    plans = [h["detail"]["data"]["整改意见"] for h in history if h["kind"] == "task_completed" and h["element"] == "rectify"]
+    assert len(set(plans)) == 2       # the second round answers the first round's feedback
     assert eng.tasks() == []
+    # what staff read: the R-S1 call script once, and the one written list of missing items in full (R-F3)
+    assert out.count("回访步骤及话术") == 1 and "| 第四：针对大厅的服务您有什么建议吗？" in out
+    assert "| 1. 营业执照副本复印件\n" in out and "| 2. 法定代表人授权书\n" in out and "| 3. 服务方案\n" in out
+    # no filler in the records
+    entered = [str(v) for i in eng.instances() for h in eng.history(i["id"]) if h["kind"] == "task_completed"
+               for v in (h["detail"] or {}).get("data", {}).values()]
+    assert not [v for v in entered if v in ("见附件", "已按规定办理。", "—", "x")]
     eng.close()
 
 
