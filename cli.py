@@ -186,16 +186,30 @@ def show(ctx: Context, instance: str, as_json: bool) -> None:
     emit(ctx.engine.show(instance, user=ctx.user), as_json, lambda v: print_instance(ctx, v, variables=True))
 
 
+def limit_option(default: int) -> Callable[..., Any]:
+    return click.option("--limit", default=default, show_default=True, type=click.IntRange(min=1),
+                        help="Show at most this many (a notice on stderr says when the list was cut).")
+
+
+def notice_cut(rows: Any, what: str) -> None:
+    """One line on stderr when a list was cut at its limit (stdout, and --json's list, stay as they are)."""
+    if getattr(rows, "truncated", False):
+        of = f" of {rows.total}" if rows.total is not None else " (there are more)"
+        click.echo(f"notice: showing {len(rows)}{of} {what}; use --limit", err=True)
+
+
 @main.command("instances")
 @click.option("--process")
 @click.option("--status")
 @click.option("--key", "business_key")
+@limit_option(200)
 @json_option
 @command
-def list_instances(ctx: Context, process: str | None, status: str | None, business_key: str | None,
+def list_instances(ctx: Context, process: str | None, status: str | None, business_key: str | None, limit: int,
                    as_json: bool) -> None:
     """List instances, newest first."""
-    rows = ctx.engine.instances(process, status, business_key, user=ctx.user)
+    rows = ctx.engine.instances(process, status, business_key, user=ctx.user, limit=limit)
+    notice_cut(rows, "instances")
 
     def human(rows: list[dict]) -> None:
         for r in rows:
@@ -286,16 +300,20 @@ def message(ctx: Context, instance: str, name: str, sets: tuple[str, ...], data_
 @click.option("--mine", is_flag=True, help="Only tasks claimed by --user / HALL_USER.")
 @click.option("--process")
 @click.option("--instance")
+@limit_option(500)
 @json_option
 @command
 def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, process: str | None,
-          instance: str | None, as_json: bool) -> None:
+          instance: str | None, limit: int, as_json: bool) -> None:
     """The work queue: ready tasks, most urgent first."""
+    from engine.errors import HallError
     if mine:
         if not ctx.user:
-            raise click.UsageError("--mine needs --user or HALL_USER")
+            raise HallError("--mine needs a user: pass --user or set HALL_USER")
         assignee = ctx.user
-    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance, user=ctx.user)
+    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance, user=ctx.user,
+                            limit=limit)
+    notice_cut(rows, "tasks")
 
     def human(rows: list[dict]) -> None:
         if not rows:
@@ -387,8 +405,8 @@ def unclaim(ctx: Context, task_id: str) -> None:
 def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
     """Complete a task with data; asks field by field when run at a terminal and data is missing."""
     data = read_data(sets, data_file)
-    if stdin_is_terminal() and not as_json:
-        data = prompt_missing(ctx, task_id, data)
+    if stdin_is_terminal():  # with --json the questions go to stderr: stdout stays one JSON document
+        data = prompt_missing(ctx, task_id, data, err=as_json)
     view = ctx.engine.complete(task_id, data, user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
 
@@ -397,18 +415,18 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def prompt_missing(ctx: Context, task_id: str, data: dict) -> dict:
-    """Ask for each form field not given, re-asking until the value is valid."""
+def prompt_missing(ctx: Context, task_id: str, data: dict, err: bool = False) -> dict:
+    """Ask for each form field not given, re-asking until the value is valid (on stderr with `err`)."""
     view = ctx.engine.task(task_id, user=ctx.user)
     form = ctx.engine.form(view["form"])
     if form is None:
         return data
     text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():
-        click.echo(text.rstrip())
+        click.echo(text.rstrip(), err=err)
     for f in form.prompt_order(data):
         while True:
-            raw = click.prompt(f.describe(), default="", show_default=False)
+            raw = click.prompt(f.describe(), default="", show_default=False, err=err)
             try:
                 value = f.coerce(raw)  # a blank answer takes the default, or is refused when required
             except ValueError as exc:

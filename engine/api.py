@@ -18,6 +18,7 @@ from .errors import (
     InstanceNotActive,
     InstanceNotFound,
     PermissionDenied,
+    ProcessNotFound,
     TaskAlreadyCompleted,
     TaskClaimedByOther,
     TaskNotFound,
@@ -199,16 +200,28 @@ class Engine:
         return view
 
     def instances(self, process: str | None = None, status: str | None = None,
-                  business_key: str | None = None, user: str | None = None) -> list[dict]:
-        """Instances newest first; a user sees the cases of their roles, assigned or first received by them."""
+                  business_key: str | None = None, user: str | None = None, limit: int = 200) -> "Page":
+        """Instances newest first, at most `limit` (the result's `.total` says how many there were when
+        it was cut); a user sees the cases of their roles, assigned or first received by them."""
         if status is not None and status not in STATUSES:
             raise HallError(f"unknown status {status!r}: use one of {', '.join(STATUSES)}")
+        limit = _limit(limit)
         actor = self._actor(user, "instances")
         with self._tx(write=False) as tx:
-            rows = self._visible_rows(tx, tx.list_instances(process, status, business_key), actor)
-            return [{"id": r["id"], "process": r["process_id"], "business_key": r["business_key"],
-                     "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
-                    for r in rows]
+            self._known_process(tx, process)
+            found = tx.list_instances(process, status, business_key, limit=limit + 1)
+            cut = len(found) > limit
+            rows = self._visible_rows(tx, found[:limit], actor)
+            page = Page({"id": r["id"], "process": r["process_id"], "business_key": r["business_key"],
+                         "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
+                        for r in rows)
+            if cut:
+                page.cut(tx.count_instances_where(process, status, business_key) if actor is None else None)
+            return page
+
+    def _known_process(self, tx: Tx, process: str | None) -> None:
+        if process is not None and tx.latest_definition(process) is None:
+            raise ProcessNotFound(process)
 
     def counts(self) -> dict[str, dict[str, int]]:
         """How many instances each process has, by status."""
@@ -327,34 +340,47 @@ class Engine:
 
     # -- tasks ----------------------------------------------------------------------------------
     def tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-              instance: int | None = None, user: str | None = None) -> list[dict]:
-        """Ready human tasks, most urgent first (earliest due date, then oldest).
+              instance: int | None = None, user: str | None = None, limit: int = 500) -> "Page":
+        """Ready human tasks, most urgent first (earliest due date, then oldest), at most `limit`: the
+        result's `.total` says how many there were when it was cut (None: more, uncounted).
 
         With `user`: only the tasks of the user's roles and those assigned to them (every task with
         `see_all`); tasks of confidential cases the user may not read are placeholders (R-C10).
+        An unknown process or instance is ProcessNotFound / InstanceNotFound, not an empty queue.
         """
         actor = self._actor(user, "tasks")
         instance_id = _int(instance, "instance") if instance is not None else None
+        limit = _limit(limit)
         with self._tx(write=False) as tx:
+            self._known_process(tx, process)
+            if instance_id is not None and tx.instance_brief(instance_id) is None:
+                raise self._missing(tx, instance_id)
+            query = dict(assignee=assignee, process=process, instance=instance_id, limit=limit + 1)
             if actor is None:
-                rows = tx.query_tasks(role=role, assignee=assignee, process=process, instance=instance_id)
-                return [_task_view(r) for r in rows]
+                rows = tx.query_tasks(role=role, **query)
+                page = Page(_task_view(r) for r in rows[:limit])
+                if len(rows) > limit:
+                    page.cut(tx.count_tasks(role=role, assignee=assignee, process=process, instance=instance_id))
+                return page
             people = self.people
             if role is not None or people.may(actor, "see_all"):
-                rows = tx.query_tasks(role=role, assignee=assignee, process=process, instance=instance_id)
+                rows = tx.query_tasks(role=role, **query)
             else:  # the user's queues and their own tasks, merged most urgent first
                 found: dict[int, Any] = {}
                 for group in sorted(people.groups(actor)):
-                    for r in tx.query_tasks(role=group, assignee=assignee, process=process, instance=instance_id):
+                    for r in tx.query_tasks(role=group, **query):
                         found[r["id"]] = r
                 if assignee in (None, actor.id):
-                    for r in tx.query_tasks(assignee=actor.id, process=process, instance=instance_id):
+                    for r in tx.query_tasks(**dict(query, assignee=actor.id)):
                         found[r["id"]] = r
                 rows = sorted(found.values(), key=lambda r: (r["due_at"] is None, r["due_at"] or 0, r["id"]))
-            out, variables = [], {}
+            out, variables = Page(), {}
             for r in rows:
                 if not people.task_visible(actor, r):
                     continue
+                if len(out) == limit:
+                    out.cut(None)  # more than the limit visible to this user; not counted
+                    break
                 if r["instance_id"] not in variables:
                     variables[r["instance_id"]] = self._variables(tx, r["instance_id"])
                 view = _task_view(r)
@@ -731,6 +757,22 @@ def _check_data(data: Mapping[str, Any]) -> dict:
     except TypeError as exc:
         raise FormInvalid("data", {"-": str(exc)}) from None
     return dict(data)
+
+
+class Page(list):
+    """A list cut at a limit: `total` is how many there were (None when not counted) if it was cut."""
+
+    total: int | None = None
+    truncated = False
+
+    def cut(self, total: int | None) -> None:
+        self.truncated, self.total = True, total
+
+
+def _limit(limit: Any) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise HallError(f"limit must be a whole number of at least 1, not {limit!r}")
+    return limit
 
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL): a larger number names nothing

@@ -573,16 +573,24 @@ class Tx:
         return dict(zip([d[0] for d in cur.description], row)) if row else None
 
     def list_instances(self, process: str | None = None, status: str | None = None,
-                       business_key: str | None = None, limit: int = 200) -> list[Mapping[str, Any]]:
+                       business_key: str | None = None, limit: int = 200, count: bool = False) -> Any:
+        """Instances by these filters, newest first, at most `limit`; with `count` how many there are."""
         cols = [c for c in instances.c if c.name not in ("state",)]
-        q = sa.select(*cols).order_by(instances.c.id.desc()).limit(limit)
+        q = sa.select(sa.func.count()).select_from(instances) if count else sa.select(*cols)
         if process:
             q = q.where(instances.c.process_id == process)
         if status:
             q = q.where(instances.c.status == status)
         if business_key:
             q = q.where(instances.c.business_key == business_key)
-        return list(self.conn.execute(q).mappings())
+        if count:
+            return self.conn.execute(q).scalar_one()
+        return list(self.conn.execute(q.order_by(instances.c.id.desc()).limit(limit)).mappings())
+
+    def count_instances_where(self, process: str | None = None, status: str | None = None,
+                              business_key: str | None = None) -> int:
+        """How many instances `list_instances` with these filters would return without its limit."""
+        return self.list_instances(process, status, business_key, count=True)
 
     def count_instances(self) -> list[tuple[str, str, int]]:
         q = (sa.select(instances.c.process_id, instances.c.status, sa.func.count())
@@ -647,7 +655,9 @@ class Tx:
         return out
 
     def query_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-                    instance: int | None = None, status: str = "ready", limit: int = 500) -> list[Mapping[str, Any]]:
+                    instance: int | None = None, status: str = "ready", limit: int = 500,
+                    count: bool = False) -> Any:
+        """Tasks by these filters, most urgent first, at most `limit`; with `count` how many there are."""
         q = sa.select(human_tasks).where(human_tasks.c.status == status)
         if role:  # the role column lists a task's candidate groups `a,b`: match any of them
             listed = sa.literal(",") + human_tasks.c.role + sa.literal(",")
@@ -659,8 +669,15 @@ class Tx:
             q = q.where(human_tasks.c.process_id == process)
         if instance is not None:
             q = q.where(human_tasks.c.instance_id == instance)
+        if count:  # by the very same filters
+            return self.conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
         q = q.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at, human_tasks.c.id).limit(limit)
         return list(self.conn.execute(q).mappings())
+
+    def count_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
+                    instance: int | None = None, status: str = "ready") -> int:
+        """How many tasks `query_tasks` with these filters would return without its limit."""
+        return self.query_tasks(role, assignee, process, instance, status, count=True)
 
     # -- history ------------------------------------------------------------------------
     def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:

@@ -91,7 +91,7 @@ def test_task_filters_and_mine(hall) -> None:
     code, out, _ = hall("tasks", "--instance", str(step1["instance"]), "--json")
     assert len(as_json(out)) == 1
     code, _, err = hall("tasks", "--mine")
-    assert code == 2 and "--mine needs --user" in err
+    assert code == 1 and err == "error: --mine needs a user: pass --user or set HALL_USER\n"
     code, out, _ = hall("unclaim", str(step1["id"]), user="li")
     assert code == 0 and "back in the" in out
 
@@ -167,6 +167,9 @@ def test_validate_command(hall, tmp_path: Path) -> None:
     (("start", "review", "--set", "n:=[1"), "not valid JSON"),
     (("start", "review", "--data", "/nonexistent.yaml"), "/nonexistent.yaml: no such file"),
     (("instances", "--status", "sleeping"), "unknown status 'sleeping'"),
+    (("tasks", "--process", "nope"), "unknown process 'nope'"),
+    (("instances", "--process", "nope"), "unknown process 'nope'"),
+    (("tasks", "--instance", "999"), "unknown instance 999"),
     (("show", "99999999999999999999"), "unknown instance 99999999999999999999"),  # beyond any integer column
     (("show", "9999999999"), "unknown instance 9999999999"),                      # beyond PostgreSQL's int4
     (("complete", "99999999999999999999"), "unknown task 99999999999999999999"),
@@ -232,6 +235,33 @@ def test_interactive_complete_asks_until_valid(hall, monkeypatch) -> None:
     assert "应为整数" in err or "整数" in err
     code, out, _ = hall("show", "1", "--json")
     assert as_json(out)["variables"]["amount"] == 12
+
+
+def test_interactive_complete_with_json_asks_on_stderr(hall, monkeypatch) -> None:
+    import cli
+    hall("start", "review", "--set", "amount=1")
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    code, out, err = hall("complete", "1", "--json", input="minus\n12\n\n")
+    assert code == 0, err
+    assert as_json(out)["variables"]["amount"] == 12  # stdout is the JSON document alone
+    assert "整数" in err
+
+
+def test_long_lists_are_cut_at_the_limit_with_a_notice(hall) -> None:
+    for _ in range(3):
+        hall("start", "review", "--set", "amount=1")
+    code, out, err = hall("tasks", "--limit", "2")
+    assert code == 0 and out.count("Register request") == 2
+    assert err == "notice: showing 2 of 3 tasks; use --limit\n"
+    code, out, err = hall("tasks", "--limit", "2", "--json")
+    assert len(as_json(out)) == 2 and err == "notice: showing 2 of 3 tasks; use --limit\n"
+    code, out, err = hall("tasks", "--limit", "3", "--json")
+    assert len(as_json(out)) == 3 and err == ""
+    code, out, err = hall("instances", "--limit", "1", "--json")
+    assert [i["id"] for i in as_json(out)] == [3] and err == "notice: showing 1 of 3 instances; use --limit\n"
+    assert hall("instances")[2] == ""
+    code, _, err = hall("tasks", "--limit", "0")
+    assert code == 2 and "--limit" in err
 
 
 def test_configuration_errors_name_file_and_line(tmp_path: Path) -> None:

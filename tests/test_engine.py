@@ -111,6 +111,22 @@ def test_unknown_things_are_named(engine: Engine) -> None:
             engine.retry(str(huge))
 
 
+def test_task_and_instance_lists_say_when_they_were_cut(engine: Engine) -> None:
+    for _ in range(3):
+        engine.start("review", None, {"amount": 1})
+    page = engine.tasks(limit=2)
+    assert len(page) == 2 and page.truncated and page.total == 3
+    assert not engine.tasks(limit=3).truncated and engine.tasks() == engine.tasks(limit=3)
+    page = engine.instances(limit=2)
+    assert [i["id"] for i in page] == [3, 2] and page.total == 3
+    with pytest.raises(HallError, match="limit must be"):
+        engine.tasks(limit=0)
+    with pytest.raises(ProcessNotFound):
+        engine.tasks(process="nope")
+    with pytest.raises(InstanceNotFound, match="unknown instance 999"):
+        engine.tasks(instance=999)
+
+
 def test_claim_and_unclaim(engine: Engine) -> None:
     case = engine.start("review", None, {"amount": 1})
     task = case["tasks"][0]["id"]
