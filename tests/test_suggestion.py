@@ -55,6 +55,19 @@ def test_what_it_cannot_goes_to_management_who_contacts_within_a_working_day(hal
     assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
 
 
+def test_the_management_contact_limit_is_configuration(db_url: str) -> None:
+    """R-C11: the 1 working day is hall.yaml's 意见管理部门联系时限, for the due date and the escalation."""
+    from engine.config import load_config
+    from tests.scenario import ROOT
+    settings = load_config(ROOT / "hall.yaml")
+    settings["settings"] = dict(settings.get("settings") or {}, 意见管理部门联系时限="4 working hours")
+    with Hall(db_url, FixedClock(at("2026-11-24T08:50")), settings=settings) as h:
+        case = h.work(opened(h), "hall_handle", who="刘主任", 大厅能否处理=False, when="2026-11-27T10:00")
+        assert due(h, case, "mgmt_contact") == at("2026-11-27T14:00")
+        h.fire("2026-11-27T14:01")
+        assert h.names(case) == ["escalate_suggestion_contact", "mgmt_contact"]
+
+
 def test_management_not_contacting_in_time_is_escalated(hall: Hall) -> None:
     case = hall.work(opened(hall), "hall_handle", who="刘主任", 大厅能否处理=False, when="2026-11-27T16:00")
     hall.fire("2026-11-30T15:59")
@@ -103,6 +116,8 @@ def test_a_roster_opens_at_15_00_each_working_day_and_not_at_weekends(hall: Hall
     assert case["tasks"][0]["role"] == "回访员"
     assert datetime.fromisoformat(case["tasks"][0]["due_at"]) == at("2026-11-24T17:00")   # 2 working hours
     assert case["variables"]["今日回访数"] == 0 and case["variables"]["回访日期"] == "2026-11-24"
+    text = hall.eng.render_task(case["tasks"][0]["id"])                                   # what 回访员 reads
+    assert text.startswith("R-S1 ") and f"办理时限：{case['tasks'][0]['due_at']}" in text
     assert rosters_by_day(hall, date(2026, 11, 25), date(2026, 12, 1)) == [
         "11-25 Wed", "11-26 Thu", "11-27 Fri", "11-30 Mon", "12-01 Tue"]
 
