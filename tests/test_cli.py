@@ -144,6 +144,64 @@ def test_retry_latest_runs_the_fixed_definition(hall, tmp_path: Path) -> None:
     assert [h["detail"] for h in as_json(out) if h["kind"] == "migrated"] == [{"from": 1, "to": 2}]
 
 
+def test_lifecycle_errors_name_the_state(hall_db) -> None:
+    hall = hall_db
+    hall("start", "review", "--set", "amount=1")
+    code, _, err = hall("resume", "1")
+    assert code == 1 and err == "error: cannot resume instance 1: it is running\n"
+    code, _, err = hall("cancel", "1", "--reason", " ")
+    assert code == 1 and err == "error: cancelling needs a reason (--reason)\n"
+    hall("suspend", "1")
+    code, _, err = hall("complete", "1", "--set", "amount=2")
+    assert code == 1 and err == "error: cannot complete task 1 of instance 1: it is suspended\n"
+    hall("resume", "1")
+    assert hall("cancel", "1", "--reason", "withdrawn")[0] == 0
+    code, _, err = hall("complete", "1", "--set", "amount=2")  # its task was withdrawn with the case
+    assert code == 1 and err.startswith("error: task 1 is not ready") and err.count("\n") == 1
+    code, _, err = hall("suspend", "1")
+    assert code == 1 and err == "error: cannot suspend instance 1: it is cancelled\n"
+    hall("start", "linear7")
+    for _ in range(7):
+        [task] = as_json(hall("tasks", "--instance", "2", "--json")[1])
+        hall("complete", str(task["id"]))
+    code, _, err = hall("suspend", "2")
+    assert code == 1 and err == "error: cannot suspend instance 2: it is completed\n"
+    code, _, err = hall("retry", "2")
+    assert code == 1 and err == "error: cannot retry instance 2: it is completed\n"
+
+
+def test_a_refused_command_writes_nothing(hall_db, tmp_path: Path) -> None:
+    hall = hall_db
+    hall("start", "divide")
+    hall("complete", "1", "--set", "divisor:=0")
+    state = [hall(*args, "--json")[1] for args in (("history", "1"), ("instances",), ("tasks",), ("show", "1"))]
+    renamed = tmp_path / "divide.bpmn"
+    renamed.write_text((FIXTURES / "divide.bpmn").read_text().replace('"compute"', '"calc"'))
+    assert hall("deploy", str(renamed))[0] == 0
+    for args, message in [(("retry", "1", "--latest"), "cannot move instance 1 to divide v2: element(s) compute"),
+                          (("complete", "1", "--set", "divisor:=1"), "task 1 already completed"),
+                          (("start", "nope"), "unknown process 'nope'"),
+                          (("cancel", "1", "--reason", ""), "needs a reason"),
+                          (("resume", "1"), "cannot resume instance 1: it is incident")]:
+        code, _, err = hall(*args)
+        assert code == 1 and message in err and err.count("\n") == 1, (args, err)
+    assert [hall(*args, "--json")[1] for args in (("history", "1"), ("instances",), ("tasks",),
+                                                  ("show", "1"))] == state
+
+
+def test_definitions_lists_every_version(hall, tmp_path: Path) -> None:
+    code, out, _ = hall("definitions")
+    assert code == 0
+    lines = out.splitlines()
+    assert any(line.startswith("review v1  ") and str(FIXTURES / "review.bpmn") in line for line in lines)
+    changed = tmp_path / "review.bpmn"
+    changed.write_text((FIXTURES / "review.bpmn").read_text().replace("total = amount * 2", "total = amount * 3"))
+    hall("deploy", str(changed))
+    lines = hall("definitions")[1].splitlines()
+    assert [line.split()[1] for line in lines if line.startswith("review ")] == ["v1", "v2"]
+    assert any(line.startswith("review v2  ") and str(changed) in line for line in lines)
+
+
 def test_validate_command(hall, tmp_path: Path) -> None:
     code, out, _ = hall("validate", str(FIXTURES / "review.bpmn"))
     assert code == 0 and out.startswith("ok")
