@@ -665,6 +665,14 @@ class Form:
         for key in ("data", "task", "instance"):
             value = context.get(key)
             result[key] = dict(value) if isinstance(value, Mapping) else {}
+        due = result["task"].get("due_at")
+        if isinstance(due, str) and "T" in due:  # staff read the deadline in local time, to the minute
+            try:
+                moment = datetime.fromisoformat(due)
+                if moment.tzinfo is not None:
+                    result["task"]["due_at"] = moment.astimezone(_zone(None)).strftime("%Y-%m-%d %H:%M")
+            except ValueError:
+                pass
         result.setdefault("form", {"name": self.name, "title": self.title})
         return result
 

@@ -583,6 +583,11 @@ def test_render_shows_data_task_and_marks_missing_values(review):
     assert text == "合同：园区规划（—）\n截止：2024-03-08\n缺件：营业执照、合同"
 
 
+def test_render_shows_the_deadline_in_local_time(review):
+    text = review.render({"task": {"due_at": "2026-11-25T07:00:00+00:00"}})
+    assert "截止：2026-11-25 15:00" in text
+
+
 @pytest.mark.parametrize("context", [{}, {"data": None, "task": None}, {"data": {"咨询企业": None}},
                                      {"data": "odd", "task": 3, "instance": []}])
 def test_render_with_missing_or_odd_context_does_not_raise(review, context):
