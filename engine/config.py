@@ -247,6 +247,8 @@ def _placed(path: str, data: Any, section: str, what: str) -> ConfigInvalid:
     return ConfigInvalid(path, _line_at(data, where) or _line(data, section), what)
 
 
+# sub-mappings whose entries are independent of each other (kpi.callbacks is not: weights go with scores)
+SPLIT = {"retention": ("processes",), "reports": ("names", "look_back", "process_names"), "kpi": ("complaint",)}
 DEADLINE_SUFFIX = "时限"   # settings named …时限 are deadlines (setting('投诉答复时限', …) in a dueDate)
 SCORE_RULES = ("加权平均", "最低分")  # R-S2
 
@@ -284,11 +286,14 @@ def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
         if section not in settings:
             continue
         value = settings[section]
-        # one key at a time, so that every problem is found, not only a section's first
-        parts = [{k: v} for k, v in value.items()] if isinstance(value, dict) and value else [value]
-        if section == "retention" and isinstance(value, dict) and isinstance(value.get("processes"), dict):
-            parts = [{k: v} for k, v in value.items() if k != "processes"] + [
-                {"processes": {p: v}} for p, v in value["processes"].items()]
+        # one key at a time (and one entry of the mappings checked entry by entry), so that every
+        # problem is found, not only a section's first
+        parts = [value]
+        if isinstance(value, dict) and value:
+            split = SPLIT.get(section, ())
+            parts = [{k: {sk: sv}} for k, v in value.items() if k in split and isinstance(v, dict)
+                     for sk, sv in v.items()]
+            parts += [{k: v} for k, v in value.items() if k not in split or not isinstance(v, dict) or not v]
         for part in parts:
             try:
                 check(dict(settings, **{section: part}))
