@@ -6,6 +6,7 @@ exception from the XML layer or SpiffWorkflow's parser ever escapes as a traceba
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -127,6 +128,7 @@ class Checker:
                     findings.append(Finding(path, tree.sourceline or 1, "-", "not a DMN document (dmn:definitions)"))
             elif path not in bpmn:
                 findings.append(Finding(path, tree.sourceline or 1, "-", "not a BPMN 2.0 document (bpmn:definitions)"))
+        processes = {p.get("id") for t in bpmn.values() for p in t.iter(f"{{{BPMN_NS}}}process")}
         decisions: set = set()
         for path, tree in dmn.items():
             found = tree.xpath("./*[local-name()='decision']")
@@ -136,7 +138,7 @@ class Checker:
                                         "a .dmn file holds exactly one decision (SpiffWorkflow evaluates one table)"))
             decisions.update(d.get("id") for d in found)
         for path, tree in bpmn.items():
-            findings.extend(self._check_document(path, tree, decisions))
+            findings.extend(self._check_document(path, tree, decisions, processes))
         if findings:
             return findings, {}
         from . import spiff
@@ -150,7 +152,7 @@ class Checker:
                 findings.append(Finding(path, 1, "-", "no executable process (isExecutable=\"true\")"))
         return findings, compiled
 
-    def _check_document(self, path: str, root: etree._Element, decisions: set) -> list[Finding]:
+    def _check_document(self, path: str, root: etree._Element, decisions: set, processes: set) -> list[Finding]:
         out: list[Finding] = []
 
         def add(el: etree._Element, msg: str, at: etree._Element | None = None) -> None:
@@ -167,7 +169,7 @@ class Checker:
                     add(el, f"duplicate id (also on line {ids[el_id].sourceline})")
                 ids[el_id] = el
         for process in root.iter(f"{{{BPMN_NS}}}process"):
-            out.extend(self._check_process(process, ids, add, decisions))
+            out.extend(self._check_process(process, ids, add, decisions, processes))
         for msg_ref in root.xpath(".//bpmn:messageEventDefinition[@messageRef]", namespaces=NS):
             if msg_ref.get("messageRef") not in ids:
                 add(msg_ref.getparent(), f"unknown message {msg_ref.get('messageRef')!r}")
@@ -176,7 +178,8 @@ class Checker:
                 add(part, f"unknown process {part.get('processRef')!r}")
         return out
 
-    def _check_process(self, process: etree._Element, ids: dict, add: Callable, decisions: set) -> list[Finding]:
+    def _check_process(self, process: etree._Element, ids: dict, add: Callable, decisions: set,
+                       processes: set) -> list[Finding]:
         flows = process.xpath(".//bpmn:sequenceFlow", namespaces=NS)
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in flows:
@@ -227,6 +230,9 @@ class Checker:
         for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
             if not call.get("calledElement"):
                 add(call, "call activity names no calledElement")
+            elif call.get("calledElement") not in processes:
+                add(call, f"calls process {call.get('calledElement')!r}, which is in none of the files given")
+        _check_connections(process, flows, ids, add)
         if self.deadline_problem is not None:
             for tag in ("timeDate", "timeDuration", "timeCycle"):
                 for el in process.xpath(f".//bpmn:{tag}", namespaces=NS):
@@ -236,7 +242,7 @@ class Checker:
                         add(owner, f"{tag}: {problem}")
             for attr in ("dueDate", "followUpDate"):
                 for task in process.xpath(f".//bpmn:userTask[@camunda:{attr}]", namespaces=NS):
-                    problem = self.deadline_problem(task.get(f"{{{CAMUNDA_NS}}}{attr}").strip(), "dueDate")
+                    problem = self.deadline_problem(camunda_deadline(task.get(f"{{{CAMUNDA_NS}}}{attr}")), "dueDate")
                     if problem:
                         add(task, f"{attr}: {problem}")
         if self.form_exists is not None:
@@ -252,6 +258,56 @@ class Checker:
         return []
 
 
+FLOW_NODES = {f"{{{BPMN_NS}}}{tag}" for tag in (
+    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
+    "callActivity", "subProcess", "transaction", "adHocSubProcess", "exclusiveGateway", "inclusiveGateway",
+    "parallelGateway", "eventBasedGateway", "complexGateway", "startEvent", "endEvent", "intermediateCatchEvent",
+    "intermediateThrowEvent", "boundaryEvent")}
+
+
+def _check_connections(process: etree._Element, flows: list, ids: dict, add: Callable) -> None:
+    """Each <bpmn:incoming>/<bpmn:outgoing> names a flow that ends/starts at that element; every flow
+    node is reached by a flow (but start and boundary events, event sub-processes and their starts,
+    link catch events, compensation handlers and the contents of ad-hoc sub-processes) and leaves by
+    one (but end events, link throw events, event sub-processes and compensation handlers)."""
+    by_id = {f.get("id"): f for f in flows}
+    ends = {"incoming": {f.get("targetRef") for f in flows}, "outgoing": {f.get("sourceRef") for f in flows}}
+    for node in process.iter(*FLOW_NODES):
+        node_id, kind = node.get("id"), etree.QName(node).localname
+        for tag, end, attr in (("incoming", "end", "targetRef"), ("outgoing", "start", "sourceRef")):
+            for ref in node.findall(f"{{{BPMN_NS}}}{tag}"):
+                name = (ref.text or "").strip()
+                flow = by_id.get(name)
+                if flow is None:
+                    add(node, f"{tag} names unknown sequence flow {name!r}", at=ref)
+                elif flow.get(attr) != node_id:
+                    ends[tag].add(node_id)  # one finding: here, or at the flow if its end is unknown
+                    if flow.get(attr) in ids:
+                        add(node, f"{tag} names sequence flow {name!r}, which does not {end} here", at=ref)
+        ins, outs = ends["incoming"], ends["outgoing"]
+        parent = node.getparent()
+        in_ad_hoc = etree.QName(parent).localname == "adHocSubProcess"
+        event_sub = kind == "subProcess" and node.get("triggeredByEvent") == "true"
+        compensation = node.get("isForCompensation") == "true"
+        link = node.find(f"{{{BPMN_NS}}}linkEventDefinition") is not None
+        compensation = compensation or (kind == "boundaryEvent"
+                                        and node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None)
+        if node_id not in ins and not (kind in ("startEvent", "boundaryEvent") or event_sub or compensation
+                                       or in_ad_hoc or (link and kind == "intermediateCatchEvent")):
+            add(node, "no sequence flow leads here")
+        if node_id not in outs and not (kind == "endEvent" or event_sub or compensation or in_ad_hoc
+                                        or (link and kind == "intermediateThrowEvent")):
+            add(node, "no sequence flow leaves here")
+
+
+def camunda_deadline(text: str) -> str:
+    """A deadline attribute as the deadline notation reads it: Camunda's `${variable}` is `=variable`
+    (the variable holds an ISO date-time, a date or a deadline phrase)."""
+    text = text.strip()
+    match = re.fullmatch(r"\$\{\s*([^\W\d]\w*)\s*\}", text)
+    return f"={match.group(1)}" if match else text
+
+
 def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callable,
              at: etree._Element | None = None) -> None:
     try:
@@ -263,13 +319,21 @@ def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callabl
 
 
 def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Finding:
-    """Turn any parser exception into a finding, with the line of the element it names."""
+    """Turn any parser exception into a finding, at the line of the element it names.
+
+    SpiffWorkflow's ValidationException carries the element's id and (not always) the file, but
+    never the line (it reads an attribute lxml elements do not have): find the element by id,
+    in the named file or else in whichever document holds it."""
     element = getattr(exc, "id", None) or "-"
-    path = getattr(exc, "file_name", None) or next(iter(trees), "-")
+    path = getattr(exc, "file_name", None) or ""
     line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    tree = trees.get(path)
-    if (not line or not str(line).isdigit()) and tree is not None and element != "-":
-        found = tree.xpath("//*[@id=$id]", id=element)
-        line = found[0].sourceline if found else 1
+    if (not line or not str(line).isdigit()) and element != "-":
+        for where in ([path] if path in trees else []) + [p for p in trees if p != path]:
+            found = trees[where].xpath("//*[@id=$id]", id=element)
+            if found:
+                path, line = where, found[0].sourceline
+                break
+    if path not in trees:
+        path = next(iter(trees), "-")
     message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
     return Finding(path, int(line) if str(line or "").isdigit() else 1, element, message)

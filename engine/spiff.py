@@ -43,7 +43,7 @@ from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
-from .definitions import spiff_form_name
+from .definitions import camunda_deadline, spiff_form_name
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -113,7 +113,7 @@ def _read_extensions(node: Any, base: dict) -> dict:
     for attr in CAMUNDA_TASK_ATTRIBUTES:
         value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{attr}")
         if value is not None:
-            ext[attr] = value.strip()
+            ext[attr] = camunda_deadline(value) if attr in ("dueDate", "followUpDate") else value.strip()
     for el in node.xpath("./bpmn:extensionElements/*", namespaces={"bpmn": node.nsmap.get("bpmn") or
                                                                     "http://www.omg.org/spec/BPMN/20100524/MODEL"}):
         qname = etree.QName(el)

@@ -131,3 +131,66 @@ def test_parser_errors_become_findings(checker: Engine, tmp_path: Path) -> None:
     path.write_text(text.replace("</bpmn:scriptTask>", "</bpmn:businessRuleTask>"))
     [finding] = checker.validate([path])
     assert finding.element == "number" and finding.line == line_of(text, 'id="number"')
+
+
+@pytest.mark.parametrize("old, new, at, message", [
+    ("<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>",
+     "<bpmn:incoming>f9</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>", "<bpmn:incoming>f9",
+     "incoming names unknown sequence flow 'f9'"),
+    ("<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>",
+     "<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>", "<bpmn:outgoing>f3",
+     "outgoing names sequence flow 'f3', which does not start here"),
+])
+def test_incoming_and_outgoing_name_flows_of_the_element(checker: Engine, tmp_path: Path, old: str, new: str,
+                                                          at: str, message: str) -> None:
+    path, text = broken(tmp_path, old, new)
+    [finding] = checker.validate([path])
+    assert (finding.element, finding.line, finding.message) == ("register", line_of(text, at), message)
+
+
+def test_an_element_no_flow_reaches_or_leaves(checker: Engine, tmp_path: Path) -> None:
+    path, text = broken(tmp_path, '<bpmn:endEvent id="done" name="Done">',
+                        '<bpmn:task id="orphan" name="Forgotten" />\n    <bpmn:endEvent id="done" name="Done">')
+    findings = checker.validate([path])
+    line = line_of(text, 'id="orphan"')
+    assert [(f.line, f.element, f.message) for f in findings] == [
+        (line, "orphan", "no sequence flow leads here"), (line, "orphan", "no sequence flow leaves here")]
+
+
+def test_a_problem_only_spiffworkflow_finds_is_reported_at_its_element(checker: Engine, tmp_path: Path) -> None:
+    sub = (FIXTURES / "subprocess.bpmn").read_text()
+    two_starts = sub.replace('<bpmn:startEvent id="check_start">',
+                             '<bpmn:startEvent id="check_start2"><bpmn:outgoing>s0</bpmn:outgoing></bpmn:startEvent>\n'
+                             '      <bpmn:sequenceFlow id="s0" sourceRef="check_start2" targetRef="check_papers" />\n'
+                             '      <bpmn:startEvent id="check_start">')
+    path = tmp_path / "subprocess.bpmn"
+    path.write_text(two_starts)
+    [finding] = checker.validate([path, FIXTURES / "stamping.bpmn"])
+    assert (finding.file, finding.line, finding.element) == (str(path), line_of(two_starts, 'id="check"'), "check")
+    assert "Exactly one start event is required" in finding.message
+
+
+def test_a_call_activity_needs_its_process(checker: Engine) -> None:
+    [finding] = checker.validate([FIXTURES / "subprocess.bpmn"])
+    text = (FIXTURES / "subprocess.bpmn").read_text()
+    assert (finding.element, finding.line) == ("stamp", line_of(text, 'id="stamp"'))
+    assert finding.message == "calls process 'stamping', which is in none of the files given"
+
+
+@pytest.mark.parametrize("due, expected", [
+    ("2026-11-30T17:00:00+08:00", "2026-11-30T09:00:00+00:00"),
+    ("2 working days", "2026-11-26T01:00:00+00:00"),
+])
+def test_due_date_from_a_variable_in_camunda_syntax(engine: Engine, tmp_path: Path, due: str, expected: str) -> None:
+    path, _ = broken(tmp_path, 'camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="${期限}"')
+    assert engine.validate([path]) == []
+    engine.deploy([path])
+    case = engine.start("review", None, {"amount": 1, "期限": due})
+    assert case["tasks"][0]["due_at"] == expected
+
+
+def test_a_camunda_expression_that_is_not_a_variable_is_still_a_finding(checker: Engine, tmp_path: Path) -> None:
+    path, _ = broken(tmp_path, 'camunda:formKey="register"',
+                     'camunda:formKey="register" camunda:dueDate="${dateTime().plusDays(2)}"')
+    [finding] = checker.validate([path])
+    assert finding.element == "register" and finding.message.startswith("dueDate: write expressions as =")
