@@ -98,6 +98,22 @@ def test_numbers_never_repeat_whatever_period_the_pattern_shows(db_url: str, pat
     assert got == numbers
 
 
+def test_two_workers_never_hand_out_the_same_monthly_number(db_url: str) -> None:
+    """R-C1 with several engines on one database (as several workers / desks): the per-period counter is
+    taken with one atomic upsert, so interleaved intakes across a day boundary stay unique and in order."""
+    from engine import FixedClock
+    from engine.config import load_config
+    from tests.scenario import ROOT
+    settings = load_config(ROOT / "hall.yaml")
+    settings["numbering"] = {"complaint": {"prefix": "TS", "pattern": "{prefix}{date:%Y%m}-{seq:04d}"}}
+    clock = FixedClock(at("2026-11-23T09:00"))
+    with Complaints(db_url, clock, settings=settings) as a, Complaints(db_url, clock, settings=settings) as b:
+        got = [desk.receive(when)["variables"]["投诉编号"]
+               for desk, when in ((a, "2026-11-23T09:00"), (b, "2026-11-23T09:01"), (a, "2026-11-24T09:00"),
+                                  (b, "2026-11-24T09:01"), (b, "2026-11-24T09:02"))]
+    assert got == [f"TS202611-000{n}" for n in range(1, 6)]
+
+
 @pytest.mark.parametrize("kind", ["咨询", "意见", "建议"])
 def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, kind: str) -> None:
     """R-C2: a consultation, opinion or suggestion is answered (within 2 working days, R-C5) and closed."""
