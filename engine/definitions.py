@@ -221,9 +221,11 @@ class Checker:
         for rule in process.xpath(".//bpmn:businessRuleTask", namespaces=NS):
             ref = decision_ref(rule)
             if ref is None:
-                add(rule, "business rule task names no decision (camunda:decisionRef or spiffworkflow:calledDecisionId)")
+                add(rule, "business rule task names no decision "
+                          "(camunda:decisionRef or spiffworkflow:calledDecisionId)")
             elif ref not in decisions:
-                add(rule, f"decision {ref!r} is in none of the .dmn files given")
+                add(rule, f"decision {ref!r} is in none of the .dmn files given "
+                          "(name its .dmn file or the folder too)")
         for el in process.xpath(".//spiffworkflow:preScript | .//spiffworkflow:postScript", namespaces=NS):
             if (el.text or "").strip():
                 _compile(el.text, "exec", el.getparent().getparent(), etree.QName(el).localname, add, at=el)

@@ -372,7 +372,8 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
         subs = parser.get_subprocess_specs(pid)
         proc = compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
         for sid in [pid, *subs]:
-            for rule in parser.process_parsers[sid].node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": BPMN_NS}):
+            node = parser.process_parsers[sid].node
+            for rule in node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": BPMN_NS}):
                 dmn = parser.dmn_parsers.get(_HallCamundaRuleParser.get_decision_ref(rule))
                 if dmn is not None and dmn.filename not in proc.decision_files:
                     proc.decision_files.append(dmn.filename)
@@ -392,7 +393,8 @@ class HallScriptEngine(PythonScriptEngine):
         """A service task's call (SpiffWorkflow's spiff ServiceTask): hall configures no services,
         so the call fails and the instance becomes an incident naming the task and the service."""
         spec = task.task_spec
-        raise LookupError(f"service task {spec.bpmn_id or spec.name}: no service named {operation_name!r} is configured")
+        raise LookupError(f"service task {spec.bpmn_id or spec.name}: "
+                          f"no service named {operation_name!r} is configured")
 
     def resolve_timer(self, task: Any, kind: str, expression: str) -> str:
         return self._resolve_timer(task, kind, expression)

@@ -56,7 +56,7 @@ def test_a_rule_task_naming_an_unknown_decision_is_a_finding(engine: Engine, tmp
     (tmp_path / "fee.dmn").write_bytes((FIXTURES / "fee.dmn").read_bytes())
     [finding] = engine.validate([tmp_path])
     assert (finding.element, finding.line) == ("pick_fee", text[: text.index('id="pick_fee"')].count("\n") + 1)
-    assert finding.message == "decision 'fee_decsion' is in none of the .dmn files given"
+    assert finding.message.startswith("decision 'fee_decsion' is in none of the .dmn files given")
     (tmp_path / "fee.dmn").write_text("<definitions/>")
     assert "not a DMN document" in engine.validate([tmp_path / "fee.dmn"])[0].message
 
@@ -73,7 +73,8 @@ def test_spiff_arena_rule_task_with_pre_and_post_scripts(engine: Engine) -> None
 def test_a_service_task_deploys_and_an_unhandled_call_is_an_incident(engine: Engine) -> None:
     case = engine.start("notify", "N-1", {})
     assert case["status"] == "incident"
-    assert case["incident"] == {"element": "send_sms", "error": "service task send_sms: no service named 'sms' is configured"}
+    assert case["incident"] == {"element": "send_sms",
+                                "error": "service task send_sms: no service named 'sms' is configured"}
     [incident] = engine.incidents()
     assert (incident["instance"], incident["element"]) == (case["id"], "send_sms")
     assert engine.retry(case["id"])["status"] == "incident"  # still nothing configured: the same incident
