@@ -38,6 +38,7 @@ from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser as CamundaBusinessRuleTaskParser
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser as SpiffBusinessRuleTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser, SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
@@ -224,6 +225,12 @@ class _HallSpiffScriptTaskParser(_ExtensionsMixin, SpiffScriptTaskParser):
         return task
 
 
+class _HallSpiffRuleParser(_ExtensionsMixin, SpiffBusinessRuleTaskParser):
+    """spiff-arena's rule task parser, also taking Camunda's decisionRef."""
+
+    get_decision_ref = staticmethod(_HallCamundaRuleParser.get_decision_ref)
+
+
 class _HallProcessParser(ProcessParser):
     def parse_node(self, node: Any) -> Any:
         """As SpiffWorkflow's, with the element's dialect choosing its parser (see HallParser)."""
@@ -254,9 +261,10 @@ class HallParser(CamundaParser):
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (_HallServiceTaskParser, SpiffServiceTask)
     SPIFF_PARSER_CLASSES = {
         tag: (_with_mixin(parser), spec) for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
-        if etree.QName(tag).localname in ("task", "userTask", "manualTask", "subProcess",
-                                          "transaction", "callActivity", "businessRuleTask")
+        if etree.QName(tag).localname in ("task", "userTask", "manualTask", "subProcess", "transaction", "callActivity")
     }
+    SPIFF_PARSER_CLASSES[full_tag("businessRuleTask")] = (
+        _HallSpiffRuleParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1])
     SPIFF_PARSER_CLASSES[full_tag("scriptTask")] = (_HallSpiffScriptTaskParser,
                                                     SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1])
 

@@ -70,6 +70,18 @@ def test_spiff_arena_rule_task_with_pre_and_post_scripts(engine: Engine) -> None
     assert case["status"] == "completed" and case["variables"]["collected"] is True  # the user task's postScript
 
 
+def test_a_camunda_rule_task_with_a_spiff_arena_pre_script(engine: Engine, tmp_path: Path) -> None:
+    text = (FIXTURES / "spiff_rule.bpmn").read_text()
+    text = text.replace('<bpmn:businessRuleTask id="Activity_fee" name="Pick the fee">',
+                        '<bpmn:businessRuleTask id="Activity_fee" name="Pick the fee" camunda:decisionRef="fee_decision">')
+    text = text.replace("<spiffworkflow:calledDecisionId>fee_decision</spiffworkflow:calledDecisionId>", "")
+    text = text.replace('xmlns:spiffworkflow=', 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" xmlns:spiffworkflow=')
+    (tmp_path / "mixed.bpmn").write_text(text)
+    (tmp_path / "fee.dmn").write_bytes((FIXTURES / "fee.dmn").read_bytes())
+    engine.deploy([tmp_path])
+    assert engine.start("fee_spiff", None, {"kind": " Filing "})["variables"]["fee_text"] == "200 yuan"
+
+
 def test_a_service_task_deploys_and_an_unhandled_call_is_an_incident(engine: Engine) -> None:
     case = engine.start("notify", "N-1", {})
     assert case["status"] == "incident"
