@@ -24,7 +24,8 @@ PERMISSIONS = {
     "confidential": "see the content of confidential cases (R-C10)",
     "reassign": "give a ready task to another user (hall reassign)",
     "manage": "suspend, resume, cancel and retry cases, deliver messages to them",
-    "see_all": "see every case and every queue (confidential content still needs `confidential`)",
+    "see_all": "see every case and every queue, and the hall-wide indicators and reports (hall kpi, hall report); "
+               "confidential content still needs `confidential`",
     "deploy": "deploy process definitions",
 }
 
