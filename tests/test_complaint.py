@@ -395,7 +395,7 @@ def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
     case = hall.classify(hall.receive("2026-11-24T09:00"))
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
     case = hall.work(case, "investigate", who="张经理", 需要延期=False, when="2026-11-24T10:00")
-    hall.fire("2026-11-26T10:00")
+    hall.fire("2026-11-25T16:00")                                  # past the public 1 working day
     assert hall.names(case) == ["rectify"]
     assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
 
@@ -419,7 +419,8 @@ def test_the_resolve_limit_runs_from_receipt_over_the_whole_handling(hall: Compl
     case = hall.round(case, False, 1)
     case = hall.work(case, "rectify", who="张经理", when="2026-11-30T10:00", 整改措施="第2轮整改措施")
     assert hall.due(case, "hall_review") == limit
-    assert hall.fire_for(case, "2026-12-01T08:59") == 0
+    hall.fire("2026-12-01T08:59")
+    assert resolve_timers(hall, case) == ([], 0) and hall.names(case) == ["hall_review"]   # answered by feedback
     assert hall.fire_for(case, "2026-12-01T09:01") == 1                 # the limit passed during the hall's review
     assert hall.names(case) == ["escalate_investigate", "hall_review"]
     assert hall.task(case, "escalate_investigate")["role"] == "大厅主管"
@@ -456,3 +457,20 @@ def test_an_extension_moves_the_limit_and_its_escalation(hall: Complaints) -> No
     hall.fire("2026-12-10T17:01")
     assert resolve_timers(hall, case) == (["investigate_overdue", "rectify_overdue"], 2)
     assert [t["name"] for t in hall.eng.tasks(instance=case["id"])].count("escalate_investigate") == 2
+
+
+def test_the_two_day_answer_is_due_from_receipt_whatever_step_the_case_is_at(hall: Complaints) -> None:
+    """R-C5: investigation finished quickly, but the rectification is still open two working days after
+    receipt and the customer has heard nothing: the receiver answers once; a later step does not ask again."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
+    case = hall.work(case, "investigate", who="张经理", when="2026-11-24T11:00", 需要延期=False)
+    assert hall.fire_for(case, "2026-11-26T08:59") == 0
+    hall.fire("2026-11-26T09:01")
+    assert hall.names(case) == ["interim_answer", "rectify"]
+    assert hall.due(case, "interim_answer") == at("2026-11-26T09:00")
+    case = hall.work(case, "interim_answer", who="小孙", 答复内容="整改方案制定中")
+    case = hall.work(case, "rectify", who="张经理", 整改措施="第1轮整改措施")
+    hall.fire("2026-11-26T10:00")                                      # hall_review opens after the 2 days
+    assert hall.names(case) == ["hall_review"]
+    assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_created"].count("interim_answer") == 1
