@@ -73,8 +73,8 @@ class Day:
         for task in self.eng.tasks(process="callback_day"):  # R-S1: the day's callback list at 15:00
             roster = self.eng.show(task["instance"])
             due = roster["variables"].get("今日回访") or []
-            names = "、".join(c.get("咨询企业") or "?" for c in due) or "none due"
-            self.work(roster, "daily_callbacks", 回访安排=f"{len(due)} 份: {names}")
+            names = "、".join(c.get("咨询企业") or "?" for c in due) or "今日无到期需回访的合同"
+            self.work(roster, "daily_callbacks", 回访安排=f"{len(due)} 份：{names}，由小赵当日15:00起逐一回访")
 
     def now(self) -> str:
         return self.clock.now().astimezone(TZ).strftime("%a %H:%M")
