@@ -303,7 +303,8 @@ def _create_engine(url: str) -> SAEngine:
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
             write = conn.get_execution_options().get("hall_write", True)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+            # straight to the driver: SQLAlchemy's execution of it cost more than the BEGIN itself
+            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
