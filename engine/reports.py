@@ -175,7 +175,7 @@ def due_reports(engine: Any, out: str | Path | None = None, day: date | None = N
             seen.add(period.first)
             name = report_name(kind, period, cfg)
             md = files_of(out_dir, kind, period, name)["md"]
-            if not md.exists():
+            if period.end <= now and not md.exists():  # a period not over yet is not due (nor makeable)
                 dl = deadline(kind, period, cfg, calendar)
                 found.append({"kind": kind, "name": name, "from": period.first.isoformat(), "to": period.last.isoformat(),
                               "deadline": dl.isoformat(), "overdue": now >= dl.astimezone(timezone.utc),

@@ -160,3 +160,6 @@ def test_daily_report_of_a_day_before_a_closed_day_is_due_the_next_working_day(e
     for day in ("2026-11-27", "2026-11-28", "2026-11-29"):                 # Friday, Saturday, Sunday
         assert due[day]["deadline"] == "2026-11-30T09:00:00+08:00" and not due[day]["overdue"]
     assert due["2026-11-29"]["path"] == str(tmp_path / "daily" / "2026" / "11" / "20261129业务受理日报.md")
+    # asked about a later day: the periods not over yet by the engine's clock are not due
+    later = {r["from"] for r in reports.due_reports(eng, tmp_path, date(2026, 12, 2))}
+    assert later == {"2026-11-28", "2026-11-29"}    # 11-30 and 12-01 have not ended at 2026-11-30 08:00
