@@ -424,6 +424,7 @@ def test_the_resolve_limit_runs_from_receipt_over_the_whole_handling(hall: Compl
     assert hall.fire_for(case, "2026-12-01T09:01") == 1                 # the limit passed during the hall's review
     assert hall.names(case) == ["escalate_investigate", "hall_review"]
     assert hall.task(case, "escalate_investigate")["role"] == "大厅主管"
+    assert hall.show(case)["variables"]["处结超时"] is True                  # the case's overdue flag
     case = hall.work(case, "escalate_investigate", who="刘主任", 督办措施="要求当日办结")
     case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
     assert hall.due(case, "feedback") == limit                            # overdue, visibly, in the queue
