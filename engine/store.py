@@ -366,6 +366,9 @@ HOT_SQL = {
         " created_at, due_at, due_provisional, warn_at, completed_at, completed_by FROM human_tasks"
         " WHERE instance_id = :id AND status = 'ready' ORDER BY id"),
     "jobs_of": "SELECT id, spiff_task_id, due_at, element FROM jobs WHERE instance_id = :id",
+    "latest_definition": (
+        "SELECT id, process_id, version, name, content_hash, source_file, deployed_at, deployed_by FROM definitions"
+        " WHERE process_id = :p ORDER BY version DESC LIMIT 1"),
     "has_children": "SELECT 1 FROM instances WHERE parent_id = :id LIMIT 1",
     "insert_human_task": (
         "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,"
@@ -407,7 +410,8 @@ _PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
 # psycopg re-encodes a str query on every execution (about 14 µs each): hand it bytes once
 _PG_SQL = {name: sql.encode() for name, sql in _PG_SQL.items()}  # type: ignore[misc]
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-_TIME_COLUMNS = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at"}
+_TIME_COLUMNS = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at",
+                 "deployed_at"}
 
 
 class Tx:
@@ -473,10 +477,10 @@ class Tx:
 
     # -- definitions ------------------------------------------------------------------
     def latest_definition(self, process_id: str) -> Mapping[str, Any] | None:
-        """The latest version's row without its source and spec (large; `definition(id)` has them)."""
-        q = (sa.select(*_DEFINITION_BRIEF).where(definitions.c.process_id == process_id)
-             .order_by(definitions.c.version.desc()).limit(1))
-        return self.conn.execute(q).mappings().first()
+        """The latest version's row without its source and spec (large; `definition(id)` has them);
+        hot SQL: every start asks for it."""
+        rows = self._rows("latest_definition", {"p": process_id})
+        return rows[0] if rows else None
 
     def definition(self, definition_id: int) -> Mapping[str, Any] | None:
         return self.conn.execute(sa.select(definitions).where(definitions.c.id == definition_id)).mappings().first()
