@@ -5,7 +5,7 @@ import pytest
 import sqlalchemy as sa
 
 from engine import Engine, store
-from engine.errors import SchemaTooNew, SchemaTooOld
+from engine.errors import DatabaseFailed, SchemaTooNew, SchemaTooOld
 
 
 def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkeypatch) -> None:
@@ -64,3 +64,19 @@ def test_a_failed_version_check_writes_nothing_even_when_the_save_carries_the_co
                 raise RuntimeError("version moved")
     assert len(engine.history(case["id"])) == before
     assert engine.show(case["id"])["variables"] == {"amount": 2}
+
+
+def test_a_statement_the_database_refuses_is_a_hall_error_and_rolls_back(engine: Engine) -> None:
+    """Not the driver's traceback: DatabaseFailed, one line, the whole transaction undone (both databases)."""
+    case = engine.start("review", "K-1", {"amount": 2})
+    before = (engine.instances(), engine.history(case["id"]))
+    now = engine.clock.now()
+    with pytest.raises(DatabaseFailed, match=r"^database .* failed: .*\(nothing was written\)$"):
+        with engine.store.tx() as tx:
+            tx.add_history([{"instance_id": case["id"], "process_id": "review", "at": now, "actor": "x",
+                             "kind": "retried", "element": None, "task_id": None, "detail": None}])
+            tx.insert_instance(definition_id=999, process_id="review", business_key=None, status="running",
+                               parent_id=None, started_at=now, updated_at=now, started_by=None, version=0,
+                               state="{}", variables="{}")  # no definition 999: a foreign key violation
+    assert (engine.instances(), engine.history(case["id"])) == before
+    assert engine.show(case["id"])["status"] == "running"  # the store opens a fresh connection after it
