@@ -132,7 +132,8 @@ def test_incident_and_retry(hall) -> None:
     assert "no incidents" in hall("incidents")[1]
 
 
-def test_retry_latest_runs_the_fixed_definition(hall, tmp_path: Path) -> None:
+def test_retry_latest_runs_the_fixed_definition(hall_db, tmp_path: Path) -> None:
+    hall = hall_db
     hall("start", "divide")
     assert "incident at compute" in hall("complete", "1", "--set", "divisor:=0")[1]
     fixed = tmp_path / "divide.bpmn"
@@ -240,7 +241,8 @@ def test_errors_are_one_line_and_exit_1(hall_db, args: tuple[str, ...], message:
     assert code == 1 and message in err and err.startswith("error: ") and err.count("\n") == 1
 
 
-def test_completing_errors(hall, tmp_path: Path) -> None:
+def test_completing_errors(hall_db, tmp_path: Path) -> None:
+    hall = hall_db
     hall("start", "review", "--set", "amount=1")
     code, _, err = hall("complete", "1", "--set", "amount=x", "--set", "colour=red")
     assert code == 1 and "amount:" in err and "colour:" in err
@@ -305,7 +307,8 @@ def test_interactive_complete_with_json_asks_on_stderr(hall, monkeypatch) -> Non
     assert "整数" in err
 
 
-def test_long_lists_are_cut_at_the_limit_with_a_notice(hall) -> None:
+def test_long_lists_are_cut_at_the_limit_with_a_notice(hall_db) -> None:
+    hall = hall_db
     for _ in range(3):
         hall("start", "review", "--set", "amount=1")
     code, out, err = hall("tasks", "--limit", "2")
