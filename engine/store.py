@@ -397,13 +397,7 @@ _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQ
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _PG_SQL["hold_job"] += " FOR UPDATE OF i"
-# A human task id taken ahead (in the worker's first round trip), so the insert can wait for the save's.
-_PG_SQL["reserve_task_id"] = "SELECT nextval(pg_get_serial_sequence('human_tasks', 'id'))"
-# The outermost step of a worker's transaction sends its COMMIT in the save's pipeline; the version
-# check must then fail the transaction itself (1/0) rather than be read after it.
-_PG_SQL["update_instance_or_fail"] = (
-    "WITH u AS (" + _PG_SQL["update_instance"] + " RETURNING 1) SELECT 1 / count(*) FROM u")
-_PG_SQL["commit"] = "COMMIT"
+# A human task whose id the worker took ahead (engine/jobstore.py, FiringTx), written with the save.
 _PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
     "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
     " RETURNING id", "")
@@ -422,11 +416,8 @@ class Tx:
         self.dialect = dialect
         self._sql = _PG_SQL if dialect == "postgresql" else HOT_SQL
         self._cursor: Any = None
-        self._task_ids: list[int] = []        # reserved human task ids (PostgreSQL)
-        self._new_tasks: list[dict] = []       # inserts of reserved ids, written with the step's save
-        # set by a caller whose transaction ends with the outermost step's save (the worker): on
-        # PostgreSQL that save then carries the COMMIT, saving the commit's own round trip
-        self.commit_with_last_save = False
+        self._task_ids: list[int] = []        # human task ids the worker took ahead (PostgreSQL)
+        self._new_tasks: list[dict] = []       # inserts of those ids, written with the step's save
 
     def _time(self, value: datetime | None) -> Any:
         if value is None or self.dialect == "postgresql":
@@ -513,18 +504,6 @@ class Tx:
         held = self._run("hold_job", {"job_id": job_id, "worker": worker}).fetchone()
         return (held[0], held[1]) if held else None
 
-    def hold_and_load(self, job_id: int, worker: str, instance_id: int) -> tuple[tuple[str, int] | None, Any]:
-        """Lock the instance of a job this worker still holds and load it, in one batch (with the
-        transaction's BEGIN: one round trip on PostgreSQL). Returns ((status, version) or None when
-        the claim is lost, the load as `load` returns it)."""
-        cursors = self._batch([("hold_job", {"job_id": job_id, "worker": worker})]
-                              + [(name, {"id": instance_id}) for name in _LOAD]
-                              + ([("reserve_task_id", None)] if self.dialect == "postgresql" else []))
-        held = cursors[0].fetchone()
-        if self.dialect == "postgresql":
-            self._task_ids.append(cursors[-1].fetchone()[0])
-        return ((held[0], held[1]) if held else None), self._bundle(cursors[1:1 + len(_LOAD)])
-
     def _bundle(self, cursors: Sequence[Any]) -> dict[str, Any] | None:
         cursors = dict(zip(_LOAD, cursors))
         rows = self._dicts(cursors["instance"], "instance")
@@ -541,9 +520,8 @@ class Tx:
                   last: bool = False) -> bool:
         """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
         rows, the instance row (optimistic version check) and history. False if the version check failed:
-        the caller must end the transaction (on PostgreSQL with `commit_with_last_save` it is already
-        rolled back). `last`: no other write follows in this transaction."""
-        commit = last and self.commit_with_last_save and self.dialect == "postgresql"
+        the caller must end the transaction. `last`: no other write follows in this transaction (the
+        worker's FiringTx then sends the COMMIT with the save)."""
         ops: list[tuple[str, Any]] = []
         if self._new_tasks:
             ops.append(("insert_human_task_as", self._new_tasks))
@@ -558,19 +536,12 @@ class Tx:
         if removed_rows:
             ops.append(("delete_task_rows", [{"i": instance_id, "t": t} for t in removed_rows]))
         check = len(ops)
-        ops.append(("update_instance_or_fail" if commit else "update_instance",
+        ops.append(("update_instance",
                     dict(instance, id=instance_id, version=expected_version, new_version=expected_version + 1,
                          updated_at=self._time(instance["updated_at"]), ended_at=self._time(instance["ended_at"]))))
         if history_rows:
             ops.append(("insert_history", [dict(r, at=self._time(r["at"])) for r in history_rows]))
-        if not commit:
-            return self._batch(ops)[check].rowcount == 1
-        from psycopg.errors import DivisionByZero
-        try:
-            self._batch(ops + [("commit", None)])
-        except DivisionByZero:  # the version check failed: the transaction is rolled back
-            return False
-        return True
+        return self._batch(ops)[check].rowcount == 1
 
     def instance_version(self, instance_id: int, lock: bool = False) -> tuple[int, str] | None:
         """Version and status; on PostgreSQL the row stays locked until the transaction ends."""

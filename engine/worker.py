@@ -153,8 +153,7 @@ class Worker:
                 else:
                     # The step deletes the job row either way (fired, or stale: the timer no longer
                     # waits) and writes the instance's next jobs; nothing is written after its save,
-                    # so on PostgreSQL the COMMIT travels with that save.
-                    tx.commit_with_last_save = True  # (a FiringTx on PostgreSQL does so already)
+                    # so on PostgreSQL (FiringTx) the COMMIT travels with that save.
                     fired = self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
                                                     loaded)
                     kind = "fired" if fired else "stale"

@@ -48,9 +48,9 @@ def test_a_version_1_database_gets_the_indicator_index_and_keeps_its_data(engine
     assert later.show(case["id"])["variables"] == {"amount": 2}
 
 
-def test_a_failed_version_check_writes_nothing_even_when_the_save_carries_the_commit(engine: Engine) -> None:
-    """The worker's last save sends its COMMIT in the same batch (PostgreSQL): a version that moved
-    must still fail the whole transaction, not be noticed after it committed."""
+def test_a_failed_version_check_writes_nothing(engine: Engine) -> None:
+    """A save whose expected version moved (someone else's step committed first) reports it, and the
+    transaction it ends writes none of its rows (the worker's own save: tests/test_worker.py)."""
     case = engine.start("review", "K-1", {"amount": 2})
     before = len(engine.history(case["id"]))
     row = {"state": "{}", "variables": "{}", "status": "running", "updated_at": engine.clock.now(),
@@ -59,7 +59,6 @@ def test_a_failed_version_check_writes_nothing_even_when_the_save_carries_the_co
                    "kind": "retried", "element": None, "task_id": None, "detail": None}
     with pytest.raises(RuntimeError, match="version moved"):
         with engine.store.tx() as tx:  # as the runtime does: a failed check raises, the transaction ends
-            tx.commit_with_last_save = True
             if not tx.save_step(case["id"], 99, row, {}, [], [], [], [history_row], last=True):
                 raise RuntimeError("version moved")
     assert len(engine.history(case["id"])) == before
