@@ -269,11 +269,12 @@ def incidents(ctx: Context, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("instance")
+@click.argument("instance", required=False)
 @json_option
 @command
-def history(ctx: Context, instance: str, as_json: bool) -> None:
-    """Everything that happened to an instance, oldest first."""
+def history(ctx: Context, instance: str | None, as_json: bool) -> None:
+    """Everything that happened to an instance, oldest first; without INSTANCE, the hall-wide
+    events that have no case (refused deploys, purges, reports)."""
     def human(rows: list[dict]) -> None:
         for h in rows:
             detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""

@@ -313,7 +313,13 @@ class Engine:
                 out.append(item)
             return out
 
-    def history(self, instance_id: int, user: str | None = None) -> list[dict]:
+    def history(self, instance_id: int | None, user: str | None = None) -> list[dict]:
+        """Everything that happened to an instance; with None, the hall-wide rows that have no case
+        (refused deploys, purges, reports), for users with the 'see_all' permission."""
+        if instance_id is None:
+            self._require(user, "see_all", "see", "the hall's history")
+            with self._tx(write=False) as tx:
+                return [_history_view(h) for h in tx.history(None)]
         with self._guard():
             actor = self._actor(user, "history")
             with self._tx(write=False) as tx:
@@ -321,9 +327,7 @@ class Engine:
                     row = self._instance_for(tx, instance_id, actor, "see the history of")
                 elif tx.instance_brief(_int(instance_id, "instance")) is None:
                     raise self._missing(tx, instance_id)
-                rows = [{"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"],
-                         "element": h["element"], "task": h["task_id"], "detail": _loads(h["detail"])}
-                        for h in tx.history(int(instance_id))]
+                rows = [_history_view(h) for h in tx.history(int(instance_id))]
             if actor is not None and self.people.hides(actor, _loads(row["variables"])):
                 return self.people.placeholder_history(rows, actor)
             return rows
@@ -565,10 +569,18 @@ class Engine:
         return self._require(user, permission, action, target)
 
     def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:
+        """A hall-wide action (deploy, purge, indicators): refused, and recorded in the hall's history,
+        unless the user has `permission`."""
         actor = self._actor(user, action)
         if actor is not None and not self.people.may(actor, permission):
-            raise PermissionDenied(actor.id, action, target, f"needs the {permission!r} permission "
+            exc = PermissionDenied(actor.id, action, target, f"needs the {permission!r} permission "
                                    f"(roles: {', '.join(actor.roles) or '-'})")
+            with self._tx() as tx:
+                tx.add_history([{"instance_id": None, "process_id": None, "at": self.clock.now(),
+                                 "actor": actor.id, "kind": "denied", "element": None, "task_id": None,
+                                 "detail": dumps({"action": action, "target": target, "why": exc.why})}])
+            exc.recorded = True
+            raise exc
         return actor
 
     @contextmanager
@@ -743,6 +755,11 @@ class Engine:
             "coverage": {"library": [_LIB_FIRST_YEAR, _LIB_LAST_YEAR], "configured": configured,
                          "provisional": "any other year: Monday-Friday, marked provisional"},
         }
+
+
+def _history_view(h: Mapping[str, Any]) -> dict:
+    return {"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"], "element": h["element"],
+            "task": h["task_id"], "detail": _loads(h["detail"])}
 
 
 def _check_data(data: Mapping[str, Any]) -> dict:

@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine as SAEngine
 
 from .errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -121,8 +121,9 @@ human_tasks = sa.Table(
 history = sa.Table(
     "history", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("instance_id", sa.Integer, nullable=False),
-    sa.Column("process_id", sa.String(200), nullable=False),
+    # NULL for a hall-wide event with no case behind it (a refused deploy, purge or report)
+    sa.Column("instance_id", sa.Integer),
+    sa.Column("process_id", sa.String(200)),
     sa.Column("at", UTCDateTime, nullable=False),
     sa.Column("actor", sa.String(200)),
     sa.Column("kind", sa.String(40), nullable=False),
@@ -333,9 +334,28 @@ def _history_indicator_index(conn: Connection) -> None:
                          "ON history (process_id, kind, element, at)")
 
 
+def _history_hall_rows(conn: Connection) -> None:
+    """v3: history rows without a case (hall-wide refusals): instance_id and process_id may be NULL."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("ALTER TABLE history ALTER COLUMN instance_id DROP NOT NULL,"
+                             " ALTER COLUMN process_id DROP NOT NULL")
+        return
+    columns = {c["name"]: c for c in sa.inspect(conn).get_columns("history")}
+    if columns["instance_id"]["nullable"]:
+        return  # made by this release's v1
+    # SQLite cannot drop a NOT NULL: the table is made anew and the rows copied, ids kept
+    conn.exec_driver_sql("ALTER TABLE history RENAME TO history_v2")
+    for index in history.indexes:
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {index.name}")
+    history.create(conn)
+    names = ", ".join(c.name for c in history.columns)
+    conn.exec_driver_sql(f"INSERT INTO history ({names}) SELECT {names} FROM history_v2")
+    conn.exec_driver_sql("DROP TABLE history_v2")
+
+
 # Each migration upgrades from the version before it; version 1 creates the current metadata, so
 # later migrations must be no-ops on a database created by it (IF NOT EXISTS and the like).
-MIGRATIONS = {1: _create_v1, 2: _history_indicator_index}
+MIGRATIONS = {1: _create_v1, 2: _history_indicator_index, 3: _history_hall_rows}
 
 
 # The statements of every engine step, written once as SQL and sent straight to the driver:
@@ -666,9 +686,10 @@ class Tx:
         if rows:
             self._run("insert_history", [dict(r, at=self._time(r["at"])) for r in rows])
 
-    def history(self, instance_id: int) -> list[Mapping[str, Any]]:
-        q = sa.select(history).where(history.c.instance_id == instance_id).order_by(history.c.id)
-        return list(self.conn.execute(q).mappings())
+    def history(self, instance_id: int | None) -> list[Mapping[str, Any]]:
+        """An instance's history, or with None the hall-wide rows that have no case."""
+        where = history.c.instance_id.is_(None) if instance_id is None else history.c.instance_id == instance_id
+        return list(self.conn.execute(sa.select(history).where(where).order_by(history.c.id)).mappings())
 
     def purge_record(self, instance_id: int) -> Mapping[str, Any] | None:
         """The row `hall purge` left for a deleted instance, or None."""

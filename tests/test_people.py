@@ -184,6 +184,13 @@ def test_lifecycle_needs_manage_and_deploy_needs_deploy(eng: Engine) -> None:
     assert all(not d["changed"] for d in eng.deploy([FIXTURES], user="root"))
     assert [h["detail"]["action"] for h in eng.history(case["id"]) if h["kind"] == "denied"] == [
         "suspend", "cancel", "retry", "send a message to", "complete"]
+    # a refusal with no case behind it is in the hall's own history, which needs see_all to read
+    (hall,) = eng.history(None, user="sup")
+    assert (hall["kind"], hall["actor"], hall["detail"]["action"], hall["detail"]["target"]) == (
+        "denied", "ann", "deploy", "process definitions")
+    with pytest.raises(PermissionDenied, match="ann may not see the hall's history: needs the 'see_all'"):
+        eng.history(None, user="ann")
+    assert [h["actor"] for h in eng.history(None, user="sup")] == ["ann", "ann"]   # that refusal too
 
 
 def test_without_users_everybody_may_do_everything(make_engine) -> None:
@@ -425,6 +432,10 @@ def test_cli_permissions_per_command(hall) -> None:
         assert code == 1 and err.startswith("error: permission denied: bob may not") and err.count("\n") == 1, args
     code, _, err = hall("deploy", str(FIXTURES), user="ann")
     assert code == 1 and "needs the 'deploy' permission" in err
+    code, out, _ = hall("history", user="sup")        # the hall's own history: that refused deploy
+    assert code == 0 and "ann" in out and "denied" in out and '"action": "deploy"' in out
+    code, _, err = hall("history", user="ann")
+    assert code == 1 and "ann may not see the hall's history" in err
     code, out, _ = hall("history", "1", "--json", user="ann")
     denials = [h for h in json.loads(out) if h["kind"] == "denied"]
     assert [h["detail"]["action"] for h in denials] == ["claim", "complete", "see", "unclaim", "reassign", "suspend",

@@ -14,12 +14,13 @@ def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkey
     def add_priority(conn: sa.Connection) -> None:
         conn.execute(sa.text("ALTER TABLE human_tasks ADD COLUMN priority INTEGER DEFAULT 50"))
 
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 3)
-    monkeypatch.setitem(store.MIGRATIONS, 3, add_priority)
-    assert engine.store.schema_version() == 2
+    current = store.SCHEMA_VERSION
+    monkeypatch.setattr(store, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setitem(store.MIGRATIONS, current + 1, add_priority)
+    assert engine.store.schema_version() == current
     result = engine.init()
-    assert (result["schema_before"], result["schema"]) == (2, 3)
-    assert engine.store.schema_version() == 3
+    assert (result["schema_before"], result["schema"]) == (current, current + 1)
+    assert engine.store.schema_version() == current + 1
     assert engine.show(case["id"])["variables"] == {"amount": 2}
     engine.complete(case["tasks"][0]["id"], {"amount": 3})
     with engine.store.tx(write=False) as tx:
@@ -37,7 +38,7 @@ def test_a_version_1_database_gets_the_indicator_index_and_keeps_its_data(engine
     case = engine.start("review", "K-1", {"amount": 2})
     with engine.store.tx() as tx:  # make the database as a v1 release left it
         tx.conn.execute(sa.text("DROP INDEX ix_history_process_kind_element_at"))
-        tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version = 2"))
+        tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version >= 2"))
     later = make_engine()  # another process, opening the database after the downgrade
     with pytest.raises(SchemaTooOld, match="version 1 is older .* run `hall init`"):
         later.show(case["id"])
@@ -79,3 +80,35 @@ def test_a_statement_the_database_refuses_is_a_hall_error_and_rolls_back(engine:
                                state="{}", variables="{}")  # no definition 999: a foreign key violation
     assert (engine.instances(), engine.history(case["id"])) == before
     assert engine.show(case["id"])["status"] == "running"  # the store opens a fresh connection after it
+
+
+def test_a_version_2_database_keeps_its_history_and_takes_rows_without_a_case(engine: Engine, make_engine) -> None:
+    """Schema v3: history rows of hall-wide events have no instance; a v2 database (NOT NULL columns)
+    is upgraded in place by `hall init`, its rows and their ids kept."""
+    case = engine.start("review", "K-1", {"amount": 2})
+    before = engine.history(case["id"])
+    with engine.store.tx() as tx:  # make the database as a v2 release left it
+        if tx.dialect == "postgresql":
+            tx.conn.execute(sa.text("ALTER TABLE history ALTER COLUMN instance_id SET NOT NULL,"
+                                    " ALTER COLUMN process_id SET NOT NULL"))
+        else:
+            tx.conn.execute(sa.text("ALTER TABLE history RENAME TO h_old"))
+            for index in store.history.indexes:
+                tx.conn.execute(sa.text(f"DROP INDEX {index.name}"))
+            tx.conn.execute(sa.text(
+                "CREATE TABLE history (id INTEGER NOT NULL PRIMARY KEY, instance_id INTEGER NOT NULL,"
+                " process_id VARCHAR(200) NOT NULL, at DATETIME NOT NULL, actor VARCHAR(200),"
+                " kind VARCHAR(40) NOT NULL, element VARCHAR(200), task_id INTEGER, detail TEXT)"))
+            tx.conn.execute(sa.text("INSERT INTO history SELECT * FROM h_old"))
+            tx.conn.execute(sa.text("DROP TABLE h_old"))
+        tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version = 3"))
+    later = make_engine()
+    assert later.init()["schema_before"] == 2
+    assert later.history(case["id"]) == before
+    with later.store.tx() as tx:
+        tx.add_history([{"instance_id": None, "process_id": None, "at": later.clock.now(), "actor": "x",
+                         "kind": "denied", "element": None, "task_id": None, "detail": None}])
+    assert [h["kind"] for h in later.history(None)] == ["denied"]
+    with later.store.engine.connect() as conn:
+        indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("history")}
+    assert {ix.name for ix in store.history.indexes} <= indexes
