@@ -185,14 +185,16 @@ def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: dat
     p = c["process"]
     raw: dict[str, Any] = {"start": start, "end": end, "asof": asof, "now": now}
     with ks.reading(store) as tx:
-        raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof)
-        raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof)
+        due = ["due_at"]  # all a task_created row is read for
+        raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof, fields=due)
+        raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof, fields=due)
         raw["revisit_created"] = (raw["resolved_created"] if c["revisit_task"] == c["resolved_task"] else
-                                  ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof))
+                                  ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof, fields=due))
         raw["revisit_done"] = ks.events(tx, p, "task_completed", [c["revisit_task"]], since, asof)
         raw["cancelled"] = ks.events(tx, p, "cancelled", [None], since, asof, with_detail=False)
         raw["started"] = ks.events(tx, p, "started", [None], since, asof, with_detail=False)
-        raw["classified"] = ks.events(tx, p, "task_completed", [c["classify_task"]], since, asof)
+        raw["classified"] = ks.events(tx, p, "task_completed", [c["classify_task"]], since, asof,
+                                      fields=[f"data.{c['type_field']}", f"data.{c['topic_field']}"])
         raw["rounds"] = ks.events(tx, p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
         raw["ended"] = ks.events(tx, p, "ended", [None], start, asof, with_detail=False)
         raw["callbacks"] = ks.events(tx, cb["process"], "task_completed", [cb["task"]], start, asof)

@@ -52,11 +52,14 @@ def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
 
 # -- history events ---------------------------------------------------------------------------------
 def events(tx: Tx, process: str, kind: str, elements: Sequence[str | None], since: datetime | None,
-           until: datetime, with_detail: bool = True) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+           until: datetime, with_detail: bool = True,
+           fields: Sequence[str] | None = None) -> list[tuple[int, datetime, str | None, str | None, Any]]:
     """History rows of one process and kind at one of `elements` with since <= at < until.
 
     Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
-    `elements` may hold None for rows without an element (started, ended, cancelled).
+    `elements` may hold None for rows without an element (started, ended, cancelled). With
+    `fields` (text values, dotted paths such as ``data.投诉类型``) the database extracts only those
+    and the detail is built of them: the rest of a large detail is never parsed.
     """
     params: dict[str, Any] = {"p": process, "k": kind, "u": _bind(tx, until)}
     named = [e for e in elements if e is not None]
@@ -73,12 +76,35 @@ def events(tx: Tx, process: str, kind: str, elements: Sequence[str | None], sinc
     if since is not None:
         where += " AND at >= :s"
         params["s"] = _bind(tx, since)
-    sql = (f"SELECT instance_id, at, actor, element, {'detail' if with_detail else 'NULL'} FROM history"
+    paths = [f.split(".") for f in fields or ()]
+    for n, path in enumerate(paths):
+        params[f"f{n}"] = ("{" + ",".join(path) + "}" if tx.dialect == "postgresql"
+                           else "$." + ".".join('"' + p.replace('"', '""') + '"' for p in path))
+    extract = (", ".join((f"CAST(detail AS json) #>> CAST(:f{n} AS text[])" if tx.dialect == "postgresql"
+                          else f"json_extract(detail, :f{n})") for n in range(len(paths))) if paths
+               else "detail" if with_detail else "NULL")
+    sql = (f"SELECT instance_id, at, actor, element, {extract} FROM history"
            f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id")
     cur = _cursor(tx, sql, params)
-    loads = json.loads
-    out = [(r[0], _time(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+    if paths:
+        out = [(r[0], _time(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
+    else:
+        loads = json.loads
+        out = [(r[0], _time(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
     cur.close()
+    return out
+
+
+def _nested(paths: Sequence[Sequence[str]], values: Sequence[Any]) -> dict[str, Any]:
+    """The detail a row would have parsed to, holding only the extracted values."""
+    out: dict[str, Any] = {}
+    for path, value in zip(paths, values):
+        if value is None:
+            continue
+        node = out
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value if isinstance(value, str) else str(value)
     return out
 
 
