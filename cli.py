@@ -475,8 +475,6 @@ def config_file(ctx: Context) -> Any:
     return ConfigFile(ctx.config_path)
 
 
-
-
 @main.group("user")
 def user_group() -> None:
     """Users who act (--user) and their roles, kept in hall.yaml."""

@@ -441,14 +441,14 @@ class Runtime:
         def act(step: Step) -> bool:
             element = None
             if step.loaded.row["status"] == "running":
-                for c in step.loaded.instance.waiting_continuations():
-                    if c.key == spiff_task_id and step.loaded.instance.continue_async(spiff_task_id):
-                        # its row goes with this step (one that fails gets a new row at `hall retry`)
-                        step.job_deletes.append(spiff_task_id)
-                        step.loaded.jobs.pop(spiff_task_id, None)
-                        step.log("async_continued", c.element, at=c.kind)
-                        self.advance(step)
-                        return True
+                cont = step.loaded.instance.continue_async(spiff_task_id)
+                if cont is not None:  # an asynchronous continuation, not a timer
+                    # its row goes with this step (one that fails gets a new row at `hall retry`)
+                    step.job_deletes.append(spiff_task_id)
+                    step.loaded.jobs.pop(spiff_task_id, None)
+                    step.log("async_continued", cont.element, at=cont.kind)
+                    self.advance(step)
+                    return True
                 for t in step.loaded.instance.waiting_timers():
                     if t.spiff_id == spiff_task_id:
                         element = t.element

@@ -588,8 +588,9 @@ class Instance:
                                      "before" if t._state == TaskState.READY else "after"))
         return out
 
-    def continue_async(self, key: str) -> bool:
-        """Let a waiting continuation go on (the next ``run`` takes it); False if it no longer waits."""
+    def continue_async(self, key: str) -> AsyncInfo | None:
+        """Let the continuation with this job key go on (the next ``run`` takes it); None if it no
+        longer waits."""
         for info in self.waiting_continuations():
             if info.key == key:
                 task = self.wf.get_task_from_id(UUID(info.spiff_id))
@@ -598,8 +599,8 @@ class Instance:
                 else:
                     task._set_internal_data(hall_async_after="done")
                     self.touch(task)  # same number of internal data items: the fingerprint can't tell
-                return True
-        return False
+                return info
+        return None
 
     def waiting_messages(self) -> list[str]:
         names = []
