@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
-from .store import Tx, instances, jobs
+from .store import _NAMES, _TIME_COLUMNS, Tx, instances, jobs
 
 _COLUMNS = (jobs.c.id, jobs.c.instance_id, jobs.c.element, jobs.c.spiff_task_id, jobs.c.kind, jobs.c.due_at,
             jobs.c.attempts, jobs.c.locked_by, jobs.c.lock_expires_at, jobs.c.last_error, jobs.c.process_id,
@@ -227,10 +227,9 @@ _HOLD = (b"SELECT i.status, i.version, nextval(pg_get_serial_sequence('human_tas
          b" WHERE j.id = %(job_id)s AND j.locked_by = %(worker)s FOR UPDATE OF i")
 # Sent after the hold in the same pipeline: a statement of its own, so its snapshot is taken once the
 # row lock is ours (a SELECT that waits for a FOR UPDATE lock sees the new row but old other tables).
-_ROW = ("id", "definition_id", "process_id", "business_key", "status", "parent_id", "started_at", "updated_at",
-        "ended_at", "started_by", "version", "incident_element", "incident_error", "state", "variables")
-_HUMAN = ("id", "instance_id", "process_id", "spiff_task_id", "name", "title", "lane", "role", "assignee", "form",
-          "status", "created_at", "due_at", "due_provisional", "warn_at", "completed_at", "completed_by")
+# the columns the ordinary load reads (engine/store.py), so both loads return the same rows
+_ROW = tuple(_NAMES["instance"])
+_HUMAN = tuple(_NAMES["ready_human_tasks"])
 _LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
          " t.ids, t.bodies,"
          " (SELECT json_agg(h ORDER BY h.id) FROM (SELECT " + ", ".join(_HUMAN) + " FROM human_tasks"
@@ -241,7 +240,7 @@ _LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
          " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
          "   FROM instance_tasks WHERE instance_id = i.id) t"
          " WHERE i.id = %(id)s").encode()
-_TIMES = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at"}
+_TIMES = _TIME_COLUMNS
 _SAVES: dict[tuple, bytes] = {}
 
 
@@ -266,7 +265,7 @@ def _save_sql(parts: tuple) -> bytes:
     new_task, job_deletes, job_adds, task_rows, removed, history_rows = parts
     with_ = []
     if new_task:
-        cols = ", ".join(_HUMAN[:15])
+        cols = ", ".join(_HUMAN[:_HUMAN.index("warn_at") + 1])  # what a new task has (not completed_*)
         with_.append(f"ht AS (INSERT INTO human_tasks ({cols}) SELECT {cols}"
                      " FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))")
     if job_deletes:
