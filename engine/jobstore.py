@@ -262,7 +262,7 @@ def _save_sql(parts: tuple) -> bytes:
     sql = _SAVES.get(parts)
     if sql is not None:
         return sql
-    new_task, job_deletes, job_adds, task_rows, removed, history_rows = parts
+    new_task, job_deletes, job_adds, task_rows, removed, history_rows, status = parts
     with_ = []
     if new_task:
         cols = ", ".join(_HUMAN[:_HUMAN.index("warn_at") + 1])  # what a new task has (not completed_*)
@@ -288,7 +288,7 @@ def _save_sql(parts: tuple) -> bytes:
                      " FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x"
                      " ORDER BY x.ordinality)")
     with_.append("u AS (UPDATE instances SET version = %(version)s + 1, state = %(state)s, variables = %(variables)s,"
-                 " status = %(status)s, updated_at = %(updated_at)s, ended_at = %(ended_at)s,"
+                 + (" status = %(status)s," if status else "") + " updated_at = %(updated_at)s, ended_at = %(ended_at)s,"
                  " definition_id = %(definition_id)s, incident_element = %(incident_element)s,"
                  " incident_error = %(incident_error)s WHERE id = %(id)s AND version = %(version)s RETURNING 1)")
     # every WITH clause runs to completion whether read or not; a moved version divides by zero,
@@ -341,7 +341,7 @@ class FiringTx(Tx):
         # each kind of row that this step writes is one WITH clause of the save, its rows one JSON parameter
         lists = {"ht": new_tasks, "jd": list(job_deletes), "ja": job_adds, "tr": task_rows,
                  "td": list(removed_rows), "h": history_rows}
-        parts = tuple(bool(rows) for rows in lists.values())
+        parts = (*(bool(rows) for rows in lists.values()), "status" in instance)  # status: only when it changed
         params = dict(instance, id=instance_id, version=expected_version)
         params.update((name, _json(rows)) for name, rows in lists.items() if rows)
         from psycopg.errors import DivisionByZero

@@ -51,6 +51,11 @@ class Loaded:
     jobs: dict[str, tuple]         # spiff task id -> (due ISO, element), for the pending timer jobs
     linked: bool = False           # has a parent or children (their briefs need a query to show)
     variables: dict | None = None  # as saved by the last step
+    stored_status: str | None = None  # the status the row holds now (written again only when it changes)
+
+    def __post_init__(self) -> None:
+        if self.stored_status is None:
+            self.stored_status = self.row["status"]
 
 
 @dataclass
@@ -231,9 +236,11 @@ class Runtime:
         row = loaded.row
         if row["status"] in ("completed", "cancelled") and row["ended_at"] is None:
             row["ended_at"] = step.now
-        values = dict(state=snap.state, variables=variables, status=row["status"], updated_at=step.now,
+        values = dict(state=snap.state, variables=variables, updated_at=step.now,
                       ended_at=row["ended_at"], definition_id=row["definition_id"],
                       incident_element=row["incident_element"], incident_error=row["incident_error"])
+        if row["status"] != loaded.stored_status:
+            values["status"] = row["status"]
         if not step.tx.save_step(step.instance_id, loaded.version, values, dict(added, **changed), removed,
                                  step.job_deletes, step.job_adds, step.history, last):
             raise ConcurrentUpdate(step.instance_id)
@@ -241,6 +248,7 @@ class Runtime:
         step.bytes_written = written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
         self.last_bytes_written = step.bytes_written
         loaded.version += 1
+        loaded.stored_status = row["status"]
         loaded.task_rows = snap.tasks
         row["updated_at"] = step.now
 

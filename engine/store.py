@@ -16,8 +16,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine as SAEngine
 
 from .errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
+from .sqlitewal import Checkpointer
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 class UTCDateTime(sa.types.TypeDecorator):
@@ -94,6 +95,10 @@ instance_tasks = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
+_READY = sa.text("status = 'ready'")
+_ASSIGNED = sa.text("assignee IS NOT NULL")
+_COMPLETED = sa.text("kind = 'task_completed'")
+
 human_tasks = sa.Table(
     "human_tasks", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -113,8 +118,11 @@ human_tasks = sa.Table(
     sa.Column("warn_at", UTCDateTime),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(200)),
-    sa.Index("ix_human_tasks_status_role", "status", "role"),
-    sa.Index("ix_human_tasks_status_assignee", "status", "assignee"),
+    # Partial indexes (v4): a queue is asked for its ready tasks only, and only assigned tasks by
+    # assignee. A completed task then leaves the role index instead of moving inside it, and an
+    # unassigned one is never in the assignee index: a completion writes half the index pages.
+    sa.Index("ix_human_tasks_ready_role", "role", sqlite_where=_READY, postgresql_where=_READY),
+    sa.Index("ix_human_tasks_assigned", "status", "assignee", sqlite_where=_ASSIGNED, postgresql_where=_ASSIGNED),
     sa.Index("ix_human_tasks_instance", "instance_id", "status"),
 )
 
@@ -131,7 +139,8 @@ history = sa.Table(
     sa.Column("task_id", sa.Integer),
     sa.Column("detail", sa.Text),
     sa.Index("ix_history_instance", "instance_id", "id"),
-    sa.Index("ix_history_kind_at", "kind", "at"),
+    # the workload indicator reads task completions over a time range (v4: only those rows)
+    sa.Index("ix_history_completed_at", "at", sqlite_where=_COMPLETED, postgresql_where=_COMPLETED),
     # the indicators (engine/kpistore.py) ask for one (process, kind, element) over a time range
     sa.Index("ix_history_process_kind_element_at", "process_id", "kind", "element", "at"),
 )
@@ -168,17 +177,21 @@ jobs = sa.Table(
 _DEFINITION_BRIEF = [c for c in definitions.c if c.name not in ("source", "spec")]
 
 
-def dumps(value: Any) -> str:
-    """Compact JSON that keeps Chinese readable in the database."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
-
-
 def _json_default(value: Any) -> Any:
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
     raise TypeError(f"value of type {type(value).__name__} cannot be stored: {value!r}")
+
+
+# one encoder for every call: json.dumps with options builds a new one each time (a step dumps ~8 texts)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_json_default)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that keeps Chinese readable in the database."""
+    return _ENCODER.encode(value)
 
 
 def normalise_url(url: str) -> str:
@@ -201,8 +214,10 @@ class Store:
             raise DatabaseUnavailable(url, _reason(exc)) from None
         self.dialect = self.engine.dialect.name
         self._conn: Connection | None = None
+        self._conn_write: bool | None = None  # the hall_write option last set on _conn
         # the SQLite file, when there is one: only `init` may create it (a typo in --db creates nothing)
         self.path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
+        self._checkpointer = Checkpointer(self.path) if self.path is not None else None
         # what the driver raises itself (hot statements run on its cursors, not through SQLAlchemy)
         self._driver_errors: tuple[type[BaseException], ...] = (sa.exc.DBAPIError,) + (
             (self.engine.dialect.dbapi.Error,) if getattr(self.engine.dialect, "dbapi", None) else ())
@@ -212,6 +227,8 @@ class Store:
             self._conn.close()
             self._conn = None
         self.engine.dispose()
+        if self._checkpointer is not None:
+            self._checkpointer.close()
 
     # -- schema -----------------------------------------------------------------------
     def schema_version(self, create: bool = False) -> int | None:
@@ -271,7 +288,10 @@ class Store:
                 conn = self._conn = self.engine.connect()
             except self._driver_errors as exc:
                 raise DatabaseUnavailable(self.url, _reason(exc)) from None
-        conn.execution_options(hall_write=write)
+            self._conn_write = None
+        if self._conn_write is not write:  # setting an option costs a dispatch: only when it changes
+            conn.execution_options(hall_write=write)
+            self._conn_write = write
         begun = False
         try:
             with conn.begin():
@@ -285,6 +305,8 @@ class Store:
             self._conn = None
             conn.close()
             raise
+        if write and self._checkpointer is not None:
+            self._checkpointer.committed()
 
 
 def _create_engine(url: str) -> SAEngine:
@@ -299,6 +321,7 @@ def _create_engine(url: str) -> SAEngine:
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA wal_autocheckpoint=0")  # engine/sqlitewal.py checkpoints off the committing thread
             cur.close()
 
         @event.listens_for(engine, "begin")
@@ -353,9 +376,17 @@ def _history_hall_rows(conn: Connection) -> None:
     conn.exec_driver_sql("DROP TABLE history_v2")
 
 
+def _partial_indexes(conn: Connection) -> None:
+    """v4: the task-queue and workload indexes hold only the rows their queries ask for."""
+    for name in ("ix_human_tasks_status_role", "ix_human_tasks_status_assignee", "ix_history_kind_at"):
+        conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
+    for index in (*human_tasks.indexes, *history.indexes):
+        index.create(conn, checkfirst=True)
+
+
 # Each migration upgrades from the version before it; version 1 creates the current metadata, so
 # later migrations must be no-ops on a database created by it (IF NOT EXISTS and the like).
-MIGRATIONS = {1: _create_v1, 2: _history_indicator_index, 3: _history_hall_rows}
+MIGRATIONS = {1: _create_v1, 2: _history_indicator_index, 3: _history_hall_rows, 4: _partial_indexes}
 
 
 # The statements of every engine step, written once as SQL and sent straight to the driver:
@@ -372,7 +403,13 @@ HOT_SQL = {
     "upsert_task_rows": (
         "INSERT INTO instance_tasks (instance_id, task_id, body) VALUES (:i, :t, :b)"
         " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body"),
+    # status is set only when it changed: an UPDATE naming an indexed column rewrites its index entry
     "update_instance": (
+        "UPDATE instances SET version = :new_version, state = :state, variables = :variables,"
+        " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
+        " incident_element = :incident_element, incident_error = :incident_error"
+        " WHERE id = :id AND version = :version"),
+    "update_instance_status": (
         "UPDATE instances SET version = :new_version, state = :state, variables = :variables, status = :status,"
         " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
         " incident_element = :incident_element, incident_error = :incident_error"
@@ -407,6 +444,7 @@ HOT_SQL = {
         "INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired, created_at)"
         " VALUES (:instance_id, :element, :spiff_task_id, :kind, :due_at, 0, 0, :created_at)"),
 }
+HOT_SQL["insert_human_task_sqlite"] = HOT_SQL["insert_human_task"].removesuffix(" RETURNING id")  # lastrowid
 # The result columns of the hot SELECTs, read from their text once (asking the driver for a cursor's
 # description builds column objects on every query).
 _NAMES = {name: [c.strip().split(" AS ")[-1].split(".")[-1] for c in sql[7:sql.index(" FROM ")].split(",")]
@@ -438,12 +476,18 @@ class Tx:
         self._cursor: Any = None
         self._task_ids: list[int] = []        # human task ids the worker took ahead (PostgreSQL)
         self._new_tasks: list[dict] = []       # inserts of those ids, written with the step's save
+        self._last_time: tuple[Any, str] = (None, "")  # a step writes its one `now` five times or more
 
     def _time(self, value: datetime | None) -> Any:
         if value is None or self.dialect == "postgresql":
             return value
-        # the text of _SQLITE_TIME, built by isoformat (a third of strftime's cost; five times a step)
-        return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        last, text = self._last_time
+        if value is last:
+            return text
+        # the text of _SQLITE_TIME, built by isoformat (a third of strftime's cost)
+        text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        self._last_time = (value, text)
+        return text
 
     def _rows(self, name: str, params: Any) -> list[dict[str, Any]]:
         """A hot query's rows as dicts, times as aware UTC datetimes on every backend."""
@@ -539,7 +583,8 @@ class Tx:
                   job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
                   last: bool = False) -> bool:
         """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
-        rows, the instance row (optimistic version check) and history. False if the version check failed:
+        rows, the instance row (optimistic version check; its status only when `instance` has one, i.e.
+        when it changed) and history. False if the version check failed:
         the caller must end the transaction. `last`: no other write follows in this transaction (the
         worker's FiringTx then sends the COMMIT with the save)."""
         ops: list[tuple[str, Any]] = []
@@ -556,7 +601,7 @@ class Tx:
         if removed_rows:
             ops.append(("delete_task_rows", [{"i": instance_id, "t": t} for t in removed_rows]))
         check = len(ops)
-        ops.append(("update_instance",
+        ops.append(("update_instance_status" if "status" in instance else "update_instance",
                     dict(instance, id=instance_id, version=expected_version, new_version=expected_version + 1,
                          updated_at=self._time(instance["updated_at"]), ended_at=self._time(instance["ended_at"]))))
         if history_rows:
@@ -617,6 +662,8 @@ class Tx:
             params["id"] = self._task_ids.pop()
             self._new_tasks.append(params)
             return params["id"]
+        if self.dialect == "sqlite":  # the row id without RETURNING: half the statement's cost
+            return self._run("insert_human_task_sqlite", params).lastrowid
         return self._run("insert_human_task", params).fetchone()[0]
 
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
@@ -660,7 +707,9 @@ class Tx:
                     instance: int | None = None, status: str = "ready", limit: int = 500,
                     count: bool = False) -> Any:
         """Tasks by these filters, most urgent first, at most `limit`; with `count` how many there are."""
-        q = sa.select(human_tasks).where(human_tasks.c.status == status)
+        # 'ready' written into the statement: the partial queue indexes are planned for it on every backend
+        q = sa.select(human_tasks).where(human_tasks.c.status == (sa.literal_column("'ready'") if status == "ready"
+                                                                  else status))
         if role:  # the role column lists a task's candidate groups `a,b`: match any of them
             listed = sa.literal(",") + human_tasks.c.role + sa.literal(",")
             q = q.where(sa.or_(human_tasks.c.role == role, sa.and_(
