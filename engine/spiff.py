@@ -11,6 +11,8 @@ import copy
 import functools
 import json
 import os
+from datetime import date, datetime, time as dt_time, timedelta
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 from uuid import UUID
@@ -320,8 +322,8 @@ SERIALIZER = _make_serializer()
 _REGISTRY = SERIALIZER.registry
 
 
-def _dump(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # built once, not per call
+_dump = _ENCODER.encode
 
 
 @dataclass
@@ -473,6 +475,7 @@ class Instance:
         # converted again, so a save costs the same at loop iteration 50 as at iteration 1.
         self._rows: dict[str, str] = dict(rows or {})
         self._prints: dict[Any, tuple] = {t.id: _print(t) for t in workflow.tasks.values()} if rows else {}
+        self._keys: dict[Any, str] = {}  # task id -> its text (formatting a UUID costs as much as its print)
 
     @classmethod
     def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
@@ -487,9 +490,9 @@ class Instance:
                         child = task._add_child(output, TaskState.FUTURE)
                         child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
         start = wf.task_tree
-        start.data.update(copy.deepcopy(dict(data)))
+        start.data.update(copy_data(data))
         for t in wf.get_tasks(state=TaskState.READY):
-            t.data.update(copy.deepcopy(dict(data)))
+            t.data.update(copy_data(data))
         return cls(wf)
 
     @classmethod
@@ -514,17 +517,43 @@ class Instance:
         }
         rows: dict[str, str] = {}
         prints: dict[Any, tuple] = {}
-        for task in wf.tasks.values():
-            key = str(task.id)
-            fp = prints[task.id] = _print(task)
-            old = self._rows.get(key)
-            rows[key] = old if old is not None and self._prints.get(task.id) == fp else _dump(_REGISTRY.convert(task))
+        keys = self._keys
+        old_rows, old_prints = self._rows, self._prints
+        for tid, task in wf.tasks.items():
+            key = keys.get(tid) or self._key(tid)
+            fp = prints[tid] = _print(task)
+            old = old_rows.get(key)
+            rows[key] = old if old is not None and old_prints.get(tid) == fp else _dump(self._task_dict(task))
         self._rows, self._prints = rows, prints
         snap = Snapshot(_dump(state), rows)
         if VERIFY_SNAPSHOTS:
             full = _REGISTRY.convert(wf)
             assert {k: json.loads(v) for k, v in rows.items()} == json.loads(_dump(full["tasks"])), "stale task rows"
         return snap
+
+    def _key(self, tid: Any) -> str:
+        key = self._keys.get(tid)
+        if key is None:
+            key = self._keys[tid] = str(tid)
+        return key
+
+    def _task_dict(self, task: Any) -> dict:
+        """What SpiffWorkflow's own TaskConverter (3.x) makes of a task, the ids' texts from the cache
+        (the tests compare every save with SpiffWorkflow's full serialisation: HALL_VERIFY_SNAPSHOTS)."""
+        parent = task.parent
+        if parent is None:
+            data, delta = task.data, {}
+        else:
+            pdata, tdata = parent.data, task.data
+            data = {}
+            delta = {"updates": {k: v for k, v in tdata.items() if k not in pdata or v != pdata[k]},
+                     "deletions": [k for k in pdata if k not in tdata]}
+        key = self._key
+        return {"id": key(task.id), "parent": key(task._parent) if parent is not None else None,
+                "children": [key(c) for c in task._children], "last_state_change": task.last_state_change,
+                "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
+                "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
+                "data": data, "delta": delta, "typename": "Task"}
 
     def touch(self, task: Any) -> None:
         """Force a task to be serialised again (its data changed without a state change)."""
@@ -616,14 +645,14 @@ class Instance:
     # -- acting --------------------------------------------------------------------------------
     def complete_user_task(self, spiff_id: str, data: Mapping[str, Any]) -> None:
         task = self.wf.get_task_from_id(UUID(spiff_id))
-        task.data.update(copy.deepcopy(dict(data)))
+        task.data.update(copy_data(data))
         task.run()
 
     def update_ready_data(self, element: str, data: Mapping[str, Any]) -> None:
         """Fix the data a failed element will run with (for `retry --set`)."""
         for t in self._tasks_in(TaskState.READY):
             if (t.task_spec.bpmn_id or t.task_spec.name) == element:
-                t.data.update(copy.deepcopy(dict(data)))
+                t.data.update(copy_data(data))
                 self.touch(t)
 
     def fire_timer(self, spiff_id: str) -> bool:
@@ -662,7 +691,7 @@ class Instance:
         saved: dict[str, Any] = {}
 
         def will(task: Any) -> None:
-            saved["task"], saved["data"] = task, copy.deepcopy(task.data)
+            saved["task"], saved["data"] = task, copy_data(task.data)
 
         def did(task: Any) -> None:
             if isinstance(task.task_spec, (ExclusiveGateway, InclusiveGateway)):
@@ -695,6 +724,26 @@ class Instance:
 
     def cancel(self) -> None:
         self.wf.cancel()
+
+
+_ATOMS = frozenset((str, int, float, bool, type(None), datetime, date, dt_time, timedelta, Decimal))
+
+
+def copy_data(value: Any) -> Any:
+    """A deep copy of task data: dicts, lists, sets and tuples are copied, immutable values shared,
+    anything else handed to copy.deepcopy (a tenth of deepcopy's cost on JSON-like data)."""
+    kind = type(value)
+    if kind is dict:
+        return {k: v if type(v) in _ATOMS else copy_data(v) for k, v in value.items()}
+    if kind in _ATOMS:
+        return value
+    if kind is list:
+        return [v if type(v) in _ATOMS else copy_data(v) for v in value]
+    if kind in (tuple, set, frozenset):
+        return kind(copy_data(v) for v in value)
+    if isinstance(value, Mapping):
+        return {k: copy_data(v) for k, v in value.items()}
+    return copy.deepcopy(value)
 
 
 def _print(task: Any) -> tuple:

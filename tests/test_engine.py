@@ -382,3 +382,30 @@ def test_a_database_that_cannot_be_opened_is_a_hall_error(tmp_path: Path, clock)
         assert not missing.exists()
         eng.init()
         assert missing.exists() and eng.tasks() == []
+
+
+def test_data_handed_in_is_copied_not_shared(engine: Engine) -> None:
+    """The caller's dicts and lists are copied into the instance (engine.spiff.copy_data): changing
+    them after start or complete changes nothing the engine stored or shows."""
+    items = {"docs": ["licence"], "owner": {"name": "Li"}}
+    case = engine.start("loop", "K-1", {"extra": items})
+    items["docs"].append("tax form")
+    items["owner"]["name"] = "Wang"
+    entered = {"notes": ["checked"]}
+    engine.complete(case["tasks"][0]["id"], entered)
+    entered["notes"].append("later")
+    shown = engine.show(case["id"])["variables"]
+    assert shown["extra"] == {"docs": ["licence"], "owner": {"name": "Li"}}
+    assert shown["notes"] == ["checked"]
+
+
+def test_copy_data_copies_containers_and_shares_immutable_values() -> None:
+    from datetime import datetime, timezone
+    from engine.spiff import copy_data
+    when = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    value = {"a": [1, {"b": (2, [3])}], "s": {4}, "t": when, "n": None}
+    copied = copy_data(value)
+    assert copied == value
+    assert copied["a"] is not value["a"] and copied["a"][1] is not value["a"][1]
+    assert copied["a"][1]["b"][1] is not value["a"][1]["b"][1]
+    assert copied["s"] is not value["s"] and copied["t"] is when
