@@ -476,6 +476,7 @@ class Instance:
         self._rows: dict[str, str] = dict(rows or {})
         self._prints: dict[Any, tuple] = {t.id: _print(t) for t in workflow.tasks.values()} if rows else {}
         self._keys: dict[Any, str] = {}  # task id -> its text (formatting a UUID costs as much as its print)
+        self._kinds = _waits_of(workflow)
 
     @classmethod
     def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
@@ -593,6 +594,8 @@ class Instance:
         return out
 
     def waiting_timers(self) -> list[TimerInfo]:
+        if "timer" not in self._kinds:
+            return []
         out = []
         for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
@@ -607,6 +610,8 @@ class Instance:
     def waiting_continuations(self) -> list[AsyncInfo]:
         """Asynchronous continuations this instance waits for: tasks held before they run
         (asyncBefore, READY) and tasks whose successors wait (asyncAfter, marked when they ran)."""
+        if "async" not in self._kinds:
+            return []
         out = []
         for t in self._tasks_in(TaskState.READY | TaskState.COMPLETED):
             spec = t.task_spec
@@ -632,6 +637,8 @@ class Instance:
         return None
 
     def waiting_messages(self) -> list[str]:
+        if "message" not in self._kinds:
+            return []
         names = []
         for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
@@ -724,6 +731,27 @@ class Instance:
 
     def cancel(self) -> None:
         self.wf.cancel()
+
+
+def _waits_of(workflow: BpmnWorkflow) -> frozenset[str]:
+    """What an instance of this spec can wait for besides people (timer, message, async), read once
+    per spec: the waits nothing in the process can have are not searched for after every step."""
+    spec = workflow.spec
+    kinds = spec.__dict__.get("_hall_waits")
+    if kinds is None:
+        found = set()
+        for s in [*spec.task_specs.values(),
+                  *(t for sub in workflow.subprocess_specs.values() for t in sub.task_specs.values())]:
+            ed = getattr(s, "event_definition", None)
+            if isinstance(ed, (HallTimeDate, HallDuration, HallCycle)):
+                found.add("timer")
+            elif ed is not None and type(ed).__name__ == "MessageEventDefinition":
+                found.add("message")
+            ext = getattr(s, "extensions", None) or {}
+            if ext.get("hallAsync") or _true(ext.get("asyncAfter")):
+                found.add("async")
+        kinds = spec.__dict__["_hall_waits"] = frozenset(found)
+    return kinds
 
 
 _ATOMS = frozenset((str, int, float, bool, type(None), datetime, date, dt_time, timedelta, Decimal))
