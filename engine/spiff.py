@@ -10,7 +10,9 @@ from __future__ import annotations
 import copy
 import functools
 import json
+import logging
 import os
+import time
 from datetime import date, datetime, time as dt_time, timedelta
 from decimal import Decimal
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser as Spiff
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser, SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import camunda_deadline, spiff_form_name
@@ -57,6 +60,24 @@ CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assi
 # SpiffWorkflow names the new state for a log record on every state change, logging on or off, and
 # builds a table of all the names to do it (~8% of a fired timer's profile): the names never change.
 TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))
+
+
+def _set_state(self: Task, value: int) -> None:
+    """SpiffWorkflow 3's Task._set_state, building its log record only when the record is logged:
+    it built the record's extras (a dict of eight lookups) on every state change, logging on or off."""
+    if value != self._state:
+        elapsed = time.time() - self.last_state_change
+        self.last_state_change = time.time()
+        self._state = value
+        if _TASK_LOG.isEnabledFor(logging.INFO):
+            _TASK_LOG.info(f"State changed to {TaskState.get_name(value)}",
+                           extra=self.collect_log_extras({"elapsed": elapsed}))
+    elif _TASK_LOG.isEnabledFor(logging.DEBUG):
+        _TASK_LOG.debug(f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras())
+
+
+_TASK_LOG = logging.getLogger("spiff.task")
+Task._set_state = _set_state
 
 
 def _true(value: Any) -> bool:

@@ -409,3 +409,15 @@ def test_copy_data_copies_containers_and_shares_immutable_values() -> None:
     assert copied["a"] is not value["a"] and copied["a"][1] is not value["a"][1]
     assert copied["a"][1]["b"][1] is not value["a"][1]["b"][1]
     assert copied["s"] is not value["s"] and copied["t"] is when
+
+
+def test_spiffworkflow_task_log_records_still_come_when_asked_for(engine: Engine, caplog) -> None:
+    """hall builds SpiffWorkflow's per-state-change log record only when it is logged: with the
+    `spiff.task` logger at INFO the records are there, as SpiffWorkflow writes them."""
+    import logging
+    case = engine.start("review", "K-1", {"amount": 4})
+    with caplog.at_level(logging.INFO, logger="spiff.task"):
+        engine.complete(case["tasks"][0]["id"], {"amount": "5"})
+    changes = [r for r in caplog.records if r.name == "spiff.task"]
+    assert any(r.getMessage() == "State changed to COMPLETED" and r.task_spec == "register" for r in changes)
+    assert all(hasattr(r, "elapsed") and hasattr(r, "workflow_spec") for r in changes)
