@@ -533,12 +533,13 @@ class Instance:
     def snapshot(self) -> Snapshot:
         _REGISTRY._encoder_mode = False
         wf = self.wf
-        state = {
-            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)), "correlations": wf.correlations,
-            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
-            "success": wf.success, "completed": wf.completed, "root": str(wf.task_tree.id),
+        key = self._key
+        state = {  # empty parts (the common case until the end) skip the registry's dispatch
+            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)) if wf.data else {}, "correlations": wf.correlations,
+            "last_task": key(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success, "completed": wf.completed, "root": key(wf.task_tree.id),
             "subprocesses": {str(k): _REGISTRY.convert(v) for k, v in wf.subprocesses.items()},
-            "bpmn_events": _REGISTRY.convert(wf.bpmn_events), "typename": "BpmnWorkflow",
+            "bpmn_events": _REGISTRY.convert(wf.bpmn_events) if wf.bpmn_events else [], "typename": "BpmnWorkflow",
         }
         rows: dict[str, str] = {}
         prints: dict[Any, tuple] = {}
