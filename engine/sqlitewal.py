@@ -24,7 +24,8 @@ class Checkpointer:
     def __init__(self, path: str, every: int = EVERY) -> None:
         self.path = path
         self.every = every
-        self.checkpoints = 0  # completed by the thread (for tests and benchmarks)
+        self.checkpoints = 0  # completed, by the thread or by close (for tests and benchmarks)
+        self.background = 0   # of those, by the thread
         self._since = 0       # commits since the thread was last woken
         self._dirty = False   # committed since the last checkpoint this object ran
         self._wake = threading.Event()
@@ -65,15 +66,17 @@ class Checkpointer:
             self._wake.clear()
             if self._stopping:
                 return
-            self._checkpoint()
+            if self._checkpoint():
+                self.background += 1
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self) -> bool:
         """One PASSIVE checkpoint on this object's own connection (used by one thread at a time)."""
         self._dirty = False
         try:
             if self._conn is None:
                 self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             self._conn.execute(PRAGMA).fetchall()
-            self.checkpoints += 1
         except sqlite3.Error:  # the file went away or is locked for long: the next checkpoint catches up
-            pass
+            return False
+        self.checkpoints += 1
+        return True

@@ -214,7 +214,6 @@ class Store:
             raise DatabaseUnavailable(url, _reason(exc)) from None
         self.dialect = self.engine.dialect.name
         self._conn: Connection | None = None
-        self._conn_write: bool | None = None  # the hall_write option last set on _conn
         # the SQLite file, when there is one: only `init` may create it (a typo in --db creates nothing)
         self.path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(self.path) if self.path is not None else None
@@ -288,25 +287,38 @@ class Store:
                 conn = self._conn = self.engine.connect()
             except self._driver_errors as exc:
                 raise DatabaseUnavailable(self.url, _reason(exc)) from None
-            self._conn_write = None
-        if self._conn_write is not write:  # setting an option costs a dispatch: only when it changes
-            conn.execution_options(hall_write=write)
-            self._conn_write = write
         begun = False
         try:
-            with conn.begin():
+            if self.dialect == "sqlite":
+                # BEGIN and COMMIT straight on the driver: SQLAlchemy's transaction bookkeeping cost
+                # twice the statements themselves. A statement of SQLAlchemy's own inside (Core
+                # queries) makes it join this transaction (_on_begin); it then commits it itself.
+                raw = conn.connection.dbapi_connection
+                raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 begun = True
                 yield Tx(conn, self.dialect)
+                if conn.in_transaction():
+                    conn.commit()
+                else:
+                    raw.commit()
+            else:
+                with conn.begin():
+                    begun = True
+                    yield Tx(conn, self.dialect)
         except self._driver_errors as exc:  # the transaction is rolled back: one line, not the driver's trace
-            self._conn = None
-            conn.close()
+            self._drop(conn)
             raise (DatabaseFailed if begun else DatabaseUnavailable)(self.url, _reason(exc)) from None
         except BaseException:
-            self._conn = None
-            conn.close()
+            self._drop(conn)
             raise
         if write and self._checkpointer is not None:
             self._checkpointer.committed()
+
+    def _drop(self, conn: Connection) -> None:
+        """After an error: the next transaction starts on a fresh connection (the pool rolls back
+        whatever this one left open when it takes it back)."""
+        self._conn = None
+        conn.close()
 
 
 def _create_engine(url: str) -> SAEngine:
@@ -326,9 +338,9 @@ def _create_engine(url: str) -> SAEngine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            write = conn.get_execution_options().get("hall_write", True)
-            # straight to the driver: SQLAlchemy's execution of it cost more than the BEGIN itself
-            conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            raw = conn.connection.dbapi_connection
+            if not raw.in_transaction:  # inside Store.tx the transaction is open already: SQLAlchemy joins it
+                raw.execute("BEGIN IMMEDIATE")
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
