@@ -16,7 +16,8 @@ import time
 from datetime import date, datetime, time as dt_time, timedelta
 from decimal import Decimal
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 from uuid import UUID
 
 from lxml import etree
@@ -500,6 +501,7 @@ class Instance:
         self._rows: dict[str, str] = dict(rows or {})
         self._prints: dict[Any, tuple] = {t.id: _print(t) for t in workflow.tasks.values()} if rows else {}
         self._keys: dict[Any, str] = {}  # task id -> its text (formatting a UUID costs as much as its print)
+        self._ids: dict[str, Any] = {}   # and back
         self._kinds = _waits_of(workflow)
 
     @classmethod
@@ -561,7 +563,13 @@ class Instance:
         key = self._keys.get(tid)
         if key is None:
             key = self._keys[tid] = str(tid)
+            self._ids[key] = tid
         return key
+
+    def _task(self, spiff_id: str) -> Any:
+        """The task with this id text, or None (the text parsed once: the cache knows the ids it made)."""
+        tid = self._ids.get(spiff_id)
+        return self.wf.get_task_from_id(tid if tid is not None else UUID(spiff_id))
 
     def _task_dict(self, task: Any) -> dict:
         """What SpiffWorkflow's own TaskConverter (3.x) makes of a task, the ids' texts from the cache
@@ -614,7 +622,7 @@ class Instance:
             spec = t.task_spec
             if not spec.manual or (getattr(spec, "extensions", None) or {}).get("hallAsync"):
                 continue  # engine work, or a continuation held for the worker
-            out.append(UserTaskInfo(str(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
+            out.append(UserTaskInfo(self._key(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
                                     spec.lane, dict(getattr(spec, "extensions", {}) or {}), t.data))
         return out
 
@@ -676,7 +684,7 @@ class Instance:
 
     # -- acting --------------------------------------------------------------------------------
     def complete_user_task(self, spiff_id: str, data: Mapping[str, Any]) -> None:
-        task = self.wf.get_task_from_id(UUID(spiff_id))
+        task = self._task(spiff_id)
         task.data.update(copy_data(data))
         task.run()
 
