@@ -26,6 +26,7 @@ class Checkpointer:
         self.every = every
         self.checkpoints = 0  # completed, by the thread or by close (for tests and benchmarks)
         self.background = 0   # of those, by the thread
+        self.copied = threading.Event()  # set after each of the thread's checkpoints
         self._since = 0       # commits since the thread was last woken
         self._dirty = False   # committed since the last checkpoint this object ran
         self._wake = threading.Event()
@@ -68,6 +69,7 @@ class Checkpointer:
                 return
             if self._checkpoint():
                 self.background += 1
+                self.copied.set()
 
     def _checkpoint(self) -> bool:
         """One PASSIVE checkpoint on this object's own connection (used by one thread at a time)."""
