@@ -155,3 +155,20 @@ def test_the_queue_queries_use_the_partial_indexes(engine: Engine) -> None:
             statement, params = sent[-1]
             plan = " ".join(str(r) for r in raw.execute("EXPLAIN QUERY PLAN " + statement, params).fetchall())
             assert index in plan, plan
+
+
+def test_the_workload_count_reads_its_index_alone(engine: Engine, monkeypatch) -> None:
+    """The workload indicator (tasks completed per actor and process) is answered from the partial
+    index of task completions, without visiting the history table (SQLite's plan)."""
+    if engine.store.dialect != "sqlite":
+        pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
+    from datetime import datetime, timezone
+    from engine import kpistore
+    sent: list[tuple[str, dict]] = []
+    real = kpistore._cursor
+    monkeypatch.setattr(kpistore, "_cursor", lambda tx, sql, params: sent.append((sql, params)) or real(tx, sql, params))
+    with engine.store.tx(write=False) as tx:
+        kpistore.workload(tx, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
+        sql, params = sent[-1]
+        plan = tx.conn.connection.dbapi_connection.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
+    assert "COVERING INDEX ix_history_completed_at" in " ".join(str(r) for r in plan)
