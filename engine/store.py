@@ -95,10 +95,6 @@ instance_tasks = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
 )
 
-_READY = sa.text("status = 'ready'")
-_ASSIGNED = sa.text("assignee IS NOT NULL")
-_COMPLETED = sa.text("kind = 'task_completed'")
-
 human_tasks = sa.Table(
     "human_tasks", metadata,
     sa.Column("id", sa.Integer, primary_key=True),
@@ -118,13 +114,8 @@ human_tasks = sa.Table(
     sa.Column("warn_at", UTCDateTime),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(200)),
-    # Partial indexes (v4): a queue is asked for its ready tasks only, and only assigned tasks by
-    # assignee. A completed task then leaves the role index instead of moving inside it, and an
-    # unassigned one is never in the assignee index: a completion writes half the index pages.
-    sa.Index("ix_human_tasks_ready_role", "role", sqlite_where=_READY, postgresql_where=_READY),
-    sa.Index("ix_human_tasks_assigned", "status", "assignee", sqlite_where=_ASSIGNED, postgresql_where=_ASSIGNED),
     sa.Index("ix_human_tasks_instance", "instance_id", "status"),
-)
+)  # and the partial queue indexes of PARTIAL_INDEXES
 
 history = sa.Table(
     "history", metadata,
@@ -139,13 +130,28 @@ history = sa.Table(
     sa.Column("task_id", sa.Integer),
     sa.Column("detail", sa.Text),
     sa.Index("ix_history_instance", "instance_id", "id"),
-    # the workload indicator counts task completions by actor and process over a time range (v4:
-    # only those rows, with every column the count reads, kind too: SQLite then never visits the table)
-    sa.Index("ix_history_completed_at", "at", "actor", "process_id", "kind", sqlite_where=_COMPLETED,
-             postgresql_where=_COMPLETED),
     # the indicators (engine/kpistore.py) ask for one (process, kind, element) over a time range
     sa.Index("ix_history_process_kind_element_at", "process_id", "kind", "element", "at"),
 )
+
+# Partial indexes (v4), the same DDL on both databases (a dialect's keyword in the metadata would
+# import that dialect into every command). A queue is asked for its ready tasks only, and only
+# assigned tasks by assignee: a completed task leaves the role index instead of moving inside it,
+# and an unassigned one is never in the assignee index, so a completion writes half the index
+# pages. The workload indicator counts task completions by actor and process over a time range:
+# its index holds only those rows, with every column the count reads (kind too, so that SQLite
+# never visits the table).
+PARTIAL_INDEXES = {
+    "ix_human_tasks_ready_role": "human_tasks (role) WHERE status = 'ready'",
+    "ix_human_tasks_assigned": "human_tasks (status, assignee) WHERE assignee IS NOT NULL",
+    "ix_history_completed_at": "history (at, actor, process_id, kind) WHERE kind = 'task_completed'",
+}
+
+
+def _create_partial_indexes(conn: Connection) -> None:
+    for name, target in PARTIAL_INDEXES.items():
+        conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+
 
 sequences = sa.Table(
     "sequences", metadata,
@@ -363,6 +369,7 @@ def _reason(exc: BaseException) -> str:
 
 def _create_v1(conn: Connection) -> None:
     metadata.create_all(conn)
+    _create_partial_indexes(conn)
 
 
 def _history_indicator_index(conn: Connection) -> None:
@@ -394,8 +401,7 @@ def _partial_indexes(conn: Connection) -> None:
     """v4: the task-queue and workload indexes hold only the rows their queries ask for."""
     for name in ("ix_human_tasks_status_role", "ix_human_tasks_status_assignee", "ix_history_kind_at"):
         conn.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
-    for index in (*human_tasks.indexes, *history.indexes):
-        index.create(conn, checkfirst=True)
+    _create_partial_indexes(conn)
 
 
 # Each migration upgrades from the version before it; version 1 creates the current metadata, so
