@@ -28,6 +28,7 @@ from .errors import (
 )
 from .people import PLACEHOLDER, People, User
 from .runtime import DeadlineResolver, Runtime, Step, task_view as _task_view
+from .services import Services
 from .store import Store, Tx, dumps
 
 STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
@@ -38,7 +39,8 @@ class Engine:
 
     def __init__(self, url: str = "hall.db", *, clock: Clock | None = None, forms_dir: str | Path | None = "forms",
                  settings: Mapping[str, Any] | None = None, deadlines: DeadlineResolver | None = None,
-                 functions: Mapping[str, Any] | None = None, people: People | None = None) -> None:
+                 functions: Mapping[str, Any] | None = None, people: People | None = None,
+                 services: Mapping[str, Any] | None = None) -> None:
         from . import scriptlib, timing
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
@@ -53,7 +55,10 @@ class Engine:
         self.deadlines = deadlines or timing.CalendarDeadlines.from_settings(self.settings)
         fns = dict(scriptlib.functions(self.settings, self.deadlines))
         fns.update(functions or {})
-        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns)
+        # service tasks' handlers: hall.yaml's import paths, and callables given here (engine/services.py)
+        handlers = dict(self.settings.get("services") or {})
+        handlers.update(services or {})
+        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns, Services(handlers))
         self._schema_checked = False
 
     def close(self) -> None:

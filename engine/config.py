@@ -13,7 +13,7 @@ from .dataio import plain
 from .errors import ConfigInvalid, ConfigMissing
 
 SECTIONS = ("database", "calendar", "numbering", "settings", "forms", "roles", "users", "confidential",
-            "first_receiver", "kpi", "reports", "retention")
+            "first_receiver", "kpi", "reports", "retention", "services")
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
@@ -220,9 +220,24 @@ def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]
         return [str(ConfigInvalid(str(p), 1, "must be a mapping of sections"))], None
     found = [ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
              for key in data if key not in SECTIONS]
-    found += check_people(data, str(p)) + check_sections(data, str(p))
+    found += check_people(data, str(p)) + check_sections(data, str(p)) + _unimportable(data, str(p))
     found.sort(key=lambda e: e.line or 0)
     return [str(e) for e in found], None
+
+
+def _unimportable(data: Any, path: str) -> list[ConfigInvalid]:
+    """Service handlers that are well formed but cannot be imported (only `config check` imports
+    them; every other command imports a handler when a service task first calls it)."""
+    from .services import ServiceFailed, check_path, import_handler
+    services = data.get("services")
+    out = []
+    for name, target in (services.items() if isinstance(services, dict) else ()):
+        if check_path(name, target) is None:
+            try:
+                import_handler(target)
+            except ServiceFailed as exc:
+                out.append(ConfigInvalid(path, _line(services, name), f"services.{name}: {exc}"))
+    return out
 
 
 # -- the other sections: each checked by the code that reads it, the problem placed on its key's line ----
@@ -281,7 +296,8 @@ def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
               "settings": lambda st: _check_settings(st["settings"]),
               "kpi": KpiConfig.from_settings,
               "reports": ReportsConfig.from_settings,
-              "retention": policy}
+              "retention": policy,
+              "services": lambda st: _check_services(st["services"])}
     for section, check in checks.items():
         if section not in settings:
             continue
@@ -361,6 +377,14 @@ def _check_settings(values: Any) -> None:
                 isinstance(value, list) and value and all(isinstance(w, (int, float)) and not isinstance(w, bool)
                                                           and w >= 0 for w in value) and sum(value) > 0):
             raise ValueError(f"{where}: must be a list of weights >= 0, not all 0, one per score (R-S2)")
+
+
+def _check_services(values: Any) -> None:
+    from .services import check_path
+    for name, path in _items(values, "services: must map a service name to its handler `module:function`"):
+        problem = check_path(name, path)
+        if problem:
+            raise ValueError(problem)
 
 
 class ConfigFile:

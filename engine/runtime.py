@@ -88,7 +88,7 @@ class Runtime:
     """Executes steps against a store with one clock; caches definitions and hot instances."""
 
     def __init__(self, store: Store, clock: Clock, deadlines: "DeadlineResolver",
-                 functions: Mapping[str, Callable[..., Any]] | None = None) -> None:
+                 functions: Mapping[str, Callable[..., Any]] | None = None, services: Any = None) -> None:
         self.store = store
         self.clock = clock
         self.deadlines = deadlines
@@ -98,6 +98,7 @@ class Runtime:
         self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
         self._functions["start_process"] = _script_start_process
         self._script_engine: Any = None
+        self._services = services  # engine.services.Services: the service tasks' handlers
         self.last_bytes_written = 0
 
     @property
@@ -105,7 +106,7 @@ class Runtime:
         """Built on first use: commands that only read (`hall tasks`) never import SpiffWorkflow."""
         if self._script_engine is None:
             from . import spiff
-            engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle)
+            engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle, self._services)
             run_script = engine.execute
 
             def execute(task: Any, script: str, external_context: Any = None) -> Any:

@@ -51,6 +51,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from .definitions import camunda_deadline, spiff_form_name
+from .services import Services
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -419,17 +420,19 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
 class HallScriptEngine(PythonScriptEngine):
     """Python scripts and conditions with the engine's functions; timers resolved by the engine."""
 
-    def __init__(self, functions: Mapping[str, Callable], resolve_timer: Callable, resolve_cycle: Callable) -> None:
+    def __init__(self, functions: Mapping[str, Callable], resolve_timer: Callable, resolve_cycle: Callable,
+                 services: Services | None = None) -> None:
         super().__init__(environment=TaskDataEnvironment(dict(functions)))
         self._resolve_timer = resolve_timer
         self._resolve_cycle = resolve_cycle
+        self._services = services or Services()
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict) -> str:
-        """A service task's call (SpiffWorkflow's spiff ServiceTask): hall configures no services,
-        so the call fails and the instance becomes an incident naming the task and the service."""
+        """A service task's call (SpiffWorkflow's spiff ServiceTask) goes to its configured handler
+        (engine/services.py); a missing or failing one makes the instance an incident at the task."""
         spec = task.task_spec
-        raise LookupError(f"service task {spec.bpmn_id or spec.name}: "
-                          f"no service named {operation_name!r} is configured")
+        params = {name: p.get("value") if isinstance(p, dict) else p for name, p in operation_params.items()}
+        return self._services.call(spec.bpmn_id or spec.name, operation_name, params, copy_data(task.data))
 
     def resolve_timer(self, task: Any, kind: str, expression: str) -> str:
         return self._resolve_timer(task, kind, expression)
