@@ -1,6 +1,6 @@
 """Engine benchmark: durable throughput against raw in-memory SpiffWorkflow, in the same run.
 
-    python bench/engine.py [--instances 300] [--big 100000] [--db /tmp/hall-bench.db]
+    python bench/engine.py [--instances 300] [--repeat 3] [--big 100000] [--db /tmp/hall-bench.db]
 
 Prints, for the linear 7-user-task process, completions/s of raw SpiffWorkflow in memory and of
 hall through the Python API on a file SQLite database, measured the same way twice: completions
@@ -145,18 +145,23 @@ def main() -> None:
     ap.add_argument("--instances", type=int, default=300)
     ap.add_argument("--big", type=int, default=0, help="fill the database to N instances and time staff commands")
     ap.add_argument("--db", default="/tmp/hall-bench.db")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each loop; the best is shown")
     args = ap.parse_args()
     if args.big == 0:
         for suffix in ("", "-wal", "-shm"):
             Path(args.db + suffix).unlink(missing_ok=True)
     db = f"sqlite:///{args.db}"
 
-    raw, raw_all = raw_spiff(args.instances)
-    rate, rate_all, starts = durable(db, args.instances)
+    # best of --repeat runs of each (the same process, raw first): one run of a few hundred
+    # milliseconds varies by a quarter on this machine, raw SpiffWorkflow's most of all
+    raws = [raw_spiff(args.instances) for _ in range(args.repeat)]
+    raw, raw_all = max(r[0] for r in raws), max(r[1] for r in raws)
+    halls = [durable(db, args.instances) for _ in range(args.repeat)]
+    rate, rate_all, starts = (max(h[i] for h in halls) for i in range(3))
     (disk1, disk50), (row1, row50) = loop_bytes(db)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(f"hall bench on {datetime.now(timezone.utc):%Y-%m-%d}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"{args.instances} instances x 7 user tasks")
+          f"{args.instances} instances x 7 user tasks, best of {args.repeat} runs each")
     print("completions only (instances started before timing):")
     print(f"  raw SpiffWorkflow in memory : {raw:8.0f} completions/s")
     print(f"  hall durable (SQLite file)  : {rate:8.0f} completions/s   ratio {rate / raw:.2f} (target >= 0.20)")
