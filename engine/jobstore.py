@@ -355,6 +355,9 @@ class FiringTx(Tx):
         return True
 
 
-def firing_tx(tx: Tx) -> Tx:
-    """The transaction a worker fires one job in: on PostgreSQL the two-statement path above."""
-    return FiringTx(tx) if tx.dialect == "postgresql" else tx
+def firing_tx(tx: Tx, job: Job) -> Tx:
+    """The transaction a worker fires one job in: on PostgreSQL the two-statement path above. Not for
+    a start timer: its job row is rescheduled after the new instance's save, in the same transaction."""
+    if tx.dialect != "postgresql" or job.instance_id is None:
+        return tx
+    return FiringTx(tx)

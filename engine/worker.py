@@ -139,7 +139,7 @@ class Worker:
     def _run(self, job: Job) -> None:
         try:
             with self.store.tx() as tx:
-                tx = jobstore.firing_tx(tx)
+                tx = jobstore.firing_tx(tx, job)
                 held = jobstore.hold(tx, job, self.worker_id)
                 status, version, loaded = held if held is not None else (None, None, None)
                 if status is None:

@@ -380,6 +380,25 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
 
 
+def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_transaction(engine, clock,
+                                                                                       monkeypatch) -> None:
+    """The new case and the start job's next due time commit together: a start that cannot schedule
+    its next firing leaves no case behind (it would start again when the job is retried)."""
+    from engine.store import Tx
+    engine.deploy([Path(__file__).parent / "start_timers"])
+    clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
+
+    def refuse(self, *args) -> None:
+        raise RuntimeError("no next firing")
+    monkeypatch.setattr(Tx, "reschedule_start_job", refuse)
+    summary, events = run_once(engine)
+    assert [e.kind for e in events] == ["retry"] and summary["fired"] == 0
+    assert engine.instances(process="timer_start_daily") == []
+    monkeypatch.undo()
+    clock.advance(minutes=1)                     # the retry's backoff (30 s)
+    assert run_once(engine)[0]["fired"] == 1 and len(engine.instances(process="timer_start_daily")) == 1
+
+
 # -- the firing transaction on PostgreSQL (engine.jobstore.FiringTx) -----------------------------------
 def _pg_only(engine) -> None:
     if engine.store.dialect != "postgresql":
