@@ -380,6 +380,25 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
 
 
+def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_transaction(engine, clock,
+                                                                                       monkeypatch) -> None:
+    """The new case and the start job's next due time commit together: a start that cannot schedule
+    its next firing leaves no case behind (it would start again when the job is retried)."""
+    from engine.store import Tx
+    engine.deploy([Path(__file__).parent / "start_timers"])
+    clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
+
+    def refuse(self, *args) -> None:
+        raise RuntimeError("no next firing")
+    monkeypatch.setattr(Tx, "reschedule_start_job", refuse)
+    summary, events = run_once(engine)
+    assert [e.kind for e in events] == ["retry"] and summary["fired"] == 0
+    assert engine.instances(process="timer_start_daily") == []
+    monkeypatch.undo()
+    clock.advance(minutes=1)                     # the retry's backoff (30 s)
+    assert run_once(engine)[0]["fired"] == 1 and len(engine.instances(process="timer_start_daily")) == 1
+
+
 # -- the firing transaction on PostgreSQL (engine.jobstore.FiringTx) -----------------------------------
 def _pg_only(engine) -> None:
     if engine.store.dialect != "postgresql":
@@ -456,6 +475,51 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     view = engine.show(case["id"])
     assert [t["name"] for t in view["tasks"]] == ["escalated"] and "reminded" not in view["variables"]
     assert job_rows(engine) == []
+
+
+def test_a_case_read_ahead_for_the_next_job_and_changed_meanwhile_is_loaded_again(engine, make_engine, clock) -> None:
+    """PostgreSQL reads the next job's case along with the hold of the job in hand and restores it
+    while that job commits. The next job uses what was read ahead only at the same version: a case
+    a clerk changed in between (suspended and resumed it) is loaded again, and its timer fires from
+    there (from the old state, the save's version check would refuse it: a retry)."""
+    from engine.worker import Worker
+    first, second = engine.start("timer_boundary"), engine.start("timer_boundary")
+    clock.advance(minutes=45)                    # both reminders are due
+    with engine.store.tx() as tx:
+        job_1, job_2 = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
+    assert (job_1.instance_id, job_2.instance_id) == (first["id"], second["id"])
+    events: list = []
+    worker = Worker(engine.store, engine.runtime, clock, worker_id="w:1", on_event=events.append)
+    engine.runtime._cache.clear()                # cold, as in a worker process that never saw the cases
+    worker._run(job_1, job_2)
+    assert worker._primed == (second["id"] if engine.store.dialect == "postgresql" else None)
+    clerk = make_engine()
+    clerk.suspend(second["id"], "a question to the applicant")
+    clerk.resume(second["id"])
+    worker._run(job_2)
+    assert [e.kind for e in events] == ["fired", "fired"], events
+    assert [h["kind"] for h in engine.history(second["id"])][-3:] == ["suspended", "resumed", "timer_fired"]
+    view = engine.show(second["id"])
+    assert view["variables"]["reminded"] is True and [t["name"] for t in view["tasks"]] == ["handle"]
+
+
+def test_a_case_read_ahead_fires_from_what_was_read(engine, clock, monkeypatch) -> None:
+    """The next job's case, read ahead and unchanged, fires without a load of its own, like a cold one."""
+    cases = [engine.start("timer_boundary") for _ in range(3)]
+    clock.advance(minutes=45)
+    engine.runtime._cache.clear()
+    loads: list = []
+    hold_and_load = jobstore.FiringTx.hold_and_load
+    monkeypatch.setattr(jobstore.FiringTx, "hold_and_load",
+                        lambda self, *args: loads.append(args[2:]) or hold_and_load(self, *args))
+    summary, events = run_once(engine)
+    a, b, c = (case["id"] for case in cases)
+    assert loads == ([(a, b), (None, c), (None, None)] if engine.store.dialect == "postgresql" else [])
+    assert fired(events) == [(a, "remind"), (b, "remind"), (c, "remind")] and summary["fired"] == 3
+    for case in cases:
+        view = engine.show(case["id"])
+        assert view["variables"]["reminded"] is True and [t["name"] for t in view["tasks"]] == ["handle"]
+        assert [t["element"] for t in view["timers"]] == ["escalate"]
 
 
 # -- asynchronous continuations (camunda:asyncBefore / asyncAfter) -------------------------------------
