@@ -51,9 +51,6 @@ class Services:
     def __init__(self, handlers: Mapping[str, Handler | str] | None = None) -> None:
         self._handlers: dict[str, Handler | str] = dict(handlers or {})
 
-    def __contains__(self, name: str) -> bool:
-        return name in self._handlers
-
     def call(self, element: str, name: str, params: dict, data: dict) -> str:
         """Run the handler of service `name` for task `element`; its result as JSON text."""
         handler = self._handlers.get(name)
