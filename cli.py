@@ -582,9 +582,12 @@ def config_check(ctx: Context) -> None:
               help="Seconds to wait when nothing is due.")
 @click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(min=1),
               help="Failed firings before the instance is marked incident.")
+@click.option("--group", default=20, show_default=True, type=click.IntRange(min=1),
+              help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).")
 @json_option
 @command
-def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, as_json: bool) -> None:
+def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, group: int,
+           as_json: bool) -> None:
     """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
     def line(event: Any) -> None:
         job = event.job
@@ -597,6 +600,7 @@ def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_
         click.echo(text)
 
     summary = ctx.engine.run_due_jobs(once=once, batch=batch, lease=lease, poll=poll, max_attempts=max_attempts,
+                                      group=group,
                                       on_event=None if as_json else line)
 
     def human(s: dict) -> None:

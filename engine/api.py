@@ -705,11 +705,12 @@ class Engine:
     # -- timers: the job runner and the business calendar ------------------------------------------
     def run_due_jobs(self, once: bool = True, *, batch: int = 100, lease: float = 60.0, poll: float = 5.0,
                      max_attempts: int = 5, backoff: float = 30.0, worker_id: str | None = None,
-                     on_event: Any = None, install_signals: bool = True) -> dict:
+                     group: int = 20, on_event: Any = None, install_signals: bool = True) -> dict:
         """Fire due timers (`hall worker`): with ``once`` everything due now, else until SIGTERM/SIGINT.
 
         ``on_event(event)`` is called for each job handled (see engine.worker.Event). Returns the
         summary: counts of fired/stale/retried/incidents/released, seconds, and the jobs left.
+        ``group``: on PostgreSQL, the timers of up to that many instances fire in one transaction.
         """
         from . import jobstore
         from .worker import Worker
@@ -719,7 +720,7 @@ class Engine:
         if on_event is not None and self.people.enforced:
             on_event = self._redacting(on_event)
         worker = Worker(self.store, self.runtime, self.clock, worker_id=worker_id, batch=batch, lease=lease,
-                        poll=poll, max_attempts=max_attempts, backoff=backoff, on_event=on_event)
+                        poll=poll, max_attempts=max_attempts, backoff=backoff, group=group, on_event=on_event)
         summary = worker.run(once=once, install_signals=install_signals).as_dict()
         with self._tx(write=False) as tx:
             summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -98,26 +98,17 @@ def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> 
     return found
 
 
-def hold(tx: Tx, job: Job, worker_id: str, load: bool = True,
-         ahead: int | None = None) -> tuple[str, int | None, Any] | None:
-    """In the transaction that fires ``job``: lock its instance row and check the claim is still ours.
+def hold(tx: Tx, job: Job, worker_id: str) -> tuple[str, int | None] | None:
+    """In the transaction that fires ``job`` alone: lock its instance row and check the claim is still ours.
 
-    Returns the instance's status, version and (on PostgreSQL) the instance as loaded in the same
-    round trip, so the step that fires reads nothing again; or None when the job is gone or another
-    worker took it over (our lease ran out). The instance is locked first, in the same order as
-    every engine step, so a worker and a staff member completing a task on that instance never
-    deadlock. On PostgreSQL, ``load=False`` leaves the load out (the caller read the instance ahead),
-    and ``ahead`` reads another instance along, unlocked, for the caller's next job (``FiringTx.ahead``).
+    Returns the instance's status and version, or None when the job is gone or another worker took
+    it over (our lease ran out). The instance is locked first, in the same order as every engine
+    step, so a worker and a staff member completing a task on that instance never deadlock.
     """
-    params = {"job_id": job.id, "worker": worker_id}
     if job.instance_id is None:  # a start timer: no instance yet, only the claim to check
-        found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], params).scalar()
-        return ("running", None, None) if found is not None else None
-    if isinstance(tx, FiringTx):  # PostgreSQL: the load rides along in the same round trip
-        held, loaded = tx.hold_and_load(job.id, worker_id, job.instance_id if load else None, ahead)
-    else:
-        held, loaded = tx.hold(job.id, worker_id), None
-    return (held[0], held[1], loaded) if held is not None else None
+        found = tx.conn.execute(_SQL[tx.dialect]["hold_start"], {"job_id": job.id, "worker": worker_id}).scalar()
+        return ("running", None) if found is not None else None
+    return tx.hold(job.id, worker_id)
 
 
 def explain_acquire(tx: Tx, now: datetime, limit: int) -> list[str]:
@@ -216,43 +207,46 @@ def park(tx: Tx, job: Job, error: str) -> bool:
     return tx.conn.execute(q).rowcount == 1
 
 
-# -- the firing transaction on PostgreSQL ------------------------------------------------------------
-# A fired timer is one transaction of two round trips. psycopg's pipeline costs ~40 µs of client CPU
-# per statement, more than the server spends on these small statements, so each round trip carries
-# as few statements as the work allows: BEGIN, the hold, the load (one SELECT with the task rows as
-# two arrays and the human tasks and jobs as JSON); then the save (one statement whose WITH clauses
-# write the human task, jobs, task rows, instance and history) and COMMIT. The save's lists travel as
-# JSON text: psycopg builds a dumper per array parameter (~50 µs each), a text parameter costs nothing.
-# Read-ahead: the hold also reads the instance of the worker's next job (same statement, no lock), and
-# the worker restores it while this job's COMMIT is on its way, so the next job's round trip carries
-# no load and its cold restore costs no waiting time; the next hold's version says whether it still holds.
+# -- firing in groups on PostgreSQL ------------------------------------------------------------------
+# The worker fires the due timers of up to ``Worker.group`` distinct instances in one transaction of
+# two round trips: BEGIN, the hold (lock the instances, check the claims, take ids for the human tasks
+# the steps may create) and the load of those instances in one pipeline; after the steps, one
+# statement that writes all of them (a WITH clause per kind of row: human tasks, jobs, task rows,
+# instances with their version check, history; each list one JSON text parameter) and COMMIT in
+# another. Per firing, that leaves the SpiffWorkflow work and a share of four statements and one WAL
+# flush: firing one timer per transaction cost a flush and two round trips each, and the server's
+# per-statement work (planning, executor start, commit) was more than half of a firing.
+#
+# The hold skips instances another transaction has locked (a clerk's step, another worker): a group
+# never waits for a lock while it holds others, so two workers cannot deadlock; the worker fires
+# those timers one by one after the group commits (``Worker._run``), waiting for the lock there.
 
-# set_config: the save is planned once per connection, not at every firing (see _save_sql).
-_HOLD = (b"SELECT i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id')),"
-         b" set_config('plan_cache_mode', 'force_generic_plan', true)"
-         b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
-         b" WHERE j.id = %(job_id)s AND j.locked_by = %(worker)s FOR UPDATE OF i")
+# set_config: the load and the save are planned once per connection, not at every group (the
+# planner re-planned the save at every execution: its generic plan looks dearer than a custom one).
+_GROUP_HOLD = (b"SELECT j.id, i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id')),"
+               b" set_config('plan_cache_mode', 'force_generic_plan', true)"
+               b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
+               b" WHERE j.id = ANY(%(jobs)s) AND j.locked_by = %(worker)s"
+               b" ORDER BY i.id FOR UPDATE OF i SKIP LOCKED")
 # Sent after the hold in the same pipeline: a statement of its own, so its snapshot is taken once the
-# row lock is ours (a SELECT that waits for a FOR UPDATE lock sees the new row but old other tables).
-# the columns the ordinary load reads (engine/store.py), so both loads return the same rows
+# row locks are ours (a statement that locks a row changed since its snapshot sees the new row but
+# the old state of every other table). The columns the ordinary load reads (engine/store.py), so
+# both loads return the same rows.
 _ROW = tuple(_NAMES["instance"])
 _HUMAN = tuple(_NAMES["ready_human_tasks"])
-_LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
-         " t.ids, t.bodies,"
-         " (SELECT json_agg(h ORDER BY h.id) FROM (SELECT " + ", ".join(_HUMAN) + " FROM human_tasks"
-         "   WHERE instance_id = i.id AND status = 'ready') h) AS human,"
-         " (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j"
-         "   WHERE j.instance_id = i.id) AS jobs,"
-         " EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id) AS has_children"
-         " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
-         "   FROM instance_tasks WHERE instance_id = i.id) t"
-         " WHERE i.id = %(id)s").encode()
-# The hold with the unlocked read of the next job's instance (``ahead``, NULL for none) as one statement:
-# that read needs no snapshot taken after the lock, the version it returns is checked when its job runs.
-_HOLD_AHEAD = (b"WITH h AS (" + _HOLD + b") SELECT h.*, a.* FROM h LEFT JOIN LATERAL ("
-               + _LOAD.replace(b"%(id)s", b"%(ahead)s") + b") a ON true")
+_GROUP_LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
+               " t.ids, t.bodies,"
+               " (SELECT json_agg(h ORDER BY h.id) FROM (SELECT " + ", ".join(_HUMAN) + " FROM human_tasks"
+               "   WHERE instance_id = i.id AND status = 'ready') h) AS human,"
+               " (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j"
+               "   WHERE j.instance_id = i.id) AS jobs,"
+               " EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id) AS has_children"
+               " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
+               "   FROM instance_tasks WHERE instance_id = i.id) t"
+               " WHERE i.id = ANY(%(instances)s)").encode()
 _TIMES = _TIME_COLUMNS
 _SAVES: dict[tuple, bytes] = {}
+_PAIRS = "json_to_recordset(%({})s::json) AS {}(i int, t text)"
 
 
 def _utc(value: Any) -> datetime | None:
@@ -268,105 +262,115 @@ def _json(value: Any) -> str:
                       default=lambda v: v.isoformat() if isinstance(v, (datetime, date)) else str(v))
 
 
-def _save_sql(parts: tuple) -> bytes:
-    """The save of one firing as one statement: a WITH clause per kind of row that this step writes."""
+def _save_sql(parts: tuple[bool, ...]) -> bytes:
+    """The save of a group as one statement: a WITH clause per kind of row that its steps write."""
     sql = _SAVES.get(parts)
     if sql is not None:
         return sql
-    new_task, job_deletes, job_adds, task_rows, removed, history_rows, status = parts
+    new_task, job_deletes, job_adds, task_rows, removed, history_rows = parts
     with_ = []
     if new_task:
         cols = ", ".join(_HUMAN[:_HUMAN.index("warn_at") + 1])  # what a new task has (not completed_*)
         with_.append(f"ht AS (INSERT INTO human_tasks ({cols}) SELECT {cols}"
                      " FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))")
     if job_deletes:
-        with_.append("jd AS (DELETE FROM jobs WHERE instance_id = %(id)s"
-                     " AND spiff_task_id IN (SELECT json_array_elements_text(%(jd)s::json)))")
+        with_.append("jd AS (DELETE FROM jobs USING " + _PAIRS.format("jd", "d")
+                     + " WHERE jobs.instance_id = d.i AND jobs.spiff_task_id = d.t)")
     if job_adds:
         with_.append("ja AS (INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired,"
                      " created_at) SELECT instance_id, element, spiff_task_id, kind, due_at, 0, 0, created_at"
                      " FROM json_populate_recordset(NULL::jobs, %(ja)s::json))")
     if task_rows:
         with_.append("tu AS (INSERT INTO instance_tasks (instance_id, task_id, body)"
-                     " SELECT %(id)s, t, b FROM json_each_text(%(tr)s::json) AS u(t, b)"
+                     " SELECT i, t, b FROM json_to_recordset(%(tr)s::json) AS u(i int, t text, b text)"
                      " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body)")
     if removed:
-        with_.append("td AS (DELETE FROM instance_tasks WHERE instance_id = %(id)s"
-                     " AND task_id IN (SELECT json_array_elements_text(%(td)s::json)))")
+        with_.append("td AS (DELETE FROM instance_tasks USING " + _PAIRS.format("td", "d")
+                     + " WHERE instance_tasks.instance_id = d.i AND instance_tasks.task_id = d.t)")
     if history_rows:
         with_.append("hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
                      " SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail"
                      " FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x"
                      " ORDER BY x.ordinality)")
-    with_.append("u AS (UPDATE instances SET version = %(version)s + 1, state = %(state)s, variables = %(variables)s,"
-                 + (" status = %(status)s," if status else "") + " updated_at = %(updated_at)s, ended_at = %(ended_at)s,"
-                 " definition_id = %(definition_id)s, incident_element = %(incident_element)s,"
-                 " incident_error = %(incident_error)s WHERE id = %(id)s AND version = %(version)s RETURNING 1)")
-    # PostgreSQL would plan this statement at every execution (its generic plan looks dearer than a
-    # custom one, ~0.2 ms of planning per firing); the hold forces the generic plan for the transaction.
+    # a step sends its status only when it changed (engine/runtime.py): NULL keeps the stored one
+    with_.append("u AS (UPDATE instances SET version = x.version + 1, state = x.state, variables = x.variables,"
+                 " status = coalesce(x.status, instances.status), updated_at = x.updated_at, ended_at = x.ended_at,"
+                 " definition_id = x.definition_id, incident_element = x.incident_element,"
+                 " incident_error = x.incident_error FROM json_populate_recordset(NULL::instances, %(u)s::json) AS x"
+                 " WHERE instances.id = x.id AND instances.version = x.version RETURNING 1)")
     # every WITH clause runs to completion whether read or not; a moved version divides by zero,
     # which fails the statement and the transaction, so the COMMIT sent after it cannot commit
-    sql = _SAVES[parts] = ("WITH " + ", ".join(with_) + " SELECT 1 / count(*) FROM u").encode()
+    sql = _SAVES[parts] = ("WITH " + ", ".join(with_) + " SELECT 1 / (count(*) = %(n)s)::int FROM u").encode()
     return sql
 
 
-class FiringTx(Tx):
-    """The worker's transaction on PostgreSQL (same connection, same transaction as the ``Tx`` it
-    wraps): the hold and the cold load in one round trip with the BEGIN, the save and the COMMIT in
-    another, with one statement for each rather than one per table; the next job's instance is
-    read along with the hold (``ahead``) and restored by ``while_committing``."""
+class VersionMoved(Exception):
+    """A group's save found an instance at another version than its hold read (cannot happen while
+    the hold's locks are held; the group is rolled back and its timers fired one by one)."""
 
-    def __init__(self, tx: Tx, while_committing: Callable[[Tx], None] | None = None) -> None:
+
+class GroupTx(Tx):
+    """The worker's transaction on PostgreSQL for the timers of several instances (same connection,
+    same transaction as the ``Tx`` it wraps): ``hold_group`` locks and loads them in one round trip,
+    each step's save is queued, and ``commit`` writes all of them in one statement sent with COMMIT."""
+
+    def __init__(self, tx: Tx) -> None:
         super().__init__(tx.conn, tx.dialect)
-        self.ahead: dict | None = None  # the instance read along for the worker's next job, if any
-        self.while_committing = while_committing  # client work to do while the COMMIT is on its way
+        self._steps: list[tuple] = []
 
-    def hold_and_load(self, job_id: int, worker: str, instance_id: int | None,
-                      ahead: int | None = None) -> tuple[tuple[str, int] | None, Any]:
-        """BEGIN, the hold with the read of instance ``ahead``, and the load (``instance_id`` None:
-        none): one round trip."""
+    def hold_group(self, group: Sequence[Job], worker: str) -> dict[int, tuple[str, int, dict]]:
+        """Lock the instances of ``group`` that no other transaction holds, check the claims and load
+        them: {job id: (status, version, loaded instance)}; a job missing is not ours any more, or its
+        instance was locked by someone else."""
         raw = self.conn.connection.dbapi_connection
         with raw.pipeline():
-            hold = raw.cursor().execute(_HOLD_AHEAD, {"job_id": job_id, "worker": worker, "ahead": ahead})
-            load = raw.cursor().execute(_LOAD, {"id": instance_id}) if instance_id is not None else None
-        held = hold.fetchone()
-        if held is None:
-            return None, None
-        self._task_ids.append(held[2])
-        self.ahead = _loaded(held[4:]) if held[4] is not None else None
-        return (held[0], held[1]), _loaded(load.fetchone()) if load is not None else None
+            hold = raw.cursor().execute(_GROUP_HOLD, {"jobs": [j.id for j in group], "worker": worker})
+            load = raw.cursor().execute(_GROUP_LOAD, {"instances": [j.instance_id for j in group]})
+        held = hold.fetchall()
+        self._task_ids.extend(h[3] for h in held)
+        loaded = {row["row"]["id"]: row for row in map(_loaded, load.fetchall())}
+        instance_of = {j.id: j.instance_id for j in group}
+        return {job_id: (status, version, loaded[instance_of[job_id]])
+                for job_id, status, version, _task_id, _ in held if instance_of[job_id] in loaded}
 
     def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
                   task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
                   job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
                   last: bool = False) -> bool:
-        if not last:  # a step nested in the firing (a message to a parent)
+        if not last:  # a step nested in the firing (a message to another instance): written now
             return super().save_step(instance_id, expected_version, instance, task_rows, removed_rows,
                                      job_deletes, job_adds, history_rows, last)
-        new_tasks, self._new_tasks = self._new_tasks, []
-        # each kind of row that this step writes is one WITH clause of the save, its rows one JSON parameter
-        lists = {"ht": new_tasks, "jd": list(job_deletes), "ja": job_adds, "tr": task_rows,
-                 "td": list(removed_rows), "h": history_rows}
-        parts = (*(bool(rows) for rows in lists.values()), "status" in instance)  # status: only when it changed
-        params = dict(instance, id=instance_id, version=expected_version)
-        params.update((name, _json(rows)) for name, rows in lists.items() if rows)
+        self._steps.append((instance_id, expected_version, instance, task_rows, removed_rows, job_deletes,
+                            job_adds, history_rows))
+        return True  # checked by ``commit``: the instance is locked, its version cannot move meanwhile
+
+    def commit(self) -> None:
+        """Write every queued step in one statement and COMMIT, one round trip; VersionMoved (nothing
+        written, transaction rolled back) if an instance was not at the version its step started from."""
+        lists: dict[str, list] = {"ht": self._new_tasks, "jd": [], "ja": [], "tr": [], "td": [], "h": [], "u": []}
+        for instance_id, version, instance, task_rows, removed, job_deletes, job_adds, history in self._steps:
+            lists["jd"].extend({"i": instance_id, "t": t} for t in job_deletes)
+            lists["ja"].extend(job_adds)
+            lists["tr"].extend({"i": instance_id, "t": t, "b": b} for t, b in task_rows.items())
+            lists["td"].extend({"i": instance_id, "t": t} for t in removed)
+            lists["h"].extend(history)
+            lists["u"].append(dict(instance, id=instance_id, version=version))
+        self._steps, self._new_tasks = [], []
+        params: dict[str, Any] = {name: _json(rows) for name, rows in lists.items() if rows}
+        params["n"] = len(lists["u"])
         from psycopg.errors import DivisionByZero
         raw = self.conn.connection.dbapi_connection
         try:
-            with raw.pipeline():  # the save and the COMMIT: one round trip
-                raw.cursor().execute(_save_sql(parts), params)
-                raw.cursor().execute(b"COMMIT")  # sent: the server works on both from here on
-                if self.while_committing is not None:
-                    self.while_committing(self)
-        except DivisionByZero:  # the version moved: the statement failed, the transaction is rolled back
-            return False
-        return True
+            with raw.pipeline():
+                raw.cursor().execute(_save_sql(tuple(bool(lists[k]) for k in ("ht", "jd", "ja", "tr", "td", "h"))),
+                                     params)
+                raw.cursor().execute(b"COMMIT")
+        except DivisionByZero:
+            raise VersionMoved() from None
 
 
-def _loaded(found: Any) -> dict | None:
-    """A row of ``_LOAD`` as the runtime's load returns it (engine/store.py ``Tx.load``)."""
-    if found is None:
-        return None
+def _loaded(found: Any) -> dict:
+    """A row of ``_GROUP_LOAD`` as the runtime's load returns it (engine/store.py ``Tx.load``)."""
     n = len(_ROW)
     row = dict(zip(_ROW, found[:n]))
     for k in ("started_at", "updated_at", "ended_at"):
@@ -378,12 +382,3 @@ def _loaded(found: Any) -> dict | None:
     return {"row": row, "task_rows": dict(zip(task_ids or (), bodies or ())), "human": human or [],
             "jobs": [{"spiff_task_id": t, "due_at": _utc(d), "element": e} for t, d, e in job_rows or ()],
             "has_children": has_children}
-
-
-def firing_tx(tx: Tx, job: Job, while_committing: Callable[[Tx], None] | None = None) -> Tx:
-    """The transaction a worker fires one job in: on PostgreSQL the two-round-trip path above, with
-    ``while_committing`` run between sending the save and COMMIT and reading their results. Not for
-    a start timer: its job row is rescheduled after the new instance's save, in the same transaction."""
-    if tx.dialect != "postgresql" or job.instance_id is None:
-        return tx
-    return FiringTx(tx, while_committing)

@@ -207,18 +207,9 @@ class Runtime:
             raise ActionTooEarly(instance_id, now.isoformat(), last.isoformat())
         return Step(self, tx, now, actor, loaded)
 
-    def prime(self, tx: Tx, found: Mapping[str, Any]) -> bool:
-        """Restore an instance read ahead of its step (what ``Tx.load`` returns) into the cache, where
-        the step finds it if the version is still the same; False (nothing done) if its definition
-        is not loaded yet (that would be a query) or the cache holds that version or a later one."""
-        row = found["row"]
-        cached = self._cache.get(row["id"])
-        if (cached is not None and cached.version >= row["version"]) or row["definition_id"] not in self._definitions:
-            return False
-        self._cache[row["id"]] = self._load(tx, row["id"], found)
-        while len(self._cache) > CACHE_SIZE:
-            self._cache.popitem(last=False)
-        return True
+    def forget(self, instance_id: int) -> None:
+        """Drop an instance from the cache (its step was rolled back after it saved: a group of the worker)."""
+        self._cache.pop(instance_id, None)
 
     def _load(self, tx: Tx, instance_id: int, preloaded: Any = None) -> Loaded:
         from . import spiff

@@ -475,7 +475,7 @@ _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQ
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _PG_SQL["hold_job"] += " FOR UPDATE OF i"
-# A human task whose id the worker took ahead (engine/jobstore.py, FiringTx), written with the save.
+# A human task whose id the worker took ahead (engine/jobstore.py, GroupTx), written with the save.
 _PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
     "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
     " RETURNING id", "")
@@ -606,7 +606,7 @@ class Tx:
         rows, the instance row (optimistic version check; its status only when `instance` has one, i.e.
         when it changed) and history. False if the version check failed:
         the caller must end the transaction. `last`: no other write follows in this transaction (the
-        worker's FiringTx then sends the COMMIT with the save)."""
+        worker's GroupTx then queues it for the group's one save)."""
         ops: list[tuple[str, Any]] = []
         if self._new_tasks:
             ops.append(("insert_human_task_as", self._new_tasks))

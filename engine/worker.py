@@ -79,21 +79,22 @@ class Worker:
 
     def __init__(self, store: Store, runtime: Any, clock: Clock, *, worker_id: str | None = None,
                  batch: int = 100, lease: float = 60.0, poll: float = 5.0, max_attempts: int = 5,
-                 backoff: float = 30.0, max_backoff: float = 3600.0,
+                 backoff: float = 30.0, max_backoff: float = 3600.0, group: int = 20,
                  on_event: Callable[[Event], None] | None = None) -> None:
-        if batch < 1 or lease <= 0 or poll < 0 or max_attempts < 1:
-            raise ValueError("batch and max_attempts must be at least 1, lease positive, poll not negative")
+        if batch < 1 or lease <= 0 or poll < 0 or max_attempts < 1 or group < 1:
+            raise ValueError("batch, group and max_attempts must be at least 1, lease positive, poll not negative")
         self.store, self.runtime, self.clock = store, runtime, clock
         self.worker_id = worker_id or default_worker_id()
         self.actor = f"worker {self.worker_id}"
         self.batch, self.lease, self.poll = batch, lease, poll
+        # PostgreSQL: the timers of up to `group` instances fire in one transaction (GroupTx); 1: one each
+        self.group = group if store.dialect == "postgresql" else 1
         self.max_attempts, self.backoff, self.max_backoff = max_attempts, backoff, max_backoff
         self.on_event = on_event or (lambda event: None)
         self.summary = Summary(self.worker_id)
         self._held: list[int] = []
         self._renew_at: datetime | None = None
         self._stopping: str | None = None
-        self._primed: int | None = None  # the instance the last job's transaction restored ahead
 
     # -- the loop ---------------------------------------------------------------------------
     def run(self, once: bool = False, install_signals: bool = True) -> Summary:
@@ -127,24 +128,61 @@ class Worker:
         self.summary.batches += 1
         self._held = [j.id for j in batch]
         self._renew_at = now + timedelta(seconds=self.lease / 2)
-        for k, job in enumerate(batch):
-            if self._stopping:
-                break
+        pending = list(batch)
+        while pending and not self._stopping:
             self._heartbeat()
-            self._run(job, batch[k + 1] if k + 1 < len(batch) else None)
-            self._held.remove(job.id)
+            alone, pending = (self._fire_group(pending[:self.group]), pending[self.group:]) if self.group > 1 \
+                else (pending[:1], pending[1:])
+            for job in alone:
+                if self._stopping:
+                    break
+                self._run(job)
+                self._held.remove(job.id)
         self._release_held()
         return len(batch)
 
-    # -- one job ------------------------------------------------------------------------------
-    def _run(self, job: Job, following: Job | None = None) -> None:
-        primed, self._primed = self._primed, None
-        ahead = _ahead(job, following)
+    # -- a group of jobs (PostgreSQL) -----------------------------------------------------------
+    def _fire_group(self, group: list[Job]) -> list[Job]:
+        """Fire the timers of distinct, unlinked, running instances of ``group`` in one transaction
+        (engine/jobstore.py, GroupTx); returns the jobs left to fire one by one, in order: start
+        timers, a second job of an instance, instances locked by someone else, linked or not
+        running, claims lost, and the whole group if anything in it failed (rolled back first)."""
+        candidates = [j for j in group if j.instance_id is not None]
+        if len(candidates) < 2:
+            return group
+        done: list[tuple[Job, str]] = []
         try:
             with self.store.tx() as tx:
-                tx = jobstore.firing_tx(tx, job, self._prime)
-                held = jobstore.hold(tx, job, self.worker_id, load=job.instance_id != primed, ahead=ahead)
-                status, version, loaded = held if held is not None else (None, None, None)
+                gtx = jobstore.GroupTx(tx)
+                held = gtx.hold_group(candidates, self.worker_id)
+                for job in candidates:
+                    status, version, loaded = held.pop(job.id, (None, None, None))
+                    if status != "running" or loaded["row"]["parent_id"] is not None or loaded["has_children"] \
+                            or any(j.instance_id == job.instance_id for j, _ in done):
+                        continue  # alone: it may wait for a lock, write now, or release the job
+                    fired = self.runtime.fire_timer(gtx, job.instance_id, job.spiff_task_id, self.actor, version,
+                                                    loaded)
+                    done.append((job, "fired" if fired else "stale"))
+                if done:
+                    gtx.commit()
+        except Exception:  # noqa: BLE001 - rolled back: every job of the group fires alone, failures are retried there
+            for job, _ in done:
+                self.runtime.forget(job.instance_id)
+            return group
+        now = self.clock.now()
+        for job, kind in done:
+            setattr(self.summary, kind, getattr(self.summary, kind) + 1)
+            self._held.remove(job.id)
+            self.on_event(Event(kind, job, now))
+        fired = {job.id for job, _ in done}
+        return [j for j in group if j.id not in fired]
+
+    # -- one job ------------------------------------------------------------------------------
+    def _run(self, job: Job) -> None:
+        try:
+            with self.store.tx() as tx:
+                held = jobstore.hold(tx, job, self.worker_id)
+                status, version = held if held is not None else (None, None)
                 if status is None:
                     kind = "lost"
                 elif status != "running":
@@ -154,33 +192,15 @@ class Worker:
                     self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
                     kind = "fired"
                 else:
-                    # The step deletes the job row either way (fired, or stale: the timer no longer
-                    # waits) and writes the instance's next jobs; nothing is written after its save,
-                    # so on PostgreSQL (FiringTx) the COMMIT travels with that save.
-                    fired = self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version,
-                                                    loaded)
+                    # the step deletes the job row either way (fired, or stale: the timer no longer
+                    # waits) and writes the instance's next jobs
+                    fired = self.runtime.fire_timer(tx, job.instance_id, job.spiff_task_id, self.actor, version)
                     kind = "fired" if fired else "stale"
         except Exception as exc:  # noqa: BLE001 - anything that stops a firing is retried, then an incident
             self._failed(job, exc)
             return
-        if ahead is not None and self._primed is None:  # no save to overlap (stale, lost...): restore it now
-            self._prime(tx)
-        setattr(self.summary, {"fired": "fired", "stale": "stale", "released": "released", "lost": "lost"}[kind],
-                getattr(self.summary, kind) + 1)
+        setattr(self.summary, kind, getattr(self.summary, kind) + 1)
         self.on_event(Event(kind, job, self.clock.now()))
-
-    def _prime(self, tx: Any) -> None:
-        """Restore the instance of the next job, read along in this job's transaction, into the
-        runtime's cache (PostgreSQL: while this job's COMMIT is on its way, the CPU would idle)."""
-        found = getattr(tx, "ahead", None)
-        if found is None:
-            return
-        tx.ahead = None
-        try:
-            if self.runtime.prime(tx, found):
-                self._primed = found["row"]["id"]
-        except Exception:  # noqa: BLE001 - only a head start: the next job loads the instance itself
-            self._primed = None
 
     def _failed(self, job: Job, exc: BaseException) -> None:
         error = f"{type(exc).__name__}: {exc}".strip()
@@ -248,9 +268,3 @@ class Worker:
             for s, h in previous.items():
                 signal.signal(s, h)
 
-
-def _ahead(job: Job, following: Job | None) -> int | None:
-    """The instance to read along with ``job``'s hold for the next job: another instance's timer."""
-    if following is None or following.instance_id is None or following.instance_id == job.instance_id:
-        return None
-    return following.instance_id

@@ -288,7 +288,10 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
     assert first.startswith("fired"), first + proc.stderr.read()
     proc.send_signal(signal.SIGTERM)
     began = time.monotonic()
-    out, err = proc.communicate(timeout=20)
+    # read through the text buffer that readline filled (communicate() would skip what it holds)
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    proc.wait(timeout=20)
     assert proc.returncode == 0, err
     assert time.monotonic() - began < 5
     assert "stopped by SIGTERM" in out
@@ -399,24 +402,33 @@ def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_trans
     assert run_once(engine)[0]["fired"] == 1 and len(engine.instances(process="timer_start_daily")) == 1
 
 
-# -- the firing transaction on PostgreSQL (engine.jobstore.FiringTx) -----------------------------------
+# -- firing in groups on PostgreSQL (engine.jobstore.GroupTx) ------------------------------------------
 def _pg_only(engine) -> None:
     if engine.store.dialect != "postgresql":
-        pytest.skip("the two-statement firing transaction is PostgreSQL's")
+        pytest.skip("firing in groups is PostgreSQL's (SQLite has one writer: a transaction per timer)")
 
 
-def test_the_firing_load_reads_what_the_ordinary_load_reads(engine, clock) -> None:
+def _xmin(engine, instance_id: int) -> int:
+    """The transaction that last wrote the instance row (PostgreSQL)."""
+    with engine.store.tx(write=False) as tx:
+        return tx.conn.exec_driver_sql(f"SELECT xmin::text::bigint FROM instances WHERE id = {int(instance_id)}").scalar()
+
+
+def test_the_group_load_reads_what_the_ordinary_load_reads(engine, clock) -> None:
     _pg_only(engine)
-    case = engine.start("timer_boundary")
-    clock.advance(minutes=45)
+    case, other = engine.start("timer_boundary"), engine.start("timer_wait")
+    clock.advance(hours=1)                       # the reminder (45 min) and the wait (1 h) are due
     with engine.store.tx() as tx:
-        (job,) = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
+        claimed = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
+    (job,) = [j for j in claimed if j.instance_id == case["id"]]
     with engine.store.tx() as tx:
         plain = tx.load(case["id"])
     with engine.store.tx() as tx:
-        held, loaded = jobstore.FiringTx(tx).hold_and_load(job.id, "w:1", case["id"])
-        assert jobstore.FiringTx(tx).hold_and_load(job.id, "w:2", case["id"]) == (None, None)  # not our claim
-    assert held == ("running", plain["row"]["version"])
+        assert jobstore.GroupTx(tx).hold_group(claimed, "w:2") == {}  # not our claims
+        held = jobstore.GroupTx(tx).hold_group(claimed, "w:1")
+    assert sorted(held) == sorted(j.id for j in claimed) and len(claimed) == 2
+    status, version, loaded = held[job.id]
+    assert (status, version) == ("running", plain["row"]["version"])
     assert loaded["row"] == plain["row"] and loaded["task_rows"] == plain["task_rows"]
     assert loaded["human"] == plain["human"] and len(loaded["human"]) == 1
     assert sorted((j["spiff_task_id"], j["due_at"], j["element"]) for j in loaded["jobs"]) == sorted(
@@ -424,23 +436,108 @@ def test_the_firing_load_reads_what_the_ordinary_load_reads(engine, clock) -> No
     assert loaded["has_children"] is plain["has_children"] is False
 
 
-def test_a_moved_version_writes_nothing_through_the_firing_save(engine, clock) -> None:
-    """The firing save is one statement followed by COMMIT in the same round trip: a version that
-    moved must fail that statement (and so the transaction), not be noticed after the commit."""
+def test_a_moved_version_writes_nothing_through_the_group_save(engine, clock) -> None:
+    """The group's save is one statement followed by COMMIT in the same round trip: a version that
+    moved must fail that statement (and so the transaction) for every instance of the group, not be
+    noticed after the commit."""
     _pg_only(engine)
-    case = engine.start("timer_wait")
-    before = (len(engine.history(case["id"])), job_rows(engine))
-    row = {"state": "{}", "variables": "{}", "status": "running", "updated_at": clock.now(), "ended_at": None,
-           "definition_id": 1, "incident_element": None, "incident_error": None}
+    case, other = engine.start("timer_wait"), engine.start("timer_wait")
+    before = ([len(engine.history(c["id"])) for c in (case, other)], job_rows(engine))
+
+    def row(version_of: dict) -> dict:
+        return {"state": "{}", "variables": "{}", "updated_at": clock.now(), "ended_at": None,
+                "definition_id": 1, "incident_element": None, "incident_error": None}
     hist = {"instance_id": case["id"], "process_id": "timer_wait", "at": clock.now(), "actor": "x",
             "kind": "timer_fired", "element": "wait", "task_id": None, "detail": '{"a":"中"}'}
-    with pytest.raises(RuntimeError, match="version moved"):
+    with pytest.raises(jobstore.VersionMoved):
         with engine.store.tx() as tx:
-            ftx = jobstore.FiringTx(tx)
-            if not ftx.save_step(case["id"], 99, row, {"t": "{}"}, ["x"], ["wait"], [], [hist], last=True):
-                raise RuntimeError("version moved")
-    assert (len(engine.history(case["id"])), job_rows(engine)) == before
+            gtx = jobstore.GroupTx(tx)
+            assert gtx.save_step(other["id"], 1, row(other), {"t": "{}"}, [], ["wait"], [], [], last=True)
+            assert gtx.save_step(case["id"], 99, row(case), {"t": "{}"}, ["x"], ["wait"], [], [hist], last=True)
+            gtx.commit()
+    assert ([len(engine.history(c["id"])) for c in (case, other)], job_rows(engine)) == before
     assert [t["name"] for t in engine.show(case["id"])["tasks"]] == []
+    assert engine.show(other["id"])["timers"] != []
+
+
+def test_a_group_fires_the_timers_of_several_cases_in_one_transaction(engine, clock) -> None:
+    _pg_only(engine)
+    cases = [engine.start("timer_boundary") for _ in range(5)]
+    clock.advance(minutes=45)
+    engine.runtime._cache.clear()                # cold, as in a worker process that never saw the cases
+    summary, events = run_once(engine)
+    assert fired(events) == [(c["id"], "remind") for c in cases] and summary["fired"] == 5
+    assert len({_xmin(engine, c["id"]) for c in cases}) == 1
+    for case in cases:
+        view = engine.show(case["id"])
+        assert view["variables"]["reminded"] is True and [t["name"] for t in view["tasks"]] == ["handle"]
+        assert [t["element"] for t in view["timers"]] == ["escalate"]
+        assert kinds(engine, case["id"], "timer_fired") == ["remind"]
+    # the next timers were written with the group: they fire in a week, once each
+    clock.advance(days=7)
+    assert fired(run_once(engine)[1]) == [(c["id"], "escalate") for c in cases]
+    assert [t["name"] for t in engine.show(cases[0]["id"])["tasks"]] == ["escalated"] and job_rows(engine) == []
+
+
+def test_two_timers_of_one_case_in_one_batch_fire_one_after_the_other(engine, clock) -> None:
+    """A group holds each case once: the second due timer of a case fires after the group, from
+    the state the first left (the escalation cancels the task the reminder left waiting)."""
+    cases = [engine.start("timer_boundary") for _ in range(3)]
+    clock.advance(days=7)                        # the reminder and the escalation of every case are due
+    summary, events = run_once(engine)
+    assert sorted(fired(events)) == sorted((c["id"], e) for c in cases for e in ("remind", "escalate"))
+    assert summary["fired"] == 6 and job_rows(engine) == []
+    for case in cases:
+        assert kinds(engine, case["id"], "timer_fired") == ["remind", "escalate"]
+        assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["escalated"]
+
+
+def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, monkeypatch) -> None:
+    """One step of a group raises: the group rolls back, its timers fire one by one, the failing
+    one is retried later (its case untouched), the others are fired once, with one history row."""
+    a, b, c = (engine.start("timer_boundary") for _ in range(3))
+    clock.advance(minutes=45)
+    fire = engine.runtime.fire_timer
+
+    def failing(tx, instance_id, *args, **kwargs):
+        if instance_id == b["id"]:
+            raise RuntimeError("the reminder service is down")
+        return fire(tx, instance_id, *args, **kwargs)
+    monkeypatch.setattr(engine.runtime, "fire_timer", failing)
+    summary, events = run_once(engine)
+    assert fired(events) == [(a["id"], "remind"), (c["id"], "remind")]
+    assert [(e.kind, e.job.instance_id) for e in events if e.kind != "fired"] == [("retry", b["id"])]
+    for case in (a, c):
+        assert kinds(engine, case["id"], "timer_fired") == ["remind"]
+        assert engine.show(case["id"])["variables"]["reminded"] is True
+    assert kinds(engine, b["id"], "timer_fired") == [] and "reminded" not in engine.show(b["id"])["variables"]
+    monkeypatch.undo()
+    clock.advance(minutes=1)                     # the retry's backoff
+    assert fired(run_once(engine)[1]) == [(b["id"], "remind")]
+    assert engine.show(b["id"])["variables"]["reminded"] is True
+
+
+def test_a_case_locked_by_a_clerk_is_left_out_of_the_group_and_fires_after_it(engine, make_engine, clock) -> None:
+    """The group does not wait for a lock while it holds others (two workers could deadlock): a
+    case a clerk's transaction holds fires alone once the clerk commits, from what the clerk left."""
+    import threading
+    _pg_only(engine)
+    a, b, c = (engine.start("timer_boundary") for _ in range(3))
+    clock.advance(minutes=45)
+    clerk, worker = make_engine(), make_engine()
+    result: list = []
+    with clerk.store.tx() as tx:                 # the clerk's step on b, not yet committed
+        assert tx.instance_version(b["id"], lock=True) is not None
+        thread = threading.Thread(target=lambda: result.append(run_once(worker)))
+        thread.start()
+        thread.join(1.0)
+        assert thread.is_alive()                 # a and c are fired; b waits for the clerk
+        assert kinds(engine, a["id"], "timer_fired") == kinds(engine, c["id"], "timer_fired") == ["remind"]
+    thread.join(30)
+    summary, events = result[0]
+    assert fired(events) == [(a["id"], "remind"), (c["id"], "remind"), (b["id"], "remind")]
+    assert _xmin(engine, a["id"]) == _xmin(engine, c["id"]) != _xmin(engine, b["id"])
+    assert engine.show(b["id"])["variables"]["reminded"] is True
 
 
 def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(engine, make_engine, clock) -> None:
@@ -462,7 +559,7 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     worker_a = Worker(engine.store, engine.runtime, clock, worker_id="w:a", on_event=events.append)
     engine.runtime._cache.clear()  # a cold load, as in a worker process that never saw the case
     with other.store.tx() as tx:   # worker B's transaction, held open while A starts
-        _status, version, _loaded = jobstore.hold(tx, taken, "w:b")
+        _status, version = jobstore.hold(tx, taken, "w:b")
         assert other.runtime.fire_timer(tx, case["id"], taken.spiff_task_id, "worker w:b", version)
         thread = threading.Thread(target=worker_a._run, args=(job,))
         thread.start()
@@ -475,51 +572,6 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     view = engine.show(case["id"])
     assert [t["name"] for t in view["tasks"]] == ["escalated"] and "reminded" not in view["variables"]
     assert job_rows(engine) == []
-
-
-def test_a_case_read_ahead_for_the_next_job_and_changed_meanwhile_is_loaded_again(engine, make_engine, clock) -> None:
-    """PostgreSQL reads the next job's case along with the hold of the job in hand and restores it
-    while that job commits. The next job uses what was read ahead only at the same version: a case
-    a clerk changed in between (suspended and resumed it) is loaded again, and its timer fires from
-    there (from the old state, the save's version check would refuse it: a retry)."""
-    from engine.worker import Worker
-    first, second = engine.start("timer_boundary"), engine.start("timer_boundary")
-    clock.advance(minutes=45)                    # both reminders are due
-    with engine.store.tx() as tx:
-        job_1, job_2 = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
-    assert (job_1.instance_id, job_2.instance_id) == (first["id"], second["id"])
-    events: list = []
-    worker = Worker(engine.store, engine.runtime, clock, worker_id="w:1", on_event=events.append)
-    engine.runtime._cache.clear()                # cold, as in a worker process that never saw the cases
-    worker._run(job_1, job_2)
-    assert worker._primed == (second["id"] if engine.store.dialect == "postgresql" else None)
-    clerk = make_engine()
-    clerk.suspend(second["id"], "a question to the applicant")
-    clerk.resume(second["id"])
-    worker._run(job_2)
-    assert [e.kind for e in events] == ["fired", "fired"], events
-    assert [h["kind"] for h in engine.history(second["id"])][-3:] == ["suspended", "resumed", "timer_fired"]
-    view = engine.show(second["id"])
-    assert view["variables"]["reminded"] is True and [t["name"] for t in view["tasks"]] == ["handle"]
-
-
-def test_a_case_read_ahead_fires_from_what_was_read(engine, clock, monkeypatch) -> None:
-    """The next job's case, read ahead and unchanged, fires without a load of its own, like a cold one."""
-    cases = [engine.start("timer_boundary") for _ in range(3)]
-    clock.advance(minutes=45)
-    engine.runtime._cache.clear()
-    loads: list = []
-    hold_and_load = jobstore.FiringTx.hold_and_load
-    monkeypatch.setattr(jobstore.FiringTx, "hold_and_load",
-                        lambda self, *args: loads.append(args[2:]) or hold_and_load(self, *args))
-    summary, events = run_once(engine)
-    a, b, c = (case["id"] for case in cases)
-    assert loads == ([(a, b), (None, c), (None, None)] if engine.store.dialect == "postgresql" else [])
-    assert fired(events) == [(a, "remind"), (b, "remind"), (c, "remind")] and summary["fired"] == 3
-    for case in cases:
-        view = engine.show(case["id"])
-        assert view["variables"]["reminded"] is True and [t["name"] for t in view["tasks"]] == ["handle"]
-        assert [t["element"] for t in view["timers"]] == ["escalate"]
 
 
 # -- asynchronous continuations (camunda:asyncBefore / asyncAfter) -------------------------------------
