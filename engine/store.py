@@ -475,6 +475,12 @@ _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQ
 _PG_SQL["instance_version"] += " FOR UPDATE"
 _PG_SQL["task_for_update"] += " FOR UPDATE OF i"
 _PG_SQL["hold_job"] += " FOR UPDATE OF i"
+# An instance's ready tasks through ix_human_tasks_instance whatever the statistics say: with
+# `status = 'ready'` in the scan, PostgreSQL took the partial role index (a scan of every ready
+# task) whenever human_tasks had grown since its last ANALYZE, 40 ms a load after 10,000 new tasks.
+_PG_SQL["ready_human_tasks"] = _PG_SQL["ready_human_tasks"].replace(
+    " FROM human_tasks WHERE instance_id = %(id)s AND status = 'ready' ORDER BY id",
+    " FROM (SELECT * FROM human_tasks WHERE instance_id = %(id)s OFFSET 0) h WHERE status = 'ready' ORDER BY id")
 # A human task whose id the worker took ahead (engine/jobstore.py, GroupTx), written with the save.
 _PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
     "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
