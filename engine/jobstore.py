@@ -221,9 +221,10 @@ def park(tx: Tx, job: Job, error: str) -> bool:
 # never waits for a lock while it holds others, so two workers cannot deadlock; the worker fires
 # those timers one by one after the group commits (``Worker._run``), waiting for the lock there.
 
-# Each statement is planned at every execution (0.3 ms a group): a plan fixed once per connection
-# (plan_cache_mode = force_generic_plan) was made for the tables as they were when the worker
-# started, and a load planned on an empty human_tasks table scanned the whole table ever after.
+# Each statement is planned at every execution (prepare=False; 0.3 ms a group): a prepared
+# statement's generic plan is made for the tables as they were when the worker started, and a load
+# planned while human_tasks was nearly empty scanned the whole table ever after (26 ms a group
+# after 10,000 firings, until an ANALYZE of the table invalidated the plan).
 _GROUP_HOLD = (b"SELECT j.id, i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id'))"
                b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
                b" WHERE j.id = ANY(%(jobs)s) AND j.locked_by = %(worker)s"
@@ -325,8 +326,9 @@ class GroupTx(Tx):
         instance was locked by someone else."""
         raw = self.conn.connection.dbapi_connection
         with raw.pipeline():
-            hold = raw.cursor().execute(_GROUP_HOLD, {"jobs": [j.id for j in group], "worker": worker})
-            load = raw.cursor().execute(_GROUP_LOAD, {"instances": [j.instance_id for j in group]})
+            hold = raw.cursor().execute(_GROUP_HOLD, {"jobs": [j.id for j in group], "worker": worker},
+                                        prepare=False)
+            load = raw.cursor().execute(_GROUP_LOAD, {"instances": [j.instance_id for j in group]}, prepare=False)
         held = hold.fetchall()
         self._task_ids.extend(h[3] for h in held)
         loaded = {row["row"]["id"]: row for row in map(_loaded, load.fetchall())}
@@ -364,7 +366,7 @@ class GroupTx(Tx):
         try:
             with raw.pipeline():
                 raw.cursor().execute(_save_sql(tuple(bool(lists[k]) for k in ("ht", "jd", "ja", "tr", "td", "h"))),
-                                     params)
+                                     params, prepare=False)
                 raw.cursor().execute(b"COMMIT")
         except DivisionByZero:
             raise VersionMoved() from None

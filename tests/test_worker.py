@@ -479,6 +479,21 @@ def test_a_group_fires_the_timers_of_several_cases_in_one_transaction(engine, cl
     assert [t["name"] for t in engine.show(cases[0]["id"])["tasks"]] == ["escalated"] and job_rows(engine) == []
 
 
+def test_the_group_statements_are_planned_for_the_tables_as_they_are(engine, clock) -> None:
+    """The group's statements are never prepared: PostgreSQL would keep a generic plan made for the
+    tables as they were when the worker started (a load planned on a nearly empty human_tasks
+    scanned the whole table ever after)."""
+    _pg_only(engine)
+    cases = [engine.start("timer_wait") for _ in range(16)]
+    clock.advance(hours=1)
+    summary, _ = run_once(engine, group=2)       # eight groups: psycopg prepares from the fifth use on
+    assert summary["fired"] == 16
+    with engine.store.tx(write=False) as tx:     # the worker's own connection (a Store keeps one)
+        prepared = [r[0] for r in tx.conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements")]
+    assert prepared and not [p for p in prepared if "human_tasks" in p and "ANY" in p], prepared
+    assert all(kinds(engine, c["id"], "timer_fired") == ["wait"] for c in cases)
+
+
 def test_two_timers_of_one_case_in_one_batch_fire_one_after_the_other(engine, clock) -> None:
     """A group holds each case once: the second due timer of a case fires after the group, from
     the state the first left (the escalation cancels the task the reminder left waiting)."""
