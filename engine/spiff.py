@@ -30,6 +30,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -324,7 +325,7 @@ class _SpecAwareWorkflowConverter(BpmnWorkflowConverter):
         spec = dct.pop("spec")
         subprocess_specs = dct.pop("subprocess_specs", {})
         workflow = self.target_class(spec, subprocess_specs, deserializing=True)
-        workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
+        workflow.tasks = _restore_tasks(self.registry, dct["tasks"], workflow, dct.pop("plain", frozenset()))
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
         self.subprocesses_from_dict(dct["subprocesses"], workflow)
@@ -526,13 +527,19 @@ class Instance:
         return cls(wf)
 
     @classmethod
-    def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot) -> "Instance":
+    def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot,
+                fast: bool = True) -> "Instance":
         dct = json.loads(snap.state)
         dct["tasks"] = _tree_order(dct["root"], {k: json.loads(v) for k, v in snap.tasks.items()})
         dct["spec"] = process.spec
         dct["subprocess_specs"] = process.subprocess_specs
+        if fast:  # rows whose only "typename" is the task's own: no typed value to restore in them
+            dct["plain"] = frozenset(k for k, v in snap.tasks.items() if v.count('"typename"') == 1)
         wf = SERIALIZER.from_dict(dct)
         wf.script_engine = engine
+        if VERIFY_SNAPSHOTS and fast:
+            full = cls.restore(process, engine, snap, fast=False).wf
+            assert _REGISTRY.convert(wf) == _REGISTRY.convert(full), "the fast restore differs from SpiffWorkflow's"
         return cls(wf, snap.tasks)
 
     def snapshot(self) -> Snapshot:
@@ -817,6 +824,50 @@ def _print(task: Any) -> tuple:
     return (task._state, task.last_state_change, len(task._children), task.triggered, len(task.data),
             len(task.internal_data), task._parent,
             (parent._state, parent.last_state_change, len(parent.data)) if parent is not None else None)
+
+
+def _restore_tasks(registry: Any, rows: dict[str, dict], workflow: Any, plain: frozenset) -> dict:
+    """The workflow's tasks as SpiffWorkflow's TaskConverter (3.x, data stored as deltas) restores
+    them, rows in ``plain`` without the registry's per-value dispatch (their JSON holds no typed
+    value, so what json.loads made is already what the registry would return) and each id text
+    parsed once. Rows come parents first (``_tree_order``): a task's data is its parent's plus a delta."""
+    specs = workflow.spec.task_specs
+    ids: dict[str, UUID] = {}
+
+    def uid(text: str) -> UUID:
+        found = ids.get(text)
+        if found is None:
+            found = ids[text] = UUID(text)
+        return found
+
+    tasks = {}
+    for key, dct in rows.items():
+        if key not in plain or dct.get("typename") != "Task":
+            tasks[uid(key)] = registry.restore(dct, workflow=workflow)
+            continue
+        spec = specs.get(dct["task_spec"])
+        task = Task(workflow, spec, state=dct["state"], id=uid(dct["id"]))
+        parent_id = dct["parent"]
+        task._parent = uid(parent_id) if parent_id is not None else None
+        task._children = [uid(child) for child in dct["children"]]
+        task.last_state_change = dct["last_state_change"]
+        task.triggered = dct["triggered"]
+        task.internal_data = dct["internal_data"]
+        if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
+            workflow.top_workflow.event_manager.add_task(task)
+        delta = dct.get("delta")
+        parent = workflow.tasks.get(task._parent) if delta else None
+        if parent is not None:
+            # DeepMerge.merge({}, parent.data): the top level copied, mutable values shallowly
+            data = {k: copy.copy(v) if isinstance(v, (dict, list, set)) else v for k, v in parent.data.items()}
+            data.update(delta.get("updates", {}))
+            for name in delta.get("deletions", ()):
+                data.pop(name, None)
+        else:
+            data = dct["data"]
+        task.data = data
+        tasks[task.id] = task
+    return tasks
 
 
 def _tree_order(root: str, tasks: dict[str, dict]) -> dict[str, dict]:
