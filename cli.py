@@ -582,7 +582,7 @@ def config_check(ctx: Context) -> None:
               help="Seconds to wait when nothing is due.")
 @click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(min=1),
               help="Failed firings before the instance is marked incident.")
-@click.option("--group", default=20, show_default=True, type=click.IntRange(min=1),
+@click.option("--group", default=50, show_default=True, type=click.IntRange(min=1),
               help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).")
 @json_option
 @command

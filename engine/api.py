@@ -705,7 +705,7 @@ class Engine:
     # -- timers: the job runner and the business calendar ------------------------------------------
     def run_due_jobs(self, once: bool = True, *, batch: int = 100, lease: float = 60.0, poll: float = 5.0,
                      max_attempts: int = 5, backoff: float = 30.0, worker_id: str | None = None,
-                     group: int = 20, on_event: Any = None, install_signals: bool = True) -> dict:
+                     group: int = 50, on_event: Any = None, install_signals: bool = True) -> dict:
         """Fire due timers (`hall worker`): with ``once`` everything due now, else until SIGTERM/SIGINT.
 
         ``on_event(event)`` is called for each job handled (see engine.worker.Event). Returns the

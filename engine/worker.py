@@ -79,7 +79,7 @@ class Worker:
 
     def __init__(self, store: Store, runtime: Any, clock: Clock, *, worker_id: str | None = None,
                  batch: int = 100, lease: float = 60.0, poll: float = 5.0, max_attempts: int = 5,
-                 backoff: float = 30.0, max_backoff: float = 3600.0, group: int = 20,
+                 backoff: float = 30.0, max_backoff: float = 3600.0, group: int = 50,
                  on_event: Callable[[Event], None] | None = None) -> None:
         if batch < 1 or lease <= 0 or poll < 0 or max_attempts < 1 or group < 1:
             raise ValueError("batch, group and max_attempts must be at least 1, lease positive, poll not negative")

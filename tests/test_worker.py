@@ -247,7 +247,9 @@ def test_cli_worker_once_and_calendar(tmp_path):
     assert lines[0].split()[:4] == ["fired", "instance", "1", "remind"] and "2026-09-30T08:45:00+00:00" in lines[0]
     assert "fired 1, stale 0, retried 0, incidents 0" in lines[1]
     assert "1 pending, 0 due" in lines[2] and "next due 2026-10-09T08:00:00+00:00" in lines[2]
-    code, out = hall("2026-10-09T16:00+08:00", "worker", "--once", "--batch", "5", "--json")
+    code, out = hall("2026-10-09T16:00+08:00", "worker", "--once", "--group", "0")
+    assert code == 2 and "--group" in out and "0 is not in the range x>=1" in out
+    code, out = hall("2026-10-09T16:00+08:00", "worker", "--once", "--batch", "5", "--group", "1", "--json")
     import json
     summary = json.loads(out)
     assert code == 0 and summary["fired"] == 1 and summary["jobs"]["pending"] == 0
