@@ -446,16 +446,15 @@ def test_a_moved_version_writes_nothing_through_the_group_save(engine, clock) ->
     case, other = engine.start("timer_wait"), engine.start("timer_wait")
     before = ([len(engine.history(c["id"])) for c in (case, other)], job_rows(engine))
 
-    def row(version_of: dict) -> dict:
-        return {"state": "{}", "variables": "{}", "updated_at": clock.now(), "ended_at": None,
-                "definition_id": 1, "incident_element": None, "incident_error": None}
+    row = {"state": "{}", "variables": "{}", "updated_at": clock.now(), "ended_at": None,
+           "definition_id": 1, "incident_element": None, "incident_error": None}
     hist = {"instance_id": case["id"], "process_id": "timer_wait", "at": clock.now(), "actor": "x",
             "kind": "timer_fired", "element": "wait", "task_id": None, "detail": '{"a":"中"}'}
     with pytest.raises(jobstore.VersionMoved):
         with engine.store.tx() as tx:
             gtx = jobstore.GroupTx(tx)
-            assert gtx.save_step(other["id"], 1, row(other), {"t": "{}"}, [], ["wait"], [], [], last=True)
-            assert gtx.save_step(case["id"], 99, row(case), {"t": "{}"}, ["x"], ["wait"], [], [hist], last=True)
+            assert gtx.save_step(other["id"], 1, row, {"t": "{}"}, [], ["wait"], [], [], last=True)
+            assert gtx.save_step(case["id"], 99, row, {"t": "{}"}, ["x"], ["wait"], [], [hist], last=True)
             gtx.commit()
     assert ([len(engine.history(c["id"])) for c in (case, other)], job_rows(engine)) == before
     assert [t["name"] for t in engine.show(case["id"])["tasks"]] == []
