@@ -143,17 +143,19 @@ def fill(url: str, pending: int, due: int, park: list[int]) -> None:
     bulk_pending(eng, pending - due, park)
     eng.close()
     if url.startswith("postgresql"):
-        engine = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql("VACUUM (ANALYZE)")
-        engine.dispose()
+        _outside_transaction(url, "VACUUM (ANALYZE)")
 
 
 def checkpoint(url: str) -> None:
     """PostgreSQL: write out what the set-up left in memory, so the measured run does not pay for it."""
+    _outside_transaction(url, "CHECKPOINT")
+
+
+def _outside_transaction(url: str, sql: str) -> None:
+    """PostgreSQL: a statement that cannot run inside a transaction block (VACUUM, CHECKPOINT)."""
     engine = sa.create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
-        conn.exec_driver_sql("CHECKPOINT")
+        conn.exec_driver_sql(sql)
     engine.dispose()
 
 

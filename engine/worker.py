@@ -151,6 +151,7 @@ class Worker:
         if len(candidates) < 2:
             return group
         done: list[tuple[Job, str]] = []
+        cases: set[int] = set()
         try:
             with self.store.tx() as tx:
                 gtx = jobstore.GroupTx(tx)
@@ -158,8 +159,9 @@ class Worker:
                 for job in candidates:
                     status, version, loaded = held.pop(job.id, (None, None, None))
                     if status != "running" or loaded["row"]["parent_id"] is not None or loaded["has_children"] \
-                            or any(j.instance_id == job.instance_id for j, _ in done):
+                            or job.instance_id in cases:
                         continue  # alone: it may wait for a lock, write now, or release the job
+                    cases.add(job.instance_id)
                     fired = self.runtime.fire_timer(gtx, job.instance_id, job.spiff_task_id, self.actor, version,
                                                     loaded)
                     done.append((job, "fired" if fired else "stale"))
