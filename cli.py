@@ -1,11 +1,13 @@
 """`hall`: the command line of the hall workflow engine. Thin: parse, call the API, print."""
+
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import datetime
 from functools import update_wrapper
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -22,13 +24,14 @@ class Context:
     @property
     def engine(self) -> Any:
         if self._engine is None:
-            from engine import Engine
-            from engine.clock import Clock, FixedClock
+            from .engine import Engine
+            from .engine.clock import Clock, FixedClock
+
             settings = self.settings
             clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
             # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
             url = self.db or settings.get("database") or "hall.db"
-            forms = self.forms_dir or settings.get("forms") or "forms"   # --forms > HALL_FORMS > forms: > ./forms
+            forms = self.forms_dir or settings.get("forms") or "forms"  # --forms > HALL_FORMS > forms: > ./forms
             self._engine = Engine(url, clock=clock, forms_dir=forms, settings=settings)
             self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
         return self._engine
@@ -38,7 +41,8 @@ class Context:
         """hall.yaml, read once; a missing ./hall.yaml means defaults and one notice line on stderr,
         a missing file named by --config / HALL_CONFIG is an error."""
         if self._settings is None:
-            from engine.config import load_config, missing_notice
+            from .engine.config import load_config, missing_notice
+
             self._settings = load_config(self.config_path)
             notice = missing_notice(self.config_path)
             if notice:
@@ -54,7 +58,9 @@ def parse_now(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is not an ISO date-time like 2026-09-30T16:00+08:00", param_hint="--now")
+        raise click.BadParameter(
+            f"{text!r} is not an ISO date-time like 2026-09-30T16:00+08:00", param_hint="--now"
+        ) from None
     if value.tzinfo is None:
         raise click.BadParameter(f"{text!r} has no UTC offset (write e.g. 2026-09-30T16:00+08:00)", param_hint="--now")
     return value
@@ -62,9 +68,11 @@ def parse_now(text: str) -> datetime:
 
 def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Give a command the Context and turn every HallError into one line and exit status 1."""
+
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        from engine.errors import HallError
+        from .engine.errors import HallError
+
         try:
             return fn(ctx, *args, **kwargs)
         except HallError as exc:
@@ -72,6 +80,7 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(exc.exit_code)
         finally:
             ctx.close()
+
     return update_wrapper(wrapper, fn)
 
 
@@ -86,15 +95,29 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", envvar="HALL_DB", default=None,
-              help="Database: a SQLite file path or URL (sqlite:///x.db, postgresql+psycopg://...). Env HALL_DB; "
-                   "default hall.yaml's database:, else hall.db.")
+@click.option(
+    "--db",
+    envvar="HALL_DB",
+    default=None,
+    help="Database: a SQLite file path or URL (sqlite:///x.db, postgresql+psycopg://...). Env HALL_DB; "
+    "default hall.yaml's database:, else hall.db.",
+)
 @click.option("--user", envvar="HALL_USER", default=None, help="Who is acting. Env HALL_USER.")
-@click.option("--now", envvar="HALL_NOW", default=None,
-              help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.")
-@click.option("--forms", envvar="HALL_FORMS", default=None,
-              help="Folder of form files. Env HALL_FORMS; default hall.yaml's forms:, else forms.")
-@click.option("--config", envvar="HALL_CONFIG", default=None, help="Configuration file (default ./hall.yaml if present).")
+@click.option(
+    "--now",
+    envvar="HALL_NOW",
+    default=None,
+    help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.",
+)
+@click.option(
+    "--forms",
+    envvar="HALL_FORMS",
+    default=None,
+    help="Folder of form files. Env HALL_FORMS; default hall.yaml's forms:, else forms.",
+)
+@click.option(
+    "--config", envvar="HALL_CONFIG", default=None, help="Configuration file (default ./hall.yaml if present)."
+)
 @click.pass_context
 def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
     """hall: run BPMN processes (service hall, complaints) with forms, deadlines and history."""
@@ -126,6 +149,7 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
         for r in rows:
             what = f"deployed as version {r['version']}" if r["changed"] else f"unchanged (version {r['version']})"
             click.echo(f"{r['process']}: {what}  [{r['file']}]")
+
     emit(results, as_json, human)
 
 
@@ -152,14 +176,20 @@ def definitions(ctx: Context) -> None:
 
 # -- instances ----------------------------------------------------------------------------------
 def read_data(sets: tuple[str, ...], data_file: str | None) -> dict:
-    from engine.dataio import parse_assignments, read_data_file
+    from .engine.dataio import parse_assignments, read_data_file
+
     data = read_data_file(data_file) if data_file else {}
     data.update(parse_assignments(sets))
     return data
 
 
-set_option = click.option("--set", "sets", multiple=True, metavar="NAME=VALUE",
-                          help="A variable (repeatable); NAME:=JSON for a typed value (n:=5, ok:=true).")
+set_option = click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A variable (repeatable); NAME:=JSON for a typed value (n:=5, ok:=true).",
+)
 data_option = click.option("--data", "data_file", type=click.Path(), help="Variables from a YAML or JSON file.")
 
 
@@ -170,8 +200,9 @@ data_option = click.option("--data", "data_file", type=click.Path(), help="Varia
 @data_option
 @json_option
 @command
-def start(ctx: Context, process: str, business_key: str | None, sets: tuple[str, ...], data_file: str | None,
-          as_json: bool) -> None:
+def start(
+    ctx: Context, process: str, business_key: str | None, sets: tuple[str, ...], data_file: str | None, as_json: bool
+) -> None:
     """Start PROCESS (its latest version) and run it until it waits."""
     view = ctx.engine.start(process, business_key, read_data(sets, data_file), user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
@@ -187,8 +218,13 @@ def show(ctx: Context, instance: str, as_json: bool) -> None:
 
 
 def limit_option(default: int) -> Callable[..., Any]:
-    return click.option("--limit", default=default, show_default=True, type=click.IntRange(min=1),
-                        help="Show at most this many (a notice on stderr says when the list was cut).")
+    return click.option(
+        "--limit",
+        default=default,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Show at most this many (a notice on stderr says when the list was cut).",
+    )
 
 
 def notice_cut(rows: Any, what: str) -> None:
@@ -205,15 +241,19 @@ def notice_cut(rows: Any, what: str) -> None:
 @limit_option(200)
 @json_option
 @command
-def list_instances(ctx: Context, process: str | None, status: str | None, business_key: str | None, limit: int,
-                   as_json: bool) -> None:
+def list_instances(
+    ctx: Context, process: str | None, status: str | None, business_key: str | None, limit: int, as_json: bool
+) -> None:
     """List instances, newest first."""
     rows = ctx.engine.instances(process, status, business_key, user=ctx.user, limit=limit)
     notice_cut(rows, "instances")
 
     def human(rows: list[dict]) -> None:
         for r in rows:
-            click.echo(f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}")
+            click.echo(
+                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
+            )
+
     emit(rows, as_json, human)
 
 
@@ -247,8 +287,12 @@ def cancel(ctx: Context, instance: str, reason: str) -> None:
 @click.argument("instance")
 @set_option
 @data_option
-@click.option("--latest", is_flag=True, help="First move the instance to the latest deployed version of its process "
-                                             "(a fixed definition); refused if an element it is at is not there.")
+@click.option(
+    "--latest",
+    is_flag=True,
+    help="First move the instance to the latest deployed version of its process "
+    "(a fixed definition); refused if an element it is at is not there.",
+)
 @command
 def retry(ctx: Context, instance: str, sets: tuple[str, ...], data_file: str | None, latest: bool) -> None:
     """Run an instance in incident again (after fixing its data with --set/--data, or its definition: --latest)."""
@@ -260,11 +304,13 @@ def retry(ctx: Context, instance: str, sets: tuple[str, ...], data_file: str | N
 @command
 def incidents(ctx: Context, as_json: bool) -> None:
     """List instances stopped by an error in a script, condition or service call."""
+
     def human(rows: list[dict]) -> None:
         if not rows:
             click.echo("no incidents")
         for r in rows:
             click.echo(f"{r['instance']:>6}  {r['process']:<12} {r['element']}: {r['error']}  (since {r['since']})")
+
     emit(ctx.engine.incidents(user=ctx.user), as_json, human)
 
 
@@ -275,11 +321,13 @@ def incidents(ctx: Context, as_json: bool) -> None:
 def history(ctx: Context, instance: str | None, as_json: bool) -> None:
     """Everything that happened to an instance, oldest first; without INSTANCE, the hall-wide
     events that have no case (refused deploys, purges, reports)."""
+
     def human(rows: list[dict]) -> None:
         for h in rows:
             detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
             who = h["actor"] or "-"
             click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
+
     emit(ctx.engine.history(instance, user=ctx.user), as_json, human)
 
 
@@ -304,16 +352,26 @@ def message(ctx: Context, instance: str, name: str, sets: tuple[str, ...], data_
 @limit_option(500)
 @json_option
 @command
-def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, process: str | None,
-          instance: str | None, limit: int, as_json: bool) -> None:
+def tasks(
+    ctx: Context,
+    role: str | None,
+    assignee: str | None,
+    mine: bool,
+    process: str | None,
+    instance: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
     """The work queue: ready tasks, most urgent first."""
-    from engine.errors import HallError
+    from .engine.errors import HallError
+
     if mine:
         if not ctx.user:
             raise HallError("--mine needs a user: pass --user or set HALL_USER")
         assignee = ctx.user
-    rows = ctx.engine.tasks(role=role, assignee=assignee, process=process, instance=instance, user=ctx.user,
-                            limit=limit)
+    rows = ctx.engine.tasks(
+        role=role, assignee=assignee, process=process, instance=instance, user=ctx.user, limit=limit
+    )
     notice_cut(rows, "tasks")
 
     def human(rows: list[dict]) -> None:
@@ -323,8 +381,11 @@ def tasks(ctx: Context, role: str | None, assignee: str | None, mine: bool, proc
         now = ctx.engine.clock.now()
         warn_provisional(ctx, rows)
         for t in rows:
-            click.echo(f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
-                       f"{t['process']}#{t['instance']:<6} {t['title']}  {('@' + t['assignee']) if t['assignee'] else ''}")
+            click.echo(
+                f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
+                f"{t['process']}#{t['instance']:<6} {t['title']}  {('@' + t['assignee']) if t['assignee'] else ''}"
+            )
+
     emit(rows, as_json, human)
 
 
@@ -332,9 +393,12 @@ def warn_provisional(ctx: Context, tasks: list[dict]) -> None:
     """Once per command: some deadline fell in a year without an official holiday schedule."""
     if not ctx.warned and any(t.get("due_provisional") for t in tasks):
         ctx.warned = True
-        click.echo("warning: deadlines marked ~ are provisional: they reach a year whose official holiday "
-                   "schedule is not known yet (Monday-Friday assumed); add it under calendar.official in "
-                   "hall.yaml when it is published (`hall calendar YYYY-MM` shows coverage)", err=True)
+        click.echo(
+            "warning: deadlines marked ~ are provisional: they reach a year whose official holiday "
+            "schedule is not known yet (Monday-Friday assumed); add it under calendar.official in "
+            "hall.yaml when it is published (`hall calendar YYYY-MM` shows coverage)",
+            err=True,
+        )
 
 
 def due_text(task: dict, now: datetime) -> str:
@@ -368,8 +432,10 @@ def task(ctx: Context, task_id: str) -> None:
     view = ctx.engine.task(task_id, user=ctx.user)
     name = f" ({view['name']})" if view["name"] else ""
     click.echo(f"task {view['id']}: {view['title']}{name}  [{view['status']}]")
-    click.echo(f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
-               f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}")
+    click.echo(
+        f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
+        f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}"
+    )
     text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():
         click.echo(text.rstrip())
@@ -471,7 +537,8 @@ def reassign(ctx: Context, task_id: str, to_user: str) -> None:
 
 # -- people: users and roles in hall.yaml (engine.people), and `hall config check` ------------------
 def config_file(ctx: Context) -> Any:
-    from engine.config import ConfigFile
+    from .engine.config import ConfigFile
+
     return ConfigFile(ctx.config_path)
 
 
@@ -490,7 +557,9 @@ def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...
     f = config_file(ctx)
     f.add_user(user_id, name, list(roles))
     f.save()
-    click.echo(f"{f.path}: {'created with ' if f.created else ''}user {user_id} ({name or user_id}): {', '.join(roles)}")
+    click.echo(
+        f"{f.path}: {'created with ' if f.created else ''}user {user_id} ({name or user_id}): {', '.join(roles)}"
+    )
 
 
 @user_group.command("list")
@@ -498,17 +567,29 @@ def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...
 @command
 def user_list(ctx: Context, as_json: bool) -> None:
     """The configured users, their roles and what those allow."""
-    from engine.people import People
+    from .engine.people import People
+
     people = People.from_config(ctx.settings)
-    rows = [{"id": u.id, "name": u.name, "roles": list(u.roles), "serves": sorted(people.groups(u)),
-             "may": sorted({p for r in u.roles for p in people.role(r).may})} for u in people.users.values()]
+    rows = [
+        {
+            "id": u.id,
+            "name": u.name,
+            "roles": list(u.roles),
+            "serves": sorted(people.groups(u)),
+            "may": sorted({p for r in u.roles for p in people.role(r).may}),
+        }
+        for u in people.users.values()
+    ]
 
     def human(rows: list[dict]) -> None:
         if not rows:
             click.echo("no users configured: everybody may do everything (add one with `hall user add`)")
         for r in rows:
-            click.echo(f"{r['id']:<10} {r['name']:<10} roles {', '.join(r['roles'])}"
-                       + (f"  may {', '.join(r['may'])}" if r["may"] else ""))
+            click.echo(
+                f"{r['id']:<10} {r['name']:<10} roles {', '.join(r['roles'])}"
+                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
+            )
+
     emit(rows, as_json, human)
 
 
@@ -522,18 +603,29 @@ def role_group() -> None:
 @command
 def role_list(ctx: Context, as_json: bool) -> None:
     """The configured roles."""
-    from engine.people import People
+    from .engine.people import People
+
     people = People.from_config(ctx.settings)
-    rows = [{"role": r.name, "serves": sorted(r.serves), "may": sorted(r.may),
-             "users": [u.id for u in people.users.values() if r.name in u.roles]} for r in people.roles.values()]
+    rows = [
+        {
+            "role": r.name,
+            "serves": sorted(r.serves),
+            "may": sorted(r.may),
+            "users": [u.id for u in people.users.values() if r.name in u.roles],
+        }
+        for r in people.roles.values()
+    ]
 
     def human(rows: list[dict]) -> None:
         if not rows:
             click.echo("no roles configured: a role serves the lane of its own name, without permissions")
         for r in rows:
-            click.echo(f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
-                       + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-                       + (f"  users {', '.join(r['users'])}" if r["users"] else ""))
+            click.echo(
+                f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
+                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
+                + (f"  users {', '.join(r['users'])}" if r["users"] else "")
+            )
+
     emit(rows, as_json, human)
 
 
@@ -547,8 +639,9 @@ def role_add(ctx: Context, name: str, serves: tuple[str, ...], may: tuple[str, .
     f = config_file(ctx)
     f.add_role(name, list(serves), list(may))
     f.save()
-    click.echo(f"{f.path}: role {name} serves {', '.join(serves or (name,))}"
-               + (f", may {', '.join(may)}" if may else ""))
+    click.echo(
+        f"{f.path}: role {name} serves {', '.join(serves or (name,))}" + (f", may {', '.join(may)}" if may else "")
+    )
 
 
 @main.group("config")
@@ -560,7 +653,8 @@ def config_group() -> None:
 @command
 def config_check(ctx: Context) -> None:
     """Check hall.yaml: one line per problem `FILE:LINE: where: what`, exit 1 if any."""
-    from engine.config import check_config
+    from .engine.config import check_config
+
     problems, notice = check_config(ctx.config_path)
     if notice:
         click.echo(f"notice: {notice}", err=True)
@@ -576,19 +670,37 @@ def config_check(ctx: Context) -> None:
 @main.command()
 @click.option("--once", is_flag=True, help="Fire everything due now, then exit (for cron).")
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(min=1), help="Jobs claimed at a time.")
-@click.option("--lease", default=60.0, show_default=True, type=click.FloatRange(min=0.001),
-              help="Seconds a claim lasts; a dead worker's jobs are taken over after it.")
-@click.option("--poll", default=5.0, show_default=True, type=click.FloatRange(min=0),
-              help="Seconds to wait when nothing is due.")
-@click.option("--max-attempts", default=5, show_default=True, type=click.IntRange(min=1),
-              help="Failed firings before the instance is marked incident.")
-@click.option("--group", default=50, show_default=True, type=click.IntRange(min=1),
-              help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).")
+@click.option(
+    "--lease",
+    default=60.0,
+    show_default=True,
+    type=click.FloatRange(min=0.001),
+    help="Seconds a claim lasts; a dead worker's jobs are taken over after it.",
+)
+@click.option(
+    "--poll", default=5.0, show_default=True, type=click.FloatRange(min=0), help="Seconds to wait when nothing is due."
+)
+@click.option(
+    "--max-attempts",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Failed firings before the instance is marked incident.",
+)
+@click.option(
+    "--group",
+    default=50,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).",
+)
 @json_option
 @command
-def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, group: int,
-           as_json: bool) -> None:
+def worker(
+    ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, group: int, as_json: bool
+) -> None:
     """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
+
     def line(event: Any) -> None:
         job = event.job
         where = f"instance {job.instance_id:<6}" if job.instance_id is not None else f"starts {job.process_id:<9}"
@@ -599,18 +711,29 @@ def worker(ctx: Context, once: bool, batch: int, lease: float, poll: float, max_
             text += f"  next attempt {event.next_due.isoformat()}"
         click.echo(text)
 
-    summary = ctx.engine.run_due_jobs(once=once, batch=batch, lease=lease, poll=poll, max_attempts=max_attempts,
-                                      group=group,
-                                      on_event=None if as_json else line)
+    summary = ctx.engine.run_due_jobs(
+        once=once,
+        batch=batch,
+        lease=lease,
+        poll=poll,
+        max_attempts=max_attempts,
+        group=group,
+        on_event=None if as_json else line,
+    )
 
     def human(s: dict) -> None:
         rate = s["fired"] / s["seconds"] if s["seconds"] else 0.0
         jobs = s["jobs"]
-        click.echo(f"worker {s['worker']}: fired {s['fired']}, stale {s['stale']}, retried {s['retried']}, "
-                   f"incidents {s['incidents']}, released {s['released']} in {s['seconds']:.2f}s ({rate:.0f}/s)"
-                   + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else ""))
-        click.echo(f"jobs: {jobs['pending']} pending, {jobs['due']} due, {jobs['locked']} held, "
-                   f"{jobs['failing']} failing, next due {jobs['next_due'] or '-'}")
+        click.echo(
+            f"worker {s['worker']}: fired {s['fired']}, stale {s['stale']}, retried {s['retried']}, "
+            f"incidents {s['incidents']}, released {s['released']} in {s['seconds']:.2f}s ({rate:.0f}/s)"
+            + (f"; stopped by {s['stopped_by']}" if s["stopped_by"] else "")
+        )
+        click.echo(
+            f"jobs: {jobs['pending']} pending, {jobs['due']} due, {jobs['locked']} held, "
+            f"{jobs['failing']} failing, next due {jobs['next_due'] or '-'}"
+        )
+
     emit(summary, as_json, human)
 
 
@@ -624,7 +747,7 @@ def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
         try:
             year, mon = (int(part) for part in month.split("-"))
         except ValueError:
-            raise click.BadParameter(f"{month!r} is not a month like 2026-10", param_hint="MONTH")
+            raise click.BadParameter(f"{month!r} is not a month like 2026-10", param_hint="MONTH") from None
     else:
         today = ctx.engine.clock.now().astimezone(ctx.engine.deadlines.calendar.tz)
         year, mon = today.year, today.month
@@ -632,19 +755,29 @@ def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
 
     def human(v: dict) -> None:
         lunch = f", lunch {v['lunch']}" if v["lunch"] else ""
-        click.echo(f"{v['month']}  ({v['timezone']}, office {v['office_hours']}{lunch}; "
-                   f"{v['working_days']} working days; schedule from {v['source']})")
+        click.echo(
+            f"{v['month']}  ({v['timezone']}, office {v['office_hours']}{lunch}; "
+            f"{v['working_days']} working days; schedule from {v['source']})"
+        )
         for d in v["days"]:
             mark = "~" if d["provisional"] else " "
-            click.echo(f"  {d['weekday']} {d['date']}  {'working' if d['working'] else 'closed ':<7}{mark} {d['reason']}")
+            click.echo(
+                f"  {d['weekday']} {d['date']}  {'working' if d['working'] else 'closed ':<7}{mark} {d['reason']}"
+            )
         cov = v["coverage"]
         configured = ", ".join(str(y) for y in cov["configured"]) or "none"
-        click.echo(f"coverage: library {cov['library'][0]}-{cov['library'][1]}; configured: {configured}; "
-                   f"{cov['provisional']}")
+        click.echo(
+            f"coverage: library {cov['library'][0]}-{cov['library'][1]}; configured: {configured}; {cov['provisional']}"
+        )
         if v["provisional"]:
-            click.echo(f"warning: {v['month'][:4]} has no official schedule (library or hall.yaml calendar.official); "
-                       "days marked ~ are provisional and deadlines on them may move", err=True)
+            click.echo(
+                f"warning: {v['month'][:4]} has no official schedule (library or hall.yaml calendar.official); "
+                "days marked ~ are provisional and deadlines on them may move",
+                err=True,
+            )
+
     emit(view, as_json, human)
+
 
 @main.command()
 @click.option("--file", "demo_db", default="hall-demo.db", show_default=True, help="SQLite file to (re)create.")
@@ -652,7 +785,9 @@ def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
 def demo(ctx: Context, demo_db: str) -> None:
     """Play a whole day of the service hall on a fresh SQLite file (run from the repository)."""
     import time
-    import demo as hall_demo
+
+    from .servicehall import demo as hall_demo
+
     started = time.perf_counter()
     hall_demo.run(demo_db, echo=click.echo)
     click.echo(f"(played in {time.perf_counter() - started:.1f} s; inspect with `hall --db {demo_db} ...`)")
@@ -660,13 +795,16 @@ def demo(ctx: Context, demo_db: str) -> None:
 
 # -- indicators, reports and retention (engine.kpi, engine.reports, engine.retention; docs/kpi.md) ------
 @main.command("kpi")
-@click.option("--from", "date_from", metavar="DATE", help="First day (local, inclusive); default the 1st of this month.")
+@click.option(
+    "--from", "date_from", metavar="DATE", help="First day (local, inclusive); default the 1st of this month."
+)
 @click.option("--to", "date_to", metavar="DATE", help="Last day (local, inclusive); default today.")
 @json_option
 @command
 def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: bool) -> None:
     """Complaint indicators (R-K1) with numerators and denominators, counts by type/topic, workload."""
-    from engine import kpi
+    from .servicehall import kpi
+
     eng = ctx.engine
     period = kpi.period_from(date_from, date_to, eng.clock.now(), eng.deadlines.calendar.config.timezone)
     emit(kpi.indicators(eng, period, user=ctx.user), as_json, lambda k: click.echo(kpi.format_text(k)))
@@ -674,14 +812,16 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
 
 @main.command("report")
 @click.argument("kind", type=click.Choice(["daily", "monthly", "quarterly", "half-year", "yearly", "due"]))
-@click.option("--date", "day", metavar="DATE", help="The day the report is made (default today): it covers the "
-                                                     "period before it.")
+@click.option(
+    "--date", "day", metavar="DATE", help="The day the report is made (default today): it covers the period before it."
+)
 @click.option("--out", "out_dir", metavar="DIR", help="Reports folder (default reports/, or reports.out).")
 @json_option
 @command
 def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as_json: bool) -> None:
     """Write the daily/monthly/quarterly/half-year/yearly report (R-K3), or list the reports `due`."""
-    from engine import kpi, reports
+    from .servicehall import kpi, reports
+
     eng = ctx.engine
     when = kpi.parse_day(day, "--date") if day else None
     out = out_dir or reports.ReportsConfig.from_settings(eng.settings).out
@@ -694,13 +834,26 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
             for r in rows:
                 state = "OVERDUE since" if r["overdue"] else "due by"
                 click.echo(f"{r['kind']:<10} {r['name']:<32} {state} {r['deadline']}  -> {r['path']}")
+
         emit(rows, as_json, human)
         return
     data = reports.build(eng, kind, when, user=ctx.user)
     paths = reports.write(data, out)
     if as_json:
-        click.echo(json.dumps({"name": data["name"], "kind": kind, "from": data["from"], "to": data["to"],
-                               "files": paths, "kpi": data["kpi"]}, ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "name": data["name"],
+                    "kind": kind,
+                    "from": data["from"],
+                    "to": data["to"],
+                    "files": paths,
+                    "kpi": data["kpi"],
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
         return
     click.echo(f"{data['name']}  ({data['from']} .. {data['to']})")
     for ext in ("md", "csv", "svg"):
@@ -713,42 +866,56 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
 @command
 def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
     """Write a case file as JSON: instance, variables, history, the forms filled, linked cases (R-F7)."""
-    from engine import retention
+    from .servicehall import retention
+
     doc = retention.export_case(ctx.engine, instance, user=ctx.user)
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if out_file:
         from pathlib import Path
-        from engine.errors import OutputNotWritable
+
+        from .engine.errors import OutputNotWritable
+
         try:
             Path(out_file).write_text(text + "\n", encoding="utf-8")
         except OSError as exc:
             raise OutputNotWritable(out_file, exc.strerror or str(exc)) from None
-        click.echo(f"case {doc['instance']['id']} ({doc['instance']['process']}, {len(doc['history'])} history "
-                   f"entries, {len(doc['forms'])} forms) written to {out_file}")
+        click.echo(
+            f"case {doc['instance']['id']} ({doc['instance']['process']}, {len(doc['history'])} history "
+            f"entries, {len(doc['forms'])} forms) written to {out_file}"
+        )
     else:
         click.echo(text)
 
 
 @main.command("purge")
-@click.option("--before", "before", required=True, metavar="DATE", help="Delete finished cases that ended before this day.")
+@click.option(
+    "--before", "before", required=True, metavar="DATE", help="Delete finished cases that ended before this day."
+)
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @command
 def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
     """Delete finished cases older than DATE, never inside their retention period (R-C9) nor filings (R-F2)."""
-    from engine import kpi, retention
+    from .servicehall import kpi, retention
+
     eng = ctx.engine
     plan = retention.plan_purge(eng, kpi.parse_day(before, "--before"), user=ctx.user)
     for k in plan["kept"]:
-        click.echo(f"keep   {k['id']:>6}  {k['process']:<12} {k['business_key'] or '-':<20} ended {k['ended_at']}  "
-                   f"({k['reason']})")
+        click.echo(
+            f"keep   {k['id']:>6}  {k['process']:<12} {k['business_key'] or '-':<20} ended {k['ended_at']}  "
+            f"({k['reason']})"
+        )
     for d in plan["delete"]:
-        click.echo(f"delete {d['id']:>6}  {d['process']:<12} {d['business_key'] or '-':<20} ended {d['ended_at']}  "
-                   f"[{d['status']}, retention {d['retention']}]")
+        click.echo(
+            f"delete {d['id']:>6}  {d['process']:<12} {d['business_key'] or '-':<20} ended {d['ended_at']}  "
+            f"[{d['status']}, retention {d['retention']}]"
+        )
     if not plan["delete"]:
         click.echo(f"nothing to delete before {plan['before']}")
         return
-    if not yes and not click.confirm(f"delete these {len(plan['delete'])} case(s) with their tasks, jobs and "
-                                     "history? This cannot be undone", default=False):
+    if not yes and not click.confirm(
+        f"delete these {len(plan['delete'])} case(s) with their tasks, jobs and history? This cannot be undone",
+        default=False,
+    ):
         click.echo("nothing deleted")
         sys.exit(1)
     result = retention.purge(eng, plan, user=ctx.user)

@@ -12,16 +12,17 @@ inside the step), next to the row text the step stores (its logical payload); pe
 with --big N instances in the database, the wall time of `hall tasks --role R` and
 `hall complete` as staff run them.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import sqlite3
 import subprocess
 import sys
 import time
-import resource
-import sqlite3
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +36,7 @@ def raw_spiff(n: int) -> tuple[float, float]:
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.camunda.parser import CamundaParser
     from SpiffWorkflow.util.task import TaskState
+
     parser = CamundaParser()
     parser.add_bpmn_file(str(FIXTURES / "linear7.bpmn"))
     spec = parser.get_spec("linear7")
@@ -61,7 +63,8 @@ def raw_spiff(n: int) -> tuple[float, float]:
 def durable(db: str, n: int) -> tuple[float, float, float]:
     """hall through the public API on a file SQLite database, each step committed: (completions/s
     counting only the completions, completions/s counting the starts too, starts/s)."""
-    from engine import Engine
+    from hall.engine import Engine
+
     eng = Engine(db, forms_dir=None)
     eng.init()
     eng.deploy([FIXTURES / "linear7.bpmn", FIXTURES / "loop.bpmn", FIXTURES / "review.bpmn"])
@@ -89,13 +92,14 @@ def _written() -> int:
 def loop_bytes(db: str, iterations: int = 50) -> tuple[tuple[int, int], tuple[int, int]]:
     """The 'plan' completion at loop iteration 1 and at iteration N: ((bytes written to the database
     files at 1, at N), (row text stored at 1, at N))."""
-    from engine import Engine
+    from hall.engine import Engine
+
     eng = Engine(db, forms_dir=None)
     case = eng.start("loop", None, {})
     disk, payload = [], []
     for _ in range(iterations):
         checkpoint = sqlite3.connect(eng.store.path, isolation_level=None)  # WAL pages copied back now,
-        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()   # not inside the measured step
+        checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()  # not inside the measured step
         checkpoint.close()
         before = _written()
         case = eng.complete(case["tasks"][0]["id"], {"note": "planned"})
@@ -108,7 +112,8 @@ def loop_bytes(db: str, iterations: int = 50) -> tuple[tuple[int, int], tuple[in
 
 def staff_commands(db: str, big: int) -> tuple[float, float, int]:
     """Wall time of `hall tasks --role R` and `hall complete` with `big` instances in the database."""
-    from engine import Engine
+    from hall.engine import Engine
+
     eng = Engine(db, forms_dir=None)
     have = sum(sum(by_status.values()) for by_status in eng.counts().values())
     t0 = time.perf_counter()
@@ -121,7 +126,7 @@ def staff_commands(db: str, big: int) -> tuple[float, float, int]:
     task = eng.tasks(role="clerk")[0]["id"]
     eng.close()
     env = dict(os.environ, HALL_DB=db, PYTHONPATH=str(ROOT))
-    hall = [sys.executable, str(ROOT / "cli.py")]
+    hall = [sys.executable, "-m", "hall.cli"]
 
     def timed(*args: str) -> float:
         best = float("inf")
@@ -133,8 +138,12 @@ def staff_commands(db: str, big: int) -> tuple[float, float, int]:
 
     t_tasks = timed("tasks", "--role", "clerk")
     t0 = time.perf_counter()
-    out = subprocess.run(hall + ["--forms", str(FIXTURES / "forms"), "complete", str(task), "--set", "amount=1"],
-                         env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        hall + ["--forms", str(FIXTURES / "forms"), "complete", str(task), "--set", "amount=1"],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     t_complete = time.perf_counter() - t0
     assert out.returncode == 0, out.stderr
     return t_tasks, t_complete, big
@@ -160,8 +169,10 @@ def main() -> None:
     rate, rate_all, starts = (max(h[i] for h in halls) for i in range(3))
     (disk1, disk50), (row1, row50) = loop_bytes(db)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"hall bench on {datetime.now(timezone.utc):%Y-%m-%d}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
-          f"{args.instances} instances x 7 user tasks, best of {args.repeat} runs each")
+    print(
+        f"hall bench on {datetime.now(UTC):%Y-%m-%d}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
+        f"{args.instances} instances x 7 user tasks, best of {args.repeat} runs each"
+    )
     print("completions only (instances started before timing):")
     print(f"  raw SpiffWorkflow in memory : {raw:8.0f} completions/s")
     print(f"  hall durable (SQLite file)  : {rate:8.0f} completions/s   ratio {rate / raw:.2f} (target >= 0.20)")
@@ -169,15 +180,19 @@ def main() -> None:
     print(f"  raw SpiffWorkflow in memory : {raw_all:8.0f} completions/s")
     print(f"  hall durable (SQLite file)  : {rate_all:8.0f} completions/s   ratio {rate_all / raw_all:.2f}")
     print(f"hall starts                   : {starts:8.0f} instances/s")
-    print(f"bytes written per step        : iteration 1 = {disk1} B, iteration 50 = {disk50} B, "
-          f"ratio {disk50 / disk1:.2f} (target <= 2)")
+    print(
+        f"bytes written per step        : iteration 1 = {disk1} B, iteration 50 = {disk50} B, "
+        f"ratio {disk50 / disk1:.2f} (target <= 2)"
+    )
     print("  (write() calls to the database files: the WAL frames of the step's commit, page-sized; a later")
     print(f"   checkpoint copies those pages into the database file once more; row text stored: {row1} B / {row50} B)")
     print(f"peak memory (max RSS)         : {peak / 1e6:.1f} MB")
     if args.big:
         t_tasks, t_complete, n = staff_commands(db, args.big)
-        print(f"with {n} instances: hall tasks --role clerk = {t_tasks:.2f} s (target <= 0.5), "
-              f"hall complete = {t_complete:.2f} s (target <= 0.8)")
+        print(
+            f"with {n} instances: hall tasks --role clerk = {t_tasks:.2f} s (target <= 0.5), "
+            f"hall complete = {t_complete:.2f} s (target <= 0.8)"
+        )
         print("  (whole commands; tasks lists the default 500 and counts the rest for its notice, as staff see it)")
 
 

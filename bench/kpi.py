@@ -8,6 +8,7 @@ timer_scheduled, ended), then times whole `hall` commands (interpreter start, im
 output) for one month, one quarter and one year. Target: `hall kpi` for a month <= 2 s.
 The generated rows are test data; nothing here is used by the engine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,7 +19,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,7 +37,8 @@ def dumps(v: object) -> str:
 
 
 def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7) -> dict[str, int]:
-    from engine import Engine
+    from hall.engine import Engine
+
     if db.exists():
         db.unlink()
     for suffix in ("-wal", "-shm"):
@@ -49,9 +51,12 @@ def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7)
     con.execute("PRAGMA journal_mode=WAL")
     con.execute("PRAGMA synchronous=OFF")
     now_s = start.strftime(FMT)
-    con.execute("INSERT INTO definitions (id, process_id, version, name, content_hash, source_file, source, spec,"
-                " deployed_at) VALUES (1, 'complaint', 1, 'complaint', 'x', 'complaint.bpmn', '', '{}', ?),"
-                " (2, 'filing', 1, 'filing', 'y', 'filing.bpmn', '', '{}', ?)", (now_s, now_s))
+    con.execute(
+        "INSERT INTO definitions (id, process_id, version, name, content_hash, source_file, source, spec,"
+        " deployed_at) VALUES (1, 'complaint', 1, 'complaint', 'x', 'complaint.bpmn', '', '{}', ?),"
+        " (2, 'filing', 1, 'filing', 'y', 'filing.bpmn', '', '{}', ?)",
+        (now_s, now_s),
+    )
     hist, insts, humans = [], [], []
     iid = 0
     total = 0
@@ -61,12 +66,21 @@ def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7)
         hist.append((i, p, at.strftime(FMT), actor, kind, el, None, dumps(detail) if detail else None))
 
     def flush() -> None:
-        con.executemany("INSERT INTO instances (id, definition_id, process_id, business_key, status, started_at,"
-                        " updated_at, ended_at, version, state, variables) VALUES (?,?,?,?,?,?,?,?,1,'{}','{}')", insts)
-        con.executemany("INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
-                        " VALUES (?,?,?,?,?,?,?,?)", hist)
-        con.executemany("INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, status, created_at,"
-                        " due_at, due_provisional) VALUES (?,?,?,?,'ready',?,?,0)", humans)
+        con.executemany(
+            "INSERT INTO instances (id, definition_id, process_id, business_key, status, started_at,"
+            " updated_at, ended_at, version, state, variables) VALUES (?,?,?,?,?,?,?,?,1,'{}','{}')",
+            insts,
+        )
+        con.executemany(
+            "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
+            " VALUES (?,?,?,?,?,?,?,?)",
+            hist,
+        )
+        con.executemany(
+            "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, status, created_at,"
+            " due_at, due_provisional) VALUES (?,?,?,?,'ready',?,?,0)",
+            humans,
+        )
         insts.clear(), hist.clear(), humans.clear()
 
     end_of_data = start + timedelta(days=days)
@@ -80,14 +94,25 @@ def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7)
 
             def task(name: str, minutes: float, data: dict, due: datetime | None = None) -> None:
                 nonlocal t
-                h(iid, p, t, rnd.choice(STAFF), "task_created", name, {"title": name, "role": "x",
-                                                                       "due_at": due.isoformat() if due else None})
+                h(
+                    iid,
+                    p,
+                    t,
+                    rnd.choice(STAFF),
+                    "task_created",
+                    name,
+                    {"title": name, "role": "x", "due_at": due.isoformat() if due else None},
+                )
                 t = t + timedelta(minutes=minutes)
                 h(iid, p, t, rnd.choice(STAFF), "task_completed", name, {"data": data})
 
             task("register", 5, {"接待人员": "小孙", "投诉企业": "某公司", "投诉内容": "内容" * 10})
-            task("classify", 20, {"类型": kind, "专题": rnd.choice(TOPICS), "是否重大投诉": False},
-                 t + timedelta(minutes=45))
+            task(
+                "classify",
+                20,
+                {"类型": kind, "专题": rnd.choice(TOPICS), "是否重大投诉": False},
+                t + timedelta(minutes=45),
+            )
             h(iid, p, t, None, "gateway_taken", "gw_valid", {"targets": ["contact"]})
             open_at = None
             if kind in ("投诉", "举报"):
@@ -95,13 +120,29 @@ def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7)
                 h(iid, p, t, None, "timer_scheduled", "contact_overdue", {"due_at": t.isoformat(), "timer": "duration"})
                 limit = t + timedelta(days=7)
                 dur = rnd.expovariate(1 / (4 * 86400))
-                h(iid, p, t, None, "timer_scheduled", "investigate_overdue", {"due_at": limit.isoformat(), "timer": "date"})
+                h(
+                    iid,
+                    p,
+                    t,
+                    None,
+                    "timer_scheduled",
+                    "investigate_overdue",
+                    {"due_at": limit.isoformat(), "timer": "date"},
+                )
                 if t + timedelta(seconds=dur) > end_of_data:
-                    h(iid, p, t, None, "task_created", "investigate", {"title": "调查处理", "due_at": limit.isoformat()})
+                    h(
+                        iid,
+                        p,
+                        t,
+                        None,
+                        "task_created",
+                        "investigate",
+                        {"title": "调查处理", "due_at": limit.isoformat()},
+                    )
                     open_at = ("investigate", t, limit)
                 else:
                     task("investigate", dur / 60, {"调查结论": "属实", "需要延期": False}, limit)
-                    for r in range(1 + (rnd.random() < 0.2)):
+                    for _r in range(1 + (rnd.random() < 0.2)):
                         task("rectify", 60, {"整改意见": "整改"})
                         task("hall_review", 30, {"大厅审核意见": "通过"})
                         task("feedback", 30, {"客户是否满意": True})
@@ -126,23 +167,69 @@ def build(db: Path, rows_wanted: int, start: datetime, days: int, seed: int = 7)
                 h(iid, p, t, "小李", "task_completed", name, {"data": {"x": 1}})
             h(iid, p, t, "张经理", "task_created", "sign_agreement", {"title": "签订", "due_at": None})
             t += timedelta(minutes=40)
-            h(iid, p, t, "张经理", "task_completed", "sign_agreement", {"data": {"服务机构": rnd.choice(AGENCIES),
-                                                                                 "咨询企业": "某企业", "服务收费": "1000.00"}})
-            h(iid, p, t, "小陈", "task_created", "review", {"title": "审查", "due_at": (t + timedelta(days=1)).isoformat()})
+            h(
+                iid,
+                p,
+                t,
+                "张经理",
+                "task_completed",
+                "sign_agreement",
+                {"data": {"服务机构": rnd.choice(AGENCIES), "咨询企业": "某企业", "服务收费": "1000.00"}},
+            )
+            h(
+                iid,
+                p,
+                t,
+                "小陈",
+                "task_created",
+                "review",
+                {"title": "审查", "due_at": (t + timedelta(days=1)).isoformat()},
+            )
             t += timedelta(hours=2)
             h(iid, p, t, "小陈", "task_completed", "review", {"data": {"大厅备案意见": "同意"}})
             t += timedelta(days=rnd.randrange(5, 60))
             h(iid, p, t, None, "timer_fired", "wait_callback", None)
-            h(iid, p, t, None, "task_created", "callback", {"title": "回访", "due_at": (t + timedelta(days=1)).isoformat()})
+            h(
+                iid,
+                p,
+                t,
+                None,
+                "task_created",
+                "callback",
+                {"title": "回访", "due_at": (t + timedelta(days=1)).isoformat()},
+            )
             t += timedelta(hours=3)
-            h(iid, p, t, "小赵", "task_completed", "callback", {"data": {
-                "服务态度": rnd.choice([10, 8, 6]), "服务效率": rnd.choice([10, 8, 6, 2]), "服务价格": rnd.choice([10, 8, 6])}})
+            h(
+                iid,
+                p,
+                t,
+                "小赵",
+                "task_completed",
+                "callback",
+                {
+                    "data": {
+                        "服务态度": rnd.choice([10, 8, 6]),
+                        "服务效率": rnd.choice([10, 8, 6, 2]),
+                        "服务价格": rnd.choice([10, 8, 6]),
+                    }
+                },
+            )
             h(iid, p, t, None, "ended", None, None)
         first, last = hist[-1][2], hist[-1][2]
         started = next(x[2] for x in reversed(hist) if x[0] == iid and x[4] == "started")
         ended = hist[-1][4] == "ended"
-        insts.append((iid, 1 if p == "complaint" else 2, p, None, "completed" if ended else "running", started, last,
-                      last if ended else None))
+        insts.append(
+            (
+                iid,
+                1 if p == "complaint" else 2,
+                p,
+                None,
+                "completed" if ended else "running",
+                started,
+                last,
+                last if ended else None,
+            )
+        )
         if open_at if p == "complaint" else False:
             humans.append((iid, p, f"t{iid}", open_at[0], open_at[1].strftime(FMT), open_at[2].strftime(FMT)))
         total += sum(1 for x in hist if x[0] == iid)
@@ -171,38 +258,49 @@ def main() -> None:
     ap.add_argument("--no-index", action="store_true", help="drop the indicator index (schema v2) first, to compare")
     args = ap.parse_args()
     db = Path(args.db)
-    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2025, 1, 1, tzinfo=UTC)
     if not (args.keep and db.exists()):
         t0 = time.perf_counter()
         sizes = build(db, args.rows, start, days=700)
-        print(f"built {db}: {sizes['history']} history rows, {sizes['instances']} instances "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"built {db}: {sizes['history']} history rows, {sizes['instances']} instances "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
     con = sqlite3.connect(db)
     if args.no_index:
         con.execute("DROP INDEX IF EXISTS ix_history_process_kind_element_at")
     con.close()
     py = sys.executable
     now = "2026-12-01T09:00:00+08:00"
-    base = [py, "cli.py", "--db", str(db), "--now", now, "--config", str(ROOT / "hall.yaml")]
+    base = [py, "-m", "hall.cli", "--db", str(db), "--now", now, "--config", str(ROOT / "hall.yaml")]
     if not args.no_index:
         elapsed, _ = run(base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-01"])
         print(f"first run (cold file cache): {elapsed:.2f} s")
     else:
         # time the indicators in-process on the database without its indicator index
-        from engine import Engine, FixedClock, kpi
-        from engine.config import load_config
-        eng = Engine(str(db), clock=FixedClock(datetime.fromisoformat(now)), forms_dir=None,
-                     settings=load_config(ROOT / "hall.yaml"))
+        from hall.engine import Engine, FixedClock
+        from hall.engine.config import load_config
+        from hall.servicehall import kpi
+
+        eng = Engine(
+            str(db),
+            clock=FixedClock(datetime.fromisoformat(now)),
+            forms_dir=None,
+            settings=load_config(ROOT / "hall.yaml"),
+        )
         for first, last in (("2026-11-01", "2026-11-30"), ("2026-01-01", "2026-12-31")):
             from datetime import date
+
             t0 = time.perf_counter()
             kpi.indicators(eng, kpi.Period(date.fromisoformat(first), date.fromisoformat(last)))
             print(f"no index: indicators {first}..{last} in-process {time.perf_counter() - t0:.2f} s")
         return
-    for label, extra in (("kpi, one month", ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"]),
-                         ("kpi, one quarter", ["kpi", "--from", "2026-07-01", "--to", "2026-09-30"]),
-                         ("kpi, one year", ["kpi", "--from", "2026-01-01", "--to", "2026-12-31"]),
-                         ("report monthly", ["report", "monthly", "--out", "/tmp/hall-kpi-reports"])):
+    for label, extra in (
+        ("kpi, one month", ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"]),
+        ("kpi, one quarter", ["kpi", "--from", "2026-07-01", "--to", "2026-09-30"]),
+        ("kpi, one year", ["kpi", "--from", "2026-01-01", "--to", "2026-12-31"]),
+        ("report monthly", ["report", "monthly", "--out", "/tmp/hall-kpi-reports"]),
+    ):
         best = min(run(base + extra)[0] for _ in range(3))
         print(f"{label:<18}: {best:.2f} s   ({' '.join(['hall', '--db', str(db), '--now', now] + extra)})")
     _, out = run(base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"])

@@ -23,6 +23,7 @@
 The bulk-insert statements below are test-data generation only; the engine's job SQL lives in
 engine/jobstore.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,18 +36,17 @@ import sys
 import tempfile
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 FIXTURE = ROOT / "tests" / "fixtures" / "timer_wait.bpmn"
-T0 = datetime(2026, 11, 24, 1, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 import sqlalchemy as sa  # noqa: E402
-
-from engine import Engine, FixedClock, jobstore  # noqa: E402
-from engine.store import jobs, normalise_url  # noqa: E402
+from hall.engine import Engine, FixedClock, jobstore  # noqa: E402
+from hall.engine.store import normalise_url  # noqa: E402
 
 
 # -- databases ----------------------------------------------------------------------------------
@@ -92,7 +92,8 @@ def bulk_pending(eng: Engine, n: int, instance_ids: list[int], offset: int = 0) 
                 " SELECT (%(ids)s::int[])[1 + n %% %(k)s::int], 'pending', md5(n::text), 'timer',"
                 " timestamptz '2027-11-24 00:00:00+00' + n * interval '1 second', 0, now()"
                 " FROM generate_series(%(a)s::int, %(b)s::int) AS n",
-                {"ids": ids, "k": len(ids), "a": offset, "b": offset + n - 1})
+                {"ids": ids, "k": len(ids), "a": offset, "b": offset + n - 1},
+            )
         else:
             tx.conn.exec_driver_sql("CREATE TEMP TABLE IF NOT EXISTS bench_ids (i INTEGER PRIMARY KEY, id INTEGER)")
             tx.conn.exec_driver_sql("DELETE FROM bench_ids")
@@ -103,7 +104,8 @@ def bulk_pending(eng: Engine, n: int, instance_ids: list[int], offset: int = 0) 
                 " SELECT (SELECT id FROM bench_ids WHERE i = n % ?), 'pending', printf('p%d', n), 'timer',"
                 " printf('2027-%02d-%02d %02d:%02d:%02d.000000', 1 + n % 12, 1 + (n / 12) % 28, (n / 336) % 24,"
                 " (n / 8064) % 60, (n / 483840) % 60), 0, '2026-11-24 01:00:00.000000' FROM s",
-                (offset, offset + n - 1, len(ids)))
+                (offset, offset + n - 1, len(ids)),
+            )
     with eng.store.tx() as tx:
         tx.conn.exec_driver_sql("ANALYZE")
 
@@ -128,7 +130,7 @@ def prepare(url: str, due: int) -> tuple[float, list[int]]:
     eng.deploy([FIXTURE])
     park = parking(eng)
     t0 = time.perf_counter()
-    ids = [eng.start("timer_wait")["id"] for _ in range(due)]
+    [eng.start("timer_wait")["id"] for _ in range(due)]
     starts = due / (time.perf_counter() - t0)
     eng.close()
     return starts, park
@@ -161,11 +163,25 @@ def _outside_transaction(url: str, sql: str) -> None:
 
 def run_workers(url: str, workers: int, batch: int, tmp: Path) -> dict:
     now = (T0 + timedelta(hours=1)).isoformat()
-    cmd = [sys.executable, str(ROOT / "cli.py"), "--db", url, "--now", now, "worker", "--once", "--batch", str(batch),
-           "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "hall.cli",
+        "--db",
+        url,
+        "--now",
+        now,
+        "worker",
+        "--once",
+        "--batch",
+        str(batch),
+        "--json",
+    ]
     t0 = time.perf_counter()
-    procs = [subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(workers)]
+    procs = [
+        subprocess.Popen(cmd, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(workers)
+    ]
     results = []
     for p in procs:
         out, err = p.communicate()
@@ -175,22 +191,29 @@ def run_workers(url: str, workers: int, batch: int, tmp: Path) -> dict:
     wall = time.perf_counter() - t0
     fired = sum(r["fired"] for r in results)
     loop = max(r["seconds"] for r in results)
-    return {"workers": workers, "fired": fired, "wall": wall, "loop": loop,
-            "per_worker": [r["fired"] / r["seconds"] for r in results], "total_rate": fired / loop}
+    return {
+        "workers": workers,
+        "fired": fired,
+        "wall": wall,
+        "loop": loop,
+        "per_worker": [r["fired"] / r["seconds"] for r in results],
+        "total_rate": fired / loop,
+    }
 
 
 # -- 2. raw SpiffWorkflow -------------------------------------------------------------------------
 def raw_spiff(n: int) -> tuple[float, float]:
     """Timers fired per second by raw SpiffWorkflow in memory (same process, a zero-length timer),
     and with SpiffWorkflow's JSON serializer around each firing (restore, fire, serialize)."""
+    from lxml import etree
     from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
     from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
     from SpiffWorkflow.camunda.parser import CamundaParser
     from SpiffWorkflow.camunda.serializer import DEFAULT_CONFIG
     from SpiffWorkflow.util.task import TaskState
-    from lxml import etree
+
     parser = CamundaParser()
-    xml = FIXTURE.read_text().replace(">PT1H<", ">\"PT0S\"<")
+    xml = FIXTURE.read_text().replace(">PT1H<", '>"PT0S"<')
     parser.add_bpmn_xml(etree.fromstring(xml.encode()), filename="timer_wait.bpmn")
     spec = parser.get_spec("timer_wait")
     flows = []
@@ -223,7 +246,7 @@ def lookup_scaling(url: str, sizes: list[int]) -> tuple[list[tuple[int, float]],
     eng.init()
     eng.deploy([FIXTURE])
     ids = parking(eng)
-    for _ in range(100):                                         # 100 due timers
+    for _ in range(100):  # 100 due timers
         eng.start("timer_wait")
     now = T0 + timedelta(hours=1)
     have, out = 100, []
@@ -233,7 +256,8 @@ def lookup_scaling(url: str, sizes: list[int]) -> tuple[list[tuple[int, float]],
         times = []
         for _ in range(15):
             conn = eng.store.engine.connect()
-            from engine.store import Tx
+            from hall.engine.store import Tx
+
             trans = conn.begin()
             tx = Tx(conn, eng.store.dialect)
             t0 = time.perf_counter()
@@ -264,8 +288,10 @@ def main() -> None:
     pendings = [int(s) for s in args.pending.split(",") if s] + ([1_000_000] if args.million else [])
     tmp = Path(tempfile.mkdtemp(prefix="hall-bench-timers-"))
     pg = PgDatabases(args.pg) if args.pg else None
-    print(f"firing: {args.due:,} due timers (real instances) among N pending jobs (the rest: bulk-inserted rows of one"
-          f" parked instance, due a year later); worker --once --batch {args.batch}")
+    print(
+        f"firing: {args.due:,} due timers (real instances) among N pending jobs (the rest: bulk-inserted rows of one"
+        f" parked instance, due a year later); worker --once --batch {args.batch}"
+    )
     try:
         if not args.no_fire and not args.no_sqlite:
             base = tmp / "base.db"
@@ -299,12 +325,16 @@ def main() -> None:
                     pg.drop(run)
                 pg.drop(sized)
         rate, serialized = raw_spiff(args.due)
-        print(f"  raw SpiffWorkflow in memory: {args.due:,} timers fired at {rate:,.0f}/s (no persistence);"
-              f" with its JSON serializer around each (restore, fire, serialize): {serialized:,.0f}/s")
+        print(
+            f"  raw SpiffWorkflow in memory: {args.due:,} timers fired at {rate:,.0f}/s (no persistence);"
+            f" with its JSON serializer around each (restore, fire, serialize): {serialized:,.0f}/s"
+        )
 
-        print("lookup: claim 100 due jobs (median of 15, rolled back) among N pending jobs"
-              " (100 real due timers; the rest bulk-inserted rows of one parked instance)")
-        backends = ([("sqlite", lambda: str(tmp / "scale.db"))] if not args.no_sqlite else [])
+        print(
+            "lookup: claim 100 due jobs (median of 15, rolled back) among N pending jobs"
+            " (100 real due timers; the rest bulk-inserted rows of one parked instance)"
+        )
+        backends = [("sqlite", lambda: str(tmp / "scale.db"))] if not args.no_sqlite else []
         if pg:
             backends.append(("postgresql", lambda: pg.url_of(pg.create())))
         for name, make in backends:
@@ -322,9 +352,11 @@ def main() -> None:
 
 def _report(backend: str, pending: int, r: dict) -> None:
     per = ", ".join(f"{x:.0f}" for x in r["per_worker"])
-    print(f"  {backend:<11} {pending:>9,} pending, {r['workers']} worker(s): fired {r['fired']:,} in {r['loop']:.2f}s loop "
-          f"({r['wall']:.2f}s wall with process start) = {r['total_rate']:.0f}/s total, per worker {per}/s"
-          "")
+    print(
+        f"  {backend:<11} {pending:>9,} pending, {r['workers']} worker(s): fired {r['fired']:,} in {r['loop']:.2f}s loop "
+        f"({r['wall']:.2f}s wall with process start) = {r['total_rate']:.0f}/s total, per worker {per}/s"
+        ""
+    )
 
 
 if __name__ == "__main__":

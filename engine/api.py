@@ -3,12 +3,13 @@
 Open an engine on a database URL, deploy definitions, start instances, work on tasks.
 Every method returns plain dicts/lists (the documented JSON contract) and raises HallError.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .clock import Clock
@@ -27,7 +28,8 @@ from .errors import (
     UserRequired,
 )
 from .people import PLACEHOLDER, People, User
-from .runtime import DeadlineResolver, Runtime, Step, task_view as _task_view
+from .runtime import DeadlineResolver, Runtime, Step
+from .runtime import task_view as _task_view
 from .services import Services
 from .store import Store, Tx, dumps
 
@@ -37,11 +39,20 @@ STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
 class Engine:
     """A hall engine on one database. Cheap to open; safe to use from one thread."""
 
-    def __init__(self, url: str = "hall.db", *, clock: Clock | None = None, forms_dir: str | Path | None = "forms",
-                 settings: Mapping[str, Any] | None = None, deadlines: DeadlineResolver | None = None,
-                 functions: Mapping[str, Any] | None = None, people: People | None = None,
-                 services: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        url: str = "hall.db",
+        *,
+        clock: Clock | None = None,
+        forms_dir: str | Path | None = "forms",
+        settings: Mapping[str, Any] | None = None,
+        deadlines: DeadlineResolver | None = None,
+        functions: Mapping[str, Any] | None = None,
+        people: People | None = None,
+        services: Mapping[str, Any] | None = None,
+    ) -> None:
         from . import scriptlib, timing
+
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
         # Users and roles (hall.yaml `users`, `roles`, `confidential`, `first_receiver`); with no user
@@ -64,7 +75,7 @@ class Engine:
     def close(self) -> None:
         self.store.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -88,6 +99,7 @@ class Engine:
     def forms(self) -> Any:
         if self._forms is None and self.forms_dir is not None:
             from .forms import FormLibrary
+
             self._forms = FormLibrary(self.forms_dir)
         return self._forms
 
@@ -101,21 +113,25 @@ class Engine:
     def validate(self, paths: Iterable[str | Path]) -> list[Any]:
         """Every finding (`definitions.Finding`) for the given files/folders; empty means deployable."""
         from .definitions import collect_files
+
         sources, findings = collect_files(paths)
         more, _compiled = self._checker().check(sources)
         return findings + more
 
     def _checker(self) -> Any:
         from .definitions import Checker
+
         forms = self.forms
         return Checker(
             form_exists=forms.exists if forms is not None else None,
             form_problems=forms.problems if forms is not None else None,
-            deadline_problem=self.deadlines.problem)
+            deadline_problem=self.deadlines.problem,
+        )
 
     def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
         """Store a new version of each process whose file changed; unchanged files are a no-op."""
         from .definitions import collect_files, content_hash
+
         self._require(user, "deploy", "deploy", "process definitions")
         sources, findings = collect_files(paths)
         more, compiled = self._checker().check(sources)
@@ -134,9 +150,16 @@ class Engine:
                     continue
                 version = (latest["version"] + 1) if latest else 1
                 definition_id = tx.add_definition(
-                    process_id=pid, version=version, name=proc.name, content_hash=digest, source_file=path,
-                    source=sources[path].decode("utf-8", "replace"), spec=proc.to_json(), deployed_at=now,
-                    deployed_by=user)
+                    process_id=pid,
+                    version=version,
+                    name=proc.name,
+                    content_hash=digest,
+                    source_file=path,
+                    source=sources[path].decode("utf-8", "replace"),
+                    spec=proc.to_json(),
+                    deployed_at=now,
+                    deployed_by=user,
+                )
                 self.runtime.schedule_start_timers(tx, pid, definition_id)
                 results.append({"process": pid, "version": version, "file": path, "changed": True})
         return results
@@ -144,18 +167,33 @@ class Engine:
     def start_schedule(self) -> list[dict]:
         """Processes started by a timer start event, with the next firing of each."""
         with self._tx(write=False) as tx:
-            return [{"process": j["process_id"], "element": j["element"], "due_at": _iso(j["due_at"]),
-                     "fired": j["fired"]} for j in tx.start_jobs()]
+            return [
+                {"process": j["process_id"], "element": j["element"], "due_at": _iso(j["due_at"]), "fired": j["fired"]}
+                for j in tx.start_jobs()
+            ]
 
     def definitions(self) -> list[dict]:
         with self._tx(write=False) as tx:
-            return [{"process": d["process_id"], "version": d["version"], "name": d["name"],
-                     "file": d["source_file"], "deployed_at": _iso(d["deployed_at"]), "deployed_by": d["deployed_by"]}
-                    for d in tx.list_definitions()]
+            return [
+                {
+                    "process": d["process_id"],
+                    "version": d["version"],
+                    "name": d["name"],
+                    "file": d["source_file"],
+                    "deployed_at": _iso(d["deployed_at"]),
+                    "deployed_by": d["deployed_by"],
+                }
+                for d in tx.list_definitions()
+            ]
 
     # -- instances ------------------------------------------------------------------------------
-    def start(self, process: str, business_key: str | None = None, data: Mapping[str, Any] | None = None,
-              user: str | None = None) -> dict:
+    def start(
+        self,
+        process: str,
+        business_key: str | None = None,
+        data: Mapping[str, Any] | None = None,
+        user: str | None = None,
+    ) -> dict:
         """Start the latest version of a process and run it until it waits for someone."""
         actor = self._actor(user, "start")
         payload = _check_data(data or {})
@@ -193,20 +231,33 @@ class Engine:
             raise self._missing(tx, instance_id)
         definition = tx.definition(row["definition_id"])
         view = {
-            "id": row["id"], "process": row["process_id"], "version": definition["version"],
-            "business_key": row["business_key"], "status": row["status"],
+            "id": row["id"],
+            "process": row["process_id"],
+            "version": definition["version"],
+            "business_key": row["business_key"],
+            "status": row["status"],
             "variables": _loads(row["variables"]),
             "tasks": [_task_view(t) for t in tx.ready_human_tasks(row["id"])],
-            "started_at": _iso(row["started_at"]), "ended_at": _iso(row["ended_at"]),
+            "started_at": _iso(row["started_at"]),
+            "ended_at": _iso(row["ended_at"]),
         }
-        view["incident"] = ({"element": row["incident_element"], "error": row["incident_error"]}
-                            if row["status"] == "incident" else None)
+        view["incident"] = (
+            {"element": row["incident_element"], "error": row["incident_error"]}
+            if row["status"] == "incident"
+            else None
+        )
         view["links"] = self._links(tx, row["id"], row["parent_id"])
         view["timers"] = [{"element": j["element"], "due_at": _iso(j["due_at"])} for j in tx.jobs_of(row["id"])]
         return view
 
-    def instances(self, process: str | None = None, status: str | None = None,
-                  business_key: str | None = None, user: str | None = None, limit: int = 200) -> "Page":
+    def instances(
+        self,
+        process: str | None = None,
+        status: str | None = None,
+        business_key: str | None = None,
+        user: str | None = None,
+        limit: int = 200,
+    ) -> Page:
         """Instances newest first, at most `limit` (the result's `.total` says how many there were when
         it was cut); a user sees the cases of their roles, assigned or first received by them."""
         if status is not None and status not in STATUSES:
@@ -218,9 +269,17 @@ class Engine:
             found = tx.list_instances(process, status, business_key, limit=limit + 1)
             cut = len(found) > limit
             rows = self._visible_rows(tx, found[:limit], actor)
-            page = Page({"id": r["id"], "process": r["process_id"], "business_key": r["business_key"],
-                         "status": r["status"], "started_at": _iso(r["started_at"]), "ended_at": _iso(r["ended_at"])}
-                        for r in rows)
+            page = Page(
+                {
+                    "id": r["id"],
+                    "process": r["process_id"],
+                    "business_key": r["business_key"],
+                    "status": r["status"],
+                    "started_at": _iso(r["started_at"]),
+                    "ended_at": _iso(r["ended_at"]),
+                }
+                for r in rows
+            )
             if cut:
                 page.cut(tx.count_instances_where(process, status, business_key) if actor is None else None)
             return page
@@ -248,8 +307,9 @@ class Engine:
             raise HallError("cancelling needs a reason (--reason)")
         return self._set_status(instance_id, "cancel", ("running", "incident", "suspended"), "cancelled", reason, user)
 
-    def _set_status(self, instance_id: int, action: str, allowed: tuple, new: str | None, reason: str | None,
-                    user: str | None) -> dict:
+    def _set_status(
+        self, instance_id: int, action: str, allowed: tuple, new: str | None, reason: str | None, user: str | None
+    ) -> dict:
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, action)
 
@@ -278,8 +338,9 @@ class Engine:
             self.runtime.run_step(instance_id, user, act, tx)
         return self.show(instance_id, user=user)
 
-    def retry(self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None,
-              latest: bool = False) -> dict:
+    def retry(
+        self, instance_id: int, data: Mapping[str, Any] | None = None, user: str | None = None, latest: bool = False
+    ) -> dict:
         """Run an instance in incident again, after its data was fixed (`data`), or its definition:
         with `latest` the instance first moves to the latest deployed version of its process (when
         every element it has tasks at exists there; history kind `migrated`)."""
@@ -310,8 +371,14 @@ class Engine:
             rows = self._visible_rows(tx, tx.list_instances(status="incident", limit=10_000), actor)
             out = []
             for r in rows:
-                item = {"instance": r["id"], "process": r["process_id"], "business_key": r["business_key"],
-                        "element": r["incident_element"], "error": r["incident_error"], "since": _iso(r["updated_at"])}
+                item = {
+                    "instance": r["id"],
+                    "process": r["process_id"],
+                    "business_key": r["business_key"],
+                    "element": r["incident_element"],
+                    "error": r["incident_error"],
+                    "since": _iso(r["updated_at"]),
+                }
                 if actor is not None:
                     item = self.people.redact_record(item, _loads(r["variables"]), actor)
                     if item.get("redacted"):
@@ -341,6 +408,7 @@ class Engine:
     def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
         """Deliver a message (e.g. from an outside system) to an instance waiting for it."""
         from .spiff import external_message
+
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "send a message to")
         with self._tx() as tx:
@@ -349,8 +417,15 @@ class Engine:
         return self.show(instance_id, user=user)
 
     # -- tasks ----------------------------------------------------------------------------------
-    def tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-              instance: int | None = None, user: str | None = None, limit: int = 500) -> "Page":
+    def tasks(
+        self,
+        role: str | None = None,
+        assignee: str | None = None,
+        process: str | None = None,
+        instance: int | None = None,
+        user: str | None = None,
+        limit: int = 500,
+    ) -> Page:
         """Ready human tasks, most urgent first (earliest due date, then oldest), at most `limit`: the
         result's `.total` says how many there were when it was cut (None: more, uncounted).
 
@@ -468,9 +543,20 @@ class Engine:
                 raise TaskClaimedByOther(task_id, current)
             if current != assignee and not tx.set_assignee(task_id, assignee, current):
                 raise TaskClaimedByOther(task_id, "someone else")
-            tx.add_history([{"instance_id": row["instance_id"], "process_id": row["process_id"],
-                             "at": self.clock.now(), "actor": user, "kind": kind, "element": row["name"],
-                             "task_id": task_id, "detail": dumps({"assignee": assignee})}])
+            tx.add_history(
+                [
+                    {
+                        "instance_id": row["instance_id"],
+                        "process_id": row["process_id"],
+                        "at": self.clock.now(),
+                        "actor": user,
+                        "kind": kind,
+                        "element": row["name"],
+                        "task_id": task_id,
+                        "detail": dumps({"assignee": assignee}),
+                    }
+                ]
+            )
         return self.task(task_id, user=user)
 
     def reassign(self, task_id: int, to_user: str, user: str | None = None) -> dict:
@@ -490,25 +576,43 @@ class Engine:
                 if row is None:
                     raise TaskNotFound(task_id)
                 if actor is not None and not self.people.may(actor, "reassign"):
-                    raise self._denied(actor, "reassign", f"task {task_id}",
-                                       f"needs the 'reassign' permission (roles: {', '.join(actor.roles) or '-'})",
-                                       task=row)
+                    raise self._denied(
+                        actor,
+                        "reassign",
+                        f"task {task_id}",
+                        f"needs the 'reassign' permission (roles: {', '.join(actor.roles) or '-'})",
+                        task=row,
+                    )
                 if row["status"] == "completed":
                     raise TaskAlreadyCompleted(task_id, row["completed_by"])
                 if row["status"] != "ready":
                     raise TaskNotReady(task_id, row["status"])
                 if target is not None and self.people.hides(target, self._variables(tx, row["instance_id"])):
                     who = actor or User(user or "system", user or "system", ())
-                    raise self._denied(who, "reassign", f"task {task_id} to {target.id}",
-                                       f"{target.id} has no 'confidential' permission and the case is confidential "
-                                       "(R-C10)", task=row)
+                    raise self._denied(
+                        who,
+                        "reassign",
+                        f"task {task_id} to {target.id}",
+                        f"{target.id} has no 'confidential' permission and the case is confidential (R-C10)",
+                        task=row,
+                    )
                 current = row["assignee"]
                 if current != to_user and not tx.set_assignee(task_id, to_user, current):
                     raise TaskClaimedByOther(task_id, "someone else")
-                tx.add_history([{"instance_id": row["instance_id"], "process_id": row["process_id"],
-                                 "at": self.clock.now(), "actor": user, "kind": "task_reassigned",
-                                 "element": row["name"], "task_id": task_id,
-                                 "detail": dumps({"from": current, "to": to_user})}])
+                tx.add_history(
+                    [
+                        {
+                            "instance_id": row["instance_id"],
+                            "process_id": row["process_id"],
+                            "at": self.clock.now(),
+                            "actor": user,
+                            "kind": "task_reassigned",
+                            "element": row["name"],
+                            "task_id": task_id,
+                            "detail": dumps({"from": current, "to": to_user}),
+                        }
+                    ]
+                )
                 row = tx.human_task(task_id)
                 if actor is not None and not self.people.task_visible(actor, row):
                     return self.people.placeholder_task(self._task_detail(tx, row, None))
@@ -542,8 +646,7 @@ class Engine:
         """
         return self.redact_record(view, view.get("variables"), user)
 
-    def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None,
-                      user: str | None) -> dict:
+    def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None, user: str | None) -> dict:
         """Any record about a case (a report row) as `user` may see it, given the case's variables."""
         actor = self._actor(user, "see cases")
         return self.people.redact_record(record, variables, actor) if actor is not None else dict(record)
@@ -579,12 +682,27 @@ class Engine:
         unless the user has `permission`."""
         actor = self._actor(user, action)
         if actor is not None and not self.people.may(actor, permission):
-            exc = PermissionDenied(actor.id, action, target, f"needs the {permission!r} permission "
-                                   f"(roles: {', '.join(actor.roles) or '-'})")
+            exc = PermissionDenied(
+                actor.id,
+                action,
+                target,
+                f"needs the {permission!r} permission (roles: {', '.join(actor.roles) or '-'})",
+            )
             with self._tx() as tx:
-                tx.add_history([{"instance_id": None, "process_id": None, "at": self.clock.now(),
-                                 "actor": actor.id, "kind": "denied", "element": None, "task_id": None,
-                                 "detail": dumps({"action": action, "target": target, "why": exc.why})}])
+                tx.add_history(
+                    [
+                        {
+                            "instance_id": None,
+                            "process_id": None,
+                            "at": self.clock.now(),
+                            "actor": actor.id,
+                            "kind": "denied",
+                            "element": None,
+                            "task_id": None,
+                            "detail": dumps({"action": action, "target": target, "why": exc.why}),
+                        }
+                    ]
+                )
             exc.recorded = True
             raise exc
         return actor
@@ -598,24 +716,48 @@ class Engine:
             if exc.instance_id is not None and not exc.recorded:
                 exc.recorded = True
                 with self._tx() as tx:
-                    tx.add_history([{"instance_id": exc.instance_id, "process_id": exc.process_id,
-                                     "at": self.clock.now(), "actor": exc.user, "kind": "denied", "element": None,
-                                     "task_id": exc.task_id,
-                                     "detail": dumps({"action": exc.action, "target": exc.target, "why": exc.why})}])
+                    tx.add_history(
+                        [
+                            {
+                                "instance_id": exc.instance_id,
+                                "process_id": exc.process_id,
+                                "at": self.clock.now(),
+                                "actor": exc.user,
+                                "kind": "denied",
+                                "element": None,
+                                "task_id": exc.task_id,
+                                "detail": dumps({"action": exc.action, "target": exc.target, "why": exc.why}),
+                            }
+                        ]
+                    )
             raise
 
-    def _denied(self, actor: User, action: str, target: str, why: str, *, task: Mapping[str, Any] | None = None,
-                instance: Mapping[str, Any] | None = None) -> PermissionDenied:
+    def _denied(
+        self,
+        actor: User,
+        action: str,
+        target: str,
+        why: str,
+        *,
+        task: Mapping[str, Any] | None = None,
+        instance: Mapping[str, Any] | None = None,
+    ) -> PermissionDenied:
         src = task if task is not None else instance
         return PermissionDenied(
-            actor.id, action, target, why,
+            actor.id,
+            action,
+            target,
+            why,
             instance_id=(src["instance_id"] if task is not None else src["id"]) if src is not None else None,
             process_id=src["process_id"] if src is not None else None,
-            task_id=task["id"] if task is not None else None)
+            task_id=task["id"] if task is not None else None,
+        )
 
     def _role_reason(self, actor: User, task: Mapping[str, Any]) -> str:
-        return (f"it is for role {task['role'] or task['lane'] or '-'} "
-                f"(yours: {', '.join(actor.roles) or '-'}) and not assigned to you")
+        return (
+            f"it is for role {task['role'] or task['lane'] or '-'} "
+            f"(yours: {', '.join(actor.roles) or '-'}) and not assigned to you"
+        )
 
     def _variables(self, tx: Tx, instance_id: int) -> Any:
         row = tx.instance(instance_id)
@@ -627,8 +769,13 @@ class Engine:
         if not people.task_workable(actor, row):
             raise self._denied(actor, action, f"task {row['id']}", self._role_reason(actor, row), task=row)
         if people.hides(actor, self._variables(tx, row["instance_id"])):
-            raise self._denied(actor, action, f"task {row['id']}",
-                               "the case is confidential and you have no 'confidential' permission (R-C10)", task=row)
+            raise self._denied(
+                actor,
+                action,
+                f"task {row['id']}",
+                "the case is confidential and you have no 'confidential' permission (R-C10)",
+                task=row,
+            )
 
     def _sees_instance(self, tx: Tx, row: Mapping[str, Any], actor: User) -> bool:
         """A case of the user's roles (a task, open or done), assigned to or done by them, or first
@@ -642,8 +789,9 @@ class Engine:
         if people.is_first_receiver(actor, variables, row.get("started_by")):
             return True
         for status in ("ready", "completed", "cancelled"):
-            if any(people.task_visible(actor, t) for t in tx.query_tasks(instance=row["id"], status=status,
-                                                                          limit=100_000)):
+            if any(
+                people.task_visible(actor, t) for t in tx.query_tasks(instance=row["id"], status=status, limit=100_000)
+            ):
                 return True
         return False
 
@@ -657,20 +805,34 @@ class Engine:
             for group in sorted(people.groups(actor)):
                 related.update(t["instance_id"] for t in tx.query_tasks(role=group, status=status, limit=1_000_000))
             related.update(t["instance_id"] for t in tx.query_tasks(assignee=actor.id, status=status, limit=1_000_000))
-        return [r for r in rows if r["id"] in related
-                or people.is_first_receiver(actor, _loads(r["variables"]), r.get("started_by"))]
+        return [
+            r
+            for r in rows
+            if r["id"] in related or people.is_first_receiver(actor, _loads(r["variables"]), r.get("started_by"))
+        ]
 
-    def _instance_for(self, tx: Tx, instance_id: Any, actor: User, action: str,
-                      need: str | None = None) -> Mapping[str, Any]:
+    def _instance_for(
+        self, tx: Tx, instance_id: Any, actor: User, action: str, need: str | None = None
+    ) -> Mapping[str, Any]:
         row = tx.instance(_int(instance_id, "instance"))
         if row is None:
             raise self._missing(tx, instance_id)
         if need is not None and not self.people.may(actor, need):
-            raise self._denied(actor, action, f"instance {row['id']}", f"needs the {need!r} permission "
-                               f"(roles: {', '.join(actor.roles) or '-'})", instance=row)
+            raise self._denied(
+                actor,
+                action,
+                f"instance {row['id']}",
+                f"needs the {need!r} permission (roles: {', '.join(actor.roles) or '-'})",
+                instance=row,
+            )
         if not self._sees_instance(tx, row, actor):
-            raise self._denied(actor, action, f"instance {row['id']}", "not a case of your roles, assigned to you "
-                               "or first received by you", instance=row)
+            raise self._denied(
+                actor,
+                action,
+                f"instance {row['id']}",
+                "not a case of your roles, assigned to you or first received by you",
+                instance=row,
+            )
         return row
 
     def _missing(self, tx: Tx, instance_id: Any) -> InstanceNotFound:
@@ -679,8 +841,15 @@ class Engine:
         if record is None:
             return InstanceNotFound(instance_id)
         detail = _loads(record["detail"]) or {}
-        return InstanceNotFound(instance_id, {"at": _iso(record["at"]), "actor": record["actor"],
-                                              "retention": detail.get("retention"), "before": detail.get("before")})
+        return InstanceNotFound(
+            instance_id,
+            {
+                "at": _iso(record["at"]),
+                "actor": record["actor"],
+                "retention": detail.get("retention"),
+                "before": detail.get("before"),
+            },
+        )
 
     def _check_manage(self, instance_id: int, user: str | None, action: str) -> None:
         with self._guard():
@@ -689,8 +858,13 @@ class Engine:
                 with self._tx(write=False) as tx:
                     row = self._instance_for(tx, instance_id, actor, action, need="manage")
                     if action == "cancel" and self.people.hides(actor, _loads(row["variables"])):  # R-C10
-                        raise self._denied(actor, action, f"instance {row['id']}", "the case is confidential and "
-                                           "you have no 'confidential' permission (R-C10)", instance=row)
+                        raise self._denied(
+                            actor,
+                            action,
+                            f"instance {row['id']}",
+                            "the case is confidential and you have no 'confidential' permission (R-C10)",
+                            instance=row,
+                        )
 
     def _present(self, view: dict, actor: User | None) -> dict:
         """The view as the actor may see it: the placeholder for a confidential case without permission."""
@@ -703,9 +877,20 @@ class Engine:
         return view
 
     # -- timers: the job runner and the business calendar ------------------------------------------
-    def run_due_jobs(self, once: bool = True, *, batch: int = 100, lease: float = 60.0, poll: float = 5.0,
-                     max_attempts: int = 5, backoff: float = 30.0, worker_id: str | None = None,
-                     group: int = 50, on_event: Any = None, install_signals: bool = True) -> dict:
+    def run_due_jobs(
+        self,
+        once: bool = True,
+        *,
+        batch: int = 100,
+        lease: float = 60.0,
+        poll: float = 5.0,
+        max_attempts: int = 5,
+        backoff: float = 30.0,
+        worker_id: str | None = None,
+        group: int = 50,
+        on_event: Any = None,
+        install_signals: bool = True,
+    ) -> dict:
         """Fire due timers (`hall worker`): with ``once`` everything due now, else until SIGTERM/SIGINT.
 
         ``on_event(event)`` is called for each job handled (see engine.worker.Event). Returns the
@@ -714,13 +899,25 @@ class Engine:
         """
         from . import jobstore
         from .worker import Worker
+
         if not self._schema_checked:
             self.store.check_schema()
             self._schema_checked = True
         if on_event is not None and self.people.enforced:
             on_event = self._redacting(on_event)
-        worker = Worker(self.store, self.runtime, self.clock, worker_id=worker_id, batch=batch, lease=lease,
-                        poll=poll, max_attempts=max_attempts, backoff=backoff, group=group, on_event=on_event)
+        worker = Worker(
+            self.store,
+            self.runtime,
+            self.clock,
+            worker_id=worker_id,
+            batch=batch,
+            lease=lease,
+            poll=poll,
+            max_attempts=max_attempts,
+            backoff=backoff,
+            group=group,
+            on_event=on_event,
+        )
         summary = worker.run(once=once, install_signals=install_signals).as_dict()
         with self._tx(write=False) as tx:
             summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())
@@ -736,37 +933,68 @@ class Engine:
                 with self._tx(write=False) as tx:
                     variables = self._variables(tx, event.job.instance_id)
                 if self.people.is_confidential(variables):
-                    event = replace(event, error=f"{PLACEHOLDER}: the error is shown by `hall incidents` to "
-                                                 "users with the confidential permission")
+                    event = replace(
+                        event,
+                        error=f"{PLACEHOLDER}: the error is shown by `hall incidents` to "
+                        "users with the confidential permission",
+                    )
             on_event(event)
+
         return guarded
 
     def calendar_month(self, year: int, month: int) -> dict:
         """The business calendar of one month (`hall calendar 2026-10`) and where its data comes from."""
         from .calendar import _LIB_FIRST_YEAR, _LIB_LAST_YEAR
+
         if not 1 <= month <= 12:
             raise HallError(f"month {month} is not between 1 and 12 (write e.g. 2026-10)")
         cal = self.deadlines.calendar
         cfg = cal.config
         configured = sorted(cfg.official)
-        source = ("configuration" if year in cfg.official else
-                  "library" if _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR else "provisional")
-        days = [{"date": d.date.isoformat(), "weekday": d.date.strftime("%a"), "working": d.working,
-                 "reason": d.reason, "provisional": d.provisional} for d in cal.month(year, month)]
+        source = (
+            "configuration"
+            if year in cfg.official
+            else "library"
+            if _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR
+            else "provisional"
+        )
+        days = [
+            {
+                "date": d.date.isoformat(),
+                "weekday": d.date.strftime("%a"),
+                "working": d.working,
+                "reason": d.reason,
+                "provisional": d.provisional,
+            }
+            for d in cal.month(year, month)
+        ]
         return {
-            "month": f"{year:04d}-{month:02d}", "timezone": cfg.timezone,
+            "month": f"{year:04d}-{month:02d}",
+            "timezone": cfg.timezone,
             "office_hours": f"{cfg.office_start:%H:%M}-{cfg.office_end:%H:%M}",
             "lunch": f"{cfg.lunch[0]:%H:%M}-{cfg.lunch[1]:%H:%M}" if cfg.lunch else None,
-            "source": source, "provisional": any(d["provisional"] for d in days),
-            "working_days": sum(1 for d in days if d["working"]), "days": days,
-            "coverage": {"library": [_LIB_FIRST_YEAR, _LIB_LAST_YEAR], "configured": configured,
-                         "provisional": "any other year: Monday-Friday, marked provisional"},
+            "source": source,
+            "provisional": any(d["provisional"] for d in days),
+            "working_days": sum(1 for d in days if d["working"]),
+            "days": days,
+            "coverage": {
+                "library": [_LIB_FIRST_YEAR, _LIB_LAST_YEAR],
+                "configured": configured,
+                "provisional": "any other year: Monday-Friday, marked provisional",
+            },
         }
 
 
 def _history_view(h: Mapping[str, Any]) -> dict:
-    return {"id": h["id"], "at": _iso(h["at"]), "actor": h["actor"], "kind": h["kind"], "element": h["element"],
-            "task": h["task_id"], "detail": _loads(h["detail"])}
+    return {
+        "id": h["id"],
+        "at": _iso(h["at"]),
+        "actor": h["actor"],
+        "kind": h["kind"],
+        "element": h["element"],
+        "task": h["task_id"],
+        "detail": _loads(h["detail"]),
+    }
 
 
 def _check_data(data: Mapping[str, Any]) -> dict:
@@ -819,6 +1047,7 @@ def _iso(value: datetime | None) -> str | None:
 
 def _loads(text: str | None) -> Any:
     import json
+
     return json.loads(text) if text else None
 
 

@@ -18,17 +18,19 @@ hours and dates are read in the calendar's timezone (default Asia/Shanghai). Wor
 measured in absolute time between the local opening and closing moments, so a daylight-saving
 change never makes a working day longer or shorter than the clock on the wall says.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any, Iterator, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
 
-from engine.clock import to_utc
+from .clock import to_utc
 
 _LIB_FIRST_YEAR = min(chinese_calendar.holidays).year
 _LIB_LAST_YEAR = max(chinese_calendar.holidays).year
@@ -239,9 +241,9 @@ class BusinessCalendar:
         return due if due.at > at else self._time_on_working_day(day + timedelta(days=1), t)
 
     # -- internals ---------------------------------------------------------------------------
-    def _time_on_working_day(self, day: date, t: time) -> Due:
+    def _time_on_working_day(self, first: date, t: time) -> Due:
         provisional = False
-        for day in _days_from(day):
+        for day in _days_from(first):
             info = self.day_info(day)
             provisional |= info.provisional
             if info.working:
@@ -344,7 +346,7 @@ def _time(text: str, key: str) -> time:
 
 
 def _time_range(value: Any, key: str) -> tuple[time, time]:
-    """"08:50-17:30" -> (time(8, 50), time(17, 30))."""
+    """ "08:50-17:30" -> (time(8, 50), time(17, 30))."""
     parts = re.split(r"\s*(?:-|–|~|至)\s*", _str(value, key))
     if len(parts) != 2:
         raise ValueError(f"{key}: expected a range like 08:50-17:30, got {value!r}")
@@ -381,8 +383,11 @@ def _dates(value: Any, key: str) -> list[date]:
 def _named_dates(value: Any, key: str) -> dict[date, str]:
     """A list of dates/ranges (no names) or a mapping ``name -> dates/ranges``."""
     if isinstance(value, Mapping):
-        items = [(str(name), entry) for name, entries in value.items()
-                 for entry in (entries if isinstance(entries, list) else [entries])]
+        items = [
+            (str(name), entry)
+            for name, entries in value.items()
+            for entry in (entries if isinstance(entries, list) else [entries])
+        ]
     elif isinstance(value, (list, tuple, set, frozenset)):
         items = [("", entry) for entry in value]
     else:

@@ -2,16 +2,17 @@
 
 Tests and `hall --now` use a FixedClock so nothing ever sleeps for a timer.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
     """Wall-clock time, always timezone-aware UTC."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FixedClock(Clock):
@@ -35,4 +36,4 @@ def to_utc(at: datetime) -> datetime:
     """Normalise to aware UTC; a naive value is refused rather than guessed."""
     if at.tzinfo is None:
         raise ValueError(f"datetime {at.isoformat()} has no time zone")
-    return at.astimezone(timezone.utc)
+    return at.astimezone(UTC)

@@ -4,6 +4,7 @@ indicators, reports and retention.
 A missing file means defaults. Every section is checked when the file is read (`load_config`) and by
 `hall config check` (`check_config`, every problem): errors name the file and the line of the key.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,21 @@ from typing import Any
 from .dataio import plain
 from .errors import ConfigInvalid, ConfigMissing
 
-SECTIONS = ("database", "calendar", "numbering", "settings", "forms", "roles", "users", "confidential",
-            "first_receiver", "kpi", "reports", "retention", "services")
+SECTIONS = (
+    "database",
+    "calendar",
+    "numbering",
+    "settings",
+    "forms",
+    "roles",
+    "users",
+    "confidential",
+    "first_receiver",
+    "kpi",
+    "reports",
+    "retention",
+    "services",
+)
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:
@@ -40,11 +54,11 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     return out
 
 
-
 def read_yaml(p: Path, yaml: Any = None) -> Any:
     """The round-trip YAML document of a file; ConfigInvalid (with the line) when it cannot be read."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError
+
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -56,7 +70,7 @@ def read_yaml(p: Path, yaml: Any = None) -> Any:
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}") from None
-    except (ValueError, TypeError, OverflowError) as exc:   # e.g. a date such as 2026-13-01
+    except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2026-13-01
         raise ConfigInvalid(str(p), _bad_scalar_line(text), f"not valid YAML: {exc}") from None
 
 
@@ -64,8 +78,10 @@ def _bad_scalar_line(text: str) -> int | None:
     """The line of the first date-like scalar that is not a real date (what ruamel fails to build)."""
     import re
     from datetime import date
+
     from ruamel.yaml import YAML
     from ruamel.yaml.nodes import MappingNode, SequenceNode
+
     try:
         stack = [YAML(typ="rt").compose(text)]
     except Exception:  # noqa: BLE001 - only a hint for the line
@@ -108,6 +124,7 @@ def _names(node: Any) -> bool:
 def check_people(data: Any, path: str) -> list[ConfigInvalid]:
     """Every problem in the roles/users/confidential/first_receiver sections, with its line."""
     from .people import PERMISSIONS
+
     out: list[ConfigInvalid] = []
 
     def bad(line: int | None, what: str) -> None:
@@ -127,7 +144,9 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
                 if spec is None:
                     continue
                 if not isinstance(spec, dict):
-                    bad(_line(roles, name), f"{where}: must be a mapping like {{serves: [{name}], may: [confidential]}}")
+                    bad(
+                        _line(roles, name), f"{where}: must be a mapping like {{serves: [{name}], may: [confidential]}}"
+                    )
                     continue
                 for key in spec:
                     if key not in ("serves", "may", "description"):
@@ -137,13 +156,16 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
                 may = spec.get("may")
                 if may is not None:
                     if not _names(may):
-                        bad(_line(spec, "may"), f"{where}.may: must be a list of permissions "
-                                                f"({', '.join(PERMISSIONS)})")
+                        bad(
+                            _line(spec, "may"), f"{where}.may: must be a list of permissions ({', '.join(PERMISSIONS)})"
+                        )
                     else:
                         for i, perm in enumerate(may):
                             if perm not in PERMISSIONS:
-                                bad(_line(may, index=i) or _line(spec, "may"),
-                                    f"{where}.may: unknown permission {perm!r} (known: {', '.join(PERMISSIONS)})")
+                                bad(
+                                    _line(may, index=i) or _line(spec, "may"),
+                                    f"{where}.may: unknown permission {perm!r} (known: {', '.join(PERMISSIONS)})",
+                                )
     users = data.get("users")
     if users is not None:
         if not isinstance(users, list):
@@ -171,13 +193,17 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
                     bad(_line(spec, "name"), f"{where}.name: must be text")
                 r = spec.get("roles")
                 if not _names(r) or not r:
-                    bad(_line(spec, "roles") if "roles" in spec else line,
-                        f"{where}.roles: must be a non-empty list of roles")
+                    bad(
+                        _line(spec, "roles") if "roles" in spec else line,
+                        f"{where}.roles: must be a non-empty list of roles",
+                    )
                 elif known_roles is not None:
                     for j, role in enumerate(r):
                         if str(role) not in known_roles:
-                            bad(_line(r, index=j) or _line(spec, "roles"),
-                                f"{where}.roles: unknown role {role!r} (known: {', '.join(sorted(known_roles))})")
+                            bad(
+                                _line(r, index=j) or _line(spec, "roles"),
+                                f"{where}.roles: unknown role {role!r} (known: {', '.join(sorted(known_roles))})",
+                            )
     for section, keys in (("confidential", ("variables", "when", "keep")), ("first_receiver", ("variables",))):
         node = data.get(section)
         if node is None:
@@ -218,8 +244,11 @@ def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]
         return [], f"{p}: empty; defaults apply (no users: everybody may do everything)"
     if not isinstance(data, dict):
         return [str(ConfigInvalid(str(p), 1, "must be a mapping of sections"))], None
-    found = [ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
-             for key in data if key not in SECTIONS]
+    found = [
+        ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
+        for key in data
+        if key not in SECTIONS
+    ]
     found += check_people(data, str(p)) + check_sections(data, str(p)) + _unimportable(data, str(p))
     found.sort(key=lambda e: e.line or 0)
     return [str(e) for e in found], None
@@ -229,9 +258,10 @@ def _unimportable(data: Any, path: str) -> list[ConfigInvalid]:
     """Service handlers that are well formed but cannot be imported (only `config check` imports
     them; every other command imports a handler when a service task first calls it)."""
     from .services import ServiceFailed, check_path, import_handler
+
     services = data.get("services")
     out = []
-    for name, target in (services.items() if isinstance(services, dict) else ()):
+    for name, target in services.items() if isinstance(services, dict) else ():
         if check_path(name, target) is None:
             try:
                 import_handler(target)
@@ -264,7 +294,7 @@ def _placed(path: str, data: Any, section: str, what: str) -> ConfigInvalid:
 
 # sub-mappings whose entries are independent of each other (kpi.callbacks is not: weights go with scores)
 SPLIT = {"retention": ("processes",), "reports": ("names", "look_back", "process_names"), "kpi": ("complaint",)}
-DEADLINE_SUFFIX = "时限"   # settings named …时限 are deadlines (setting('投诉答复时限', …) in a dueDate)
+DEADLINE_SUFFIX = "时限"  # settings named …时限 are deadlines (setting('投诉答复时限', …) in a dueDate)
 SCORE_RULES = ("加权平均", "最低分")  # R-S2
 
 
@@ -275,8 +305,10 @@ def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
     out: list[ConfigInvalid] = []
     settings = plain(data)
     settings["_source"] = path
-    for key, what in (("database", "a database URL or SQLite file (postgresql+psycopg://user@host/db, hall.db)"),
-                      ("forms", "the folder of the form files (forms)")):
+    for key, what in (
+        ("database", "a database URL or SQLite file (postgresql+psycopg://user@host/db, hall.db)"),
+        ("forms", "the folder of the form files (forms)"),
+    ):
         if key in data and (not isinstance(data[key], str) or not data[key].strip()):
             out.append(ConfigInvalid(path, _line(data, key), f"{key}: must be {what}"))
     out += [_placed(path, data, s, what) for s, what in _section_problems(settings)]
@@ -286,18 +318,21 @@ def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
 def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
     """(section, problem) for each section present, from the readers of engine.calendar, kpi, reports,
     retention, plus the numbering patterns and the deadline settings."""
+    from ..servicehall.kpi import KpiConfig
+    from ..servicehall.reports import ReportsConfig
+    from ..servicehall.retention import policy
     from .calendar import CalendarConfig
-    from .kpi import KpiConfig
-    from .reports import ReportsConfig
-    from .retention import policy
+
     found: list[tuple[str, str]] = []
-    checks = {"calendar": lambda st: CalendarConfig.from_dict(_mapping(st, "calendar")),
-              "numbering": lambda st: _check_numbering(st["numbering"]),
-              "settings": lambda st: _check_settings(st["settings"]),
-              "kpi": KpiConfig.from_settings,
-              "reports": ReportsConfig.from_settings,
-              "retention": policy,
-              "services": lambda st: _check_services(st["services"])}
+    checks = {
+        "calendar": lambda st: CalendarConfig.from_dict(_mapping(st, "calendar")),
+        "numbering": lambda st: _check_numbering(st["numbering"]),
+        "settings": lambda st: _check_settings(st["settings"]),
+        "kpi": KpiConfig.from_settings,
+        "reports": ReportsConfig.from_settings,
+        "retention": policy,
+        "services": lambda st: _check_services(st["services"]),
+    }
     for section, check in checks.items():
         if section not in settings:
             continue
@@ -307,8 +342,9 @@ def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
         parts = [value]
         if isinstance(value, dict) and value:
             split = SPLIT.get(section, ())
-            parts = [{k: {sk: sv}} for k, v in value.items() if k in split and isinstance(v, dict)
-                     for sk, sv in v.items()]
+            parts = [
+                {k: {sk: sv}} for k, v in value.items() if k in split and isinstance(v, dict) for sk, sv in v.items()
+            ]
             parts += [{k: v} for k, v in value.items() if k not in split or not isinstance(v, dict) or not v]
         for part in parts:
             try:
@@ -336,10 +372,15 @@ def _items(value: Any, what: str) -> list[tuple[Any, Any]]:
 
 def _check_numbering(numbering: Any) -> None:
     from datetime import datetime
-    for kind, conf in _items(numbering, "numbering: must map a kind (filing, complaint) to {prefix: ..., pattern: ...}"):
+
+    for kind, conf in _items(
+        numbering, "numbering: must map a kind (filing, complaint) to {prefix: ..., pattern: ...}"
+    ):
         where = f"numbering.{kind}"
         if not isinstance(conf, dict):
-            raise ValueError(f"{where}: must be a mapping like {{prefix: TS, pattern: \"{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}\"}}")
+            raise ValueError(
+                f'{where}: must be a mapping like {{prefix: TS, pattern: "{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}"}}'
+            )
         for key in conf:
             if key not in ("prefix", "pattern"):
                 raise ValueError(f"{where}.{key}: unknown key (known: prefix, pattern)")
@@ -349,12 +390,14 @@ def _check_numbering(numbering: Any) -> None:
         if pattern is None:
             continue
         if not isinstance(pattern, str):
-            raise ValueError(f"{where}.pattern: must be text like \"{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}\"")
+            raise ValueError(f'{where}.pattern: must be text like "{{prefix}}{{date:%Y%m%d}}-{{seq:04d}}"')
         try:
             pattern.format(prefix="X", date=datetime(2026, 11, 24), seq=1)
         except (KeyError, IndexError, ValueError, AttributeError, TypeError) as exc:
-            raise ValueError(f"{where}.pattern: {pattern!r} is not a number pattern ({exc}); the fields are "
-                             "{prefix}, {date:%Y%m%d} and {seq:04d}") from None
+            raise ValueError(
+                f"{where}.pattern: {pattern!r} is not a number pattern ({exc}); the fields are "
+                "{prefix}, {date:%Y%m%d} and {seq:04d}"
+            ) from None
         if "{seq" not in pattern:
             raise ValueError(f"{where}.pattern: {pattern!r} has no {{seq}}: two cases would get the same number")
 
@@ -362,6 +405,7 @@ def _check_numbering(numbering: Any) -> None:
 def _check_settings(values: Any) -> None:
     from . import deadlines
     from .errors import DeadlineInvalid
+
     for name, value in _items(values, "settings: must map a setting name to its value"):
         where = f"settings.{name}"
         if str(name).endswith(DEADLINE_SUFFIX):
@@ -374,13 +418,17 @@ def _check_settings(values: Any) -> None:
         elif name == "综合得分规则" and value not in SCORE_RULES:
             raise ValueError(f"{where}: must be one of {', '.join(SCORE_RULES)} (R-S2)")
         elif name == "综合得分权重" and not (
-                isinstance(value, list) and value and all(isinstance(w, (int, float)) and not isinstance(w, bool)
-                                                          and w >= 0 for w in value) and sum(value) > 0):
+            isinstance(value, list)
+            and value
+            and all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in value)
+            and sum(value) > 0
+        ):
             raise ValueError(f"{where}: must be a list of weights >= 0, not all 0, one per score (R-S2)")
 
 
 def _check_services(values: Any) -> None:
     from .services import check_path
+
     for name, path in _items(values, "services: must map a service name to its handler `module:function`"):
         problem = check_path(name, path)
         if problem:
@@ -395,6 +443,7 @@ class ConfigFile:
     def __init__(self, path: str | Path | None = None) -> None:
         from ruamel.yaml import YAML
         from ruamel.yaml.comments import CommentedMap
+
         self.path = Path(path) if path else Path("hall.yaml")
         self.yaml = YAML(typ="rt")
         self.yaml.preserve_quotes = True
@@ -412,6 +461,7 @@ class ConfigFile:
 
     def add_user(self, uid: str, name: str | None, roles: list[str]) -> None:
         from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
         if not roles:
             raise ConfigInvalid(str(self.path), None, f"user {uid!r} needs at least one --role")
         users = self.data.get("users")
@@ -424,9 +474,11 @@ class ConfigFile:
         if isinstance(known, dict):
             for r in roles:
                 if r not in known:
-                    raise ConfigInvalid(str(self.path), _line(self.data, "roles"),
-                                        f"unknown role {r!r} (known: {', '.join(map(str, known))}; "
-                                        "add it with `hall role add`)")
+                    raise ConfigInvalid(
+                        str(self.path),
+                        _line(self.data, "roles"),
+                        f"unknown role {r!r} (known: {', '.join(map(str, known))}; add it with `hall role add`)",
+                    )
         if users.fa.flow_style():  # `users: []` becomes a block list, one user a line
             users.fa.set_block_style()
         entry = CommentedMap([("id", uid), ("name", name or uid), ("roles", _flow(roles))])
@@ -435,6 +487,7 @@ class ConfigFile:
 
     def add_role(self, name: str, serves: list[str], may: list[str]) -> None:
         from ruamel.yaml.comments import CommentedMap
+
         roles = self.data.get("roles")
         if roles is None:
             roles = self.data["roles"] = CommentedMap()
@@ -449,6 +502,7 @@ class ConfigFile:
     def save(self) -> None:
         """Check the edited configuration, then write it (never a file `hall config check` would refuse)."""
         import io
+
         problems = check_people(self.data, str(self.path))
         if problems:
             raise problems[0]
@@ -464,6 +518,7 @@ class ConfigFile:
 
 def _flow(items: list[str]) -> Any:
     from ruamel.yaml.comments import CommentedSeq
+
     seq = CommentedSeq(items)
     seq.fa.set_flow_style()
     return seq

@@ -1,8 +1,10 @@
 """Reading variables given on the command line (`--set k=v`) or in a YAML/JSON file (`--data`)."""
+
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .errors import DataInvalid
 
@@ -11,6 +13,7 @@ def parse_assignments(items: Iterable[str]) -> dict[str, Any]:
     """`name=value` keeps the value as text (the task's form converts it to its type);
     `name:=value` reads it as JSON (`n:=5`, `ok:=true`, `tags:='["a"]'`) for data no form types."""
     import json
+
     out: dict[str, Any] = {}
     for item in items:
         name, sep, value = item.partition("=")
@@ -34,6 +37,7 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
     """A mapping from a .yaml/.yml/.json file; errors name the file and line."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -59,6 +63,7 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
 def plain(value: Any) -> Any:
     """Plain dicts/lists from YAML; dates become ISO text so they store and compare like form values."""
     import datetime as dt
+
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, list):

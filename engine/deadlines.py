@@ -18,20 +18,22 @@ A value quoted like a Python string (``"PT45M"``, as SpiffWorkflow examples writ
 same as unquoted. Anything else raises :class:`DeadlineInvalid` saying precisely what is wrong.
 Working time is counted by :class:`engine.calendar.BusinessCalendar`.
 """
+
 from __future__ import annotations
 
 import difflib
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import ClassVar, Iterable, Union
+from typing import ClassVar
 
-from engine.calendar import BusinessCalendar, Due
-from engine.clock import to_utc
-from engine.errors import DeadlineInvalid
+from .calendar import BusinessCalendar, Due
+from .clock import to_utc
+from .errors import DeadlineInvalid
 
-Value = Union[str, date, datetime, timedelta]
+Value = str | date | datetime | timedelta
 
 
 class _Why(ValueError):
@@ -222,8 +224,9 @@ def parse_for(element: str, value: Value) -> Deadline | Expression:
     if deadline.kind == "expression":
         return deadline
     if element == "timeCycle" and deadline.kind != "cycle":
-        raise DeadlineInvalid(str(value).strip(), "a timeCycle needs a repeating value, e.g. R3/PT10M "
-                                                  "or every working day at 15:00")
+        raise DeadlineInvalid(
+            str(value).strip(), "a timeCycle needs a repeating value, e.g. R3/PT10M or every working day at 15:00"
+        )
     if element != "timeCycle" and deadline.kind == "cycle":
         raise DeadlineInvalid(str(value).strip(), f"a repeating value only fits a timeCycle, not {element}")
     return deadline
@@ -253,12 +256,27 @@ _EVERY_DAY = [
     re.compile(rf"每(?:一个|个)?工作日\s*{_TIME}"),
 ]
 _AMOUNT = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*(.*)", re.S)
-_UNITS = {"minute": "minutes", "minutes": "minutes", "hour": "hours", "hours": "hours",
-          "day": "days", "days": "days", "week": "weeks", "weeks": "weeks"}
+_UNITS = {
+    "minute": "minutes",
+    "minutes": "minutes",
+    "hour": "hours",
+    "hours": "hours",
+    "day": "days",
+    "days": "days",
+    "week": "weeks",
+    "weeks": "weeks",
+}
 _QUALIFIERS = ("working", "calendar")
-_ZH_UNITS = {"工作日": ("working", "days"), "工作小时": ("working", "hours"), "工作分钟": ("working", "minutes"),
-             "自然日": ("calendar", "days"), "天": ("calendar", "days"), "小时": ("calendar", "hours"),
-             "分钟": ("calendar", "minutes"), "周": ("calendar", "weeks")}
+_ZH_UNITS = {
+    "工作日": ("working", "days"),
+    "工作小时": ("working", "hours"),
+    "工作分钟": ("working", "minutes"),
+    "自然日": ("calendar", "days"),
+    "天": ("calendar", "days"),
+    "小时": ("calendar", "hours"),
+    "分钟": ("calendar", "minutes"),
+    "周": ("calendar", "weeks"),
+}
 _ZH_WORKING = {"days": "工作日", "hours": "工作小时", "minutes": "工作分钟"}
 _EXAMPLES = "e.g. PT45M, 2 working days, 15:00 next working day, 2个工作日"
 
@@ -309,7 +327,7 @@ def _match_time(patterns: Iterable[re.Pattern[str]], text: str) -> time | None:
 
 
 def _amount(text: str) -> Deadline:
-    """"2 working days", "45 minutes", "2个工作日"."""
+    """ "2 working days", "45 minutes", "2个工作日"."""
     m = _AMOUNT.fullmatch(text)
     assert m is not None
     number, rest = m[1], m[2].strip()
@@ -354,7 +372,8 @@ def _zh_unit(rest: str) -> tuple[str, str]:
 _ISO_NUMBER = r"\d+(?:[.,]\d+)?"
 _ISO_DURATION = re.compile(
     "P(?:(?P<years>N)Y)?(?:(?P<months>N)M)?(?:(?P<weeks>N)W)?(?:(?P<days>N)D)?"
-    "(?:T(?:(?P<hours>N)H)?(?:(?P<minutes>N)M)?(?:(?P<seconds>N)S)?)?".replace("N", _ISO_NUMBER))
+    "(?:T(?:(?P<hours>N)H)?(?:(?P<minutes>N)M)?(?:(?P<seconds>N)S)?)?".replace("N", _ISO_NUMBER)
+)
 
 
 def _iso_duration(text: str) -> timedelta:
@@ -374,8 +393,10 @@ def _iso_duration(text: str) -> timedelta:
         raise _Why("nothing after T (e.g. PT45M)")
     if "months" in parts:
         n = m["months"]
-        raise _Why(f"P{n}M means {n} months, which are not supported (their length varies): "
-                   f"for {n} minutes write PT{n}M, for days write e.g. P30D")
+        raise _Why(
+            f"P{n}M means {n} months, which are not supported (their length varies): "
+            f"for {n} minutes write PT{n}M, for days write e.g. P30D"
+        )
     if "years" in parts:
         raise _Why("years are not supported (their length varies): write days, e.g. P365D")
     return timedelta(**parts)

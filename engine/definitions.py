@@ -3,13 +3,14 @@
 Every problem becomes a ``Finding`` printed as ``FILE:LINE: element-id: what is wrong``; no
 exception from the XML layer or SpiffWorkflow's parser ever escapes as a traceback.
 """
+
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Mapping
 
 from lxml import etree
 
@@ -17,8 +18,12 @@ BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
-DMN_NAMESPACES = ("http://www.omg.org/spec/DMN/20151101/dmn.xsd", "http://www.omg.org/spec/DMN/20180521/MODEL/",
-                  "https://www.omg.org/spec/DMN/20191111/MODEL/", "https://www.omg.org/spec/DMN/20230324/MODEL/")
+DMN_NAMESPACES = (
+    "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
+    "http://www.omg.org/spec/DMN/20180521/MODEL/",
+    "https://www.omg.org/spec/DMN/20191111/MODEL/",
+    "https://www.omg.org/spec/DMN/20230324/MODEL/",
+)
 GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 
 
@@ -83,29 +88,37 @@ def form_key(task: etree._Element) -> tuple[str | None, str]:
     key = task.get(f"{{{CAMUNDA_NS}}}formKey")
     if key:
         return key, f"formKey {key!r}"
-    props = {p.get("name"): p.get("value") for p in task.xpath(
-        "./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)}
+    props = {
+        p.get("name"): p.get("value")
+        for p in task.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)
+    }
     if props.get("formKey"):
         return props["formKey"], f"formKey {props['formKey']!r}"
     if props.get("formJsonSchemaFilename"):
-        return (spiff_form_name(props["formJsonSchemaFilename"]),
-                f"formJsonSchemaFilename {props['formJsonSchemaFilename']!r}")
+        return (
+            spiff_form_name(props["formJsonSchemaFilename"]),
+            f"formJsonSchemaFilename {props['formJsonSchemaFilename']!r}",
+        )
     return None, ""
 
 
 def decision_ref(rule: etree._Element) -> str | None:
     """The decision a business rule task evaluates: camunda:decisionRef or spiffworkflow:calledDecisionId."""
     ref = rule.get(f"{{{CAMUNDA_NS}}}decisionRef") or rule.findtext(
-        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId")
+        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId"
+    )
     return (ref or "").strip() or None
 
 
 class Checker:
     """Static checks over BPMN documents; plug-ins check forms and deadline texts."""
 
-    def __init__(self, form_exists: Callable[[str], bool] | None = None,
-                 form_problems: Callable[[str], list[tuple[str, int, str]]] | None = None,
-                 deadline_problem: Callable[[str, str], str | None] | None = None) -> None:
+    def __init__(
+        self,
+        form_exists: Callable[[str], bool] | None = None,
+        form_problems: Callable[[str], list[tuple[str, int, str]]] | None = None,
+        deadline_problem: Callable[[str, str], str | None] | None = None,
+    ) -> None:
         self.form_exists = form_exists
         self.form_problems = form_problems
         self.deadline_problem = deadline_problem
@@ -119,8 +132,11 @@ class Checker:
                 trees[path] = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False))
             except etree.XMLSyntaxError as exc:
                 findings.append(Finding(path, exc.lineno or 1, "-", f"not well-formed XML: {exc.msg}"))
-        bpmn = {p: t for p, t in trees.items() if etree.QName(t).localname == "definitions"
-                and etree.QName(t).namespace == BPMN_NS}
+        bpmn = {
+            p: t
+            for p, t in trees.items()
+            if etree.QName(t).localname == "definitions" and etree.QName(t).namespace == BPMN_NS
+        }
         dmn = {p: t for p, t in trees.items() if p.endswith(".dmn")}
         for path, tree in trees.items():
             if path in dmn:
@@ -134,14 +150,21 @@ class Checker:
             found = tree.xpath("./*[local-name()='decision']")
             if len(found) != 1 and etree.QName(tree).namespace in DMN_NAMESPACES:
                 at = found[1] if found else tree
-                findings.append(Finding(path, at.sourceline or 1, at.get("id") or "-",
-                                        "a .dmn file holds exactly one decision (SpiffWorkflow evaluates one table)"))
+                findings.append(
+                    Finding(
+                        path,
+                        at.sourceline or 1,
+                        at.get("id") or "-",
+                        "a .dmn file holds exactly one decision (SpiffWorkflow evaluates one table)",
+                    )
+                )
             decisions.update(d.get("id") for d in found)
         for path, tree in bpmn.items():
             findings.extend(self._check_document(path, tree, decisions, processes))
         if findings:
             return findings, {}
         from . import spiff
+
         try:
             _parser, compiled = spiff.parse_bpmn({p: sources[p] for p in (*dmn, *bpmn)})
         except Exception as exc:  # the parser raises many types on real-world files
@@ -149,7 +172,7 @@ class Checker:
             return findings, {}
         if not compiled:
             for path in bpmn:
-                findings.append(Finding(path, 1, "-", "no executable process (isExecutable=\"true\")"))
+                findings.append(Finding(path, 1, "-", 'no executable process (isExecutable="true")'))
         return findings, compiled
 
     def _check_document(self, path: str, root: etree._Element, decisions: set, processes: set) -> list[Finding]:
@@ -178,8 +201,9 @@ class Checker:
                 add(part, f"unknown process {part.get('processRef')!r}")
         return out
 
-    def _check_process(self, process: etree._Element, ids: dict, add: Callable, decisions: set,
-                       processes: set) -> list[Finding]:
+    def _check_process(
+        self, process: etree._Element, ids: dict, add: Callable, decisions: set, processes: set
+    ) -> list[Finding]:
         flows = process.xpath(".//bpmn:sequenceFlow", namespaces=NS)
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in flows:
@@ -203,8 +227,12 @@ class Checker:
                 if default and default not in {f.get("id") for f in outs}:
                     add(gw, f"default flow {default!r} is not an outgoing flow of this gateway")
                 elif len(outs) > 1:
-                    bare = [f.get("id") for f in outs if f.get("id") != default
-                            and not (f.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip()]
+                    bare = [
+                        f.get("id")
+                        for f in outs
+                        if f.get("id") != default
+                        and not (f.findtext(f"{{{BPMN_NS}}}conditionExpression") or "").strip()
+                    ]
                     if bare:
                         add(gw, f"outgoing flow(s) {', '.join(bare)} have no condition and are not the default")
         for script_task in process.xpath(".//bpmn:scriptTask", namespaces=NS):
@@ -221,11 +249,11 @@ class Checker:
         for rule in process.xpath(".//bpmn:businessRuleTask", namespaces=NS):
             ref = decision_ref(rule)
             if ref is None:
-                add(rule, "business rule task names no decision "
-                          "(camunda:decisionRef or spiffworkflow:calledDecisionId)")
+                add(
+                    rule, "business rule task names no decision (camunda:decisionRef or spiffworkflow:calledDecisionId)"
+                )
             elif ref not in decisions:
-                add(rule, f"decision {ref!r} is in none of the .dmn files given "
-                          "(name its .dmn file or the folder too)")
+                add(rule, f"decision {ref!r} is in none of the .dmn files given (name its .dmn file or the folder too)")
         for el in process.xpath(".//spiffworkflow:preScript | .//spiffworkflow:postScript", namespaces=NS):
             if (el.text or "").strip():
                 _compile(el.text, "exec", el.getparent().getparent(), etree.QName(el).localname, add, at=el)
@@ -249,6 +277,7 @@ class Checker:
                         add(task, f"{attr}: {problem}")
         if self.form_exists is not None:
             from .runtime import _form_name
+
             for task in process.xpath(".//bpmn:userTask", namespaces=NS):
                 key, where = form_key(task)
                 form = _form_name(key)
@@ -260,11 +289,33 @@ class Checker:
         return []
 
 
-FLOW_NODES = {f"{{{BPMN_NS}}}{tag}" for tag in (
-    "task", "userTask", "manualTask", "scriptTask", "serviceTask", "sendTask", "receiveTask", "businessRuleTask",
-    "callActivity", "subProcess", "transaction", "adHocSubProcess", "exclusiveGateway", "inclusiveGateway",
-    "parallelGateway", "eventBasedGateway", "complexGateway", "startEvent", "endEvent", "intermediateCatchEvent",
-    "intermediateThrowEvent", "boundaryEvent")}
+FLOW_NODES = {
+    f"{{{BPMN_NS}}}{tag}"
+    for tag in (
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+        "exclusiveGateway",
+        "inclusiveGateway",
+        "parallelGateway",
+        "eventBasedGateway",
+        "complexGateway",
+        "startEvent",
+        "endEvent",
+        "intermediateCatchEvent",
+        "intermediateThrowEvent",
+        "boundaryEvent",
+    )
+}
 
 
 def _check_connections(process: etree._Element, flows: list, ids: dict, add: Callable) -> None:
@@ -292,13 +343,20 @@ def _check_connections(process: etree._Element, flows: list, ids: dict, add: Cal
         event_sub = kind == "subProcess" and node.get("triggeredByEvent") == "true"
         compensation = node.get("isForCompensation") == "true"
         link = node.find(f"{{{BPMN_NS}}}linkEventDefinition") is not None
-        compensation = compensation or (kind == "boundaryEvent"
-                                        and node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None)
-        if node_id not in ins and not (kind in ("startEvent", "boundaryEvent") or event_sub or compensation
-                                       or in_ad_hoc or (link and kind == "intermediateCatchEvent")):
+        compensation = compensation or (
+            kind == "boundaryEvent" and node.find(f"{{{BPMN_NS}}}compensateEventDefinition") is not None
+        )
+        if node_id not in ins and not (
+            kind in ("startEvent", "boundaryEvent")
+            or event_sub
+            or compensation
+            or in_ad_hoc
+            or (link and kind == "intermediateCatchEvent")
+        ):
             add(node, "no sequence flow leads here")
-        if node_id not in outs and not (kind == "endEvent" or event_sub or compensation or in_ad_hoc
-                                        or (link and kind == "intermediateThrowEvent")):
+        if node_id not in outs and not (
+            kind == "endEvent" or event_sub or compensation or in_ad_hoc or (link and kind == "intermediateThrowEvent")
+        ):
             add(node, "no sequence flow leaves here")
 
 
@@ -310,8 +368,9 @@ def camunda_deadline(text: str) -> str:
     return f"={match.group(1)}" if match else text
 
 
-def _compile(source: str, mode: str, el: etree._Element, what: str, add: Callable,
-             at: etree._Element | None = None) -> None:
+def _compile(
+    source: str, mode: str, el: etree._Element, what: str, add: Callable, at: etree._Element | None = None
+) -> None:
     try:
         compile(source, el.get("id") or what, mode)
     except SyntaxError as exc:

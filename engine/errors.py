@@ -3,9 +3,11 @@
 Each class is named for what the user did wrong and carries the data its message needs.
 The CLI prints ``str(error)`` as one line and exits with ``exit_code``.
 """
+
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 
 class HallError(Exception):
@@ -60,8 +62,10 @@ class InstanceNotFound(HallError):
     def __init__(self, instance: Any, purged: Mapping[str, Any] | None = None) -> None:
         self.instance, self.purged = instance, purged
         if purged:
-            super().__init__(f"instance {instance} was purged on {purged['at']} by {purged['actor'] or 'an administrator'}"
-                             f" (retention {purged['retention']}, purge --before {purged['before']})")
+            super().__init__(
+                f"instance {instance} was purged on {purged['at']} by {purged['actor'] or 'an administrator'}"
+                f" (retention {purged['retention']}, purge --before {purged['before']})"
+            )
         else:
             super().__init__(f"unknown instance {instance}")
 
@@ -194,8 +198,17 @@ class PermissionDenied(HallError):
     The message names only ids and roles, never the content of a case.
     """
 
-    def __init__(self, user: str, action: str, target: str, why: str, *, instance_id: int | None = None,
-                 process_id: str | None = None, task_id: int | None = None) -> None:
+    def __init__(
+        self,
+        user: str,
+        action: str,
+        target: str,
+        why: str,
+        *,
+        instance_id: int | None = None,
+        process_id: str | None = None,
+        task_id: int | None = None,
+    ) -> None:
         self.user, self.action, self.target, self.why = user, action, target, why
         self.instance_id, self.process_id, self.task_id = instance_id, process_id, task_id
         self.recorded = False

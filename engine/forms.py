@@ -13,22 +13,31 @@ or rendered.
 Messages about *entered values* are in Chinese (staff read them at the desk); messages about the
 *form file* are in English, like the rest of hall's errors, and quote the file's English keys.
 """
+
 from __future__ import annotations
 
 import difflib
 import keyword
 import re
 import unicodedata
-from dataclasses import dataclass, field as dc_field, replace
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, replace
+from dataclasses import field as dc_field
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any
 
-from engine.errors import FormDefinitionInvalid, FormInvalid, FormNotFound
+from .errors import FormDefinitionInvalid, FormInvalid, FormNotFound
 
 __all__ = [
-    "Field", "Form", "FormLibrary", "load_form", "TYPES", "DEFAULT_TIMEZONE", "EMPTY_MARK",
+    "Field",
+    "Form",
+    "FormLibrary",
+    "load_form",
+    "TYPES",
+    "DEFAULT_TIMEZONE",
+    "EMPTY_MARK",
 ]
 
 #: Field types, with the Chinese word staff see in prompts.
@@ -47,8 +56,19 @@ TYPES: dict[str, str] = {
     "score": "评分",
 }
 
-FIELD_KEYS = ("name", "label", "type", "required", "required_when", "default", "min", "max", "pattern", "choices",
-              "help")
+FIELD_KEYS = (
+    "name",
+    "label",
+    "type",
+    "required",
+    "required_when",
+    "default",
+    "min",
+    "max",
+    "pattern",
+    "choices",
+    "help",
+)
 FORM_KEYS = ("title", "template", "fields")
 
 TEXT_TYPES = frozenset({"text", "multiline"})
@@ -633,9 +653,13 @@ class Form:
         for node in ast.find_all(nodes.Name):
             if node.name in unknown and node.name not in seen:
                 seen.add(node.name)
-                problems.append((self.template_line + node.lineno - 1,
-                                 f"template uses unknown variable {node.name!r}: "
-                                 f"instance variables are written data.{node.name}"))
+                problems.append(
+                    (
+                        self.template_line + node.lineno - 1,
+                        f"template uses unknown variable {node.name!r}: "
+                        f"instance variables are written data.{node.name}",
+                    )
+                )
         # Jinja resolves a filter or test inside {% if %} only when that branch renders: find them all here
         reported: set[tuple[str, str]] = set()
         for kind, node_type, known in (("filter", nodes.Filter, env.filters), ("test", nodes.Test, env.tests)):
@@ -644,8 +668,9 @@ class Form:
                     reported.add((kind, node.name))
                     near = difflib.get_close_matches(node.name, sorted(known), n=1)
                     hint = f" (did you mean {near[0]!r}?)" if near else ""
-                    problems.append((self.template_line + node.lineno - 1,
-                                     f"template uses unknown {kind} {node.name!r}{hint}"))
+                    problems.append(
+                        (self.template_line + node.lineno - 1, f"template uses unknown {kind} {node.name!r}{hint}")
+                    )
         if reported:  # rendering would only fail on the same names again
             return problems
         task_keys = ("name", "title", "role", "lane", "assignee", "due_at")
@@ -654,14 +679,14 @@ class Form:
                 template.render(**self._context(context))
             except Exception as error:
                 line = _template_error_line(error) or 1
-                problems.append((self.template_line + line - 1,
-                                 f"template fails with no data: {type(error).__name__}: {error}"))
+                problems.append(
+                    (self.template_line + line - 1, f"template fails with no data: {type(error).__name__}: {error}")
+                )
                 break
         return problems
 
     def _context(self, context: Mapping[str, Any]) -> dict[str, Any]:
-        result = {key: value for key, value in context.items()
-                  if key not in ("data", "task", "instance")}
+        result = {key: value for key, value in context.items() if key not in ("data", "task", "instance")}
         for key in ("data", "task", "instance"):
             value = context.get(key)
             result[key] = dict(value) if isinstance(value, Mapping) else {}
@@ -726,9 +751,16 @@ def _environment() -> Any:
                 return "、".join(str(finalize(v)) for v in value)
             return value
 
-        _env.append(ImmutableSandboxedEnvironment(
-            undefined=DashUndefined, finalize=finalize, autoescape=False,
-            keep_trailing_newline=False, trim_blocks=True, lstrip_blocks=True))
+        _env.append(
+            ImmutableSandboxedEnvironment(
+                undefined=DashUndefined,
+                finalize=finalize,
+                autoescape=False,
+                keep_trailing_newline=False,
+                trim_blocks=True,
+                lstrip_blocks=True,
+            )
+        )
     return _env[0]
 
 
@@ -778,8 +810,9 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return float(value)
     if isinstance(value, datetime):
-        return datetime(value.year, value.month, value.day, value.hour, value.minute,
-                        value.second, value.microsecond, value.tzinfo)
+        return datetime(
+            value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond, value.tzinfo
+        )
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
@@ -816,8 +849,7 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
 
     for key in document:
         if key not in FORM_KEYS:
-            problems.add(_key_line(document, key, 1),
-                         f"unknown key {key!r} (a form has: {', '.join(FORM_KEYS)})")
+            problems.add(_key_line(document, key, 1), f"unknown key {key!r} (a form has: {', '.join(FORM_KEYS)})")
 
     title = _plain(document.get("title", path.stem))
     if not isinstance(title, str) or not title.strip():
@@ -843,7 +875,9 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
     if raw_fields is None:
         raw_fields = []
     if not isinstance(raw_fields, list):
-        problems.add(_value_line(document, "fields", 1), "fields must be a list of fields, each starting with `- name:`")
+        problems.add(
+            _value_line(document, "fields", 1), "fields must be a list of fields, each starting with `- name:`"
+        )
         raw_fields = []
     names: dict[str, int] = {}
     for index, raw in enumerate(raw_fields):
@@ -858,8 +892,14 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
         fields.append(built)
     fields = [_resolve_condition(f, raw_fields, fields, problems) for f in fields]
 
-    form = Form(name=path.stem, path=path, title=title.strip(), template_source=template,
-                fields=tuple(fields), template_line=template_line)
+    form = Form(
+        name=path.stem,
+        path=path,
+        title=title.strip(),
+        template_source=template,
+        fields=tuple(fields),
+        template_line=template_line,
+    )
     if with_template and template:
         problems.items.extend(form.check())
     problems.items.sort(key=lambda item: item[0])
@@ -884,8 +924,11 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
         problems.add(line, "field has no name")
         return None
     if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
-        problems.add(at("name"), f"field name {name!r} must be one word of letters, digits or _ "
-                                 "(Chinese is fine), not starting with a digit and not a Python keyword")
+        problems.add(
+            at("name"),
+            f"field name {name!r} must be one word of letters, digits or _ "
+            "(Chinese is fine), not starting with a digit and not a Python keyword",
+        )
         return None
 
     kind = _plain(raw.get("type", "text"))
@@ -911,8 +954,10 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
     if kind in CHOICE_TYPES:
         raw_choices = _plain(raw.get("choices"))
         if not raw_choices or not isinstance(raw_choices, list):
-            problems.add(at("choices") if "choices" in raw else line,
-                         f"field {name}: a {kind} field needs choices, e.g. `choices: [同意, 不同意]`")
+            problems.add(
+                at("choices") if "choices" in raw else line,
+                f"field {name}: a {kind} field needs choices, e.g. `choices: [同意, 不同意]`",
+            )
         else:
             seen: list[str] = []
             for choice in raw_choices:
@@ -923,8 +968,11 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
                 if text in seen:
                     problems.add(at("choices"), f"field {name}: choice {text!r} is listed twice")
                 elif kind == "multi-choice" and _MULTI_SPLIT.search(text):
-                    problems.add(at("choices"), f"field {name}: choice {text!r} may not contain a comma or 、 "
-                                                "(they separate the choices typed in)")
+                    problems.add(
+                        at("choices"),
+                        f"field {name}: choice {text!r} may not contain a comma or 、 "
+                        "(they separate the choices typed in)",
+                    )
                 else:
                     seen.append(text)
             choices = tuple(seen)
@@ -948,8 +996,16 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
 
     if len(problems.items) > before:
         return None
-    probe = Field(name=name, label=label.strip(), type=kind, required=required, pattern=pattern,
-                  choices=choices, help=help_text, line=line)
+    probe = Field(
+        name=name,
+        label=label.strip(),
+        type=kind,
+        required=required,
+        pattern=pattern,
+        choices=choices,
+        help=help_text,
+        line=line,
+    )
 
     bounds: dict[str, Any] = {}
     for key in ("min", "max"):
@@ -968,15 +1024,27 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
         return None
     if len(problems.items) > before:
         return None
-    probe = Field(name=name, label=probe.label, type=kind, required=required, pattern=pattern,
-                  choices=choices, help=help_text, line=line, **bounds)
+    probe = Field(
+        name=name,
+        label=probe.label,
+        type=kind,
+        required=required,
+        pattern=pattern,
+        choices=choices,
+        help=help_text,
+        line=line,
+        **bounds,
+    )
 
     default = _plain(raw.get("default"))
     if default is not None:
         if _is_blank(default):
             if required:
-                problems.add(at("default"), f"field {name}: a required field cannot default to empty "
-                                            "(remove the default or write `required: false`)")
+                problems.add(
+                    at("default"),
+                    f"field {name}: a required field cannot default to empty "
+                    "(remove the default or write `required: false`)",
+                )
                 return None
             default = probe.empty_value()
         else:
@@ -985,8 +1053,18 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
             except ValueError as error:
                 problems.add(at("default"), f"field {name}: default {default!r} is not a valid {kind}: {error}")
                 return None
-        probe = Field(name=name, label=probe.label, type=kind, required=required, pattern=pattern,
-                      choices=choices, help=help_text, line=line, default=default, **bounds)
+        probe = Field(
+            name=name,
+            label=probe.label,
+            type=kind,
+            required=required,
+            pattern=pattern,
+            choices=choices,
+            help=help_text,
+            line=line,
+            default=default,
+            **bounds,
+        )
     return probe
 
 
@@ -1001,13 +1079,17 @@ def _resolve_condition(f: Field, raw_fields: list, fields: list[Field], problems
         problems.add(line, f"field {f.name}: required_when needs `required: false` (else it is always required)")
         return f
     if not isinstance(spec, Mapping) or not spec:
-        problems.add(line, f"field {f.name}: required_when is a set of `field: value`, e.g. `required_when: {{需要延期: true}}`")
+        problems.add(
+            line, f"field {f.name}: required_when is a set of `field: value`, e.g. `required_when: {{需要延期: true}}`"
+        )
         return f
     by_name = {g.name: g for g in fields}
     conditions = []
     for other, wanted in spec.items():
         if other not in by_name or other == f.name:
-            problems.add(line, f"field {f.name}: required_when names {other!r}, which is not another field of this form")
+            problems.add(
+                line, f"field {f.name}: required_when names {other!r}, which is not another field of this form"
+            )
             return f
         stored = []
         for value in wanted if isinstance(wanted, list) else [wanted]:
@@ -1138,8 +1220,13 @@ class FormLibrary:
     def _files(self) -> Iterator[Path]:
         if not self.folder.is_dir():
             return iter(())
-        return iter(sorted(p for p in self.folder.iterdir()
-                           if p.suffix in self.SUFFIXES and p.is_file() and not p.name.startswith(".")))
+        return iter(
+            sorted(
+                p
+                for p in self.folder.iterdir()
+                if p.suffix in self.SUFFIXES and p.is_file() and not p.name.startswith(".")
+            )
+        )
 
     def problems(self, name: str) -> list[tuple[str, int, str]]:
         """Every problem of one form, structure and template, as ``(file, line, what)``;
@@ -1164,4 +1251,3 @@ class FormLibrary:
             _, problems = _parse(path, with_template=True)
             found.extend((str(path), line, what) for line, what in problems)
         return found
-

@@ -12,20 +12,33 @@ The due lookup walks the ``ix_jobs_due`` index from the oldest due time up to *n
 after ``limit`` rows: its cost does not depend on how many timers are pending (due later).
 All times are the engine clock's, passed in by the caller.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
 from .store import _NAMES, _TIME_COLUMNS, Tx, instances, jobs
 
-_COLUMNS = (jobs.c.id, jobs.c.instance_id, jobs.c.element, jobs.c.spiff_task_id, jobs.c.kind, jobs.c.due_at,
-            jobs.c.attempts, jobs.c.locked_by, jobs.c.lock_expires_at, jobs.c.last_error, jobs.c.process_id,
-            jobs.c.fired)
+_COLUMNS = (
+    jobs.c.id,
+    jobs.c.instance_id,
+    jobs.c.element,
+    jobs.c.spiff_task_id,
+    jobs.c.kind,
+    jobs.c.due_at,
+    jobs.c.attempts,
+    jobs.c.locked_by,
+    jobs.c.lock_expires_at,
+    jobs.c.last_error,
+    jobs.c.process_id,
+    jobs.c.fired,
+)
 
 
 @dataclass(frozen=True)
@@ -47,34 +60,44 @@ class Job:
     fired: int = 0
 
     @classmethod
-    def from_row(cls, row: Any) -> "Job":
+    def from_row(cls, row: Any) -> Job:
         return cls(**{c.name: row[c.name] for c in _COLUMNS})
 
 
 def _due(now: Any) -> Any:
     """Due, not held by a live lease; callers add the instance condition."""
-    return sa.and_(jobs.c.due_at <= now,
-                   sa.or_(jobs.c.locked_by.is_(None), jobs.c.lock_expires_at.is_(None), jobs.c.lock_expires_at <= now))
+    return sa.and_(
+        jobs.c.due_at <= now,
+        sa.or_(jobs.c.locked_by.is_(None), jobs.c.lock_expires_at.is_(None), jobs.c.lock_expires_at <= now),
+    )
 
 
 # The statements of the worker's hot path, built once (building an expression per call cost
 # more than running it); values travel as bound parameters.
 def _acquire_statement(dialect: str, values: dict | None = None) -> Any:
     """The claim statement; ``values`` fills its parameters in (to show its plan), else they are bound."""
+
     def param(name: str, type_: Any = None) -> Any:
         return sa.bindparam(name, values[name], type_=type_) if values else sa.bindparam(name, type_=type_)
 
-    pick = (sa.select(jobs.c.id)
-            .join(instances, instances.c.id == jobs.c.instance_id, isouter=True)
-            .where(_due(param("now", jobs.c.due_at.type)),
-                   sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)))
-            .order_by(jobs.c.due_at)
-            .limit(param("limit", sa.Integer)))
+    pick = (
+        sa.select(jobs.c.id)
+        .join(instances, instances.c.id == jobs.c.instance_id, isouter=True)
+        .where(
+            _due(param("now", jobs.c.due_at.type)),
+            sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)),
+        )
+        .order_by(jobs.c.due_at)
+        .limit(param("limit", sa.Integer))
+    )
     if dialect == "postgresql":
         pick = pick.with_for_update(of=jobs, skip_locked=True)
-    return (jobs.update().where(jobs.c.id.in_(pick.scalar_subquery()))
-            .values(locked_by=param("worker", sa.String), lock_expires_at=param("expires", jobs.c.due_at.type))
-            .returning(*_COLUMNS))
+    return (
+        jobs.update()
+        .where(jobs.c.id.in_(pick.scalar_subquery()))
+        .values(locked_by=param("worker", sa.String), lock_expires_at=param("expires", jobs.c.due_at.type))
+        .returning(*_COLUMNS)
+    )
 
 
 def _hold_start_statement(dialect: str) -> Any:
@@ -82,8 +105,7 @@ def _hold_start_statement(dialect: str) -> Any:
     return q.with_for_update() if dialect == "postgresql" else q
 
 
-_SQL = {d: {"acquire": _acquire_statement(d), "hold_start": _hold_start_statement(d)}
-        for d in ("sqlite", "postgresql")}
+_SQL = {d: {"acquire": _acquire_statement(d), "hold_start": _hold_start_statement(d)} for d in ("sqlite", "postgresql")}
 
 
 def acquire(tx: Tx, worker_id: str, now: datetime, limit: int, lease: float) -> list[Job]:
@@ -118,8 +140,11 @@ def explain_acquire(tx: Tx, now: datetime, limit: int) -> list[str]:
     sql = str(_acquire_statement(tx.dialect, values).compile(tx.conn, compile_kwargs={"literal_binds": True}))
     if tx.dialect == "postgresql":
         return [r[0] for r in tx.conn.exec_driver_sql("EXPLAIN " + sql)]
-    return [f"{'  ' * _depth(r, rows)}{r[-1]}" for rows in [list(tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))]
-            for r in rows]
+    return [
+        f"{'  ' * _depth(r, rows)}{r[-1]}"
+        for rows in [list(tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))]
+        for r in rows
+    ]
 
 
 def _depth(row: Any, rows: list) -> int:
@@ -134,8 +159,11 @@ def renew(tx: Tx, worker_id: str, job_ids: list[int], now: datetime, lease: floa
     """Extend the lease of jobs this worker still holds (the heartbeat); returns how many."""
     if not job_ids:
         return 0
-    q = (jobs.update().where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id)
-         .values(lock_expires_at=now + timedelta(seconds=lease)))
+    q = (
+        jobs.update()
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id)
+        .values(lock_expires_at=now + timedelta(seconds=lease))
+    )
     return tx.conn.execute(q).rowcount
 
 
@@ -143,8 +171,11 @@ def release(tx: Tx, worker_id: str, job_ids: list[int]) -> int:
     """Give back jobs this worker holds but will not run (shutdown, suspended instance)."""
     if not job_ids:
         return 0
-    q = (jobs.update().where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id)
-         .values(locked_by=None, lock_expires_at=None))
+    q = (
+        jobs.update()
+        .where(jobs.c.id.in_(job_ids), jobs.c.locked_by == worker_id)
+        .values(locked_by=None, lock_expires_at=None)
+    )
     return tx.conn.execute(q).rowcount
 
 
@@ -155,13 +186,27 @@ def fail(tx: Tx, job: Job, error: str, now: datetime, backoff: timedelta) -> Job
     took it over meanwhile (it will try on its own).
     """
     due = now + backoff
-    q = (jobs.update().where(jobs.c.id == job.id, jobs.c.locked_by == job.locked_by)
-         .values(attempts=jobs.c.attempts + 1, last_error=error[:4000], due_at=due, locked_by=None,
-                 lock_expires_at=None))
+    q = (
+        jobs.update()
+        .where(jobs.c.id == job.id, jobs.c.locked_by == job.locked_by)
+        .values(attempts=jobs.c.attempts + 1, last_error=error[:4000], due_at=due, locked_by=None, lock_expires_at=None)
+    )
     if tx.conn.execute(q).rowcount != 1:
         return None
-    return Job(job.id, job.instance_id, job.element, job.spiff_task_id, job.kind, due, job.attempts + 1,
-               None, None, error, job.process_id, job.fired)
+    return Job(
+        job.id,
+        job.instance_id,
+        job.element,
+        job.spiff_task_id,
+        job.kind,
+        due,
+        job.attempts + 1,
+        None,
+        None,
+        error,
+        job.process_id,
+        job.fired,
+    )
 
 
 def get(tx: Tx, job_id: int) -> Job | None:
@@ -171,9 +216,11 @@ def get(tx: Tx, job_id: int) -> Job | None:
 
 def count_due(tx: Tx, now: datetime) -> int:
     """How many jobs are due and claimable now (instances running); walks only the due range."""
-    q = (sa.select(sa.func.count())
-         .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id, isouter=True))
-         .where(_due(now), sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None))))
+    q = (
+        sa.select(sa.func.count())
+        .select_from(jobs.join(instances, instances.c.id == jobs.c.instance_id, isouter=True))
+        .where(_due(now), sa.or_(instances.c.status == "running", jobs.c.instance_id.is_(None)))
+    )
     return tx.conn.execute(q).scalar_one()
 
 
@@ -190,8 +237,13 @@ def pending_stats(tx: Tx, now: datetime) -> dict:
     total, due, locked, failing = tx.conn.execute(q).one()
     first = tx.conn.execute(sa.select(j.due_at).where(j.due_at > now).order_by(j.due_at).limit(1)).scalar()
     next_due = first
-    return {"pending": int(total), "due": int(due), "locked": int(locked), "failing": int(failing),
-            "next_due": next_due.isoformat() if next_due else None}
+    return {
+        "pending": int(total),
+        "due": int(due),
+        "locked": int(locked),
+        "failing": int(failing),
+        "next_due": next_due.isoformat() if next_due else None,
+    }
 
 
 def park(tx: Tx, job: Job, error: str) -> bool:
@@ -202,8 +254,11 @@ def park(tx: Tx, job: Job, error: str) -> bool:
     row instead would lose the timer: the runtime only re-creates rows for timers it has not
     already indexed.)
     """
-    q = (jobs.update().where(jobs.c.id == job.id)
-         .values(attempts=0, last_error=error[:4000], locked_by=None, lock_expires_at=None))
+    q = (
+        jobs.update()
+        .where(jobs.c.id == job.id)
+        .values(attempts=0, last_error=error[:4000], locked_by=None, lock_expires_at=None)
+    )
     return tx.conn.execute(q).rowcount == 1
 
 
@@ -225,10 +280,12 @@ def park(tx: Tx, job: Job, error: str) -> bool:
 # statement's generic plan is made for the tables as they were when the worker started, and a load
 # planned while human_tasks was nearly empty scanned the whole table ever after (26 ms a group
 # after 10,000 firings, until an ANALYZE of the table invalidated the plan).
-_GROUP_HOLD = (b"SELECT j.id, i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id'))"
-               b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
-               b" WHERE j.id = ANY(%(jobs)s) AND j.locked_by = %(worker)s"
-               b" ORDER BY i.id FOR UPDATE OF i SKIP LOCKED")
+_GROUP_HOLD = (
+    b"SELECT j.id, i.status, i.version, nextval(pg_get_serial_sequence('human_tasks', 'id'))"
+    b" FROM jobs j JOIN instances i ON i.id = j.instance_id"
+    b" WHERE j.id = ANY(%(jobs)s) AND j.locked_by = %(worker)s"
+    b" ORDER BY i.id FOR UPDATE OF i SKIP LOCKED"
+)
 # Sent after the hold in the same pipeline: a statement of its own, so its snapshot is taken once the
 # row locks are ours (a statement that locks a row changed since its snapshot sees the new row but
 # the old state of every other table). The columns the ordinary load reads (engine/store.py), so
@@ -236,16 +293,19 @@ _GROUP_HOLD = (b"SELECT j.id, i.status, i.version, nextval(pg_get_serial_sequenc
 # instance, which only ix_human_tasks_instance serves (see _PG_SQL["ready_human_tasks"]).
 _ROW = tuple(_NAMES["instance"])
 _HUMAN = tuple(_NAMES["ready_human_tasks"])
-_GROUP_LOAD = ("SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
-               " t.ids, t.bodies,"
-               " (SELECT json_agg(h ORDER BY h.id) FILTER (WHERE h.status = 'ready') FROM (SELECT " + ", ".join(_HUMAN)
-               + " FROM human_tasks WHERE instance_id = i.id) h) AS human,"
-               " (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j"
-               "   WHERE j.instance_id = i.id) AS jobs,"
-               " EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id) AS has_children"
-               " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
-               "   FROM instance_tasks WHERE instance_id = i.id) t"
-               " WHERE i.id = ANY(%(instances)s)").encode()
+_GROUP_LOAD = (
+    "SELECT " + ", ".join(f"i.{c}" for c in _ROW) + ","
+    " t.ids, t.bodies,"
+    " (SELECT json_agg(h ORDER BY h.id) FILTER (WHERE h.status = 'ready') FROM (SELECT "
+    + ", ".join(_HUMAN)
+    + " FROM human_tasks WHERE instance_id = i.id) h) AS human,"
+    " (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j"
+    "   WHERE j.instance_id = i.id) AS jobs,"
+    " EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id) AS has_children"
+    " FROM instances i CROSS JOIN LATERAL (SELECT array_agg(task_id) AS ids, array_agg(body) AS bodies"
+    "   FROM instance_tasks WHERE instance_id = i.id) t"
+    " WHERE i.id = ANY(%(instances)s)"
+).encode()
 _TIMES = _TIME_COLUMNS
 _SAVES: dict[tuple, bytes] = {}
 _PAIRS = "json_to_recordset(%({})s::json) AS {}(i int, t text)"
@@ -256,12 +316,16 @@ def _utc(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.astimezone(timezone.utc)
+    return value.astimezone(UTC)
 
 
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"),
-                      default=lambda v: v.isoformat() if isinstance(v, (datetime, date)) else str(v))
+    return json.dumps(
+        value,
+        ensure_ascii=False,
+        separators=(",", ":"),
+        default=lambda v: v.isoformat() if isinstance(v, (datetime, date)) else str(v),
+    )
 
 
 def _save_sql(parts: tuple[bool, ...]) -> bytes:
@@ -272,34 +336,50 @@ def _save_sql(parts: tuple[bool, ...]) -> bytes:
     new_task, job_deletes, job_adds, task_rows, removed, history_rows = parts
     with_ = []
     if new_task:
-        cols = ", ".join(_HUMAN[:_HUMAN.index("warn_at") + 1])  # what a new task has (not completed_*)
-        with_.append(f"ht AS (INSERT INTO human_tasks ({cols}) SELECT {cols}"
-                     " FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))")
+        cols = ", ".join(_HUMAN[: _HUMAN.index("warn_at") + 1])  # what a new task has (not completed_*)
+        with_.append(
+            f"ht AS (INSERT INTO human_tasks ({cols}) SELECT {cols}"
+            " FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))"
+        )
     if job_deletes:
-        with_.append("jd AS (DELETE FROM jobs USING " + _PAIRS.format("jd", "d")
-                     + " WHERE jobs.instance_id = d.i AND jobs.spiff_task_id = d.t)")
+        with_.append(
+            "jd AS (DELETE FROM jobs USING "
+            + _PAIRS.format("jd", "d")
+            + " WHERE jobs.instance_id = d.i AND jobs.spiff_task_id = d.t)"
+        )
     if job_adds:
-        with_.append("ja AS (INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired,"
-                     " created_at) SELECT instance_id, element, spiff_task_id, kind, due_at, 0, 0, created_at"
-                     " FROM json_populate_recordset(NULL::jobs, %(ja)s::json))")
+        with_.append(
+            "ja AS (INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired,"
+            " created_at) SELECT instance_id, element, spiff_task_id, kind, due_at, 0, 0, created_at"
+            " FROM json_populate_recordset(NULL::jobs, %(ja)s::json))"
+        )
     if task_rows:
-        with_.append("tu AS (INSERT INTO instance_tasks (instance_id, task_id, body)"
-                     " SELECT i, t, b FROM json_to_recordset(%(tr)s::json) AS u(i int, t text, b text)"
-                     " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body)")
+        with_.append(
+            "tu AS (INSERT INTO instance_tasks (instance_id, task_id, body)"
+            " SELECT i, t, b FROM json_to_recordset(%(tr)s::json) AS u(i int, t text, b text)"
+            " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body)"
+        )
     if removed:
-        with_.append("td AS (DELETE FROM instance_tasks USING " + _PAIRS.format("td", "d")
-                     + " WHERE instance_tasks.instance_id = d.i AND instance_tasks.task_id = d.t)")
+        with_.append(
+            "td AS (DELETE FROM instance_tasks USING "
+            + _PAIRS.format("td", "d")
+            + " WHERE instance_tasks.instance_id = d.i AND instance_tasks.task_id = d.t)"
+        )
     if history_rows:
-        with_.append("hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
-                     " SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail"
-                     " FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x"
-                     " ORDER BY x.ordinality)")
+        with_.append(
+            "hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
+            " SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail"
+            " FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x"
+            " ORDER BY x.ordinality)"
+        )
     # a step sends its status only when it changed (engine/runtime.py): NULL keeps the stored one
-    with_.append("u AS (UPDATE instances SET version = x.version + 1, state = x.state, variables = x.variables,"
-                 " status = coalesce(x.status, instances.status), updated_at = x.updated_at, ended_at = x.ended_at,"
-                 " definition_id = x.definition_id, incident_element = x.incident_element,"
-                 " incident_error = x.incident_error FROM json_populate_recordset(NULL::instances, %(u)s::json) AS x"
-                 " WHERE instances.id = x.id AND instances.version = x.version RETURNING 1)")
+    with_.append(
+        "u AS (UPDATE instances SET version = x.version + 1, state = x.state, variables = x.variables,"
+        " status = coalesce(x.status, instances.status), updated_at = x.updated_at, ended_at = x.ended_at,"
+        " definition_id = x.definition_id, incident_element = x.incident_element,"
+        " incident_error = x.incident_error FROM json_populate_recordset(NULL::instances, %(u)s::json) AS x"
+        " WHERE instances.id = x.id AND instances.version = x.version RETURNING 1)"
+    )
     # every WITH clause runs to completion whether read or not; a moved version divides by zero,
     # which fails the statement and the transaction, so the COMMIT sent after it cannot commit
     sql = _SAVES[parts] = ("WITH " + ", ".join(with_) + " SELECT 1 / (count(*) = %(n)s)::int FROM u").encode()
@@ -326,25 +406,45 @@ class GroupTx(Tx):
         instance was locked by someone else."""
         raw = self.conn.connection.dbapi_connection
         with raw.pipeline():
-            hold = raw.cursor().execute(_GROUP_HOLD, {"jobs": [j.id for j in group], "worker": worker},
-                                        prepare=False)
+            hold = raw.cursor().execute(_GROUP_HOLD, {"jobs": [j.id for j in group], "worker": worker}, prepare=False)
             load = raw.cursor().execute(_GROUP_LOAD, {"instances": [j.instance_id for j in group]}, prepare=False)
         held = hold.fetchall()
         self._task_ids.extend(h[3] for h in held)
         loaded = {row["row"]["id"]: row for row in map(_loaded, load.fetchall())}
         instance_of = {j.id: j.instance_id for j in group}
-        return {job_id: (status, version, loaded[instance_of[job_id]])
-                for job_id, status, version, _task_id in held if instance_of[job_id] in loaded}
+        return {
+            job_id: (status, version, loaded[instance_of[job_id]])
+            for job_id, status, version, _task_id in held
+            if instance_of[job_id] in loaded
+        }
 
-    def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
-                  task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
-                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
-                  last: bool = False) -> bool:
+    def save_step(
+        self,
+        instance_id: int,
+        expected_version: int,
+        instance: Mapping[str, Any],
+        task_rows: Mapping[str, str],
+        removed_rows: Sequence[str],
+        job_deletes: Sequence[str],
+        job_adds: Sequence[Mapping[str, Any]],
+        history_rows: Sequence[Mapping[str, Any]],
+        last: bool = False,
+    ) -> bool:
         if not last:  # a step nested in the firing (a message to another instance): written now
-            return super().save_step(instance_id, expected_version, instance, task_rows, removed_rows,
-                                     job_deletes, job_adds, history_rows, last)
-        self._steps.append((instance_id, expected_version, instance, task_rows, removed_rows, job_deletes,
-                            job_adds, history_rows))
+            return super().save_step(
+                instance_id,
+                expected_version,
+                instance,
+                task_rows,
+                removed_rows,
+                job_deletes,
+                job_adds,
+                history_rows,
+                last,
+            )
+        self._steps.append(
+            (instance_id, expected_version, instance, task_rows, removed_rows, job_deletes, job_adds, history_rows)
+        )
         return True  # checked by ``commit``: the instance is locked, its version cannot move meanwhile
 
     def commit(self) -> None:
@@ -362,11 +462,13 @@ class GroupTx(Tx):
         params: dict[str, Any] = {name: _json(rows) for name, rows in lists.items() if rows}
         params["n"] = len(lists["u"])
         from psycopg.errors import DivisionByZero
+
         raw = self.conn.connection.dbapi_connection
         try:
             with raw.pipeline():
-                raw.cursor().execute(_save_sql(tuple(bool(lists[k]) for k in ("ht", "jd", "ja", "tr", "td", "h"))),
-                                     params, prepare=False)
+                raw.cursor().execute(
+                    _save_sql(tuple(bool(lists[k]) for k in ("ht", "jd", "ja", "tr", "td", "h"))), params, prepare=False
+                )
                 raw.cursor().execute(b"COMMIT")
         except DivisionByZero:
             raise VersionMoved() from None
@@ -382,6 +484,10 @@ def _loaded(found: Any) -> dict:
     for h in human or ():
         for k in _TIMES.intersection(h):
             h[k] = _utc(h[k])
-    return {"row": row, "task_rows": dict(zip(task_ids or (), bodies or ())), "human": human or [],
-            "jobs": [{"spiff_task_id": t, "due_at": _utc(d), "element": e} for t, d, e in job_rows or ()],
-            "has_children": has_children}
+    return {
+        "row": row,
+        "task_rows": dict(zip(task_ids or (), bodies or ())),
+        "human": human or [],
+        "jobs": [{"spiff_task_id": t, "due_at": _utc(d), "element": e} for t, d, e in job_rows or ()],
+        "has_children": has_children,
+    }

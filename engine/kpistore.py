@@ -5,13 +5,14 @@ touching the engine's hot path; same rules: SQLite and PostgreSQL, times are awa
 on the way in and out. The module reads the tables defined in engine/store.py and, for `purge`,
 deletes an instance with everything that belongs to it in the caller's transaction.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Iterable, Iterator, Sequence
-
+from datetime import UTC, datetime
+from typing import Any
 
 from .store import Store, Tx
 
@@ -29,7 +30,7 @@ def reading(store: Store) -> Iterator[Tx]:
 def _bind(tx: Tx, value: datetime) -> Any:
     if tx.dialect == "postgresql":
         return value
-    return value.astimezone(timezone.utc).strftime(_SQLITE_TIME)
+    return value.astimezone(UTC).strftime(_SQLITE_TIME)
 
 
 def _time(value: Any) -> datetime | None:
@@ -37,13 +38,14 @@ def _time(value: Any) -> datetime | None:
         return None
     if isinstance(value, str):  # SQLite keeps UTC as text without an offset: parse it as UTC at once
         return datetime.fromisoformat(value + "+00:00" if len(value) <= 26 else value)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
     """Run a read statement on the driver's cursor (the result sets here can be large)."""
     if tx.dialect == "postgresql":
         import re
+
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
     cur = tx.conn.connection.dbapi_connection.cursor()
     cur.execute(sql, params)
@@ -51,9 +53,16 @@ def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
 
 
 # -- history events ---------------------------------------------------------------------------------
-def events(tx: Tx, process: str, kind: str, elements: Sequence[str | None], since: datetime | None,
-           until: datetime, with_detail: bool = True,
-           fields: Sequence[str] | None = None) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+def events(
+    tx: Tx,
+    process: str,
+    kind: str,
+    elements: Sequence[str | None],
+    since: datetime | None,
+    until: datetime,
+    with_detail: bool = True,
+    fields: Sequence[str] | None = None,
+) -> list[tuple[int, datetime, str | None, str | None, Any]]:
     """History rows of one process and kind at one of `elements` with since <= at < until.
 
     Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
@@ -78,13 +87,29 @@ def events(tx: Tx, process: str, kind: str, elements: Sequence[str | None], sinc
         params["s"] = _bind(tx, since)
     paths = [f.split(".") for f in fields or ()]
     for n, path in enumerate(paths):
-        params[f"f{n}"] = ("{" + ",".join(path) + "}" if tx.dialect == "postgresql"
-                           else "$." + ".".join('"' + p.replace('"', '""') + '"' for p in path))
-    extract = (", ".join((f"CAST(detail AS json) #>> CAST(:f{n} AS text[])" if tx.dialect == "postgresql"
-                          else f"json_extract(detail, :f{n})") for n in range(len(paths))) if paths
-               else "detail" if with_detail else "NULL")
-    sql = (f"SELECT instance_id, at, actor, element, {extract} FROM history"
-           f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id")
+        params[f"f{n}"] = (
+            "{" + ",".join(path) + "}"
+            if tx.dialect == "postgresql"
+            else "$." + ".".join('"' + p.replace('"', '""') + '"' for p in path)
+        )
+    extract = (
+        ", ".join(
+            (
+                f"CAST(detail AS json) #>> CAST(:f{n} AS text[])"
+                if tx.dialect == "postgresql"
+                else f"json_extract(detail, :f{n})"
+            )
+            for n in range(len(paths))
+        )
+        if paths
+        else "detail"
+        if with_detail
+        else "NULL"
+    )
+    sql = (
+        f"SELECT instance_id, at, actor, element, {extract} FROM history"
+        f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id"
+    )
     cur = _cursor(tx, sql, params)
     if paths:
         out = [(r[0], _time(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
@@ -108,18 +133,21 @@ def _nested(paths: Sequence[Sequence[str]], values: Sequence[Any]) -> dict[str, 
     return out
 
 
-def events_of(tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Sequence[int],
-              until: datetime) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+def events_of(
+    tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
+) -> list[tuple[int, datetime, str | None, str | None, Any]]:
     """Like `events`, for the given instances only (any time before `until`)."""
     out = []
     for chunk in _chunks(list(ids)):
         params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
         params.update({"p": process, "k": kind, "u": _bind(tx, until)})
         params.update({f"e{n}": e for n, e in enumerate(elements)})
-        sql = (f"SELECT instance_id, at, actor, element, detail FROM history"
-               f" WHERE instance_id IN ({', '.join(':i%d' % n for n in range(len(chunk)))})"
-               f" AND process_id = :p AND kind = :k AND element IN ({', '.join(':e%d' % n for n in range(len(elements)))})"
-               f" AND at < :u ORDER BY at, id")
+        sql = (
+            f"SELECT instance_id, at, actor, element, detail FROM history"
+            f" WHERE instance_id IN ({', '.join(':i%d' % n for n in range(len(chunk)))})"
+            f" AND process_id = :p AND kind = :k AND element IN ({', '.join(':e%d' % n for n in range(len(elements)))})"
+            f" AND at < :u ORDER BY at, id"
+        )
         cur = _cursor(tx, sql, params)
         out += [(r[0], _time(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
         cur.close()
@@ -129,8 +157,10 @@ def events_of(tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Seq
 
 def workload(tx: Tx, since: datetime, until: datetime) -> list[tuple[str | None, str, int]]:
     """Tasks completed per (actor, process) with since <= at < until."""
-    sql = ("SELECT actor, process_id, COUNT(*) FROM history WHERE kind = 'task_completed' AND at >= :s AND at < :u"
-           " GROUP BY actor, process_id")
+    sql = (
+        "SELECT actor, process_id, COUNT(*) FROM history WHERE kind = 'task_completed' AND at >= :s AND at < :u"
+        " GROUP BY actor, process_id"
+    )
     cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
     out = [(r[0], r[1], int(r[2])) for r in cur.fetchall()]
     cur.close()
@@ -139,10 +169,12 @@ def workload(tx: Tx, since: datetime, until: datetime) -> list[tuple[str | None,
 
 def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, str | None]]:
     """Ready human tasks past their due time now: (instance_id, process_id, name, due_at, business_key)."""
-    sql = ("SELECT h.instance_id, h.process_id, h.name, h.due_at, i.business_key FROM human_tasks h"
-           " JOIN instances i ON i.id = h.instance_id"
-           " WHERE h.status = 'ready' AND h.due_at IS NOT NULL AND h.due_at < :n AND i.status = 'running'"
-           " ORDER BY h.due_at, h.id")
+    sql = (
+        "SELECT h.instance_id, h.process_id, h.name, h.due_at, i.business_key FROM human_tasks h"
+        " JOIN instances i ON i.id = h.instance_id"
+        " WHERE h.status = 'ready' AND h.due_at IS NOT NULL AND h.due_at < :n AND i.status = 'running'"
+        " ORDER BY h.due_at, h.id"
+    )
     cur = _cursor(tx, sql, {"n": _bind(tx, now)})
     out = [(r[0], r[1], r[2], _time(r[3]), r[4]) for r in cur.fetchall()]
     cur.close()
@@ -181,8 +213,10 @@ def ended_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, s
 # -- retention ---------------------------------------------------------------------------------------
 def finished_before(tx: Tx, before: datetime) -> list[dict[str, Any]]:
     """Completed or cancelled instances that ended before `before`, oldest first."""
-    sql = ("SELECT id, process_id, business_key, status, started_at, ended_at, parent_id FROM instances"
-           " WHERE status IN ('completed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < :b ORDER BY ended_at, id")
+    sql = (
+        "SELECT id, process_id, business_key, status, started_at, ended_at, parent_id FROM instances"
+        " WHERE status IN ('completed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < :b ORDER BY ended_at, id"
+    )
     cur = _cursor(tx, sql, {"b": _bind(tx, before)})
     names = [d[0] for d in cur.description]
     out = []
@@ -242,4 +276,4 @@ def table_counts(tx: Tx) -> dict[str, int]:
 
 def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]

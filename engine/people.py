@@ -13,10 +13,12 @@ demo, a fresh install). Once one user is listed, every named actor must be one o
     confidential: {variables: [是否保密], when: {类型: 举报}, keep: [投诉编号]}
     first_receiver: {variables: [首问负责人, 接待人员]}
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .errors import UnknownUser
 
@@ -25,30 +27,58 @@ PERMISSIONS = {
     "reassign": "give a ready task to another user (hall reassign)",
     "manage": "suspend, resume, cancel and retry cases, deliver messages to them",
     "see_all": "see every case and every queue, and the hall-wide indicators and reports (hall kpi, hall report); "
-               "confidential content still needs `confidential`",
+    "confidential content still needs `confidential`",
     "deploy": "deploy process definitions",
 }
 
 # 类型 is set at classification; 投诉类型 is what an intake (another channel, a transfer) may already
 # carry at registration, so a 举报 is confidential from its first step (R-C10).
-DEFAULT_CONFIDENTIAL = {"variables": ["是否保密"], "when": {"类型": ["举报"], "投诉类型": ["举报"]},
-                        "keep": ["投诉编号", "备案编号"]}
+DEFAULT_CONFIDENTIAL = {
+    "variables": ["是否保密"],
+    "when": {"类型": ["举报"], "投诉类型": ["举报"]},
+    "keep": ["投诉编号", "备案编号"],
+}
 DEFAULT_FIRST_RECEIVER = ["首问负责人", "接待人员"]
 
 PLACEHOLDER = "保密件（R-C10）"
 TRUE_TEXTS = {"true", "yes", "y", "1", "是", "保密", "on"}
 
 # Keys a placeholder keeps: identification, deadline, role, status; never the content of the case.
-SAFE_KEYS = frozenset({
-    "id", "instance", "instance_id", "process", "process_id", "version", "business_key", "number", "status",
-    "due_at", "deadline", "due_provisional", "role", "lane", "assignee", "created_at", "started_at", "ended_at",
-    "completed_at", "links", "timers", "at", "kind", "task", "task_id"})
+SAFE_KEYS = frozenset(
+    {
+        "id",
+        "instance",
+        "instance_id",
+        "process",
+        "process_id",
+        "version",
+        "business_key",
+        "number",
+        "status",
+        "due_at",
+        "deadline",
+        "due_provisional",
+        "role",
+        "lane",
+        "assignee",
+        "created_at",
+        "started_at",
+        "ended_at",
+        "completed_at",
+        "links",
+        "timers",
+        "at",
+        "kind",
+        "task",
+        "task_id",
+    }
+)
 
 
 @dataclass(frozen=True)
 class Role:
     name: str
-    serves: frozenset[str]          # lanes / candidate groups whose tasks the role does
+    serves: frozenset[str]  # lanes / candidate groups whose tasks the role does
     may: frozenset[str] = frozenset()
 
 
@@ -65,21 +95,25 @@ class People:
     roles: dict[str, Role] = field(default_factory=dict)
     confidential_variables: tuple[str, ...] = tuple(DEFAULT_CONFIDENTIAL["variables"])
     confidential_when: dict[str, tuple[Any, ...]] = field(
-        default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_CONFIDENTIAL["when"].items()})
+        default_factory=lambda: {k: tuple(v) for k, v in DEFAULT_CONFIDENTIAL["when"].items()}
+    )
     keep: tuple[str, ...] = tuple(DEFAULT_CONFIDENTIAL["keep"])
     first_receiver_variables: tuple[str, ...] = tuple(DEFAULT_FIRST_RECEIVER)
 
     # -- building ------------------------------------------------------------------------------
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> "People":
+    def from_config(cls, config: Mapping[str, Any] | None) -> People:
         """From the plain configuration (engine.config.load_config); checked there with line numbers."""
         config = config or {}
         roles = {}
         for name, spec in (config.get("roles") or {}).items():
             spec = spec or {}
             serves = spec.get("serves")
-            roles[str(name)] = Role(str(name), frozenset(str(s) for s in (serves if serves else [name])),
-                                    frozenset(str(p) for p in spec.get("may") or ()))
+            roles[str(name)] = Role(
+                str(name),
+                frozenset(str(s) for s in (serves if serves else [name])),
+                frozenset(str(p) for p in spec.get("may") or ()),
+            )
         users = {}
         for spec in config.get("users") or ():
             uid = str(spec["id"])
@@ -88,11 +122,13 @@ class People:
         when = conf.get("when", DEFAULT_CONFIDENTIAL["when"]) or {}
         first = (config.get("first_receiver") or {}).get("variables", DEFAULT_FIRST_RECEIVER)
         return cls(
-            users=users, roles=roles,
+            users=users,
+            roles=roles,
             confidential_variables=tuple(conf.get("variables", DEFAULT_CONFIDENTIAL["variables"]) or ()),
             confidential_when={str(k): tuple(v) if isinstance(v, (list, tuple)) else (v,) for k, v in when.items()},
             keep=tuple(conf.get("keep", DEFAULT_CONFIDENTIAL["keep"]) or ()),
-            first_receiver_variables=tuple(first or ()))
+            first_receiver_variables=tuple(first or ()),
+        )
 
     # -- who -------------------------------------------------------------------------------------
     @property
@@ -133,8 +169,12 @@ class People:
         """A user sees a task of their roles, one assigned to them or done by them (see_all: every task)."""
         if user is None or not self.enforced:
             return True
-        return (self.serves_task(user, task) or task.get("assignee") == user.id
-                or task.get("completed_by") == user.id or self.may(user, "see_all"))
+        return (
+            self.serves_task(user, task)
+            or task.get("assignee") == user.id
+            or task.get("completed_by") == user.id
+            or self.may(user, "see_all")
+        )
 
     def task_workable(self, user: User | None, task: Mapping[str, Any]) -> bool:
         """May claim/complete: a task of the user's roles or assigned to them."""
@@ -207,12 +247,21 @@ class People:
     def placeholder_history(self, rows: Iterable[Mapping[str, Any]], user: User | None) -> list[dict]:
         """History of a confidential case: what happened when, not the data, not the other actors."""
         uid = user.id if user else None
-        return [{"id": h["id"], "at": h["at"], "actor": h["actor"] if h["actor"] == uid else None,
-                 "kind": h["kind"], "element": None, "task": h["task"], "detail": None, "redacted": True}
-                for h in rows]
+        return [
+            {
+                "id": h["id"],
+                "at": h["at"],
+                "actor": h["actor"] if h["actor"] == uid else None,
+                "kind": h["kind"],
+                "element": None,
+                "task": h["task"],
+                "detail": None,
+                "redacted": True,
+            }
+            for h in rows
+        ]
 
-    def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None,
-                      user: User | None) -> dict:
+    def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None, user: User | None) -> dict:
         """Any case record (a report row, a KPI case list entry) as this user may see it.
 
         Unchanged when the user may see the case's content; otherwise every key but the
@@ -235,8 +284,10 @@ class People:
     def placeholder_text(self, task: Mapping[str, Any]) -> str:
         """What `hall task` shows instead of the form of a confidential case."""
         number = task.get("business_key") or next(iter((task.get("variables") or {}).values()), None)
-        return (f"{PLACEHOLDER}：任务 {task.get('id')}，案件 #{task.get('instance')} {number or '-'}，"
-                f"角色 {task.get('role') or '-'}，时限 {task.get('due_at') or '—'}；内容仅限有保密权限的人员查阅。")
+        return (
+            f"{PLACEHOLDER}：任务 {task.get('id')}，案件 #{task.get('instance')} {number or '-'}，"
+            f"角色 {task.get('role') or '-'}，时限 {task.get('due_at') or '—'}；内容仅限有保密权限的人员查阅。"
+        )
 
 
 def _truthy(value: Any) -> bool:

@@ -5,15 +5,15 @@ version says it is current), applies one action (start, complete, fire a timer, 
 message, retry, cancel), runs engine steps until the instance waits, then writes the changed
 task rows, the human-task index, the jobs, the history and the new instance version together.
 """
+
 from __future__ import annotations
 
 import contextvars
 from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
-
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .clock import Clock
 from .errors import (
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from . import spiff
 
 CACHE_SIZE = 2000  # instances kept in memory between steps, least recently used dropped first
-_current: contextvars.ContextVar["Step"] = contextvars.ContextVar("hall_step")
+_current: contextvars.ContextVar[Step] = contextvars.ContextVar("hall_step")
 
 
 @dataclass
@@ -47,9 +47,9 @@ class Loaded:
     definition: spiff.CompiledProcess
     instance: spiff.Instance
     task_rows: dict[str, str]
-    human: dict[str, dict]         # spiff task id -> its human_tasks row, for the ready ones
-    jobs: dict[str, tuple]         # spiff task id -> (due ISO, element), for the pending timer jobs
-    linked: bool = False           # has a parent or children (their briefs need a query to show)
+    human: dict[str, dict]  # spiff task id -> its human_tasks row, for the ready ones
+    jobs: dict[str, tuple]  # spiff task id -> (due ISO, element), for the pending timer jobs
+    linked: bool = False  # has a parent or children (their briefs need a query to show)
     variables: dict | None = None  # as saved by the last step
     stored_status: str | None = None  # the status the row holds now (written again only when it changes)
 
@@ -62,13 +62,13 @@ class Loaded:
 class Step:
     """The work of one transaction on one instance."""
 
-    runtime: "Runtime"
+    runtime: Runtime
     tx: Tx
     now: datetime
     actor: str | None
     loaded: Loaded
     history: list[dict] = field(default_factory=list)
-    job_deletes: list[str] = field(default_factory=list)   # written with the step's other rows in _save
+    job_deletes: list[str] = field(default_factory=list)  # written with the step's other rows in _save
     job_adds: list[dict] = field(default_factory=list)
     bytes_written: int = 0
 
@@ -77,22 +77,35 @@ class Step:
         return self.loaded.row["id"]
 
     def log(self, kind: str, element: str | None = None, task_id: int | None = None, **detail: Any) -> None:
-        self.history.append({
-            "instance_id": self.instance_id, "process_id": self.loaded.row["process_id"], "at": self.now,
-            "actor": self.actor, "kind": kind, "element": element, "task_id": task_id,
-            "detail": dumps(detail) if detail else None,
-        })
+        self.history.append(
+            {
+                "instance_id": self.instance_id,
+                "process_id": self.loaded.row["process_id"],
+                "at": self.now,
+                "actor": self.actor,
+                "kind": kind,
+                "element": element,
+                "task_id": task_id,
+                "detail": dumps(detail) if detail else None,
+            }
+        )
 
 
 class Runtime:
     """Executes steps against a store with one clock; caches definitions and hot instances."""
 
-    def __init__(self, store: Store, clock: Clock, deadlines: "DeadlineResolver",
-                 functions: Mapping[str, Callable[..., Any]] | None = None, services: Any = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        deadlines: DeadlineResolver,
+        functions: Mapping[str, Callable[..., Any]] | None = None,
+        services: Any = None,
+    ) -> None:
         self.store = store
         self.clock = clock
         self.deadlines = deadlines
-        self._definitions: dict[int, "spiff.CompiledProcess"] = {}
+        self._definitions: dict[int, spiff.CompiledProcess] = {}
         self._cache: OrderedDict[int, Loaded] = OrderedDict()
         self._depth = 0  # steps in progress (a step may run another: a message to its parent case)
         self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
@@ -102,10 +115,11 @@ class Runtime:
         self.last_bytes_written = 0
 
     @property
-    def script_engine(self) -> "spiff.HallScriptEngine":
+    def script_engine(self) -> spiff.HallScriptEngine:
         """Built on first use: commands that only read (`hall tasks`) never import SpiffWorkflow."""
         if self._script_engine is None:
             from . import spiff
+
             engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle, self._services)
             run_script = engine.execute
 
@@ -115,13 +129,15 @@ class Runtime:
                 result = run_script(task, script, external_context)
                 _check_storable(task)
                 return result
+
             engine.execute = execute
             self._script_engine = engine
         return self._script_engine
 
     # -- definitions ------------------------------------------------------------------------
-    def definition(self, tx: Tx, definition_id: int) -> "spiff.CompiledProcess":
+    def definition(self, tx: Tx, definition_id: int) -> spiff.CompiledProcess:
         from . import spiff
+
         compiled = self._definitions.get(definition_id)
         if compiled is None:
             row = tx.definition(definition_id)
@@ -131,8 +147,15 @@ class Runtime:
         return compiled
 
     # -- the transaction around a step -----------------------------------------------------
-    def run_step(self, instance_id: int, actor: str | None, action: Callable[[Step], Any],
-                 tx: Tx | None = None, version: int | None = None, preloaded: Any = None) -> Any:
+    def run_step(
+        self,
+        instance_id: int,
+        actor: str | None,
+        action: Callable[[Step], Any],
+        tx: Tx | None = None,
+        version: int | None = None,
+        preloaded: Any = None,
+    ) -> Any:
         """Lock, load, act, advance, save — in the caller's transaction or a new one.
 
         `version` is the instance version the caller already read while locking the row;
@@ -159,36 +182,77 @@ class Runtime:
             _current.reset(token)
         return result
 
-    def start(self, tx: Tx, process_id: str, business_key: str | None, data: Mapping[str, Any],
-              actor: str | None, parent_id: int | None = None, timer: str | None = None) -> int:
+    def start(
+        self,
+        tx: Tx,
+        process_id: str,
+        business_key: str | None,
+        data: Mapping[str, Any],
+        actor: str | None,
+        parent_id: int | None = None,
+        timer: str | None = None,
+    ) -> int:
         row = tx.latest_definition(process_id)
         if row is None:
             raise ProcessNotFound(process_id)
         from . import spiff
+
         definition = self.definition(tx, row["id"])
         now = self.clock.now()
         instance = spiff.Instance.new(definition, self.script_engine, data)
         instance_id = tx.insert_instance(
-            definition_id=row["id"], process_id=process_id, business_key=business_key, status="running",
-            parent_id=parent_id, started_at=now, updated_at=now, started_by=actor, version=0,
-            state="{}", variables=dumps(dict(data)))
-        self._cache[instance_id] = Loaded(0, {"id": instance_id, "process_id": process_id, "definition_id": row["id"],
-                                              "status": "running", "parent_id": parent_id,
-                                              "business_key": business_key, "updated_at": now,
-                                              "started_at": now, "ended_at": None,
-                                              "incident_element": None, "incident_error": None},
-                                          definition, instance, {}, {}, {}, parent_id is not None)
+            definition_id=row["id"],
+            process_id=process_id,
+            business_key=business_key,
+            status="running",
+            parent_id=parent_id,
+            started_at=now,
+            updated_at=now,
+            started_by=actor,
+            version=0,
+            state="{}",
+            variables=dumps(dict(data)),
+        )
+        self._cache[instance_id] = Loaded(
+            0,
+            {
+                "id": instance_id,
+                "process_id": process_id,
+                "definition_id": row["id"],
+                "status": "running",
+                "parent_id": parent_id,
+                "business_key": business_key,
+                "updated_at": now,
+                "started_at": now,
+                "ended_at": None,
+                "incident_element": None,
+                "incident_error": None,
+            },
+            definition,
+            instance,
+            {},
+            {},
+            {},
+            parent_id is not None,
+        )
 
         def begin(step: Step) -> None:
-            step.log("started", business_key=business_key, data=dict(data), version=row["version"],
-                     parent=parent_id, **({"timer": timer} if timer else {}))
+            step.log(
+                "started",
+                business_key=business_key,
+                data=dict(data),
+                version=row["version"],
+                parent=parent_id,
+                **({"timer": timer} if timer else {}),
+            )
             self.advance(step)
 
         self.run_step(instance_id, actor, begin, tx)
         return instance_id
 
-    def _open(self, tx: Tx, instance_id: int, actor: str | None, version: int | None = None,
-              preloaded: Any = None) -> Step:
+    def _open(
+        self, tx: Tx, instance_id: int, actor: str | None, version: int | None = None, preloaded: Any = None
+    ) -> Step:
         if version is None:
             found = tx.instance_version(instance_id, lock=True)
             if found is None:
@@ -213,6 +277,7 @@ class Runtime:
 
     def _load(self, tx: Tx, instance_id: int, preloaded: Any = None) -> Loaded:
         from . import spiff
+
         found = preloaded or tx.load(instance_id)
         if found is None:
             raise InstanceNotFound(instance_id)
@@ -221,8 +286,19 @@ class Runtime:
         instance = spiff.Instance.restore(definition, self.script_engine, spiff.Snapshot(row["state"], task_rows))
         human = {h["spiff_task_id"]: h for h in found["human"]}
         jobs = {j["spiff_task_id"]: (j["due_at"].isoformat(), j["element"]) for j in found["jobs"]}
-        keep = ("id", "process_id", "definition_id", "status", "parent_id", "business_key", "updated_at",
-                "started_at", "ended_at", "incident_element", "incident_error")
+        keep = (
+            "id",
+            "process_id",
+            "definition_id",
+            "status",
+            "parent_id",
+            "business_key",
+            "updated_at",
+            "started_at",
+            "ended_at",
+            "incident_element",
+            "incident_error",
+        )
         linked = row["parent_id"] is not None or found["has_children"]
         return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
 
@@ -241,16 +317,33 @@ class Runtime:
         row = loaded.row
         if row["status"] in ("completed", "cancelled") and row["ended_at"] is None:
             row["ended_at"] = step.now
-        values = dict(state=snap.state, variables=variables, updated_at=step.now,
-                      ended_at=row["ended_at"], definition_id=row["definition_id"],
-                      incident_element=row["incident_element"], incident_error=row["incident_error"])
+        values = dict(
+            state=snap.state,
+            variables=variables,
+            updated_at=step.now,
+            ended_at=row["ended_at"],
+            definition_id=row["definition_id"],
+            incident_element=row["incident_element"],
+            incident_error=row["incident_error"],
+        )
         if row["status"] != loaded.stored_status:
             values["status"] = row["status"]
-        if not step.tx.save_step(step.instance_id, loaded.version, values, dict(added, **changed), removed,
-                                 step.job_deletes, step.job_adds, step.history, last):
+        if not step.tx.save_step(
+            step.instance_id,
+            loaded.version,
+            values,
+            dict(added, **changed),
+            removed,
+            step.job_deletes,
+            step.job_adds,
+            step.history,
+            last,
+        ):
             raise ConcurrentUpdate(step.instance_id)
         written = sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
-        step.bytes_written = written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
+        step.bytes_written = (
+            written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
+        )
         self.last_bytes_written = step.bytes_written
         loaded.version += 1
         loaded.stored_status = row["status"]
@@ -261,6 +354,7 @@ class Runtime:
     def advance(self, step: Step) -> None:
         """Run engine steps until the instance waits; then index tasks, timers and messages."""
         from . import spiff
+
         loaded = step.loaded
         if loaded.row["status"] != "running":
             return
@@ -293,30 +387,52 @@ class Runtime:
             due = self.deadlines.task_due(ext.get("dueDate"), step.now, info.data)
             warn = self.deadlines.task_due(ext.get("followUpDate"), step.now, info.data)  # the warning time
             values = dict(
-                instance_id=step.instance_id, process_id=loaded.row["process_id"], spiff_task_id=spiff_id,
-                name=info.name, title=info.title, lane=info.lane,
+                instance_id=step.instance_id,
+                process_id=loaded.row["process_id"],
+                spiff_task_id=spiff_id,
+                name=info.name,
+                title=info.title,
+                lane=info.lane,
                 role=_groups(ext.get("candidateGroups")) or info.lane,
-                assignee=_assignee(ext.get("assignee"), info.data), form=_form_name(ext.get("formKey")),
-                status="ready", created_at=step.now, due_at=due.at if due else None,
-                due_provisional=bool(due and due.provisional), warn_at=warn.at if warn else None)
+                assignee=_assignee(ext.get("assignee"), info.data),
+                form=_form_name(ext.get("formKey")),
+                status="ready",
+                created_at=step.now,
+                due_at=due.at if due else None,
+                due_provisional=bool(due and due.provisional),
+                warn_at=warn.at if warn else None,
+            )
             values["id"] = step.tx.insert_human_task(**values)
             loaded.human[spiff_id] = values
-            step.log("task_created", info.name, task_id=values["id"], title=info.title, role=_primary(values["role"]),
-                     due_at=values["due_at"].isoformat() if values["due_at"] else None)
+            step.log(
+                "task_created",
+                info.name,
+                task_id=values["id"],
+                title=info.title,
+                role=_primary(values["role"]),
+                due_at=values["due_at"].isoformat() if values["due_at"] else None,
+            )
 
     def _sync_jobs(self, step: Step) -> None:
         loaded = step.loaded
         waiting = {t.spiff_id: t for t in loaded.instance.waiting_timers() if t.due}
         # continuations of an instance in incident wait without a job: `hall retry` writes it again
-        held = ({c.key: c for c in loaded.instance.waiting_continuations()}
-                if loaded.row["status"] == "running" else {})
+        held = {c.key: c for c in loaded.instance.waiting_continuations()} if loaded.row["status"] == "running" else {}
         for spiff_id in [k for k in loaded.jobs if k not in waiting and k not in held]:
             step.job_deletes.append(spiff_id)
             del loaded.jobs[spiff_id]
         for spiff_id, cont in held.items():  # an asynchronous continuation: a job due at once
             if spiff_id not in loaded.jobs:
-                step.job_adds.append(dict(instance_id=step.instance_id, element=cont.element, spiff_task_id=spiff_id,
-                                          kind="async", due_at=step.now, created_at=step.now))
+                step.job_adds.append(
+                    dict(
+                        instance_id=step.instance_id,
+                        element=cont.element,
+                        spiff_task_id=spiff_id,
+                        kind="async",
+                        due_at=step.now,
+                        created_at=step.now,
+                    )
+                )
                 loaded.jobs[spiff_id] = (step.now.isoformat(), cont.element)
                 step.log("async_scheduled", cont.element, at=cont.kind)
         for spiff_id, timer in waiting.items():
@@ -324,8 +440,16 @@ class Runtime:
                 continue
             if spiff_id in loaded.jobs:
                 step.job_deletes.append(spiff_id)
-            step.job_adds.append(dict(instance_id=step.instance_id, element=timer.element, spiff_task_id=spiff_id,
-                                      kind="timer", due_at=datetime.fromisoformat(timer.due), created_at=step.now))
+            step.job_adds.append(
+                dict(
+                    instance_id=step.instance_id,
+                    element=timer.element,
+                    spiff_task_id=spiff_id,
+                    kind="timer",
+                    due_at=datetime.fromisoformat(timer.due),
+                    created_at=step.now,
+                )
+            )
             loaded.jobs[spiff_id] = (timer.due, timer.element)
             step.log("timer_scheduled", timer.element, due_at=timer.due, timer=timer.kind)
 
@@ -342,9 +466,18 @@ class Runtime:
                 if self.deliver(step.tx, target, name, payload, event, step.actor, source=step.instance_id):
                     break
 
-    def deliver(self, tx: Tx, instance_id: int, name: str, payload: Any, event: Any, actor: str | None,
-                source: int | None = None) -> bool:
+    def deliver(
+        self,
+        tx: Tx,
+        instance_id: int,
+        name: str,
+        payload: Any,
+        event: Any,
+        actor: str | None,
+        source: int | None = None,
+    ) -> bool:
         """Deliver one message to one instance if it is waiting for it; True when caught."""
+
         def act(step: Step) -> bool:
             if step.loaded.row["status"] != "running" or name not in step.loaded.instance.waiting_messages():
                 return False
@@ -368,8 +501,14 @@ class Runtime:
         return self.deadlines.cycle_next(expression, now, task.data, previous)
 
     # -- operations on instances ----------------------------------------------------------
-    def complete(self, task_id: int, data: Mapping[str, Any], actor: str | None,
-                 validate: Callable[[Mapping[str, Any]], dict], tx: Tx) -> int:
+    def complete(
+        self,
+        task_id: int,
+        data: Mapping[str, Any],
+        actor: str | None,
+        validate: Callable[[Mapping[str, Any]], dict],
+        tx: Tx,
+    ) -> int:
         """Complete a ready human task with validated data; returns the instance id."""
         current = tx.task_for_update(task_id)  # the task, and its instance row locked
         if current is None:
@@ -405,7 +544,9 @@ class Runtime:
         The task rows themselves stay as they are; the save writes the instance's new definition.
         """
         import json
+
         from . import spiff
+
         loaded = step.loaded
         if definition_id == loaded.row["definition_id"]:
             return False
@@ -413,13 +554,21 @@ class Runtime:
         snap = loaded.instance.snapshot()
         missing = sorted({json.loads(body)["task_spec"] for body in snap.tasks.values()} - set(new.spec.task_specs))
         if missing:
-            raise MigrationRefused(step.instance_id, loaded.row["process_id"], new.version,
-                                   f"element(s) {', '.join(missing)} of its tasks are not in that version")
+            raise MigrationRefused(
+                step.instance_id,
+                loaded.row["process_id"],
+                new.version,
+                f"element(s) {', '.join(missing)} of its tasks are not in that version",
+            )
         try:
             instance = spiff.Instance.restore(new, self.script_engine, snap)
         except Exception as exc:  # noqa: BLE001 - e.g. a subprocess whose spec is gone: refused, not half-moved
-            raise MigrationRefused(step.instance_id, loaded.row["process_id"], new.version,
-                                   f"its state does not fit that version ({type(exc).__name__}: {exc})") from None
+            raise MigrationRefused(
+                step.instance_id,
+                loaded.row["process_id"],
+                new.version,
+                f"its state does not fit that version ({type(exc).__name__}: {exc})",
+            ) from None
         step.log("migrated", None, **{"from": loaded.definition.version, "to": new.version})
         loaded.instance, loaded.definition = instance, new
         loaded.row["definition_id"] = definition_id
@@ -436,21 +585,36 @@ class Runtime:
             return None
         row = loaded.row
         return {
-            "id": row["id"], "process": row["process_id"], "version": loaded.definition.version,
-            "business_key": row["business_key"], "status": row["status"],
+            "id": row["id"],
+            "process": row["process_id"],
+            "version": loaded.definition.version,
+            "business_key": row["business_key"],
+            "status": row["status"],
             "variables": dict(loaded.variables) if loaded.variables is not None else loaded.instance.variables(),
             "tasks": [task_view(h) for h in sorted(loaded.human.values(), key=lambda h: h["id"])],
-            "started_at": _iso(row["started_at"]), "ended_at": _iso(row["ended_at"]),
-            "incident": ({"element": row["incident_element"], "error": row["incident_error"]}
-                         if row["status"] == "incident" else None),
+            "started_at": _iso(row["started_at"]),
+            "ended_at": _iso(row["ended_at"]),
+            "incident": (
+                {"element": row["incident_element"], "error": row["incident_error"]}
+                if row["status"] == "incident"
+                else None
+            ),
             "timers": [{"element": element, "due_at": due} for due, element in sorted(loaded.jobs.values())],
             "links": None if loaded.linked else {"parent": None, "children": []},
         }
 
-    def fire_timer(self, tx: Tx, instance_id: int, spiff_task_id: str, actor: str,
-                   version: int | None = None, preloaded: Any = None) -> bool:
+    def fire_timer(
+        self,
+        tx: Tx,
+        instance_id: int,
+        spiff_task_id: str,
+        actor: str,
+        version: int | None = None,
+        preloaded: Any = None,
+    ) -> bool:
         """Fire a due timer in the instance's transaction (its row locked, at `version` if the caller
         read it); False if it no longer waits."""
+
         def act(step: Step) -> bool:
             element = None
             if step.loaded.row["status"] == "running":
@@ -475,7 +639,6 @@ class Runtime:
 
         return self.run_step(instance_id, actor, act, tx, version, preloaded)
 
-
     # -- start timers -------------------------------------------------------------------------
     def schedule_start_timers(self, tx: Tx, process_id: str, definition_id: int) -> list[dict]:
         """Replace a process's start-timer jobs by those of this (newly deployed) version."""
@@ -488,8 +651,17 @@ class Runtime:
             else:
                 due = self.deadlines.timer_due(kind, expression, now, {}).at
             if due is not None:
-                rows.append({"instance_id": None, "element": element, "spiff_task_id": f"start:{process_id}:{element}",
-                             "due_at": due, "attempts": 0, "fired": 0, "created_at": now})
+                rows.append(
+                    {
+                        "instance_id": None,
+                        "element": element,
+                        "spiff_task_id": f"start:{process_id}:{element}",
+                        "due_at": due,
+                        "attempts": 0,
+                        "fired": 0,
+                        "created_at": now,
+                    }
+                )
         tx.replace_start_jobs(process_id, rows)
         return rows
 
@@ -497,8 +669,14 @@ class Runtime:
         """A process's start timer is due: start an instance of its latest version, schedule the next."""
         now = self.clock.now()
         instance_id = self.start(tx, job.process_id, None, {}, actor, timer=job.element)
-        expression = next((e for el, kind, e in self.definition(tx, tx.latest_definition(job.process_id)["id"])
-                           .start_timers() if el == job.element and kind == "cycle"), None)
+        expression = next(
+            (
+                e
+                for el, kind, e in self.definition(tx, tx.latest_definition(job.process_id)["id"]).start_timers()
+                if el == job.element and kind == "cycle"
+            ),
+            None,
+        )
         due = None
         if expression is not None:
             # occurrences missed while no worker ran are coalesced into this one start (one roster
@@ -511,6 +689,7 @@ class Runtime:
 
     def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:
         """Mark an instance `incident` from outside a step (e.g. a job that kept failing)."""
+
         def act(step: Step) -> None:
             if step.loaded.row["status"] not in ("running", "incident"):
                 return
@@ -522,11 +701,22 @@ class Runtime:
 
 def task_view(row: Mapping[str, Any]) -> dict:
     """A human task in the documented JSON contract."""
-    return {"id": row["id"], "instance": row["instance_id"], "process": row["process_id"], "name": row["name"],
-            "title": row["title"], "lane": row["lane"], "role": _primary(row["role"]), "roles": _roles(row["role"]),
-            "assignee": row["assignee"],
-            "created_at": _iso(row["created_at"]), "due_at": _iso(row["due_at"]), "form": row["form"],
-            "due_provisional": bool(row["due_provisional"]), "warn_at": _iso(row["warn_at"])}
+    return {
+        "id": row["id"],
+        "instance": row["instance_id"],
+        "process": row["process_id"],
+        "name": row["name"],
+        "title": row["title"],
+        "lane": row["lane"],
+        "role": _primary(row["role"]),
+        "roles": _roles(row["role"]),
+        "assignee": row["assignee"],
+        "created_at": _iso(row["created_at"]),
+        "due_at": _iso(row["due_at"]),
+        "form": row["form"],
+        "due_provisional": bool(row["due_provisional"]),
+        "warn_at": _iso(row["warn_at"]),
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -535,18 +725,22 @@ def _iso(value: datetime | None) -> str | None:
 
 def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Script functions receive the current step (transaction, clock) as their first argument."""
+
     def call(*args: Any, **kwargs: Any) -> Any:
         return fn(_current.get(), *args, **kwargs)
+
     call.__name__ = getattr(fn, "__name__", "function")
     return call
 
 
-def _script_start_process(process_id: str, data: Mapping[str, Any] | None = None,
-                          business_key: str | None = None) -> int:
+def _script_start_process(
+    process_id: str, data: Mapping[str, Any] | None = None, business_key: str | None = None
+) -> int:
     """`start_process(...)` in a BPMN script: a linked child instance, in the same transaction."""
     step = _current.get()
-    child = step.runtime.start(step.tx, process_id, business_key, dict(data or {}), step.actor,
-                               parent_id=step.instance_id)
+    child = step.runtime.start(
+        step.tx, process_id, business_key, dict(data or {}), step.actor, parent_id=step.instance_id
+    )
     step.loaded.linked = True
     step.log("child_started", child=child, process=process_id)
     return child
@@ -560,7 +754,9 @@ class ValueNotStorable(Exception):
 def _check_storable(task: Any) -> None:
     """Every variable of the task's data converts the way a save converts it."""
     import json
+
     from . import spiff
+
     registry = spiff.SERIALIZER.registry
     for name, value in task.data.items():
         if value is None or isinstance(value, (str, int, float, bool)):
@@ -570,9 +766,11 @@ def _check_storable(task: Any) -> None:
         except (TypeError, ValueError):
             spec = task.task_spec
             kind = "script task" if type(spec).__name__.endswith("ScriptTask") else "the script of"
-            raise ValueNotStorable(f"{kind} {spec.bpmn_id or spec.name} left variable {name} of type "
-                                   f"{type(value).__name__}, which cannot be stored (use text, numbers, "
-                                   "true/false, lists, mappings or datetimes; `del` temporary names)") from None
+            raise ValueNotStorable(
+                f"{kind} {spec.bpmn_id or spec.name} left variable {name} of type "
+                f"{type(value).__name__}, which cannot be stored (use text, numbers, "
+                "true/false, lists, mappings or datetimes; `del` temporary names)"
+            ) from None
 
 
 def _groups(groups: str | None) -> str | None:

@@ -12,12 +12,14 @@ task's opening (`camunda:dueDate="=联系截止时间"`); `tasks_created(element
 tasks of this case created at `element` (at or after `since`), e.g. to escalate once per deadline;
 `following_month(day, at)` is that day of next month (files compiled by the 5th, R-F7).
 """
+
 from __future__ import annotations
 
 import hashlib
 import string
-from datetime import datetime, timezone
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import to_utc
@@ -32,8 +34,11 @@ def sequence_period(pattern: str, local: datetime) -> str:
     yearly, several date fields are joined with "|", and a pattern without a date never restarts
     ("-"). So two numbers are equal only when their date part and sequence are, for any pattern.
     Keys longer than the sequences table keeps (20 characters) are shortened to a digest."""
-    parts = [format(local, spec or "") for _text, field, spec, _conv in string.Formatter().parse(pattern)
-             if field is not None and field.split(".")[0].split("[")[0] == "date"]
+    parts = [
+        format(local, spec or "")
+        for _text, field, spec, _conv in string.Formatter().parse(pattern)
+        if field is not None and field.split(".")[0].split("[")[0] == "date"
+    ]
     if not parts:
         return "-"
     key = "|".join(parts)
@@ -67,8 +72,11 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
     def tasks_created(step: Any, element: str, since: Any = None) -> int:
         after = to_utc(_moment(since, tz)) if since else None
         rows = list(step.tx.history(step.instance_id)) + list(step.history)
-        return sum(1 for r in rows if r["kind"] == "task_created" and r["element"] == element
-                   and (after is None or _utc(r["at"]) >= after))
+        return sum(
+            1
+            for r in rows
+            if r["kind"] == "task_created" and r["element"] == element and (after is None or _utc(r["at"]) >= after)
+        )
 
     def setting(step: Any, name: str, default: Any = None) -> Any:
         return values.get(name, default)
@@ -81,16 +89,32 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
 
     def cases_at(step: Any, process_id: str, *elements: str, fields: tuple[str, ...] = ()) -> list[dict]:
         found = step.tx.cases_at(process_id, elements, step.now)
-        return [{"instance": c["instance"], "element": c["element"], "business_key": c["business_key"],
-                 "due_at": c["due_at"], **{f: c["variables"].get(f) for f in fields}} for c in found]
+        return [
+            {
+                "instance": c["instance"],
+                "element": c["element"],
+                "business_key": c["business_key"],
+                "due_at": c["due_at"],
+                **{f: c["variables"].get(f) for f in fields},
+            }
+            for c in found
+        ]
 
-    return {"next_number": next_number, "setting": setting, "now": now, "today": today, "cases_at": cases_at,
-            "deadline": deadline, "tasks_created": tasks_created, "following_month": following_month}
+    return {
+        "next_number": next_number,
+        "setting": setting,
+        "now": now,
+        "today": today,
+        "cases_at": cases_at,
+        "deadline": deadline,
+        "tasks_created": tasks_created,
+        "following_month": following_month,
+    }
 
 
 def _utc(at: datetime) -> datetime:
     """A stored time (SQLite may give it back without its zone, always UTC) as aware UTC."""
-    return to_utc(at if at.tzinfo else at.replace(tzinfo=timezone.utc))
+    return to_utc(at if at.tzinfo else at.replace(tzinfo=UTC))
 
 
 def _moment(value: Any, tz: ZoneInfo) -> datetime:

@@ -8,6 +8,7 @@ hall.yaml (``services: {sms: "myhall.integrations:send_sms"}``), imported on fir
 commands which run no service task never import the integrator's code. A handler that raises, or
 cannot be imported, makes the instance an incident at the task; `hall retry` calls it again.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -64,10 +65,13 @@ class Services:
         try:
             result = handler(params, data)
         except Exception as exc:  # noqa: BLE001 - the integrator's failure, named for the incident
-            raise ServiceFailed(f"service task {element}: service {name!r} failed: "
-                                f"{type(exc).__name__}: {exc}") from exc
+            raise ServiceFailed(
+                f"service task {element}: service {name!r} failed: {type(exc).__name__}: {exc}"
+            ) from exc
         try:
             return json.dumps(result, ensure_ascii=False)
         except (TypeError, ValueError):
-            raise ServiceFailed(f"service task {element}: service {name!r} returned a {type(result).__name__}, "
-                                "which cannot be stored (return text, numbers, true/false, lists or mappings)") from None
+            raise ServiceFailed(
+                f"service task {element}: service {name!r} returned a {type(result).__name__}, "
+                "which cannot be stored (return text, numbers, true/false, lists or mappings)"
+            ) from None

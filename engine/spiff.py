@@ -5,6 +5,7 @@ SpiffWorkflow ignores), replaces SpiffWorkflow's wall-clock timers by timers the
 from its own jobs table, and serialises an instance as a small state document plus one row
 per task, so a save writes only the tasks that changed.
 """
+
 from __future__ import annotations
 
 import copy
@@ -13,10 +14,11 @@ import json
 import logging
 import os
 import time
-from datetime import date, datetime, time as dt_time, timedelta
-from decimal import Decimal
-from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -24,20 +26,20 @@ from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.parser.util import first
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
-from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
     TimeDateEventDefinition,
 )
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.camunda.parser.task_spec import CAMUNDA_MODEL_NS
@@ -45,7 +47,8 @@ from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser as Cam
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser as SpiffBusinessRuleTaskParser
-from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser, SpiffTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
@@ -58,8 +61,18 @@ SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 # Tests set HALL_VERIFY_SNAPSHOTS=1: every incremental save is checked against a full serialisation.
 VERIFY_SNAPSHOTS = os.environ.get("HALL_VERIFY_SNAPSHOTS") == "1"
-CAMUNDA_TASK_ATTRIBUTES = ("formKey", "candidateGroups", "candidateUsers", "assignee", "dueDate",
-                           "followUpDate", "priority", "asyncBefore", "asyncAfter", "async")
+CAMUNDA_TASK_ATTRIBUTES = (
+    "formKey",
+    "candidateGroups",
+    "candidateUsers",
+    "assignee",
+    "dueDate",
+    "followUpDate",
+    "priority",
+    "asyncBefore",
+    "asyncAfter",
+    "async",
+)
 # SpiffWorkflow names the new state for a log record on every state change, logging on or off, and
 # builds a table of all the names to do it (~8% of a fired timer's profile): the names never change.
 TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))
@@ -73,8 +86,9 @@ def _set_state(self: Task, value: int) -> None:
         self.last_state_change = time.time()
         self._state = value
         if _TASK_LOG.isEnabledFor(logging.INFO):
-            _TASK_LOG.info(f"State changed to {TaskState.get_name(value)}",
-                           extra=self.collect_log_extras({"elapsed": elapsed}))
+            _TASK_LOG.info(
+                f"State changed to {TaskState.get_name(value)}", extra=self.collect_log_extras({"elapsed": elapsed})
+            )
     elif _TASK_LOG.isEnabledFor(logging.DEBUG):
         _TASK_LOG.debug(f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras())
 
@@ -85,7 +99,6 @@ Task._set_state = _set_state
 
 def _true(value: Any) -> bool:
     return str(value or "").strip().lower() == "true"
-
 
 
 # -- timers that the engine fires ------------------------------------------------------------
@@ -144,8 +157,10 @@ def _read_extensions(node: Any, base: dict) -> dict:
         value = node.get(f"{{{CAMUNDA_MODEL_NS}}}{attr}")
         if value is not None:
             ext[attr] = camunda_deadline(value) if attr in ("dueDate", "followUpDate") else value.strip()
-    for el in node.xpath("./bpmn:extensionElements/*", namespaces={"bpmn": node.nsmap.get("bpmn") or
-                                                                    "http://www.omg.org/spec/BPMN/20100524/MODEL"}):
+    for el in node.xpath(
+        "./bpmn:extensionElements/*",
+        namespaces={"bpmn": node.nsmap.get("bpmn") or "http://www.omg.org/spec/BPMN/20100524/MODEL"},
+    ):
         qname = etree.QName(el)
         if qname.namespace == SPIFF_NS:
             if qname.localname == "properties":
@@ -185,8 +200,9 @@ class _ExtensionsMixin:
                 if not text:
                     raise ValidationException(f"empty {tag} on timer", node=self.node, file_name=self.filename)
                 return cls(name, text, description=description)
-        raise ValidationException("timer has no timeDate, timeDuration or timeCycle", node=self.node,
-                                  file_name=self.filename)
+        raise ValidationException(
+            "timer has no timeDate, timeDuration or timeCycle", node=self.node, file_name=self.filename
+        )
 
 
 def _with_mixin(parser_cls: type) -> type:
@@ -212,15 +228,25 @@ class _HallServiceTaskParser(_ExtensionsMixin, SpiffTaskParser):
         operator = ext.get("serviceTaskOperator") or {}
         name = operator.get("name") or service_name(self.node)
         if not name:
-            raise ValidationException("service task names no service (camunda:topic, camunda:class, "
-                                      "camunda:delegateExpression, camunda:expression or "
-                                      "spiffworkflow:serviceTaskOperator)", node=self.node, file_name=self.filename)
-        return self.spec_class(self.spec, self.bpmn_id, operation_name=name,
-                               operation_params=operator.get("parameters") or {},
-                               result_variable=operator.get("resultVariable") or self.node.get(
-                                   f"{{{CAMUNDA_MODEL_NS}}}resultVariable") or None,
-                               prescript=ext.get("preScript"), postscript=ext.get("postScript"),
-                               **self.bpmn_attributes)
+            raise ValidationException(
+                "service task names no service (camunda:topic, camunda:class, "
+                "camunda:delegateExpression, camunda:expression or "
+                "spiffworkflow:serviceTaskOperator)",
+                node=self.node,
+                file_name=self.filename,
+            )
+        return self.spec_class(
+            self.spec,
+            self.bpmn_id,
+            operation_name=name,
+            operation_params=operator.get("parameters") or {},
+            result_variable=operator.get("resultVariable")
+            or self.node.get(f"{{{CAMUNDA_MODEL_NS}}}resultVariable")
+            or None,
+            prescript=ext.get("preScript"),
+            postscript=ext.get("postScript"),
+            **self.bpmn_attributes,
+        )
 
 
 def service_name(node: Any) -> str | None:
@@ -233,14 +259,16 @@ def service_name(node: Any) -> str | None:
 
 
 def _spiff_extension(node: Any, name: str) -> str | None:
-    found = node.xpath(f"./bpmn:extensionElements/spiffworkflow:{name}",
-                       namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS})
+    found = node.xpath(
+        f"./bpmn:extensionElements/spiffworkflow:{name}", namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}
+    )
     return (found[0].text or "").strip() or None if found else None
 
 
 def _has_spiff_extensions(node: Any) -> bool:
-    return bool(node.xpath("./bpmn:extensionElements/spiffworkflow:*",
-                           namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS}))
+    return bool(
+        node.xpath("./bpmn:extensionElements/spiffworkflow:*", namespaces={"bpmn": BPMN_NS, "spiffworkflow": SPIFF_NS})
+    )
 
 
 class _HallSpiffScriptTaskParser(_ExtensionsMixin, SpiffScriptTaskParser):
@@ -267,8 +295,9 @@ class _HallProcessParser(ProcessParser):
             return self.spec.task_specs[node.get("id")]
         node_parser, spec_class = self.parser.parser_class_for(node)
         if not node_parser or not spec_class:
-            raise ValidationException("There is no support implemented for this task type.",
-                                      node=node, file_name=self.filename)
+            raise ValidationException(
+                "There is no support implemented for this task type.", node=node, file_name=self.filename
+            )
         return node_parser(self, spec_class, node, self.nsmap, lane=self.lane).parse_node()
 
 
@@ -286,16 +315,23 @@ class HallParser(CamundaParser):
         tag: (_with_mixin(parser), spec) for tag, (parser, spec) in CamundaParser.OVERRIDE_PARSER_CLASSES.items()
     }
     OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")] = (
-        _HallCamundaRuleParser, CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1])
+        _HallCamundaRuleParser,
+        CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
+    )
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (_HallServiceTaskParser, SpiffServiceTask)
     SPIFF_PARSER_CLASSES = {
-        tag: (_with_mixin(parser), spec) for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
+        tag: (_with_mixin(parser), spec)
+        for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
         if etree.QName(tag).localname in ("task", "userTask", "manualTask", "subProcess", "transaction", "callActivity")
     }
     SPIFF_PARSER_CLASSES[full_tag("businessRuleTask")] = (
-        _HallSpiffRuleParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1])
-    SPIFF_PARSER_CLASSES[full_tag("scriptTask")] = (_HallSpiffScriptTaskParser,
-                                                    SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1])
+        _HallSpiffRuleParser,
+        SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
+    )
+    SPIFF_PARSER_CLASSES[full_tag("scriptTask")] = (
+        _HallSpiffScriptTaskParser,
+        SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("scriptTask")][1],
+    )
 
     def __init__(self) -> None:
         nsmap = dict(CamundaParser().namespaces)
@@ -375,14 +411,22 @@ class CompiledProcess:
         return out
 
     def to_json(self) -> str:
-        return _dump({"spec": _REGISTRY.convert(self.spec),
-                      "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in self.subprocess_specs.items()}})
+        return _dump(
+            {
+                "spec": _REGISTRY.convert(self.spec),
+                "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in self.subprocess_specs.items()},
+            }
+        )
 
     @classmethod
-    def from_json(cls, process_id: str, name: str, text: str) -> "CompiledProcess":
+    def from_json(cls, process_id: str, name: str, text: str) -> CompiledProcess:
         d = json.loads(text)
-        return cls(process_id, name, _REGISTRY.restore(d["spec"]),
-                   {k: _REGISTRY.restore(v) for k, v in d["subprocess_specs"].items()})
+        return cls(
+            process_id,
+            name,
+            _REGISTRY.restore(d["spec"]),
+            {k: _REGISTRY.restore(v) for k, v in d["subprocess_specs"].items()},
+        )
 
 
 def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, CompiledProcess]]:
@@ -402,8 +446,11 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
     compiled = {}
     # Only top-level <bpmn:process> elements are processes; getting a spec registers a parser for
     # each embedded subProcess it contains, so iterate over a snapshot of the top-level ones.
-    top = [(pid, pp) for pid, pp in parser.process_parsers.items()
-           if pp.node.tag == full_tag("process") and pp.process_executable]
+    top = [
+        (pid, pp)
+        for pid, pp in parser.process_parsers.items()
+        if pp.node.tag == full_tag("process") and pp.process_executable
+    ]
     for pid, pp in top:
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
@@ -421,8 +468,13 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
 class HallScriptEngine(PythonScriptEngine):
     """Python scripts and conditions with the engine's functions; timers resolved by the engine."""
 
-    def __init__(self, functions: Mapping[str, Callable], resolve_timer: Callable, resolve_cycle: Callable,
-                 services: Services | None = None) -> None:
+    def __init__(
+        self,
+        functions: Mapping[str, Callable],
+        resolve_timer: Callable,
+        resolve_cycle: Callable,
+        services: Services | None = None,
+    ) -> None:
         super().__init__(environment=TaskDataEnvironment(dict(functions)))
         self._resolve_timer = resolve_timer
         self._resolve_cycle = resolve_cycle
@@ -464,6 +516,7 @@ class TimerInfo:
 @dataclass
 class AsyncInfo:
     """An asynchronous continuation waiting for the worker: before a task runs, or after it ran."""
+
     spiff_id: str
     element: str
     kind: str  # before | after
@@ -505,15 +558,17 @@ class Instance:
         self._rows: dict[str, str] = dict(rows or {})
         self._prints: dict[Any, tuple] = {t.id: _print(t) for t in workflow.tasks.values()} if rows else {}
         self._keys: dict[Any, str] = {}  # task id -> its text (formatting a UUID costs as much as its print)
-        self._ids: dict[str, Any] = {}   # and back
+        self._ids: dict[str, Any] = {}  # and back
         self._kinds = _waits_of(workflow)
 
     @classmethod
-    def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> "Instance":
+    def new(cls, process: CompiledProcess, engine: HallScriptEngine, data: Mapping[str, Any]) -> Instance:
         wf = BpmnWorkflow(process.spec, process.subprocess_specs, script_engine=engine)
         for task in wf.get_tasks():  # a timer start event has fired by the time an instance starts
             ed = getattr(task.task_spec, "event_definition", None)
-            if type(task.task_spec).__name__ == "StartEvent" and isinstance(ed, (HallTimeDate, HallDuration, HallCycle)):
+            if type(task.task_spec).__name__ == "StartEvent" and isinstance(
+                ed, (HallTimeDate, HallDuration, HallCycle)
+            ):
                 task._set_internal_data(event_fired=True)
                 if isinstance(ed, HallCycle) and not task.children:
                     # the engine starts one instance per firing: this instance runs the branch once
@@ -527,8 +582,7 @@ class Instance:
         return cls(wf)
 
     @classmethod
-    def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot,
-                fast: bool = True) -> "Instance":
+    def restore(cls, process: CompiledProcess, engine: HallScriptEngine, snap: Snapshot, fast: bool = True) -> Instance:
         dct = json.loads(snap.state)
         dct["tasks"] = _tree_order(dct["root"], {k: json.loads(v) for k, v in snap.tasks.items()})
         dct["spec"] = process.spec
@@ -547,11 +601,15 @@ class Instance:
         wf = self.wf
         key = self._key
         state = {  # empty parts (the common case until the end) skip the registry's dispatch
-            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)) if wf.data else {}, "correlations": wf.correlations,
+            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)) if wf.data else {},
+            "correlations": wf.correlations,
             "last_task": key(wf.last_task.id) if wf.last_task is not None else None,
-            "success": wf.success, "completed": wf.completed, "root": key(wf.task_tree.id),
+            "success": wf.success,
+            "completed": wf.completed,
+            "root": key(wf.task_tree.id),
             "subprocesses": {str(k): _REGISTRY.convert(v) for k, v in wf.subprocesses.items()},
-            "bpmn_events": _REGISTRY.convert(wf.bpmn_events) if wf.bpmn_events else [], "typename": "BpmnWorkflow",
+            "bpmn_events": _REGISTRY.convert(wf.bpmn_events) if wf.bpmn_events else [],
+            "typename": "BpmnWorkflow",
         }
         rows: dict[str, str] = {}
         prints: dict[Any, tuple] = {}
@@ -590,14 +648,24 @@ class Instance:
         else:
             pdata, tdata = parent.data, task.data
             data = {}
-            delta = {"updates": {k: v for k, v in tdata.items() if k not in pdata or v != pdata[k]},
-                     "deletions": [k for k in pdata if k not in tdata]}
+            delta = {
+                "updates": {k: v for k, v in tdata.items() if k not in pdata or v != pdata[k]},
+                "deletions": [k for k in pdata if k not in tdata],
+            }
         key = self._key
-        return {"id": key(task.id), "parent": key(task._parent) if parent is not None else None,
-                "children": [key(c) for c in task._children], "last_state_change": task.last_state_change,
-                "state": task._state, "task_spec": task.task_spec.name, "triggered": task.triggered,
-                "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
-                "data": data, "delta": delta, "typename": "Task"}
+        return {
+            "id": key(task.id),
+            "parent": key(task._parent) if parent is not None else None,
+            "children": [key(c) for c in task._children],
+            "last_state_change": task.last_state_change,
+            "state": task._state,
+            "task_spec": task.task_spec.name,
+            "triggered": task.triggered,
+            "internal_data": _REGISTRY.convert(task.internal_data) if task.internal_data else {},
+            "data": data,
+            "delta": delta,
+            "typename": "Task",
+        }
 
     def touch(self, task: Any) -> None:
         """Force a task to be serialised again (its data changed without a state change)."""
@@ -632,8 +700,16 @@ class Instance:
             spec = t.task_spec
             if not spec.manual or (getattr(spec, "extensions", None) or {}).get("hallAsync"):
                 continue  # engine work, or a continuation held for the worker
-            out.append(UserTaskInfo(self._key(t.id), spec.bpmn_id or spec.name, spec.bpmn_name or spec.bpmn_id or spec.name,
-                                    spec.lane, dict(getattr(spec, "extensions", {}) or {}), t.data))
+            out.append(
+                UserTaskInfo(
+                    self._key(t.id),
+                    spec.bpmn_id or spec.name,
+                    spec.bpmn_name or spec.bpmn_id or spec.name,
+                    spec.lane,
+                    dict(getattr(spec, "extensions", {}) or {}),
+                    t.data,
+                )
+            )
         return out
 
     def waiting_timers(self) -> list[TimerInfo]:
@@ -643,8 +719,11 @@ class Instance:
         for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
             if isinstance(ed, (HallTimeDate, HallDuration)):
-                out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, ed.kind,
-                                     t._get_internal_data("event_value")))
+                out.append(
+                    TimerInfo(
+                        str(t.id), t.task_spec.bpmn_id or t.task_spec.name, ed.kind, t._get_internal_data("event_value")
+                    )
+                )
             elif isinstance(ed, HallCycle):
                 value = t._get_internal_data("event_value") or {}
                 out.append(TimerInfo(str(t.id), t.task_spec.bpmn_id or t.task_spec.name, "cycle", value.get("next")))
@@ -659,10 +738,14 @@ class Instance:
         for t in self._tasks_in(TaskState.READY | TaskState.COMPLETED):
             spec = t.task_spec
             ext = getattr(spec, "extensions", None) or {}
-            if (t._state == TaskState.READY and ext.get("hallAsync") == "before") or \
-                    t._get_internal_data("hall_async_after") == "pending":
-                out.append(AsyncInfo(str(t.id), spec.bpmn_id or spec.name,
-                                     "before" if t._state == TaskState.READY else "after"))
+            if (t._state == TaskState.READY and ext.get("hallAsync") == "before") or t._get_internal_data(
+                "hall_async_after"
+            ) == "pending":
+                out.append(
+                    AsyncInfo(
+                        str(t.id), spec.bpmn_id or spec.name, "before" if t._state == TaskState.READY else "after"
+                    )
+                )
         return out
 
     def continue_async(self, key: str) -> AsyncInfo | None:
@@ -745,12 +828,17 @@ class Instance:
 
         def did(task: Any) -> None:
             if isinstance(task.task_spec, (ExclusiveGateway, InclusiveGateway)):
-                taken = [c.task_spec.bpmn_id or c.task_spec.name for c in task.children
-                         if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
-                         and not c.has_state(TaskState.CANCELLED)]
+                taken = [
+                    c.task_spec.bpmn_id or c.task_spec.name
+                    for c in task.children
+                    if c.has_state(TaskState.DEFINITE_MASK | TaskState.FINISHED_MASK)
+                    and not c.has_state(TaskState.CANCELLED)
+                ]
                 on_gateway(task.task_spec.bpmn_id or task.task_spec.name, taken)
-            if _true((getattr(task.task_spec, "extensions", None) or {}).get("asyncAfter")) and \
-                    task._get_internal_data("hall_async_after") is None:
+            if (
+                _true((getattr(task.task_spec, "extensions", None) or {}).get("asyncAfter"))
+                and task._get_internal_data("hall_async_after") is None
+            ):
                 task._set_internal_data(hall_async_after="pending")
                 raise _Pause()
 
@@ -783,8 +871,10 @@ def _waits_of(workflow: BpmnWorkflow) -> frozenset[str]:
     kinds = spec.__dict__.get("_hall_waits")
     if kinds is None:
         found = set()
-        for s in [*spec.task_specs.values(),
-                  *(t for sub in workflow.subprocess_specs.values() for t in sub.task_specs.values())]:
+        for s in [
+            *spec.task_specs.values(),
+            *(t for sub in workflow.subprocess_specs.values() for t in sub.task_specs.values()),
+        ]:
             ed = getattr(s, "event_definition", None)
             if isinstance(ed, (HallTimeDate, HallDuration, HallCycle)):
                 found.add("timer")
@@ -821,9 +911,16 @@ def _print(task: Any) -> tuple:
     """What changes whenever SpiffWorkflow changes a task (state, children, data, internal data),
     and its parent's state and data, which its stored data is a delta against."""
     parent = task.workflow.tasks.get(task._parent) if task._parent is not None else None
-    return (task._state, task.last_state_change, len(task._children), task.triggered, len(task.data),
-            len(task.internal_data), task._parent,
-            (parent._state, parent.last_state_change, len(parent.data)) if parent is not None else None)
+    return (
+        task._state,
+        task.last_state_change,
+        len(task._children),
+        task.triggered,
+        len(task.data),
+        len(task.internal_data),
+        task._parent,
+        (parent._state, parent.last_state_change, len(parent.data)) if parent is not None else None,
+    )
 
 
 def _restore_tasks(registry: Any, rows: dict[str, dict], workflow: Any, plain: frozenset) -> dict:
@@ -889,7 +986,13 @@ def _tree_order(root: str, tasks: dict[str, dict]) -> dict[str, dict]:
 def describe_error(exc: BaseException) -> str:
     """One line for an incident: the error, and the offending script line when Spiff knows it."""
     inner = getattr(exc, "exception", None)
-    base = f"{type(inner).__name__}: {inner}" if inner is not None else str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    base = (
+        f"{type(inner).__name__}: {inner}"
+        if inner is not None
+        else str(exc).splitlines()[0]
+        if str(exc)
+        else type(exc).__name__
+    )
     line_no = getattr(exc, "line_number", None)
     line = getattr(exc, "error_line", "")
     if line_no:
@@ -900,4 +1003,5 @@ def describe_error(exc: BaseException) -> str:
 def external_message(name: str, payload: Any) -> Any:
     """A message from outside any instance; the catching element stores it as `<element>_Response`."""
     from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
+
     return BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": None})

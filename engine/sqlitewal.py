@@ -8,6 +8,7 @@ which runs SQLite's PASSIVE checkpoint on its own connection (SQLite releases th
 while it copies and syncs), as the SQLite documentation suggests for this case. Durability is
 SQLite's own: a committed step is in the log before its commit returns, whenever the copy happens.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -25,10 +26,10 @@ class Checkpointer:
         self.path = path
         self.every = every
         self.checkpoints = 0  # completed, by the thread or by close (for tests and benchmarks)
-        self.background = 0   # of those, by the thread
+        self.background = 0  # of those, by the thread
         self.copied = threading.Event()  # set after each of the thread's checkpoints
-        self._since = 0       # commits since the thread was last woken
-        self._dirty = False   # committed since the last checkpoint this object ran
+        self._since = 0  # commits since the thread was last woken
+        self._dirty = False  # committed since the last checkpoint this object ran
         self._wake = threading.Event()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -42,8 +43,7 @@ class Checkpointer:
             self._since = 0
             thread = self._thread
             if thread is None or not thread.is_alive():  # first use, or a forked child without the thread
-                thread = self._thread = threading.Thread(target=self._loop, name="hall-sqlite-checkpoint",
-                                                         daemon=True)
+                thread = self._thread = threading.Thread(target=self._loop, name="hall-sqlite-checkpoint", daemon=True)
                 thread.start()
             self._wake.set()
 

@@ -3,17 +3,20 @@
 The runtime talks to a ``Tx`` (one transaction) through named operations; nothing above this
 module writes SQL. Schema versions are tracked in ``hall_schema`` and applied by ``Store.init``.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
-from typing import Any, Iterator, Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.engine import Connection, Engine as SAEngine
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine as SAEngine
 
 from .errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
 from .sqlitewal import Checkpointer
@@ -30,7 +33,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value: datetime | None, dialect: Any) -> Any:
         if value is None:
             return None
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: Any, dialect: Any) -> datetime | None:
@@ -38,7 +41,7 @@ class UTCDateTime(sa.types.TypeDecorator):
             return None
         if isinstance(value, str):
             value = datetime.fromisoformat(value)
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 _UTC = UTCDateTime()  # for rows read straight from the driver
@@ -46,13 +49,15 @@ _UTC = UTCDateTime()  # for rows read straight from the driver
 metadata = sa.MetaData()
 
 schema_table = sa.Table(
-    "hall_schema", metadata,
+    "hall_schema",
+    metadata,
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("applied_at", UTCDateTime, nullable=False),
 )
 
 definitions = sa.Table(
-    "definitions", metadata,
+    "definitions",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("process_id", sa.String(200), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
@@ -67,7 +72,8 @@ definitions = sa.Table(
 )
 
 instances = sa.Table(
-    "instances", metadata,
+    "instances",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("definition_id", sa.Integer, sa.ForeignKey("definitions.id"), nullable=False),
     sa.Column("process_id", sa.String(200), nullable=False),
@@ -89,14 +95,16 @@ instances = sa.Table(
 )
 
 instance_tasks = sa.Table(
-    "instance_tasks", metadata,
+    "instance_tasks",
+    metadata,
     sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), primary_key=True),
     sa.Column("task_id", sa.String(36), primary_key=True),
     sa.Column("body", sa.Text, nullable=False),
 )
 
 human_tasks = sa.Table(
-    "human_tasks", metadata,
+    "human_tasks",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), nullable=False),
     sa.Column("process_id", sa.String(200), nullable=False),
@@ -118,7 +126,8 @@ human_tasks = sa.Table(
 )  # and the partial queue indexes of PARTIAL_INDEXES
 
 history = sa.Table(
-    "history", metadata,
+    "history",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     # NULL for a hall-wide event with no case behind it (a refused deploy, purge or report)
     sa.Column("instance_id", sa.Integer),
@@ -154,17 +163,19 @@ def _create_partial_indexes(conn: Connection) -> None:
 
 
 sequences = sa.Table(
-    "sequences", metadata,
+    "sequences",
+    metadata,
     sa.Column("name", sa.String(100), primary_key=True),
     sa.Column("period", sa.String(20), primary_key=True),
     sa.Column("value", sa.Integer, nullable=False),
 )
 
 jobs = sa.Table(
-    "jobs", metadata,
+    "jobs",
+    metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id")),  # NULL: a process's start timer
-    sa.Column("process_id", sa.String(200)),                              # set for start timers
+    sa.Column("process_id", sa.String(200)),  # set for start timers
     sa.Column("element", sa.String(200), nullable=False),
     sa.Column("spiff_task_id", sa.String(300), nullable=False),
     sa.Column("kind", sa.String(20), nullable=False),
@@ -227,7 +238,8 @@ class Store:
         self._checkpointer = Checkpointer(self.path) if self.path is not None else None
         # what the driver raises itself (hot statements run on its cursors, not through SQLAlchemy)
         self._driver_errors: tuple[type[BaseException], ...] = (sa.exc.DBAPIError,) + (
-            (self.engine.dialect.dbapi.Error,) if getattr(self.engine.dialect, "dbapi", None) else ())
+            (self.engine.dialect.dbapi.Error,) if getattr(self.engine.dialect, "dbapi", None) else ()
+        )
 
     def close(self) -> None:
         if self._conn is not None:
@@ -254,6 +266,7 @@ class Store:
 
     def _check_exists(self, create: bool) -> None:
         import os
+
         if self.path is not None and not create and not os.path.exists(self.path):
             raise DatabaseMissing(self.path)
 
@@ -282,7 +295,7 @@ class Store:
 
     # -- transactions -----------------------------------------------------------------
     @contextmanager
-    def tx(self, write: bool = True) -> Iterator["Tx"]:
+    def tx(self, write: bool = True) -> Iterator[Tx]:
         """One transaction; SQLite write transactions take the write lock up front.
 
         The connection is kept between transactions (a Store serves one thread), which saves a
@@ -331,8 +344,11 @@ class Store:
 
 def _create_engine(url: str) -> SAEngine:
     if url.startswith("sqlite"):
-        engine = sa.create_engine(url, connect_args={"timeout": 30}, poolclass=sa.pool.QueuePool
-                                  if ":memory:" not in url else sa.pool.StaticPool)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30},
+            poolclass=sa.pool.QueuePool if ":memory:" not in url else sa.pool.StaticPool,
+        )
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -374,15 +390,17 @@ def _create_v1(conn: Connection) -> None:
 
 def _history_indicator_index(conn: Connection) -> None:
     """v2: the index of the indicator queries (a v1 database made before it was in the metadata)."""
-    conn.exec_driver_sql("CREATE INDEX IF NOT EXISTS ix_history_process_kind_element_at "
-                         "ON history (process_id, kind, element, at)")
+    conn.exec_driver_sql(
+        "CREATE INDEX IF NOT EXISTS ix_history_process_kind_element_at ON history (process_id, kind, element, at)"
+    )
 
 
 def _history_hall_rows(conn: Connection) -> None:
     """v3: history rows without a case (hall-wide refusals): instance_id and process_id may be NULL."""
     if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("ALTER TABLE history ALTER COLUMN instance_id DROP NOT NULL,"
-                             " ALTER COLUMN process_id DROP NOT NULL")
+        conn.exec_driver_sql(
+            "ALTER TABLE history ALTER COLUMN instance_id DROP NOT NULL, ALTER COLUMN process_id DROP NOT NULL"
+        )
         return
     columns = {c["name"]: c for c in sa.inspect(conn).get_columns("history")}
     if columns["instance_id"]["nullable"]:
@@ -416,59 +434,74 @@ HOT_SQL = {
     "task_for_update": (
         "SELECT h.id, h.instance_id, h.spiff_task_id, h.name, h.status, h.assignee, h.form, h.completed_by,"
         " i.version AS instance_version FROM human_tasks h JOIN instances i ON i.id = h.instance_id"
-        " WHERE h.id = :id"),
+        " WHERE h.id = :id"
+    ),
     "finish_human_task": (
         "UPDATE human_tasks SET status = :status, completed_at = :at, completed_by = :by"
-        " WHERE id = :id AND status = 'ready'"),
+        " WHERE id = :id AND status = 'ready'"
+    ),
     "upsert_task_rows": (
         "INSERT INTO instance_tasks (instance_id, task_id, body) VALUES (:i, :t, :b)"
-        " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body"),
+        " ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body"
+    ),
     # status is set only when it changed: an UPDATE naming an indexed column rewrites its index entry
     "update_instance": (
         "UPDATE instances SET version = :new_version, state = :state, variables = :variables,"
         " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
         " incident_element = :incident_element, incident_error = :incident_error"
-        " WHERE id = :id AND version = :version"),
+        " WHERE id = :id AND version = :version"
+    ),
     "update_instance_status": (
         "UPDATE instances SET version = :new_version, state = :state, variables = :variables, status = :status,"
         " updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,"
         " incident_element = :incident_element, incident_error = :incident_error"
-        " WHERE id = :id AND version = :version"),
+        " WHERE id = :id AND version = :version"
+    ),
     "instance": (
         "SELECT id, definition_id, process_id, business_key, status, parent_id, started_at, updated_at, ended_at,"
-        " started_by, version, incident_element, incident_error, state, variables FROM instances WHERE id = :id"),
+        " started_by, version, incident_element, incident_error, state, variables FROM instances WHERE id = :id"
+    ),
     "task_rows": "SELECT task_id, body FROM instance_tasks WHERE instance_id = :id",
     "ready_human_tasks": (
         "SELECT id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form, status,"
         " created_at, due_at, due_provisional, warn_at, completed_at, completed_by FROM human_tasks"
-        " WHERE instance_id = :id AND status = 'ready' ORDER BY id"),
+        " WHERE instance_id = :id AND status = 'ready' ORDER BY id"
+    ),
     "jobs_of": "SELECT id, spiff_task_id, due_at, element FROM jobs WHERE instance_id = :id",
     "latest_definition": (
         "SELECT id, process_id, version, name, content_hash, source_file, deployed_at, deployed_by FROM definitions"
-        " WHERE process_id = :p ORDER BY version DESC LIMIT 1"),
+        " WHERE process_id = :p ORDER BY version DESC LIMIT 1"
+    ),
     "has_children": "SELECT 1 FROM instances WHERE parent_id = :id LIMIT 1",
     "insert_human_task": (
         "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,"
         " status, created_at, due_at, due_provisional, warn_at) VALUES (:instance_id, :process_id, :spiff_task_id,"
         " :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)"
-        " RETURNING id"),
+        " RETURNING id"
+    ),
     "insert_history": (
         "INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)"
-        " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"),
+        " VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)"
+    ),
     "hold_job": (
         "SELECT i.status, i.version FROM jobs j JOIN instances i ON i.id = j.instance_id"
-        " WHERE j.id = :job_id AND j.locked_by = :worker"),
+        " WHERE j.id = :job_id AND j.locked_by = :worker"
+    ),
     "delete_task_rows": "DELETE FROM instance_tasks WHERE instance_id = :i AND task_id = :t",
     "delete_job_of": "DELETE FROM jobs WHERE instance_id = :i AND spiff_task_id = :t",
     "insert_job": (
         "INSERT INTO jobs (instance_id, element, spiff_task_id, kind, due_at, attempts, fired, created_at)"
-        " VALUES (:instance_id, :element, :spiff_task_id, :kind, :due_at, 0, 0, :created_at)"),
+        " VALUES (:instance_id, :element, :spiff_task_id, :kind, :due_at, 0, 0, :created_at)"
+    ),
 }
 HOT_SQL["insert_human_task_sqlite"] = HOT_SQL["insert_human_task"].removesuffix(" RETURNING id")  # lastrowid
 # The result columns of the hot SELECTs, read from their text once (asking the driver for a cursor's
 # description builds column objects on every query).
-_NAMES = {name: [c.strip().split(" AS ")[-1].split(".")[-1] for c in sql[7:sql.index(" FROM ")].split(",")]
-          for name, sql in HOT_SQL.items() if sql.startswith("SELECT ") and " FROM " in sql}
+_NAMES = {
+    name: [c.strip().split(" AS ")[-1].split(".")[-1] for c in sql[7 : sql.index(" FROM ")].split(",")]
+    for name, sql in HOT_SQL.items()
+    if sql.startswith("SELECT ") and " FROM " in sql
+}
 # What an instance's cold load reads (one round trip on PostgreSQL: sent as one pipeline).
 _LOAD = ("instance", "task_rows", "ready_human_tasks", "jobs_of", "has_children")
 _PG_SQL = {name: re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql) for name, sql in HOT_SQL.items()}
@@ -480,16 +513,28 @@ _PG_SQL["hold_job"] += " FOR UPDATE OF i"
 # task) whenever human_tasks had grown since its last ANALYZE, 40 ms a load after 10,000 new tasks.
 _PG_SQL["ready_human_tasks"] = _PG_SQL["ready_human_tasks"].replace(
     " FROM human_tasks WHERE instance_id = %(id)s AND status = 'ready' ORDER BY id",
-    " FROM (SELECT * FROM human_tasks WHERE instance_id = %(id)s OFFSET 0) h WHERE status = 'ready' ORDER BY id")
+    " FROM (SELECT * FROM human_tasks WHERE instance_id = %(id)s OFFSET 0) h WHERE status = 'ready' ORDER BY id",
+)
 # A human task whose id the worker took ahead (engine/jobstore.py, GroupTx), written with the save.
-_PG_SQL["insert_human_task_as"] = _PG_SQL["insert_human_task"].replace(
-    "INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ").replace("VALUES (", "VALUES (%(id)s, ").replace(
-    " RETURNING id", "")
+_PG_SQL["insert_human_task_as"] = (
+    _PG_SQL["insert_human_task"]
+    .replace("INSERT INTO human_tasks (", "INSERT INTO human_tasks (id, ")
+    .replace("VALUES (", "VALUES (%(id)s, ")
+    .replace(" RETURNING id", "")
+)
 # psycopg re-encodes a str query on every execution (about 14 µs each): hand it bytes once
 _PG_SQL = {name: sql.encode() for name, sql in _PG_SQL.items()}  # type: ignore[misc]
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
-_TIME_COLUMNS = {"started_at", "updated_at", "ended_at", "created_at", "due_at", "warn_at", "completed_at",
-                 "deployed_at"}
+_TIME_COLUMNS = {
+    "started_at",
+    "updated_at",
+    "ended_at",
+    "created_at",
+    "due_at",
+    "warn_at",
+    "completed_at",
+    "deployed_at",
+}
 
 
 class Tx:
@@ -500,8 +545,8 @@ class Tx:
         self.dialect = dialect
         self._sql = _PG_SQL if dialect == "postgresql" else HOT_SQL
         self._cursor: Any = None
-        self._task_ids: list[int] = []        # human task ids the worker took ahead (PostgreSQL)
-        self._new_tasks: list[dict] = []       # inserts of those ids, written with the step's save
+        self._task_ids: list[int] = []  # human task ids the worker took ahead (PostgreSQL)
+        self._new_tasks: list[dict] = []  # inserts of those ids, written with the step's save
         self._last_time: tuple[Any, str] = (None, "")  # a step writes its one `now` five times or more
 
     def _time(self, value: datetime | None) -> Any:
@@ -511,7 +556,7 @@ class Tx:
         if value is last:
             return text
         # the text of _SQLITE_TIME, built by isoformat (a third of strftime's cost)
-        text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+        text = value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
         self._last_time = (value, text)
         return text
 
@@ -599,15 +644,26 @@ class Tx:
         rows = self._dicts(cursors["instance"], "instance")
         if not rows:
             return None
-        return {"row": rows[0], "task_rows": dict(cursors["task_rows"].fetchall()),
-                "human": self._dicts(cursors["ready_human_tasks"], "ready_human_tasks"),
-                "jobs": self._dicts(cursors["jobs_of"], "jobs_of"),
-                "has_children": cursors["has_children"].fetchone() is not None}
+        return {
+            "row": rows[0],
+            "task_rows": dict(cursors["task_rows"].fetchall()),
+            "human": self._dicts(cursors["ready_human_tasks"], "ready_human_tasks"),
+            "jobs": self._dicts(cursors["jobs_of"], "jobs_of"),
+            "has_children": cursors["has_children"].fetchone() is not None,
+        }
 
-    def save_step(self, instance_id: int, expected_version: int, instance: Mapping[str, Any],
-                  task_rows: Mapping[str, str], removed_rows: Sequence[str], job_deletes: Sequence[str],
-                  job_adds: Sequence[Mapping[str, Any]], history_rows: Sequence[Mapping[str, Any]],
-                  last: bool = False) -> bool:
+    def save_step(
+        self,
+        instance_id: int,
+        expected_version: int,
+        instance: Mapping[str, Any],
+        task_rows: Mapping[str, str],
+        removed_rows: Sequence[str],
+        job_deletes: Sequence[str],
+        job_adds: Sequence[Mapping[str, Any]],
+        history_rows: Sequence[Mapping[str, Any]],
+        last: bool = False,
+    ) -> bool:
         """Everything a step writes, in one batch (one round trip on PostgreSQL): its jobs, changed task
         rows, the instance row (optimistic version check; its status only when `instance` has one, i.e.
         when it changed) and history. False if the version check failed:
@@ -620,16 +676,30 @@ class Tx:
         if job_deletes:
             ops.append(("delete_job_of", [{"i": instance_id, "t": t} for t in job_deletes]))
         if job_adds:
-            ops.append(("insert_job", [dict(j, due_at=self._time(j["due_at"]), created_at=self._time(j["created_at"]))
-                                       for j in job_adds]))
+            ops.append(
+                (
+                    "insert_job",
+                    [dict(j, due_at=self._time(j["due_at"]), created_at=self._time(j["created_at"])) for j in job_adds],
+                )
+            )
         if task_rows:
             ops.append(("upsert_task_rows", [{"i": instance_id, "t": k, "b": v} for k, v in task_rows.items()]))
         if removed_rows:
             ops.append(("delete_task_rows", [{"i": instance_id, "t": t} for t in removed_rows]))
         check = len(ops)
-        ops.append(("update_instance_status" if "status" in instance else "update_instance",
-                    dict(instance, id=instance_id, version=expected_version, new_version=expected_version + 1,
-                         updated_at=self._time(instance["updated_at"]), ended_at=self._time(instance["ended_at"]))))
+        ops.append(
+            (
+                "update_instance_status" if "status" in instance else "update_instance",
+                dict(
+                    instance,
+                    id=instance_id,
+                    version=expected_version,
+                    new_version=expected_version + 1,
+                    updated_at=self._time(instance["updated_at"]),
+                    ended_at=self._time(instance["ended_at"]),
+                ),
+            )
+        )
         if history_rows:
             ops.append(("insert_history", [dict(r, at=self._time(r["at"])) for r in history_rows]))
         return self._batch(ops)[check].rowcount == 1
@@ -645,8 +715,14 @@ class Tx:
         row = cur.fetchone()
         return dict(zip([d[0] for d in cur.description], row)) if row else None
 
-    def list_instances(self, process: str | None = None, status: str | None = None,
-                       business_key: str | None = None, limit: int = 200, count: bool = False) -> Any:
+    def list_instances(
+        self,
+        process: str | None = None,
+        status: str | None = None,
+        business_key: str | None = None,
+        limit: int = 200,
+        count: bool = False,
+    ) -> Any:
         """Instances by these filters, newest first, at most `limit`; with `count` how many there are."""
         cols = [c for c in instances.c if c.name not in ("state",)]
         q = sa.select(sa.func.count()).select_from(instances) if count else sa.select(*cols)
@@ -660,30 +736,40 @@ class Tx:
             return self.conn.execute(q).scalar_one()
         return list(self.conn.execute(q.order_by(instances.c.id.desc()).limit(limit)).mappings())
 
-    def count_instances_where(self, process: str | None = None, status: str | None = None,
-                              business_key: str | None = None) -> int:
+    def count_instances_where(
+        self, process: str | None = None, status: str | None = None, business_key: str | None = None
+    ) -> int:
         """How many instances `list_instances` with these filters would return without its limit."""
         return self.list_instances(process, status, business_key, count=True)
 
     def count_instances(self) -> list[tuple[str, str, int]]:
-        q = (sa.select(instances.c.process_id, instances.c.status, sa.func.count())
-             .group_by(instances.c.process_id, instances.c.status))
+        q = sa.select(instances.c.process_id, instances.c.status, sa.func.count()).group_by(
+            instances.c.process_id, instances.c.status
+        )
         return [tuple(r) for r in self.conn.execute(q)]
 
     def children(self, instance_id: int) -> list[Mapping[str, Any]]:
-        q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
-             .where(instances.c.parent_id == instance_id).order_by(instances.c.id))
+        q = (
+            sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
+            .where(instances.c.parent_id == instance_id)
+            .order_by(instances.c.id)
+        )
         return list(self.conn.execute(q).mappings())
 
     def instance_brief(self, instance_id: int) -> Mapping[str, Any] | None:
-        q = (sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status)
-             .where(instances.c.id == instance_id))
+        q = sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status).where(
+            instances.c.id == instance_id
+        )
         return self.conn.execute(q).mappings().first()
 
     # -- human tasks ------------------------------------------------------------------
     def insert_human_task(self, **values: Any) -> int:
-        params = dict(values, created_at=self._time(values["created_at"]), due_at=self._time(values["due_at"]),
-                      warn_at=self._time(values["warn_at"]))
+        params = dict(
+            values,
+            created_at=self._time(values["created_at"]),
+            due_at=self._time(values["due_at"]),
+            warn_at=self._time(values["warn_at"]),
+        )
         if self._task_ids:  # an id taken ahead: the row goes with the step's save (no round trip now)
             params["id"] = self._task_ids.pop()
             self._new_tasks.append(params)
@@ -705,41 +791,77 @@ class Tx:
 
     def set_assignee(self, task_id: int, assignee: str | None, expected: str | None) -> bool:
         cond = human_tasks.c.assignee.is_(None) if expected is None else human_tasks.c.assignee == expected
-        q = (human_tasks.update().where(human_tasks.c.id == task_id, human_tasks.c.status == "ready", cond)
-             .values(assignee=assignee))
+        q = (
+            human_tasks.update()
+            .where(human_tasks.c.id == task_id, human_tasks.c.status == "ready", cond)
+            .values(assignee=assignee)
+        )
         return self.conn.execute(q).rowcount == 1
 
     def cases_at(self, process_id: str, elements: Sequence[str], now: datetime) -> list[dict[str, Any]]:
         """Running instances of a process now at one of `elements`: a ready task, or a timer due by now."""
-        by_task = (sa.select(human_tasks.c.instance_id.label("id"), human_tasks.c.name.label("element"),
-                             human_tasks.c.due_at.label("due_at"))
-                   .where(human_tasks.c.process_id == process_id, human_tasks.c.status == "ready",
-                          human_tasks.c.name.in_(list(elements))))
-        by_timer = (sa.select(jobs.c.instance_id.label("id"), jobs.c.element.label("element"), jobs.c.due_at.label("due_at"))
-                    .join(instances, instances.c.id == jobs.c.instance_id)
-                    .where(instances.c.process_id == process_id, instances.c.status == "running",
-                           jobs.c.element.in_(list(elements)), jobs.c.due_at <= now))
+        by_task = sa.select(
+            human_tasks.c.instance_id.label("id"),
+            human_tasks.c.name.label("element"),
+            human_tasks.c.due_at.label("due_at"),
+        ).where(
+            human_tasks.c.process_id == process_id,
+            human_tasks.c.status == "ready",
+            human_tasks.c.name.in_(list(elements)),
+        )
+        by_timer = (
+            sa.select(jobs.c.instance_id.label("id"), jobs.c.element.label("element"), jobs.c.due_at.label("due_at"))
+            .join(instances, instances.c.id == jobs.c.instance_id)
+            .where(
+                instances.c.process_id == process_id,
+                instances.c.status == "running",
+                jobs.c.element.in_(list(elements)),
+                jobs.c.due_at <= now,
+            )
+        )
         found = sa.union_all(by_task, by_timer).subquery()
-        q = (sa.select(found.c.id, found.c.element, found.c.due_at, instances.c.business_key, instances.c.variables)
-             .join(instances, instances.c.id == found.c.id).order_by(found.c.due_at, found.c.id))
+        q = (
+            sa.select(found.c.id, found.c.element, found.c.due_at, instances.c.business_key, instances.c.variables)
+            .join(instances, instances.c.id == found.c.id)
+            .order_by(found.c.due_at, found.c.id)
+        )
         out = []
         for row in self.conn.execute(q).mappings():
             due = _UTC.process_result_value(row["due_at"], None)
-            out.append({"instance": row["id"], "element": row["element"], "business_key": row["business_key"],
-                        "due_at": due.isoformat() if due else None, "variables": json.loads(row["variables"])})
+            out.append(
+                {
+                    "instance": row["id"],
+                    "element": row["element"],
+                    "business_key": row["business_key"],
+                    "due_at": due.isoformat() if due else None,
+                    "variables": json.loads(row["variables"]),
+                }
+            )
         return out
 
-    def query_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-                    instance: int | None = None, status: str = "ready", limit: int = 500,
-                    count: bool = False) -> Any:
+    def query_tasks(
+        self,
+        role: str | None = None,
+        assignee: str | None = None,
+        process: str | None = None,
+        instance: int | None = None,
+        status: str = "ready",
+        limit: int = 500,
+        count: bool = False,
+    ) -> Any:
         """Tasks by these filters, most urgent first, at most `limit`; with `count` how many there are."""
         # 'ready' written into the statement: the partial queue indexes are planned for it on every backend
-        q = sa.select(human_tasks).where(human_tasks.c.status == (sa.literal_column("'ready'") if status == "ready"
-                                                                  else status))
+        q = sa.select(human_tasks).where(
+            human_tasks.c.status == (sa.literal_column("'ready'") if status == "ready" else status)
+        )
         if role:  # the role column lists a task's candidate groups `a,b`: match any of them
             listed = sa.literal(",") + human_tasks.c.role + sa.literal(",")
-            q = q.where(sa.or_(human_tasks.c.role == role, sa.and_(
-                human_tasks.c.role.contains(","), listed.contains(f",{role},", autoescape=True))))
+            q = q.where(
+                sa.or_(
+                    human_tasks.c.role == role,
+                    sa.and_(human_tasks.c.role.contains(","), listed.contains(f",{role},", autoescape=True)),
+                )
+            )
         if assignee:
             q = q.where(human_tasks.c.assignee == assignee)
         if process:
@@ -751,8 +873,14 @@ class Tx:
         q = q.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at, human_tasks.c.id).limit(limit)
         return list(self.conn.execute(q).mappings())
 
-    def count_tasks(self, role: str | None = None, assignee: str | None = None, process: str | None = None,
-                    instance: int | None = None, status: str = "ready") -> int:
+    def count_tasks(
+        self,
+        role: str | None = None,
+        assignee: str | None = None,
+        process: str | None = None,
+        instance: int | None = None,
+        status: str = "ready",
+    ) -> int:
         """How many tasks `query_tasks` with these filters would return without its limit."""
         return self.query_tasks(role, assignee, process, instance, status, count=True)
 
@@ -795,12 +923,18 @@ class Tx:
         if due_at is None:
             self.conn.execute(jobs.delete().where(jobs.c.id == job_id))
         else:
-            self.conn.execute(jobs.update().where(jobs.c.id == job_id).values(
-                due_at=due_at, fired=fired, attempts=0, last_error=None, locked_by=None, lock_expires_at=None))
+            self.conn.execute(
+                jobs.update()
+                .where(jobs.c.id == job_id)
+                .values(due_at=due_at, fired=fired, attempts=0, last_error=None, locked_by=None, lock_expires_at=None)
+            )
 
     def start_jobs(self) -> list[Mapping[str, Any]]:
-        q = (sa.select(jobs.c.process_id, jobs.c.element, jobs.c.due_at, jobs.c.fired)
-             .where(jobs.c.instance_id.is_(None)).order_by(jobs.c.due_at))
+        q = (
+            sa.select(jobs.c.process_id, jobs.c.element, jobs.c.due_at, jobs.c.fired)
+            .where(jobs.c.instance_id.is_(None))
+            .order_by(jobs.c.due_at)
+        )
         return list(self.conn.execute(q).mappings())
 
     def jobs_of(self, instance_id: int) -> list[dict[str, Any]]:

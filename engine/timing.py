@@ -3,10 +3,12 @@
 The runtime asks for due times of task deadlines (camunda:dueDate), of timers and of the next
 firing of a cycle; this module answers with the working-day calendar and the engine's data.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Any
 
 from .runtime import DeadlineResolver
 
@@ -18,9 +20,10 @@ class CalendarDeadlines(DeadlineResolver):
         self.calendar = calendar
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "CalendarDeadlines":
+    def from_settings(cls, settings: Mapping[str, Any]) -> CalendarDeadlines:
         from .calendar import BusinessCalendar, CalendarConfig
         from .errors import ConfigInvalid
+
         try:
             config = CalendarConfig.from_dict(dict(settings.get("calendar") or {}))
         except (TypeError, ValueError) as exc:
@@ -32,6 +35,7 @@ class CalendarDeadlines(DeadlineResolver):
         dueDate), or None; expressions are only compiled here."""
         from . import deadlines
         from .errors import DeadlineInvalid
+
         if deadlines.is_expression(text):
             try:
                 compile(text.strip()[1:], "deadline", "eval")
@@ -46,6 +50,7 @@ class CalendarDeadlines(DeadlineResolver):
 
     def _deadline(self, text: str, data: Mapping[str, Any]) -> Any:
         from . import deadlines
+
         if deadlines.is_expression(text):
             value = eval(text.strip()[1:], {"__builtins__": {}}, dict(data))  # noqa: S307 - process owners' expression
             deadline = deadlines.parse(value if isinstance(value, (date, datetime)) else str(value))
@@ -70,5 +75,8 @@ class CalendarDeadlines(DeadlineResolver):
             fired = previous.get("fired", 0) + 1
             start = datetime.fromisoformat(previous["next"]) if previous.get("next") else now
         due = cycle.next_after(start, self.calendar, fired)
-        return {"next": due.at.isoformat() if due else None, "fired": fired,
-                "provisional": bool(due and due.provisional)}
+        return {
+            "next": due.at.isoformat() if due else None,
+            "fired": fired,
+            "provisional": bool(due and due.provisional),
+        }

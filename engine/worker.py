@@ -15,6 +15,7 @@ the instance's new state, its history and its next jobs commit together or not a
 * Time is the engine's clock: leases, due times and backoff are all in clock time, so tests and
   `hall --now` rehearsals never sleep for a timer.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,10 +23,11 @@ import signal
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from . import jobstore
 from .clock import Clock
@@ -77,10 +79,22 @@ class Summary:
 class Worker:
     """Fires due timers from the jobs table with one store, one runtime and the engine's clock."""
 
-    def __init__(self, store: Store, runtime: Any, clock: Clock, *, worker_id: str | None = None,
-                 batch: int = 100, lease: float = 60.0, poll: float = 5.0, max_attempts: int = 5,
-                 backoff: float = 30.0, max_backoff: float = 3600.0, group: int = 50,
-                 on_event: Callable[[Event], None] | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        runtime: Any,
+        clock: Clock,
+        *,
+        worker_id: str | None = None,
+        batch: int = 100,
+        lease: float = 60.0,
+        poll: float = 5.0,
+        max_attempts: int = 5,
+        backoff: float = 30.0,
+        max_backoff: float = 3600.0,
+        group: int = 50,
+        on_event: Callable[[Event], None] | None = None,
+    ) -> None:
         if batch < 1 or lease <= 0 or poll < 0 or max_attempts < 1 or group < 1:
             raise ValueError("batch, group and max_attempts must be at least 1, lease positive, poll not negative")
         self.store, self.runtime, self.clock = store, runtime, clock
@@ -131,8 +145,11 @@ class Worker:
         pending = list(batch)
         while pending and not self._stopping:
             self._heartbeat()
-            alone, pending = (self._fire_group(pending[:self.group]), pending[self.group:]) if self.group > 1 \
+            alone, pending = (
+                (self._fire_group(pending[: self.group]), pending[self.group :])
+                if self.group > 1
                 else (pending[:1], pending[1:])
+            )
             for job in alone:
                 if self._stopping:
                     break
@@ -158,12 +175,17 @@ class Worker:
                 held = gtx.hold_group(candidates, self.worker_id)
                 for job in candidates:
                     status, version, loaded = held.pop(job.id, (None, None, None))
-                    if status != "running" or loaded["row"]["parent_id"] is not None or loaded["has_children"] \
-                            or job.instance_id in cases:
+                    if (
+                        status != "running"
+                        or loaded["row"]["parent_id"] is not None
+                        or loaded["has_children"]
+                        or job.instance_id in cases
+                    ):
                         continue  # alone: it may wait for a lock, write now, or release the job
                     cases.add(job.instance_id)
-                    fired = self.runtime.fire_timer(gtx, job.instance_id, job.spiff_task_id, self.actor, version,
-                                                    loaded)
+                    fired = self.runtime.fire_timer(
+                        gtx, job.instance_id, job.spiff_task_id, self.actor, version, loaded
+                    )
                     done.append((job, "fired" if fired else "stale"))
                 if done:
                     gtx.commit()
@@ -211,9 +233,13 @@ class Worker:
         try:
             if attempts >= self.max_attempts:
                 with self.store.tx() as tx:
-                    self.runtime.record_incident(tx, job.instance_id, job.element,
-                                                 f"timer could not fire after {attempts} attempts: {error}",
-                                                 self.actor)
+                    self.runtime.record_incident(
+                        tx,
+                        job.instance_id,
+                        job.element,
+                        f"timer could not fire after {attempts} attempts: {error}",
+                        self.actor,
+                    )
                     jobstore.park(tx, job, error)
                 self.summary.incidents += 1
                 self.on_event(Event("incident", job, now, error))
@@ -225,8 +251,9 @@ class Worker:
             self.on_event(Event("retry", job, now, error, failed.due_at if failed else None))
         except Exception as again:  # noqa: BLE001 - the database itself is failing: leave it to the lease
             self.summary.errors += 1
-            self.on_event(Event("error", job, now, f"{error}; recording the failure failed too: "
-                                                   f"{type(again).__name__}: {again}"))
+            self.on_event(
+                Event("error", job, now, f"{error}; recording the failure failed too: {type(again).__name__}: {again}")
+            )
 
     # -- leases, sleeping, signals ------------------------------------------------------------
     def _heartbeat(self) -> None:
@@ -269,4 +296,3 @@ class Worker:
         finally:
             for s, h in previous.items():
                 signal.signal(s, h)
-

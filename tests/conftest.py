@@ -3,19 +3,20 @@
 PostgreSQL tests run when HALL_TEST_DATABASE_URL points at a server; each test gets its own
 database, created and dropped here, so nothing is shared through the `test` database.
 """
+
 from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
 os.environ.setdefault("HALL_VERIFY_SNAPSHOTS", "1")  # check every incremental save against a full one
 
-from engine import Engine, FixedClock  # noqa: E402
+from hall.engine import Engine, FixedClock  # noqa: E402
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PG_URL = os.environ.get("HALL_TEST_DATABASE_URL")
@@ -33,7 +34,8 @@ def clock() -> FixedClock:
 
 def _pg_admin():
     import sqlalchemy as sa
-    from engine.store import normalise_url
+    from hall.engine.store import normalise_url
+
     return sa.create_engine(normalise_url(PG_URL), isolation_level="AUTOCOMMIT")
 
 
@@ -44,8 +46,9 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'hall.db'}"
         return
     import sqlalchemy as sa
+    from hall.engine.store import normalise_url
     from sqlalchemy.engine import make_url
-    from engine.store import normalise_url
+
     name = f"hall_test_{uuid.uuid4().hex[:12]}"
     admin = _pg_admin()
     with admin.connect() as conn:

@@ -1,5 +1,6 @@
 """A driver for scenario tests: the hall's real processes and forms on a test database, worked by
 staff at controlled times (FixedClock), through the public Engine API only."""
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -7,16 +8,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from engine import Engine, FixedClock
-from engine.config import load_config
+from hall.engine import Engine, FixedClock
+from hall.engine.config import load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 TZ = "+08:00"
 
 # What a staff member types into a required field the scenario does not care about.
-SAMPLES = {"bool": False, "score": 8, "int": 1, "decimal": 1.0, "money": "0.00", "date": "2026-11-02",
-           "datetime": "2026-11-02T10:00", "phone": "13800000000"}
+SAMPLES = {
+    "bool": False,
+    "score": 8,
+    "int": 1,
+    "decimal": 1.0,
+    "money": "0.00",
+    "date": "2026-11-02",
+    "datetime": "2026-11-02T10:00",
+    "phone": "13800000000",
+}
 
 
 def at(text: str) -> datetime:
@@ -34,7 +42,7 @@ class Hall:
         self.eng.init()
         self.eng.deploy([ROOT / "processes"])
 
-    def __enter__(self) -> "Hall":
+    def __enter__(self) -> Hall:
         return self
 
     def __exit__(self, *exc: Any) -> None:
@@ -44,8 +52,9 @@ class Hall:
         if when:
             self.clock.set(at(when))
 
-    def start(self, process: str, when: str | None = None, *, user: str | None = None,
-              key: str | None = None, **data: Any) -> dict:
+    def start(
+        self, process: str, when: str | None = None, *, user: str | None = None, key: str | None = None, **data: Any
+    ) -> dict:
         self.at(when)
         return self.eng.start(process, key, data, user=user)
 
@@ -58,8 +67,9 @@ class Hall:
         for t in ready:
             if t["name"] == name:
                 return t
-        raise AssertionError(f"no ready task {name!r} on instance {case['id']}; ready: "
-                             f"{sorted(t['name'] for t in ready)}")
+        raise AssertionError(
+            f"no ready task {name!r} on instance {case['id']}; ready: {sorted(t['name'] for t in ready)}"
+        )
 
     def fill(self, task: dict, data: dict) -> dict:
         """The values given, and ordinary answers for the form's other required fields."""
@@ -97,8 +107,10 @@ class Hall:
 
 def hall_fixture(cls: type[Hall] = Hall, when: str = "2026-11-24T09:00") -> Any:
     """A pytest fixture `hall`: a `cls` on each test database, its clock at `when` (Beijing time)."""
+
     @pytest.fixture
     def hall(db_url: str) -> Any:
         with cls(db_url, FixedClock(at(when))) as h:
             yield h
+
     return hall

@@ -1,4 +1,5 @@
 """The `hall` command through click's runner: every command, the JSON contract, and every error."""
+
 from __future__ import annotations
 
 import json
@@ -6,11 +7,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
-from engine.store import SCHEMA_VERSION
-
-from .conftest import FIXTURES
+from conftest import FIXTURES
+from hall.cli import main
+from hall.engine.store import SCHEMA_VERSION
 
 NOW = "2026-11-24T09:00:00+08:00"
 
@@ -52,24 +51,54 @@ def test_init_twice_and_deploy_no_op(hall) -> None:
     code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"))
     assert code == 0 and "review: unchanged (version 1)" in out
     code, out, _ = hall("deploy", str(FIXTURES / "review.bpmn"), "--json")
-    assert as_json(out) == [{"process": "review", "version": 1, "file": str(FIXTURES / "review.bpmn"), "changed": False}]
+    assert as_json(out) == [
+        {"process": "review", "version": 1, "file": str(FIXTURES / "review.bpmn"), "changed": False}
+    ]
 
 
 def test_json_contract_of_start_tasks_show_complete_history(hall) -> None:
     code, out, _ = hall("start", "review", "--key", "BA-1", "--set", "amount=3", "--json", user="ann")
     case = as_json(out)
     assert code == 0
-    assert set(case) >= {"id", "process", "version", "business_key", "status", "variables", "tasks", "started_at",
-                         "ended_at"}
-    assert (case["process"], case["business_key"], case["status"], case["variables"]) == ("review", "BA-1", "running",
-                                                                                          {"amount": "3"})
+    assert set(case) >= {
+        "id",
+        "process",
+        "version",
+        "business_key",
+        "status",
+        "variables",
+        "tasks",
+        "started_at",
+        "ended_at",
+    }
+    assert (case["process"], case["business_key"], case["status"], case["variables"]) == (
+        "review",
+        "BA-1",
+        "running",
+        {"amount": "3"},
+    )
     assert case["started_at"] == "2026-11-24T01:00:00+00:00" and case["ended_at"] is None
     code, out, _ = hall("tasks", "--json")
     [task] = as_json(out)
-    assert set(task) >= {"id", "instance", "process", "name", "title", "lane", "role", "assignee", "created_at",
-                         "due_at", "form"}
-    assert (task["name"], task["title"], task["role"], task["instance"]) == ("register", "Register request", "clerk",
-                                                                             case["id"])
+    assert set(task) >= {
+        "id",
+        "instance",
+        "process",
+        "name",
+        "title",
+        "lane",
+        "role",
+        "assignee",
+        "created_at",
+        "due_at",
+        "form",
+    }
+    assert (task["name"], task["title"], task["role"], task["instance"]) == (
+        "register",
+        "Register request",
+        "clerk",
+        case["id"],
+    )
     code, out, _ = hall("complete", str(task["id"]), "--set", "amount=4", "--json", user="ann")
     after = as_json(out)
     assert code == 0 and after["tasks"][0]["name"] == "approve"
@@ -180,15 +209,16 @@ def test_a_refused_command_writes_nothing(hall_db, tmp_path: Path) -> None:
     renamed = tmp_path / "divide.bpmn"
     renamed.write_text((FIXTURES / "divide.bpmn").read_text().replace('"compute"', '"calc"'))
     assert hall("deploy", str(renamed))[0] == 0
-    for args, message in [(("retry", "1", "--latest"), "cannot move instance 1 to divide v2: element(s) compute"),
-                          (("complete", "1", "--set", "divisor:=1"), "task 1 already completed"),
-                          (("start", "nope"), "unknown process 'nope'"),
-                          (("cancel", "1", "--reason", ""), "needs a reason"),
-                          (("resume", "1"), "cannot resume instance 1: it is incident")]:
+    for args, message in [
+        (("retry", "1", "--latest"), "cannot move instance 1 to divide v2: element(s) compute"),
+        (("complete", "1", "--set", "divisor:=1"), "task 1 already completed"),
+        (("start", "nope"), "unknown process 'nope'"),
+        (("cancel", "1", "--reason", ""), "needs a reason"),
+        (("resume", "1"), "cannot resume instance 1: it is incident"),
+    ]:
         code, _, err = hall(*args)
         assert code == 1 and message in err and err.count("\n") == 1, (args, err)
-    assert [hall(*args, "--json")[1] for args in (("history", "1"), ("instances",), ("tasks",),
-                                                  ("show", "1"))] == state
+    assert [hall(*args, "--json")[1] for args in (("history", "1"), ("instances",), ("tasks",), ("show", "1"))] == state
 
 
 def test_definitions_lists_every_version(hall, tmp_path: Path) -> None:
@@ -216,27 +246,30 @@ def test_validate_command(hall, tmp_path: Path) -> None:
     assert err.count("\n") == 1
 
 
-@pytest.mark.parametrize("args, message", [
-    (("start", "nope"), "unknown process 'nope'"),
-    (("show", "99"), "unknown instance 99"),
-    (("history", "99"), "unknown instance 99"),
-    (("complete", "99"), "unknown task 99"),
-    (("claim", "99"), "unknown task 99"),
-    (("start", "review", "--set", "novalue"), "--set novalue: expected NAME=VALUE"),
-    (("start", "review", "--set", "a b=1"), "'a b' is not a valid variable name"),
-    (("start", "review", "--set", "n:=[1"), "not valid JSON"),
-    (("start", "review", "--data", "/nonexistent.yaml"), "/nonexistent.yaml: no such file"),
-    (("instances", "--status", "sleeping"), "unknown status 'sleeping'"),
-    (("tasks", "--process", "nope"), "unknown process 'nope'"),
-    (("instances", "--process", "nope"), "unknown process 'nope'"),
-    (("tasks", "--instance", "999"), "unknown instance 999"),
-    (("show", "99999999999999999999"), "unknown instance 99999999999999999999"),  # beyond any integer column
-    (("show", "9999999999"), "unknown instance 9999999999"),                      # beyond PostgreSQL's int4
-    (("complete", "99999999999999999999"), "unknown task 99999999999999999999"),
-    (("task", "0"), "unknown task 0"),
-    (("tasks", "--instance", "99999999999999999999"), "unknown instance 99999999999999999999"),
-    (("retry", "9999999999"), "unknown instance 9999999999"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("start", "nope"), "unknown process 'nope'"),
+        (("show", "99"), "unknown instance 99"),
+        (("history", "99"), "unknown instance 99"),
+        (("complete", "99"), "unknown task 99"),
+        (("claim", "99"), "unknown task 99"),
+        (("start", "review", "--set", "novalue"), "--set novalue: expected NAME=VALUE"),
+        (("start", "review", "--set", "a b=1"), "'a b' is not a valid variable name"),
+        (("start", "review", "--set", "n:=[1"), "not valid JSON"),
+        (("start", "review", "--data", "/nonexistent.yaml"), "/nonexistent.yaml: no such file"),
+        (("instances", "--status", "sleeping"), "unknown status 'sleeping'"),
+        (("tasks", "--process", "nope"), "unknown process 'nope'"),
+        (("instances", "--process", "nope"), "unknown process 'nope'"),
+        (("tasks", "--instance", "999"), "unknown instance 999"),
+        (("show", "99999999999999999999"), "unknown instance 99999999999999999999"),  # beyond any integer column
+        (("show", "9999999999"), "unknown instance 9999999999"),  # beyond PostgreSQL's int4
+        (("complete", "99999999999999999999"), "unknown task 99999999999999999999"),
+        (("task", "0"), "unknown task 0"),
+        (("tasks", "--instance", "99999999999999999999"), "unknown instance 99999999999999999999"),
+        (("retry", "9999999999"), "unknown instance 9999999999"),
+    ],
+)
 def test_errors_are_one_line_and_exit_1(hall_db, args: tuple[str, ...], message: str) -> None:
     code, out, err = hall_db(*args, user="ann")
     assert code == 1 and message in err and err.startswith("error: ") and err.count("\n") == 1
@@ -278,8 +311,10 @@ def test_bad_database_and_missing_schema(tmp_path: Path) -> None:
     not_db.write_text("x\n")
     for command in ("tasks", "init", "show 1"):
         result = runner.invoke(main, ["--db", str(not_db), *command.split()])
-        assert result.exit_code == 1 and result.stderr == f"error: cannot open database sqlite:///{not_db}: " \
-                                                          "file is not a database\n"
+        assert (
+            result.exit_code == 1
+            and result.stderr == f"error: cannot open database sqlite:///{not_db}: file is not a database\n"
+        )
     assert not_db.read_text() == "x\n"
     result = runner.invoke(main, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "tasks"])
     assert result.exit_code == 1 and "cannot open database" in result.stderr
@@ -288,7 +323,8 @@ def test_bad_database_and_missing_schema(tmp_path: Path) -> None:
 
 
 def test_interactive_complete_asks_until_valid(hall, monkeypatch) -> None:
-    import cli
+    from hall import cli
+
     hall("start", "review", "--set", "amount=1")
     monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
     code, out, err = hall("complete", "1", input="minus\n-1\n12\n\n")
@@ -299,7 +335,8 @@ def test_interactive_complete_asks_until_valid(hall, monkeypatch) -> None:
 
 
 def test_interactive_complete_with_json_asks_on_stderr(hall, monkeypatch) -> None:
-    import cli
+    from hall import cli
+
     hall("start", "review", "--set", "amount=1")
     monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
     code, out, err = hall("complete", "1", "--json", input="minus\n12\n\n")
@@ -342,8 +379,11 @@ def test_configuration_errors_name_file_and_line(tmp_path: Path) -> None:
 def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> None:
     """A deadline reaching a year without an official schedule (2027 here) is provisional (issue: time)."""
     src = tmp_path / "review.bpmn"
-    src.write_text((FIXTURES / "review.bpmn").read_text().replace(
-        'camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="5 working days"'))
+    src.write_text(
+        (FIXTURES / "review.bpmn")
+        .read_text()
+        .replace('camunda:formKey="register"', 'camunda:formKey="register" camunda:dueDate="5 working days"')
+    )
     runner = CliRunner()
     base = ["--db", str(tmp_path / "h.db"), "--forms", str(FIXTURES / "forms"), "--now", "2026-12-28T09:00+08:00"]
     for args in (["init"], ["deploy", str(src)], ["start", "review", "--set", "amount=1"], ["start", "review"]):
@@ -355,7 +395,9 @@ def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> Non
     assert task["due_provisional"] is True and task["due_at"].startswith("2027-01-04")
 
 
-@pytest.mark.parametrize("command", ["tasks", "show 1", "instances", f"deploy {FIXTURES}", "incidents", "worker --once"])
+@pytest.mark.parametrize(
+    "command", ["tasks", "show 1", "instances", f"deploy {FIXTURES}", "incidents", "worker --once"]
+)
 def test_a_mistyped_database_file_is_not_created(tmp_path: Path, command: str) -> None:
     typo = tmp_path / "typo.db"
     result = CliRunner().invoke(main, ["--db", str(typo), "--forms", str(FIXTURES / "forms"), *command.split()])

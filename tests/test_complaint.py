@@ -1,12 +1,12 @@
 """Every path through processes/complaint.bpmn (R-C1..R-C11, R-F5, R-S5), driven through the public
 API with the hall's forms at controlled times; deadlines on the working-day calendar (R-T1, R-T2)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
-
-from tests.scenario import Hall, at, hall_fixture
+from scenario import Hall, at, hall_fixture
 
 CHANNELS = ["热线", "大厅窗口", "网站", "意见箱", "信函", "上级转办", "回访"]
 
@@ -18,10 +18,19 @@ class Complaints(Hall):
         case = self.start("complaint", when, user="hotline", 渠道=渠道)
         return self.work(case, "register", who="小孙", 渠道=渠道, 投诉内容="服务人员态度差", **data)
 
-    def classify(self, case: dict, 类型: str = "投诉", major: bool = False, misconduct: bool = False,
-                 when: str | None = None) -> dict:
-        return self.work(case, "classify", who="小孙", when=when, 类型=类型, 专题="服务质量",
-                         是否重大投诉=major, 涉及工作人员违纪=misconduct)
+    def classify(
+        self, case: dict, 类型: str = "投诉", major: bool = False, misconduct: bool = False, when: str | None = None
+    ) -> dict:
+        return self.work(
+            case,
+            "classify",
+            who="小孙",
+            when=when,
+            类型=类型,
+            专题="服务质量",
+            是否重大投诉=major,
+            涉及工作人员违纪=misconduct,
+        )
 
     def round(self, case: dict, satisfied: bool, n: int) -> dict:
         """One PDCA round (R-C3): the agency's rectification, the hall's review, the customer's answer."""
@@ -55,8 +64,11 @@ class Complaints(Hall):
         return datetime.fromisoformat(self.task(case, name)["due_at"])
 
     def completed_data(self, case: dict, element: str) -> list[dict]:
-        return [h["detail"]["data"] for h in self.eng.history(case["id"])
-                if h["kind"] == "task_completed" and h["element"] == element]
+        return [
+            h["detail"]["data"]
+            for h in self.eng.history(case["id"])
+            if h["kind"] == "task_completed" and h["element"] == element
+        ]
 
 
 hall = hall_fixture(Complaints)
@@ -78,39 +90,53 @@ def test_numbers_are_sequential_per_day_and_restart_the_next_day(hall: Complaint
     assert numbers == ["TS20261124-0001", "TS20261124-0002", "TS20261124-0003", "TS20261125-0001"]
 
 
-@pytest.mark.parametrize("pattern,numbers", [
-    ("{prefix}{date:%Y%m}-{seq:04d}", ["TS202611-0001", "TS202611-0002", "TS202611-0003", "TS202612-0001"]),
-    ("{prefix}{date:%Y}-{seq:05d}", ["TS2026-00001", "TS2026-00002", "TS2026-00003", "TS2026-00004"]),
-    ("{prefix}-{seq:06d}", ["TS-000001", "TS-000002", "TS-000003", "TS-000004"]),
-    ("{prefix}{date:%Y}/{date:%m}-{seq:03d}", ["TS2026/11-001", "TS2026/11-002", "TS2026/11-003", "TS2026/12-001"]),
-])
+@pytest.mark.parametrize(
+    "pattern,numbers",
+    [
+        ("{prefix}{date:%Y%m}-{seq:04d}", ["TS202611-0001", "TS202611-0002", "TS202611-0003", "TS202612-0001"]),
+        ("{prefix}{date:%Y}-{seq:05d}", ["TS2026-00001", "TS2026-00002", "TS2026-00003", "TS2026-00004"]),
+        ("{prefix}-{seq:06d}", ["TS-000001", "TS-000002", "TS-000003", "TS-000004"]),
+        ("{prefix}{date:%Y}/{date:%m}-{seq:03d}", ["TS2026/11-001", "TS2026/11-002", "TS2026/11-003", "TS2026/12-001"]),
+    ],
+)
 def test_numbers_never_repeat_whatever_period_the_pattern_shows(db_url: str, pattern: str, numbers: list) -> None:
     """R-C1: 投诉编号 is unique: the sequence restarts only when the date part the pattern shows changes
     (a monthly pattern numbers 11-23 and 11-24 on; a pattern without a date never restarts)."""
-    from engine import FixedClock
-    from engine.config import load_config
-    from tests.scenario import ROOT
+    from hall.engine import FixedClock
+    from hall.engine.config import load_config
+    from scenario import ROOT
+
     settings = load_config(ROOT / "hall.yaml")
     settings["numbering"] = {"complaint": {"prefix": "TS", "pattern": pattern}}
     with Complaints(db_url, FixedClock(at("2026-11-23T09:00")), settings=settings) as h:
-        got = [h.receive(when)["variables"]["投诉编号"]
-               for when in ("2026-11-23T09:00", "2026-11-24T09:00", "2026-11-30T17:00", "2026-12-01T09:00")]
+        got = [
+            h.receive(when)["variables"]["投诉编号"]
+            for when in ("2026-11-23T09:00", "2026-11-24T09:00", "2026-11-30T17:00", "2026-12-01T09:00")
+        ]
     assert got == numbers
 
 
 def test_two_workers_never_hand_out_the_same_monthly_number(db_url: str) -> None:
     """R-C1 with several engines on one database (as several workers / desks): the per-period counter is
     taken with one atomic upsert, so interleaved intakes across a day boundary stay unique and in order."""
-    from engine import FixedClock
-    from engine.config import load_config
-    from tests.scenario import ROOT
+    from hall.engine import FixedClock
+    from hall.engine.config import load_config
+    from scenario import ROOT
+
     settings = load_config(ROOT / "hall.yaml")
     settings["numbering"] = {"complaint": {"prefix": "TS", "pattern": "{prefix}{date:%Y%m}-{seq:04d}"}}
     clock = FixedClock(at("2026-11-23T09:00"))
     with Complaints(db_url, clock, settings=settings) as a, Complaints(db_url, clock, settings=settings) as b:
-        got = [desk.receive(when)["variables"]["投诉编号"]
-               for desk, when in ((a, "2026-11-23T09:00"), (b, "2026-11-23T09:01"), (a, "2026-11-24T09:00"),
-                                  (b, "2026-11-24T09:01"), (b, "2026-11-24T09:02"))]
+        got = [
+            desk.receive(when)["variables"]["投诉编号"]
+            for desk, when in (
+                (a, "2026-11-23T09:00"),
+                (b, "2026-11-23T09:01"),
+                (a, "2026-11-24T09:00"),
+                (b, "2026-11-24T09:01"),
+                (b, "2026-11-24T09:02"),
+            )
+        ]
     assert got == [f"TS202611-000{n}" for n in range(1, 6)]
 
 
@@ -121,9 +147,9 @@ def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, 
     assert hall.names(case) == ["reply_nonvalid"]
     assert hall.due(case, "reply_nonvalid") == at("2026-11-26T09:00")
     case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
-    assert hall.names(case) == ["rate"]                     # R-S5: every finished transaction is rated
+    assert hall.names(case) == ["rate"]  # R-S5: every finished transaction is rated
     case = hall.work(case, "rate", who="小孙", 办理评分=10)
-    assert hall.due(case, "archive") == at("2026-12-05T17:30")     # R-F7: November's files by 5 December
+    assert hall.due(case, "archive") == at("2026-12-05T17:30")  # R-F7: November's files by 5 December
     case = hall.work(case, "archive", who="小周")
     assert case["status"] == "completed"
     assert "contact" not in [h["element"] for h in hall.eng.history(case["id"])]
@@ -133,14 +159,17 @@ def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, 
 def test_a_complaint_resolved_in_one_round(hall: Complaints) -> None:
     case = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
     assert hall.names(case) == ["contact"]
-    assert hall.due(case, "contact") == at("2026-11-24T09:45")        # R-C4: 45 minutes from receipt
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")  # R-C4: 45 minutes from receipt
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:30")
     assert hall.names(case) == ["investigate"]
-    assert hall.due(case, "investigate") == at("2026-12-01T09:00")    # R-C5: 5 working days from receipt
+    assert hall.due(case, "investigate") == at("2026-12-01T09:00")  # R-C5: 5 working days from receipt
     assert case["variables"]["办结时限"] == "5 working days"
     case = hall.work(case, "investigate", who="张经理", 需要延期=False)
-    for name, data in (("rectify", {"整改措施": "第1轮整改措施"}), ("hall_review", {"大厅审核意见": "通过"}),
-                       ("feedback", {"客户是否满意": True})):               # every handling step shows the same limit
+    for name, data in (
+        ("rectify", {"整改措施": "第1轮整改措施"}),
+        ("hall_review", {"大厅审核意见": "通过"}),
+        ("feedback", {"客户是否满意": True}),
+    ):  # every handling step shows the same limit
         assert hall.due(case, name) == at("2026-12-01T09:00")
         case = hall.work(case, name, who="张经理", **data)
     assert case["variables"]["处理轮次"] == 1
@@ -150,7 +179,7 @@ def test_a_complaint_resolved_in_one_round(hall: Complaints) -> None:
     assert hall.due(case, "manager_review") == at("2026-12-01T09:00")
     case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意", when="2026-11-26T10:00")
     assert hall.names(case) == ["revisit"]
-    assert hall.due(case, "revisit") == at("2026-11-30T10:00")        # R-C5: revisit within 2 working days
+    assert hall.due(case, "revisit") == at("2026-11-30T10:00")  # R-C5: revisit within 2 working days
     case = hall.work(case, "revisit", who="小孙", 回访满意度="满意", 回访记录="客户认可")
     assert case["variables"]["客户是否满意"] is True and case["variables"]["回访情况"] == "满意：客户认可"
     case = hall.work(case, "rate", who="小孙", 办理评分=9)
@@ -178,7 +207,7 @@ def test_the_pdca_loop_runs_three_rounds_and_keeps_every_round(hall: Complaints)
     case = hall.work(case, "investigate", who="张经理", 需要延期=False)
     for n, satisfied in ((1, False), (2, False), (3, True)):
         case = hall.round(case, satisfied, n)
-        assert case["variables"]["处理轮次"] == (n if satisfied else n + 1)   # the next round has begun
+        assert case["variables"]["处理轮次"] == (n if satisfied else n + 1)  # the next round has begun
         assert hall.names(case) == (["report"] if satisfied else ["rectify"])
     rounds = hall.completed_data(case, "rectify")
     assert [r["整改措施"] for r in rounds] == ["第1轮整改措施", "第2轮整改措施", "第3轮整改措施"]
@@ -193,7 +222,7 @@ def test_hall_review_sends_the_rectification_back_to_the_agency(hall: Complaints
     case = hall.work(case, "rectify", who="张经理", 整改措施="口头提醒")
     case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="退回服务机构", 大厅处理意见="措施不具体")
     assert hall.names(case) == ["rectify"]
-    assert case["variables"]["处理轮次"] == 1                        # the same round, reworked
+    assert case["variables"]["处理轮次"] == 1  # the same round, reworked
     case = hall.work(case, "rectify", who="张经理", 整改措施="书面整改并培训")
     case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
     assert hall.names(case) == ["feedback"]
@@ -231,7 +260,9 @@ def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: 
     assert hall.names(case) == ["supervision_handle"]
     assert hall.task(case, "supervision_handle")["role"] == "监察部门"
     assert hall.due(case, "supervision_handle") == at("2026-11-24T09:45")
-    case = hall.work(case, "supervision_handle", who="郑监察", when="2026-11-24T09:20", 查处情况="已受理", 处理决定="立案查处")
+    case = hall.work(
+        case, "supervision_handle", who="郑监察", when="2026-11-24T09:20", 查处情况="已受理", 处理决定="立案查处"
+    )
     assert hall.names(case) == ["contact"]
     assert hall.due(case, "contact") == at("2026-11-24T09:45")
     case = hall.work(case, "contact", who="郑监察")
@@ -262,17 +293,32 @@ def test_an_extension_tells_the_customer_the_cause_and_the_new_time(hall: Compla
     case = hall.work(case, "contact", who="张经理")
     case = hall.work(case, "investigate", who="张经理", 需要延期=True, 延期原因="需第三方检测")
     assert hall.names(case) == ["extension_notice"]
-    assert "因需第三方检测，不能在 2026-12-01T09:00:00+08:00 前处结" in \
-        hall.eng.render_task(hall.task(case, "extension_notice")["id"])       # what the customer is told
-    case = hall.work(case, "extension_notice", who="小孙", 告知方式="电话", 告知时间="2026-11-24T10:00",
-                     新的预计办结时间="2026-12-10T17:00")
+    assert "因需第三方检测，不能在 2026-12-01T09:00:00+08:00 前处结" in hall.eng.render_task(
+        hall.task(case, "extension_notice")["id"]
+    )  # what the customer is told
+    case = hall.work(
+        case,
+        "extension_notice",
+        who="小孙",
+        告知方式="电话",
+        告知时间="2026-11-24T10:00",
+        新的预计办结时间="2026-12-10T17:00",
+    )
     assert hall.names(case) == ["investigate"]
     assert case["variables"]["延期次数"] == 1 and case["variables"]["延期原因"] == "需第三方检测"
-    assert case["variables"]["延期告知"] == ("投诉编号 TS20261124-0001：因需第三方检测，不能在 2026-12-01T09:00:00+08:00 "
-                                        "前处结，新的预计办结时间为 2026-12-10T17:00:00+08:00。")
-    assert case["variables"]["延期记录"] == [{"原因": "需第三方检测", "原期限": "2026-12-01T09:00:00+08:00",
-                                          "新期限": "2026-12-10T17:00:00+08:00", "告知方式": "电话",
-                                          "告知时间": "2026-11-24T10:00:00+08:00"}]
+    assert case["variables"]["延期告知"] == (
+        "投诉编号 TS20261124-0001：因需第三方检测，不能在 2026-12-01T09:00:00+08:00 "
+        "前处结，新的预计办结时间为 2026-12-10T17:00:00+08:00。"
+    )
+    assert case["variables"]["延期记录"] == [
+        {
+            "原因": "需第三方检测",
+            "原期限": "2026-12-01T09:00:00+08:00",
+            "新期限": "2026-12-10T17:00:00+08:00",
+            "告知方式": "电话",
+            "告知时间": "2026-11-24T10:00:00+08:00",
+        }
+    ]
     assert hall.due(case, "investigate") == at("2026-12-10T17:00")
     case = hall.work(case, "investigate", who="张经理", 需要延期=False)
     assert hall.names(case) == ["rectify"]
@@ -280,7 +326,8 @@ def test_an_extension_tells_the_customer_the_cause_and_the_new_time(hall: Compla
 
 def test_an_extension_needs_a_stated_reason(hall: Complaints) -> None:
     """R-C6: 需要延期 without 延期原因 is refused; nothing moves."""
-    from engine.errors import FormInvalid
+    from hall.engine.errors import FormInvalid
+
     case = hall.work(hall.classify(hall.receive("2026-11-24T09:00")), "contact", who="张经理")
     task = hall.task(case, "investigate")
     with pytest.raises(FormInvalid) as caught:
@@ -357,10 +404,10 @@ def test_contact_opened_after_the_45_minutes_escalates_at_once(hall: Complaints)
 
 def test_the_public_one_working_day_contact_commitment(hall: Complaints) -> None:
     """R-C4: the public commitment (1 working day) escalates separately; Friday evening → Monday."""
-    case = hall.classify(hall.receive("2026-11-27T17:00"))         # a Friday
-    hall.fire("2026-11-27T18:00")                                  # the 45 minutes pass
+    case = hall.classify(hall.receive("2026-11-27T17:00"))  # a Friday
+    hall.fire("2026-11-27T18:00")  # the 45 minutes pass
     assert hall.names(case) == ["contact", "escalate_contact"]
-    assert hall.fire_for(case, "2026-11-30T16:59") == 0               # Monday, before the working day is up
+    assert hall.fire_for(case, "2026-11-30T16:59") == 0  # Monday, before the working day is up
     assert hall.fire_for(case, "2026-11-30T17:01") == 1
     assert hall.names(case) == ["contact", "escalate_contact", "escalate_contact_public"]
 
@@ -373,7 +420,7 @@ def test_answer_and_resolution_limits_across_the_national_day_holiday(hall: Comp
     assert hall.due(case, "investigate") == at("2026-10-13T16:00")
     assert hall.fire_for(case, "2026-10-09T15:59") == 0
     hall.fire("2026-10-09T16:01")
-    assert hall.names(case) == ["interim_answer", "investigate"]    # R-C5: answer within 2 working days
+    assert hall.names(case) == ["interim_answer", "investigate"]  # R-C5: answer within 2 working days
     case = hall.work(case, "interim_answer", who="小孙", 答复内容="正在调查", 预计处结时间="2026-10-13T16:00")
     assert hall.names(case) == ["investigate"]
     assert hall.fire_for(case, "2026-10-13T15:59") == 0
@@ -384,7 +431,7 @@ def test_answer_and_resolution_limits_across_the_national_day_holiday(hall: Comp
 
 def test_revisit_missed_after_two_working_days_escalates(hall: Complaints) -> None:
     case = hall.to_revisit(hall.classify(hall.receive("2026-11-24T09:00")), when="2026-11-27T10:00")  # Friday
-    assert hall.due(case, "revisit") == at("2026-12-01T10:00")      # Monday and Tuesday count
+    assert hall.due(case, "revisit") == at("2026-12-01T10:00")  # Monday and Tuesday count
     assert hall.fire_for(case, "2026-12-01T09:59") == 0
     hall.fire("2026-12-01T10:01")
     assert hall.names(case) == ["escalate_revisit", "revisit"]
@@ -395,7 +442,7 @@ def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
     case = hall.classify(hall.receive("2026-11-24T09:00"))
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
     case = hall.work(case, "investigate", who="张经理", 需要延期=False, when="2026-11-24T10:00")
-    hall.fire("2026-11-25T16:00")                                  # past the public 1 working day
+    hall.fire("2026-11-25T16:00")  # past the public 1 working day
     assert hall.names(case) == ["rectify"]
     assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
 
@@ -403,8 +450,13 @@ def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
 def resolve_timers(hall: Complaints, case: dict) -> tuple[list[str], int]:
     """The resolve-limit timers that fired (the step that was overdue) and how many 督办 tasks they made."""
     history = hall.eng.history(case["id"])
-    fired = [h["element"] for h in history if h["kind"] == "timer_fired" and h["element"].endswith("_overdue")
-             and not h["element"].startswith(("contact", "revisit"))]
+    fired = [
+        h["element"]
+        for h in history
+        if h["kind"] == "timer_fired"
+        and h["element"].endswith("_overdue")
+        and not h["element"].startswith(("contact", "revisit"))
+    ]
     return fired, sum(1 for h in history if h["kind"] == "task_created" and h["element"] == "escalate_investigate")
 
 
@@ -420,20 +472,20 @@ def test_the_resolve_limit_runs_from_receipt_over_the_whole_handling(hall: Compl
     case = hall.work(case, "rectify", who="张经理", when="2026-11-30T10:00", 整改措施="第2轮整改措施")
     assert hall.due(case, "hall_review") == limit
     hall.fire("2026-12-01T08:59")
-    assert resolve_timers(hall, case) == ([], 0) and hall.names(case) == ["hall_review"]   # answered by feedback
-    assert hall.fire_for(case, "2026-12-01T09:01") == 1                 # the limit passed during the hall's review
+    assert resolve_timers(hall, case) == ([], 0) and hall.names(case) == ["hall_review"]  # answered by feedback
+    assert hall.fire_for(case, "2026-12-01T09:01") == 1  # the limit passed during the hall's review
     assert hall.names(case) == ["escalate_investigate", "hall_review"]
     assert hall.task(case, "escalate_investigate")["role"] == "大厅主管"
-    assert hall.show(case)["variables"]["处结超时"] is True                  # the case's overdue flag
+    assert hall.show(case)["variables"]["处结超时"] is True  # the case's overdue flag
     case = hall.work(case, "escalate_investigate", who="刘主任", 督办措施="要求当日办结")
     case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
-    assert hall.due(case, "feedback") == limit                            # overdue, visibly, in the queue
+    assert hall.due(case, "feedback") == limit  # overdue, visibly, in the queue
     case = hall.work(case, "feedback", who="小孙", 客户是否满意=True, when="2026-12-01T11:00")
     case = hall.work(case, "report", who="张经理")
     case = hall.work(case, "manager_review", who="黄经理", 审核结论="事实不清，重新调查")
-    assert hall.names(case) == ["investigate"] and hall.due(case, "investigate") == limit   # not restarted
+    assert hall.names(case) == ["investigate"] and hall.due(case, "investigate") == limit  # not restarted
     hall.fire("2026-12-01T14:00")
-    assert hall.names(case) == ["investigate"]                            # no second 督办, no second answer
+    assert hall.names(case) == ["investigate"]  # no second 督办, no second answer
     assert resolve_timers(hall, case) == (["hall_review_overdue", "investigate_overdue"], 1)
     late = [t for t in hall.eng.tasks(instance=case["id"]) if t["due_at"] < at("2026-12-01T14:00").isoformat()]
     assert [t["name"] for t in late] == ["investigate"]
@@ -472,6 +524,8 @@ def test_the_two_day_answer_is_due_from_receipt_whatever_step_the_case_is_at(hal
     assert hall.due(case, "interim_answer") == at("2026-11-26T09:00")
     case = hall.work(case, "interim_answer", who="小孙", 答复内容="整改方案制定中")
     case = hall.work(case, "rectify", who="张经理", 整改措施="第1轮整改措施")
-    hall.fire("2026-11-26T10:00")                                      # hall_review opens after the 2 days
+    hall.fire("2026-11-26T10:00")  # hall_review opens after the 2 days
     assert hall.names(case) == ["hall_review"]
-    assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_created"].count("interim_answer") == 1
+    assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_created"].count(
+        "interim_answer"
+    ) == 1

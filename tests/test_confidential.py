@@ -5,6 +5,7 @@ only as a placeholder (id, number/business key, deadline, role) to users without
 `confidential` permission: every API call and every command, human and --json, error messages
 and the task form are searched for the confidential values.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,14 +13,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
-from engine import Engine
-from engine.config import load_config
-from engine.errors import HallError, PermissionDenied
-from engine.people import People
-
-from .conftest import FIXTURES
+from conftest import FIXTURES
+from hall.cli import main
+from hall.engine import Engine
+from hall.engine.config import load_config
+from hall.engine.errors import HallError, PermissionDenied
+from hall.engine.people import People
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-24T09:00:00+08:00"
@@ -43,8 +42,14 @@ def hall_config(tmp_path: Path) -> Path:
     return path
 
 
-REGISTER = {"渠道": "热线", "接待人员": "小王", "投诉企业": "秘密科技有限公司", "联系人": "保密先生",
-            "联系电话": "13900001234", "投诉内容": "绝密XYZ：有人窃取服务"}
+REGISTER = {
+    "渠道": "热线",
+    "接待人员": "小王",
+    "投诉企业": "秘密科技有限公司",
+    "联系人": "保密先生",
+    "联系电话": "13900001234",
+    "投诉内容": "绝密XYZ：有人窃取服务",
+}
 
 
 @pytest.fixture
@@ -63,8 +68,11 @@ def cases(eng: Engine) -> tuple[int, int, int]:
     report = eng.start("complaint", None, {}, user="小孙")
     report = eng.complete(report["tasks"][0]["id"], dict(REGISTER, 投诉内容="检举人甲反映违纪"), user="小孙")
     classify = next(t for t in report["tasks"] if t["name"] == "classify")
-    report = eng.complete(classify["id"], {"类型": "举报", "专题": "服务质量", "责任单位": "监察部门",
-                                           "涉及工作人员违纪": True}, user="小孙")
+    report = eng.complete(
+        classify["id"],
+        {"类型": "举报", "专题": "服务质量", "责任单位": "监察部门", "涉及工作人员违纪": True},
+        user="小孙",
+    )
     broken = eng.start("divide", "D-1", {"是否保密": True, "投诉内容": "绝密XYZ"})
     eng.complete(broken["tasks"][0]["id"], {"divisor": 0})
     assert eng.show(broken["id"])["status"] == "incident"
@@ -80,7 +88,7 @@ def test_is_confidential_rules() -> None:
     people = People.from_config({"confidential": {"variables": ["密"], "when": {"类型": ["举报", "检举"]}}})
     assert people.is_confidential({"密": True}) and people.is_confidential({"密": "是"})
     assert people.is_confidential({"类型": "检举"}) and not people.is_confidential({"类型": "投诉", "密": False})
-    assert not people.is_confidential({"是否保密": True})    # names are configuration
+    assert not people.is_confidential({"是否保密": True})  # names are configuration
 
 
 def test_no_api_output_leaks_a_confidential_case(eng: Engine) -> None:
@@ -108,7 +116,9 @@ def test_no_api_output_leaks_a_confidential_case(eng: Engine) -> None:
     assert view["redacted"] and set(view["variables"]) == {"投诉编号"} and view["status"] == "running"
     assert all(t["due_at"] and t["role"] for t in view["tasks"])
     [incident] = eng.incidents(user="小钱")
-    assert incident["instance"] == broken and incident["business_key"] == "D-1" and incident["error"] == "保密件（R-C10）"
+    assert (
+        incident["instance"] == broken and incident["business_key"] == "D-1" and incident["error"] == "保密件（R-C10）"
+    )
     # the first receiver (接待人员 小王) sees the status of both, without the role (R-F6)
     assert {i["id"] for i in eng.instances(user="小王")} == {marked, report}
     assert eng.show(marked, user="小王")["status"] == "running"
@@ -117,8 +127,14 @@ def test_no_api_output_leaks_a_confidential_case(eng: Engine) -> None:
     assert eng.redact_instance(eng.show(marked), "小钱")["variables"].keys() == {"投诉编号"}
     row = {"instance": marked, "business_key": None, "投诉企业": "秘密科技有限公司", "类型": "举报", "due_at": "x"}
     assert eng.redact_record(row, eng.show(marked)["variables"], "小钱") == {
-        "instance": marked, "business_key": None, "投诉企业": None, "类型": None, "due_at": "x",
-        "confidential": True, "redacted": True}
+        "instance": marked,
+        "business_key": None,
+        "投诉企业": None,
+        "类型": None,
+        "due_at": "x",
+        "confidential": True,
+        "redacted": True,
+    }
 
 
 def test_the_worker_log_does_not_leak_a_confidential_case(eng: Engine, monkeypatch) -> None:
@@ -128,6 +144,7 @@ def test_the_worker_log_does_not_leak_a_confidential_case(eng: Engine, monkeypat
 
     def broken(*args, **kwargs):
         raise RuntimeError("script failed on 投诉内容 绝密XYZ")
+
     monkeypatch.setattr(eng.runtime, "fire_timer", broken)
     eng.clock.advance(hours=2)
     events: list = []
@@ -146,7 +163,7 @@ def test_users_with_the_permission_see_everything(eng: Engine) -> None:
     task = eng.tasks(user="小孙", instance=marked)[0]
     assert "秘密科技有限公司" in eng.render_task(task["id"], user="小孙")
     assert "ZeroDivisionError" in eng.incidents(user="刘主任")[0]["error"]
-    assert leaks(eng.history(report, user="刘主任"))          # nothing hidden from the supervisor
+    assert leaks(eng.history(report, user="刘主任"))  # nothing hidden from the supervisor
 
 
 def test_no_command_output_leaks_a_confidential_case(tmp_path: Path, make_engine) -> None:
@@ -160,8 +177,11 @@ def test_no_command_output_leaks_a_confidential_case(tmp_path: Path, make_engine
     runner = CliRunner()
 
     def hall(*args: str, user: str = "小钱") -> str:
-        r = runner.invoke(main, ["--db", db, "--forms", str(ROOT / "forms"), "--now", NOW, "--config", str(config),
-                                 "--user", user, *args], catch_exceptions=False)
+        r = runner.invoke(
+            main,
+            ["--db", db, "--forms", str(ROOT / "forms"), "--now", NOW, "--config", str(config), "--user", user, *args],
+            catch_exceptions=False,
+        )
         return r.stdout + r.stderr
 
     tasks = json.loads(hall("tasks", "--json"))
@@ -175,11 +195,15 @@ def test_no_command_output_leaks_a_confidential_case(tmp_path: Path, make_engine
         for t in tasks:
             outputs += [hall("complete", str(t["id"]), "--set", "投诉内容=x", *fmt)]
     for t in tasks:
-        outputs += [hall("task", str(t["id"])), hall("claim", str(t["id"])), hall("unclaim", str(t["id"])),
-                    hall("reassign", str(t["id"]), "张经理", user="刘主任")]
+        outputs += [
+            hall("task", str(t["id"])),
+            hall("claim", str(t["id"])),
+            hall("unclaim", str(t["id"])),
+            hall("reassign", str(t["id"]), "张经理", user="刘主任"),
+        ]
     assert [o for o in outputs if leaks(o)] == []
     assert "保密件（R-C10）" in hall("task", str(tasks[0]["id"]))
-    assert "秘密科技有限公司" in hall("show", str(marked), user="小孙")   # the test can see a leak
+    assert "秘密科技有限公司" in hall("show", str(marked), user="小孙")  # the test can see a leak
 
 
 def test_kpi_and_reports_need_a_known_user_who_sees_every_case(tmp_path: Path) -> None:
@@ -191,20 +215,23 @@ def test_kpi_and_reports_need_a_known_user_who_sees_every_case(tmp_path: Path) -
     runner = CliRunner()
     out = str(tmp_path / "reports")
     for args in (["kpi"], ["report", "daily", "--out", out], ["report", "due", "--out", out]):
+
         def hall(*user: str) -> object:
             return runner.invoke(main, ["--db", db, "--now", NOW, "--config", str(config), *user, *args])
+
         r = hall("--user", "ghost")
         assert r.exit_code == 1 and r.stderr.startswith("error: unknown user 'ghost'"), (args, r.output)
         r = hall()
         assert r.exit_code == 1 and "needs a user" in r.stderr, (args, r.output)
-        r = hall("--user", "小孙")   # confidential, but not see_all
+        r = hall("--user", "小孙")  # confidential, but not see_all
         assert r.exit_code == 1 and "permission denied: 小孙 may not see" in r.stderr and "'see_all'" in r.stderr
         assert hall("--user", "刘主任").exit_code == 0, args
-    assert len(list((tmp_path / "reports").rglob("*.md"))) == 1   # only 刘主任's daily report was written
+    assert len(list((tmp_path / "reports").rglob("*.md"))) == 1  # only 刘主任's daily report was written
 
 
 def test_kpi_overdue_cases_of_confidential_cases_are_placeholders(eng: Engine) -> None:
-    from engine import kpi
+    from hall.servicehall import kpi
+
     marked, report, _broken = cases(eng)
     eng.clock.advance(days=20)
     seen = {o["instance"]: o for o in kpi.indicators(eng, user="小钱")["overdue_now"]["oldest"]}
@@ -220,16 +247,24 @@ def test_a_completed_task_of_a_confidential_case_does_not_name_who_did_it(eng: E
     """Permission is checked before "already completed by …": that would name the case's actor (R-C10)."""
     marked, _report, _broken = cases(eng)
     register = next(h["task"] for h in eng.history(marked) if h["kind"] == "task_completed")
-    for who in ("小钱", "张经理"):   # 小钱 serves 受理员 but may not read it; 张经理 is another role
-        for call in (lambda: eng.complete(register, {"投诉内容": "x"}, user=who), lambda: eng.claim(register, who),
-                     lambda: eng.reassign(register, "小孙", user=who)):
+    for who in ("小钱", "张经理"):  # 小钱 serves 受理员 but may not read it; 张经理 is another role
+        for call in (
+            lambda: eng.complete(register, {"投诉内容": "x"}, user=who),
+            lambda: eng.claim(register, who),
+            lambda: eng.reassign(register, "小孙", user=who),
+        ):
             with pytest.raises(PermissionDenied) as err:
                 call()
             assert "小孙" not in str(err.value) and "already completed" not in str(err.value)
     denied = [h for h in eng.history(marked) if h["kind"] == "denied"]
     assert {(h["actor"], h["detail"]["action"]) for h in denied} >= {
-        ("小钱", "complete"), ("小钱", "claim"), ("张经理", "complete"), ("张经理", "claim"), ("小钱", "reassign")}
-    with pytest.raises(HallError, match="already completed by 小孙"):   # who may read the case is told
+        ("小钱", "complete"),
+        ("小钱", "claim"),
+        ("张经理", "complete"),
+        ("张经理", "claim"),
+        ("小钱", "reassign"),
+    }
+    with pytest.raises(HallError, match="already completed by 小孙"):  # who may read the case is told
         eng.complete(register, {"投诉内容": "x"}, user="小孙")
 
 

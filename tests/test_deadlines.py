@@ -2,24 +2,35 @@
 
 2026 facts (chinesecalendar data): National Day 10-01..10-07 off, Saturday 10-10 worked.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
-from engine.calendar import BusinessCalendar, CalendarConfig, Due, YearSchedule
-from engine.deadlines import (
-    CalendarTime, Cycle, EveryWorkingDay, Expression, FixedMoment, NextWorkingDayAt, Repeat, WorkingTime,
-    describe, is_expression, parse, parse_for, resolve,
+from hall.engine.calendar import BusinessCalendar, CalendarConfig, Due, YearSchedule
+from hall.engine.deadlines import (
+    CalendarTime,
+    Cycle,
+    EveryWorkingDay,
+    Expression,
+    FixedMoment,
+    NextWorkingDayAt,
+    Repeat,
+    WorkingTime,
+    describe,
+    is_expression,
+    parse,
+    parse_for,
+    resolve,
 )
-from engine.errors import DeadlineInvalid, HallError
+from hall.engine.errors import DeadlineInvalid, HallError
 
 SH = ZoneInfo("Asia/Shanghai")
-UTC = timezone.utc
+UTC = UTC
 CAL = BusinessCalendar()
-EVE = datetime(2026, 9, 30, 16, 0, tzinfo=SH)   # Wednesday before National Day
+EVE = datetime(2026, 9, 30, 16, 0, tzinfo=SH)  # Wednesday before National Day
 
 
 def sh(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0) -> datetime:
@@ -69,7 +80,7 @@ FORMS = [
     ("1 working hour", "duration", "1 个工作小时", sh(2026, 9, 30, 17, 0)),
     ("2 working days", "duration", "2 个工作日", sh(2026, 10, 9, 16, 0)),
     ("1 working day", "duration", "1 个工作日", sh(2026, 10, 8, 16, 0)),
-    ("3 Working Days", "duration", "3 个工作日", sh(2026, 10, 10, 16, 0)),   # 调休 Saturday
+    ("3 Working Days", "duration", "3 个工作日", sh(2026, 10, 10, 16, 0)),  # 调休 Saturday
     ("0 working days", "duration", "0 个工作日", sh(2026, 9, 30, 16, 0)),
     ("15:00 next working day", "date", "下一个工作日 15:00", sh(2026, 10, 8, 15, 0)),
     ("by 15:00 on the next working day", "date", "下一个工作日 15:00", sh(2026, 10, 8, 15, 0)),
@@ -118,7 +129,7 @@ def test_parsed_objects() -> None:
 def test_local_date_time_uses_calendar_timezone() -> None:
     berlin = BusinessCalendar(CalendarConfig(timezone="Europe/Berlin"))
     assert parse("2026-10-01T09:00").due(EVE, berlin).at == datetime(2026, 10, 1, 7, 0, tzinfo=UTC)
-    assert parse("2026-03-30").due(EVE, berlin).at == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)   # CEST
+    assert parse("2026-03-30").due(EVE, berlin).at == datetime(2026, 3, 29, 22, 0, tzinfo=UTC)  # CEST
     assert parse("2026-10-01T09:00+08:00").due(EVE, berlin).at == datetime(2026, 10, 1, 1, 0, tzinfo=UTC)
 
 
@@ -158,14 +169,21 @@ def test_iso_cycle_with_start() -> None:
     assert firings(parse("r2/2026-10-01T09:00/pt1h"), EVE) == [sh(2026, 10, 1, 9), sh(2026, 10, 1, 10)]
 
 
-@pytest.mark.parametrize("text", ["every working day at 15:00", "Every working day 15:00", "每个工作日15:00",
-                                  "每工作日 15:00", "每个工作日15：00"])
+@pytest.mark.parametrize(
+    "text",
+    ["every working day at 15:00", "Every working day 15:00", "每个工作日15:00", "每工作日 15:00", "每个工作日15：00"],
+)
 def test_every_working_day(text: str) -> None:
     cycle = parse(text)
     assert isinstance(cycle, EveryWorkingDay) and cycle.repetitions is None and cycle.kind == "cycle"
     assert str(cycle) == "每个工作日 15:00"
     assert firings(cycle, sh(2026, 9, 29, 10), limit=5) == [
-        sh(2026, 9, 29, 15), sh(2026, 9, 30, 15), sh(2026, 10, 8, 15), sh(2026, 10, 9, 15), sh(2026, 10, 10, 15)]
+        sh(2026, 9, 29, 15),
+        sh(2026, 9, 30, 15),
+        sh(2026, 10, 8, 15),
+        sh(2026, 10, 9, 15),
+        sh(2026, 10, 10, 15),
+    ]
 
 
 def test_every_working_day_provisional_after_library_years() -> None:
@@ -176,13 +194,16 @@ def test_every_working_day_provisional_after_library_years() -> None:
 
 
 # -- due times across the 2026 National Day holiday --------------------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ("2 working days", sh(2026, 10, 9, 16, 0)),
-    ("2个工作日", sh(2026, 10, 9, 16, 0)),
-    ("5 working days", sh(2026, 10, 13, 16, 0)),     # rest of 09-30, 10-08, 09, 10 (调休), 12, 13 until 16:00
-    ("15:00 next working day", sh(2026, 10, 8, 15, 0)),
-    ("P2D", sh(2026, 10, 2, 16, 0)),                  # calendar time ignores the holiday
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2 working days", sh(2026, 10, 9, 16, 0)),
+        ("2个工作日", sh(2026, 10, 9, 16, 0)),
+        ("5 working days", sh(2026, 10, 13, 16, 0)),  # rest of 09-30, 10-08, 09, 10 (调休), 12, 13 until 16:00
+        ("15:00 next working day", sh(2026, 10, 8, 15, 0)),
+        ("P2D", sh(2026, 10, 2, 16, 0)),  # calendar time ignores the holiday
+    ],
+)
 def test_national_day_2026(text: str, expected: datetime) -> None:
     assert due_sh(text) == expected
 
@@ -203,13 +224,16 @@ def test_expressions_are_recognised_not_evaluated() -> None:
         resolve("=合同截止日期", EVE, CAL)
 
 
-@pytest.mark.parametrize("value, expected", [
-    ("2 working days", sh(2026, 10, 9, 16)),
-    (datetime(2026, 10, 12, 9, 0, tzinfo=SH), sh(2026, 10, 12, 9)),
-    (datetime(2026, 10, 12, 9, 0), sh(2026, 10, 12, 9)),         # naive: calendar timezone
-    (date(2026, 10, 12), sh(2026, 10, 12)),
-    (timedelta(hours=2), sh(2026, 9, 30, 18)),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("2 working days", sh(2026, 10, 9, 16)),
+        (datetime(2026, 10, 12, 9, 0, tzinfo=SH), sh(2026, 10, 12, 9)),
+        (datetime(2026, 10, 12, 9, 0), sh(2026, 10, 12, 9)),  # naive: calendar timezone
+        (date(2026, 10, 12), sh(2026, 10, 12)),
+        (timedelta(hours=2), sh(2026, 9, 30, 18)),
+    ],
+)
 def test_resolve_evaluated_values(value: object, expected: datetime) -> None:
     assert resolve(value, EVE, CAL).at == expected  # type: ignore[arg-type]
 
@@ -226,45 +250,48 @@ def test_parse_for_checks_the_bpmn_element() -> None:
 
 
 # -- invalid input -----------------------------------------------------------------------------
-@pytest.mark.parametrize("text, why", [
-    ("2 wrking days", "unknown unit 'wrking' (did you mean 'working'?)"),
-    ("2 working dyas", "unknown unit 'dyas' (did you mean 'days'?)"),
-    ("2 工作周", "unknown unit '工作周' (did you mean '工作日'?)"),
-    ("2个月", "unknown unit '月'"),
-    ("-2 working days", "negative amounts are not allowed"),
-    ("1.5 working hours", "use a whole number, not 1.5"),
-    ("2", "missing unit after 2"),
-    ("2 working", "missing unit after 'working'"),
-    ("2 days working", "cannot read 'days working' as a unit"),
-    ("2 working weeks", "working weeks are not supported"),
-    ("garbage", "unknown word 'garbage'"),
-    ("next working day", "not a deadline"),
-    ("15:00 next wrking day", "unknown word 'wrking' (did you mean 'working'?)"),
-    ("25:00 next working day", "25:00 is not a time of day"),
-    ("every working day at 15:61", "15:61 is not a time of day"),
-    ("every monday", "the only readable cycle is 'every working day at 15:00'"),
-    ("", "empty value"),
-    ('""', "empty value"),
-    ("=", "nothing after '='"),
-    ("${dueDate}", "write expressions as =dueDate"),
-    ("P2M", "P2M means 2 months"),
-    ("P1Y", "years are not supported"),
-    ("P2H", "hours, minutes and seconds go after a T"),
-    ("PT", "a duration needs an amount"),
-    ("P1DT", "nothing after T"),
-    ("P", "a duration needs an amount"),
-    ("PT45", "not an ISO 8601 duration"),
-    ("-P1D", "negative durations are not allowed"),
-    ("2026-02-30", "not a valid date or date-time (day is out of range for month)"),
-    ("2026-10-01T25:00", "not a valid date or date-time"),
-    ("R0/PT10M", "R0 never fires"),
-    ("R-1/PT10M", "repetitions must not be negative"),
-    ("R3", "a cycle is written R<times>/<period>"),
-    ("R3/PT10M/2026-10-01", "cycles with an end date are not supported"),
-    ("R3/2026-10-01/PT0S", "the period of a cycle must be longer than zero"),
-    ("R3/2 working days", "the period of a cycle must be an ISO duration"),
-    ("R3/P1M", "P1M means 1 months"),
-])
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        ("2 wrking days", "unknown unit 'wrking' (did you mean 'working'?)"),
+        ("2 working dyas", "unknown unit 'dyas' (did you mean 'days'?)"),
+        ("2 工作周", "unknown unit '工作周' (did you mean '工作日'?)"),
+        ("2个月", "unknown unit '月'"),
+        ("-2 working days", "negative amounts are not allowed"),
+        ("1.5 working hours", "use a whole number, not 1.5"),
+        ("2", "missing unit after 2"),
+        ("2 working", "missing unit after 'working'"),
+        ("2 days working", "cannot read 'days working' as a unit"),
+        ("2 working weeks", "working weeks are not supported"),
+        ("garbage", "unknown word 'garbage'"),
+        ("next working day", "not a deadline"),
+        ("15:00 next wrking day", "unknown word 'wrking' (did you mean 'working'?)"),
+        ("25:00 next working day", "25:00 is not a time of day"),
+        ("every working day at 15:61", "15:61 is not a time of day"),
+        ("every monday", "the only readable cycle is 'every working day at 15:00'"),
+        ("", "empty value"),
+        ('""', "empty value"),
+        ("=", "nothing after '='"),
+        ("${dueDate}", "write expressions as =dueDate"),
+        ("P2M", "P2M means 2 months"),
+        ("P1Y", "years are not supported"),
+        ("P2H", "hours, minutes and seconds go after a T"),
+        ("PT", "a duration needs an amount"),
+        ("P1DT", "nothing after T"),
+        ("P", "a duration needs an amount"),
+        ("PT45", "not an ISO 8601 duration"),
+        ("-P1D", "negative durations are not allowed"),
+        ("2026-02-30", "not a valid date or date-time (day is out of range for month)"),
+        ("2026-10-01T25:00", "not a valid date or date-time"),
+        ("R0/PT10M", "R0 never fires"),
+        ("R-1/PT10M", "repetitions must not be negative"),
+        ("R3", "a cycle is written R<times>/<period>"),
+        ("R3/PT10M/2026-10-01", "cycles with an end date are not supported"),
+        ("R3/2026-10-01/PT0S", "the period of a cycle must be longer than zero"),
+        ("R3/2 working days", "the period of a cycle must be an ISO duration"),
+        ("R3/P1M", "P1M means 1 months"),
+    ],
+)
 def test_invalid_inputs(text: str, why: str) -> None:
     with pytest.raises(DeadlineInvalid) as caught:
         parse(text)

@@ -1,4 +1,5 @@
 """Two processes completing one task, and a process killed with -9 mid-work (both databases)."""
+
 from __future__ import annotations
 
 import os
@@ -8,15 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-from engine import Clock, Engine
+from hall.engine import Clock, Engine
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def spawn(*args: str) -> subprocess.Popen:
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
-    return subprocess.Popen([sys.executable, "-m", "tests.workload", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "tests"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "workload", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_two_processes_complete_the_same_task_exactly_one_wins(engine: Engine, db_url: str) -> None:
@@ -36,8 +43,9 @@ def test_two_processes_complete_the_same_task_exactly_one_wins(engine: Engine, d
         assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["step2"]
 
 
-def test_kill_9_mid_work_keeps_every_acknowledged_step_and_nothing_half_written(engine: Engine, db_url: str,
-                                                                              make_engine) -> None:
+def test_kill_9_mid_work_keeps_every_acknowledged_step_and_nothing_half_written(
+    engine: Engine, db_url: str, make_engine
+) -> None:
     for _ in range(5):
         engine.start("linear7", None, {})
     proc = spawn("churn", db_url)

@@ -1,13 +1,15 @@
 """Scenario tests through the public Python API, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 import shutil
+from datetime import UTC
 from pathlib import Path
 
 import pytest
-
-from engine import Engine, store
-from engine.errors import (
+from conftest import FIXTURES
+from hall.engine import Engine, store
+from hall.engine.errors import (
     ActionTooEarly,
     DatabaseMissing,
     DatabaseUnavailable,
@@ -24,8 +26,6 @@ from engine.errors import (
     TaskNotFound,
 )
 
-from .conftest import FIXTURES
-
 
 def finish_review(engine: Engine, approved: bool) -> dict:
     case = engine.start("review", "K-1", {"amount": 4}, user="ann")
@@ -38,7 +38,12 @@ def test_start_runs_until_the_first_human_task(engine: Engine) -> None:
     assert case["status"] == "running" and case["version"] == 1 and case["business_key"] == "K-1"
     [task] = case["tasks"]
     assert (task["name"], task["title"], task["lane"], task["role"], task["form"]) == (
-        "register", "Register request", "clerk", "clerk", "register")
+        "register",
+        "Register request",
+        "clerk",
+        "clerk",
+        "register",
+    )
     assert case["variables"] == {"amount": 4}
 
 
@@ -57,14 +62,21 @@ def test_gateway_branches_and_history(engine: Engine, approved: bool, end: str) 
     assert case["status"] == "completed" and case["ended_at"] is not None
     assert case["variables"]["total"] == 10  # the form turned "5" into 5 before the script doubled it
     kinds = [(h["kind"], h["element"]) for h in engine.history(case["id"])]
-    assert kinds == [("started", None), ("task_created", "register"), ("task_completed", "register"),
-                     ("task_created", "approve"), ("task_completed", "approve"), ("gateway_taken", "decide"),
-                     ("ended", None)]
+    assert kinds == [
+        ("started", None),
+        ("task_created", "register"),
+        ("task_completed", "register"),
+        ("task_created", "approve"),
+        ("task_completed", "approve"),
+        ("gateway_taken", "decide"),
+        ("ended", None),
+    ]
     gateway = [h for h in engine.history(case["id"]) if h["kind"] == "gateway_taken"][0]
     assert gateway["detail"] == {"targets": [end]}
     completed = [h for h in engine.history(case["id"]) if h["kind"] == "task_completed"]
-    assert [(h["actor"], h["detail"]["data"]["amount" if h["element"] == "register" else "approved"])
-            for h in completed] == [("ann", 5), ("bob", approved)]
+    assert [
+        (h["actor"], h["detail"]["data"]["amount" if h["element"] == "register" else "approved"]) for h in completed
+    ] == [("ann", 5), ("bob", approved)]
 
 
 def test_completing_twice_is_refused_and_writes_nothing(engine: Engine) -> None:
@@ -215,15 +227,19 @@ def divide_with(tmp_path: Path, script: str, name: str = "divide.bpmn") -> Path:
     return src
 
 
-def test_a_script_leaving_a_value_that_cannot_be_stored_is_an_incident_at_it(engine: Engine, tmp_path: Path,
-                                                                             make_engine) -> None:
+def test_a_script_leaving_a_value_that_cannot_be_stored_is_an_incident_at_it(
+    engine: Engine, tmp_path: Path, make_engine
+) -> None:
     engine.deploy([divide_with(tmp_path, "import os\ns = set(tags) if as_set else sorted(tags)")])
     case = engine.start("divide", None, {})
     case = engine.complete(case["tasks"][0]["id"], {"as_set": True, "tags": ["b", "a"]}, user="ann")
     assert case["status"] == "incident" and case["tasks"] == []
-    assert case["incident"] == {"element": "compute", "error": "script task compute left variable os of type module, "
-                                "which cannot be stored (use text, numbers, true/false, lists, mappings or "
-                                "datetimes; `del` temporary names)"}
+    assert case["incident"] == {
+        "element": "compute",
+        "error": "script task compute left variable os of type module, "
+        "which cannot be stored (use text, numbers, true/false, lists, mappings or "
+        "datetimes; `del` temporary names)",
+    }
     assert "s" not in case["variables"] and "os" not in case["variables"]
     assert make_engine().show(case["id"])["incident"] == case["incident"]  # as stored, from a cold engine
     kinds = [h["kind"] for h in engine.history(case["id"])]
@@ -246,12 +262,16 @@ def test_retry_latest_moves_an_incident_to_the_fixed_version(engine: Engine, tmp
     assert case["status"] == "incident" and "module" in case["incident"]["error"]
     # v3 has no element `compute` (renamed): refused, naming it, and nothing is written
     renamed = tmp_path / "renamed.bpmn"
-    renamed.write_text(divide_with(tmp_path, "result = 100 / divisor", "tmp.bpmn").read_text()
-                       .replace('"compute"', '"calc"'))
+    renamed.write_text(
+        divide_with(tmp_path, "result = 100 / divisor", "tmp.bpmn").read_text().replace('"compute"', '"calc"')
+    )
     engine.deploy([renamed])
     before = (engine.show(case["id"]), engine.history(case["id"]))
-    with pytest.raises(MigrationRefused, match=r"cannot move instance \d+ to divide v3: element\(s\) compute of its "
-                                               "tasks are not in that version; nothing was changed"):
+    with pytest.raises(
+        MigrationRefused,
+        match=r"cannot move instance \d+ to divide v3: element\(s\) compute of its "
+        "tasks are not in that version; nothing was changed",
+    ):
         engine.retry(case["id"], latest=True)
     assert (engine.show(case["id"]), engine.history(case["id"])) == before
     assert make_engine().show(case["id"])["version"] == 2
@@ -362,8 +382,10 @@ def test_case_numbers_follow_the_configured_pattern(make_engine) -> None:
     eng = make_engine(settings={"numbering": {"case": {"pattern": "AJ{date:%Y%m%d}/{seq:03d}"}}})
     eng.init()
     eng.deploy([FIXTURES / "parent.bpmn", FIXTURES / "child.bpmn"])
-    numbers = [eng.show(eng.start("parent", None, {"question": "?"})["links"]["children"][0]["id"])
-               ["variables"]["case_no"] for _ in range(2)]
+    numbers = [
+        eng.show(eng.start("parent", None, {"question": "?"})["links"]["children"][0]["id"])["variables"]["case_no"]
+        for _ in range(2)
+    ]
     assert numbers == ["AJ20261124/001", "AJ20261124/002"]
 
 
@@ -371,8 +393,10 @@ def test_a_database_that_cannot_be_opened_is_a_hall_error(tmp_path: Path, clock)
     not_db = tmp_path / "notdb.db"
     not_db.write_bytes(b"x\n")
     for call in (lambda e: e.init(), lambda e: e.tasks(), lambda e: e.show(1)):
-        with Engine(str(not_db), clock=clock, forms_dir=None) as eng, \
-                pytest.raises(DatabaseUnavailable, match="file is not a database"):
+        with (
+            Engine(str(not_db), clock=clock, forms_dir=None) as eng,
+            pytest.raises(DatabaseUnavailable, match="file is not a database"),
+        ):
             call(eng)
     assert not_db.read_bytes() == b"x\n"
     missing = tmp_path / "typo.db"
@@ -400,9 +424,11 @@ def test_data_handed_in_is_copied_not_shared(engine: Engine) -> None:
 
 
 def test_copy_data_copies_containers_and_shares_immutable_values() -> None:
-    from datetime import datetime, timezone
-    from engine.spiff import copy_data
-    when = datetime(2026, 12, 2, tzinfo=timezone.utc)
+    from datetime import datetime
+
+    from hall.engine.spiff import copy_data
+
+    when = datetime(2026, 12, 2, tzinfo=UTC)
     value = {"a": [1, {"b": (2, [3])}], "s": {4}, "t": when, "n": None}
     copied = copy_data(value)
     assert copied == value
@@ -415,6 +441,7 @@ def test_spiffworkflow_task_log_records_still_come_when_asked_for(engine: Engine
     """hall builds SpiffWorkflow's per-state-change log record only when it is logged: with the
     `spiff.task` logger at INFO the records are there, as SpiffWorkflow writes them."""
     import logging
+
     case = engine.start("review", "K-1", {"amount": 4})
     with caplog.at_level(logging.INFO, logger="spiff.task"):
         engine.complete(case["tasks"][0]["id"], {"amount": "5"})

@@ -1,15 +1,14 @@
 """Every path through processes/filing.bpmn (R-F1..R-F7, R-S1..R-S5), driven through the public API
 with the hall's forms at controlled times; deadlines on the working-day calendar (R-T1, R-T2)."""
+
 from __future__ import annotations
 
 from datetime import datetime
 
 import pytest
-
-from engine import FixedClock
-from engine.config import load_config
-
-from tests.scenario import ROOT, Hall, at, hall_fixture
+from hall.engine import FixedClock
+from hall.engine.config import load_config
+from scenario import ROOT, Hall, at, hall_fixture
 
 
 class Filings(Hall):
@@ -18,18 +17,36 @@ class Filings(Hall):
     def visit(self, when: str | None = "2026-11-24T09:00", handover: bool = False) -> dict:
         """A customer reaches the front desk (R-F1, R-F6: 小王 is the first receiver)."""
         case = self.start("filing", when, user="小王")
-        return self.work(case, "reception", who="小王", 首问负责人="小王", 来访企业="甲科技有限公司", 来访人="李经理",
-                         来访人电话="13912345678", 来访事项="办理合同备案",
-                         首问处理="登记转交" if handover else "引导至咨询窗口")
+        return self.work(
+            case,
+            "reception",
+            who="小王",
+            首问负责人="小王",
+            来访企业="甲科技有限公司",
+            来访人="李经理",
+            来访人电话="13912345678",
+            来访事项="办理合同备案",
+            首问处理="登记转交" if handover else "引导至咨询窗口",
+        )
 
     def consult(self, case: dict, intent: bool = True) -> dict:
         return self.work(case, "consult", who="小李", 咨询内容="管理咨询服务", 是否达成服务意向=intent)
 
     def sign(self, case: dict, end: str = "2026-11-30") -> dict:
         """The agreement signed on site (R-F2 fields filled by the agency); the filing review is next."""
-        return self.work(case, "sign_agreement", who="张经理", 服务机构="合肥某咨询服务公司", 咨询企业="甲科技有限公司",
-                         联系人移动电话="13912345678", 咨询项目名称="管理体系咨询", 服务开始日期="2026-11-24",
-                         服务结束日期=end, 服务收费="12000.00", 协议签订日期="2026-11-24")
+        return self.work(
+            case,
+            "sign_agreement",
+            who="张经理",
+            服务机构="合肥某咨询服务公司",
+            咨询企业="甲科技有限公司",
+            联系人移动电话="13912345678",
+            咨询项目名称="管理体系咨询",
+            服务开始日期="2026-11-24",
+            服务结束日期=end,
+            服务收费="12000.00",
+            协议签订日期="2026-11-24",
+        )
 
     def review(self, case: dict, verdict: str = "同意备案", reason: str | None = None, when: str | None = None) -> dict:
         data = {"备案意见": verdict, "大厅备案意见": verdict}
@@ -45,14 +62,22 @@ class Filings(Hall):
     def call(self, case: dict, scores: tuple[int, int, int], grievance: bool = False) -> dict:
         """The satisfaction callback (R-S1 script, R-S2 scores)."""
         a, e, p = scores
-        return self.work(case, "callback", who="小赵", 服务态度=a, 服务效率=e, 服务价格=p,
-                         是否有抱怨或投诉=grievance, 抱怨投诉内容="收费偏高" if grievance else "")
+        return self.work(
+            case,
+            "callback",
+            who="小赵",
+            服务态度=a,
+            服务效率=e,
+            服务价格=p,
+            是否有抱怨或投诉=grievance,
+            抱怨投诉内容="收费偏高" if grievance else "",
+        )
 
     def at_callback(self) -> dict:
         """Filed, the contract ended, and the callback is due (15:00 the next working day, R-S1)."""
         case = self.filed(end="2026-11-30")
-        self.fire("2026-11-30T00:01")                     # the end date: performance period over
-        self.fire("2026-12-01T15:00")                     # the next working day at 15:00
+        self.fire("2026-11-30T00:01")  # the end date: performance period over
+        self.fire("2026-12-01T15:00")  # the next working day at 15:00
         return self.show(case)
 
     def due(self, case: dict, name: str) -> datetime:
@@ -77,7 +102,7 @@ def test_no_service_intent_records_the_consultation_and_ends(hall: Filings) -> N
 def test_handover_is_registered_and_the_receiver_contacts_the_customer(hall: Filings) -> None:
     """R-F6: the right person cannot be reached → hand-over registered; the receiver contacts the
     customer within the limit (1 working day, configuration)."""
-    case = hall.visit("2026-11-27T16:00", handover=True)                   # a Friday
+    case = hall.visit("2026-11-27T16:00", handover=True)  # a Friday
     assert hall.names(case) == ["handover_register"]
     case = hall.work(case, "handover_register", who="小王", 转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
     assert hall.names(case) == ["handover_contact"] and hall.task(case, "handover_contact")["role"] == "咨询窗口"
@@ -89,12 +114,17 @@ def test_handover_is_registered_and_the_receiver_contacts_the_customer(hall: Fil
 
 def test_a_handover_not_contacted_in_time_returns_to_the_first_receiver(hall: Filings) -> None:
     """R-F6: past the limit the first receiver reports to their leader and answers the customer."""
-    case = hall.work(hall.visit("2026-11-27T16:00", handover=True), "handover_register", who="小王",
-                     转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
+    case = hall.work(
+        hall.visit("2026-11-27T16:00", handover=True),
+        "handover_register",
+        who="小王",
+        转交对象="咨询窗口小李",
+        拟办事项="政策补贴咨询",
+    )
     hall.fire("2026-11-30T15:59")
     assert hall.names(case) == ["handover_contact"]
     hall.fire("2026-11-30T16:01")
-    assert hall.names(case) == ["first_receiver_answer"]                   # the hand-over is withdrawn
+    assert hall.names(case) == ["first_receiver_answer"]  # the hand-over is withdrawn
     assert hall.task(case, "first_receiver_answer")["role"] == "前台接待"
     case = hall.work(case, "first_receiver_answer", who="小王", 报告领导="刘主任", 答复内容="已致歉并安排咨询")
     assert hall.names(case) == ["consult"]
@@ -106,10 +136,10 @@ def test_filed_on_the_first_visit_with_a_filing_number(hall: Filings) -> None:
     case = hall.sign(hall.consult(hall.visit()))
     assert hall.names(case) == ["review"]
     assert case["variables"]["备案编号"] == "BA20261124-0001" and case["variables"]["来访次数"] == 1
-    assert hall.due(case, "review") == at("2026-11-25T09:00")              # R-F5: 1 working day
+    assert hall.due(case, "review") == at("2026-11-25T09:00")  # R-F5: 1 working day
     case = hall.review(case)
     assert case["variables"]["备案状态"] == "已备案" and case["variables"]["备案日期"] == "2026-11-24"
-    assert hall.names(case) == ["rate_filing"]                             # R-S5
+    assert hall.names(case) == ["rate_filing"]  # R-S5
     case = hall.work(case, "rate_filing", who="小陈", 办理评分=10)
     assert case["status"] == "running" and case["tasks"] == []
     assert [t["element"] for t in case["timers"]] == ["wait_contract_end"]
@@ -127,7 +157,9 @@ def test_second_visit_finishes_after_one_written_list(hall: Filings) -> None:
     assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == "BA20261124-0001"
     case = hall.review(case)
     assert hall.names(case) == ["rate_filing"]
-    lists = [h for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed" and h["element"] == "missing_list"]
+    lists = [
+        h for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed" and h["element"] == "missing_list"
+    ]
     assert len(lists) == 1 and "3. 收费明细" in lists[0]["detail"]["data"]["缺件清单"]
 
 
@@ -139,7 +171,7 @@ def test_an_unclear_notice_on_the_second_visit_means_on_site_service(hall: Filin
     case = hall.review(case, "材料不全", "告知不清")
     assert hall.names(case) == ["onsite_service"] and case["variables"]["来访次数"] == 2
     case = hall.work(case, "onsite_service", who="小陈", 上门人员="小陈", 上门办理情况="指导重填", 材料是否齐全=False)
-    assert hall.names(case) == ["onsite_service"]                          # until done
+    assert hall.names(case) == ["onsite_service"]  # until done
     case = hall.work(case, "onsite_service", who="小陈", 上门人员="小陈", 上门办理情况="材料已齐", 材料是否齐全=True)
     assert hall.names(case) == ["review"] and case["variables"]["来访次数"] == 3
     assert hall.names(hall.review(case)) == ["rate_filing"]
@@ -165,7 +197,7 @@ def test_a_customer_who_did_not_bring_the_listed_items_keeps_the_one_list(hall: 
 
 def test_a_later_visit_without_the_unclear_notice_never_reissues_the_list(hall: Filings) -> None:
     """R-F3: whatever else is chosen on a later visit, the written list is not issued a second time."""
-    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "告知不清")   # first visit: the list
+    case = hall.review(hall.sign(hall.consult(hall.visit())), "材料不全", "告知不清")  # first visit: the list
     assert hall.names(case) == ["missing_list"]
     case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 法人授权书")
     case = hall.work(case, "second_visit", who="小陈", 补交材料="无")
@@ -175,14 +207,15 @@ def test_a_later_visit_without_the_unclear_notice_never_reissues_the_list(hall: 
 
 def test_the_reason_is_required_when_materials_are_incomplete(hall: Filings) -> None:
     """R-F4: 未办结原因 decides the route, so 材料不全 without it is refused and nothing moves."""
-    from engine.errors import FormInvalid
+    from hall.engine.errors import FormInvalid
+
     case = hall.sign(hall.consult(hall.visit()))
     task = hall.task(case, "review")
     with pytest.raises(FormInvalid) as caught:
         hall.eng.complete(task["id"], {"备案意见": "材料不全", "大厅备案意见": "缺件"}, user="小陈")
     assert caught.value.errors == {"未办结原因": "必填（备案意见为材料不全时）"}
     assert hall.names(case) == ["review"]
-    assert hall.names(hall.review(case)) == ["rate_filing"]                 # not needed when filed
+    assert hall.names(hall.review(case)) == ["rate_filing"]  # not needed when filed
 
 
 def test_a_refused_filing_is_explained_and_rated(hall: Filings) -> None:
@@ -200,8 +233,14 @@ def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall:
     assert hall.names(case) == ["review"]
     hall.fire("2026-11-30T16:01")
     assert hall.names(case) == ["delay_notice_review", "review"]
-    case = hall.work(case, "delay_notice_review", who="小陈", 延期原因="需核对收费标准",
-                     新的预计办结时间="2026-12-01T17:00", 告知方式="电话")
+    case = hall.work(
+        case,
+        "delay_notice_review",
+        who="小陈",
+        延期原因="需核对收费标准",
+        新的预计办结时间="2026-12-01T17:00",
+        告知方式="电话",
+    )
     assert case["variables"]["延期原因"] == "需核对收费标准"
     assert case["variables"]["新的预计办结时间"].startswith("2026-12-01T17:00")
     assert hall.names(case) == ["review"]
@@ -222,7 +261,7 @@ def test_the_callback_comes_at_15_00_the_working_day_after_the_contract_ends(hal
     roster = hall.show({"id": max(i["id"] for i in hall.eng.instances(process="callback_day"))})
     assert roster["variables"]["回访日期"] == "2026-12-01"
     listed = roster["variables"]["今日回访"]
-    assert [c["备案编号"] for c in listed] == ["BA20261124-0001"]              # R-S1: the day's list
+    assert [c["备案编号"] for c in listed] == ["BA20261124-0001"]  # R-S1: the day's list
 
 
 def test_a_missed_callback_is_escalated(hall: Filings) -> None:
@@ -239,7 +278,7 @@ def test_satisfied_at_or_above_7_goes_straight_to_the_archive(hall: Filings, sco
     assert case["variables"]["综合得分"] == composite
     assert hall.names(case) == ["archive"]
     assert "综合得分%s" % composite in case["variables"]["服务满意度调查情况"]
-    assert hall.due(case, "archive") == at("2027-01-05T17:30")    # R-F7: December's files by 5 January
+    assert hall.due(case, "archive") == at("2027-01-05T17:30")  # R-F7: December's files by 5 January
     assert hall.task(case, "archive")["role"] == "档案管理"
     case = hall.work(case, "archive", who="小周", 档案编号="BA-2026-001")
     assert case["status"] == "completed"
@@ -263,11 +302,18 @@ def test_below_7_the_agency_rectifies_and_a_linked_complaint_decides_the_archive
     assert complaint["links"]["parent"]["id"] == case["id"]
     complaint = hall.work(complaint, "register", who="小孙", 渠道="回访", 投诉内容="效率偏低")
     complaint = hall.work(complaint, "classify", who="小孙", 类型="投诉", 专题="服务质量")
-    for name, data in (("contact", {}), ("investigate", {"需要延期": False}), ("rectify", {}),
-                       ("hall_review", {"大厅审核意见": "通过"}), ("feedback", {"客户是否满意": True}),
-                       ("report", {}), ("manager_review", {"审核结论": "同意"}), ("revisit", {"回访满意度": "满意"}),
-                       ("rate", {})):
-        assert hall.names(case) == [] and hall.show(case)["status"] == "running"   # still waiting
+    for name, data in (
+        ("contact", {}),
+        ("investigate", {"需要延期": False}),
+        ("rectify", {}),
+        ("hall_review", {"大厅审核意见": "通过"}),
+        ("feedback", {"客户是否满意": True}),
+        ("report", {}),
+        ("manager_review", {"审核结论": "同意"}),
+        ("revisit", {"回访满意度": "满意"}),
+        ("rate", {}),
+    ):
+        assert hall.names(case) == [] and hall.show(case)["status"] == "running"  # still waiting
         complaint = hall.work(complaint, name, **data)
     complaint = hall.work(complaint, "archive", who="小周")
     assert complaint["status"] == "completed"

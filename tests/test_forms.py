@@ -1,18 +1,18 @@
 """Task forms: field types, validation, form-file errors with line numbers, templates, the library."""
+
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
 import textwrap
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
-from engine.errors import FormDefinitionInvalid, FormInvalid, FormNotFound, HallError
-from engine.forms import Field, Form, FormLibrary, TYPES, load_form
+from hall.engine.errors import FormDefinitionInvalid, FormInvalid, FormNotFound, HallError
+from hall.engine.forms import TYPES, Field, Form, FormLibrary, load_form
 
 HERE = Path(__file__).parent
 FIXTURES = HERE / "forms"
@@ -72,7 +72,7 @@ VALID = [
     (Field("x", type="datetime"), "2024-03-05T14:30:15+00:00", "2024-03-05T14:30:15+00:00"),
     (Field("x", type="datetime"), "2024-03-05T06:30Z", "2024-03-05T06:30:00+00:00"),
     (Field("x", type="datetime"), datetime(2024, 3, 5, 9, 0), "2024-03-05T09:00:00+08:00"),
-    (Field("x", type="datetime"), datetime(2024, 3, 5, 9, 0, tzinfo=timezone.utc), "2024-03-05T09:00:00+00:00"),
+    (Field("x", type="datetime"), datetime(2024, 3, 5, 9, 0, tzinfo=UTC), "2024-03-05T09:00:00+00:00"),
     (Field("x", type="phone"), "13912345678", "13912345678"),
     (Field("x", type="phone"), 13912345678, "13912345678"),
     (Field("x", type="phone"), "139 1234 5678", "13912345678"),
@@ -104,8 +104,7 @@ VALID = [
 ]
 
 
-@pytest.mark.parametrize("field,entered,stored", VALID,
-                         ids=[f"{f.type}-{entered!r}" for f, entered, _ in VALID])
+@pytest.mark.parametrize("field,entered,stored", VALID, ids=[f"{f.type}-{entered!r}" for f, entered, _ in VALID])
 def test_valid_values_are_coerced_to_their_stored_form(field, entered, stored):
     value = field.coerce(entered)
     assert value == stored
@@ -201,8 +200,7 @@ INVALID = [
 ]
 
 
-@pytest.mark.parametrize("field,entered,message", INVALID,
-                         ids=[f"{f.type}-{entered!r}" for f, entered, _ in INVALID])
+@pytest.mark.parametrize("field,entered,message", INVALID, ids=[f"{f.type}-{entered!r}" for f, entered, _ in INVALID])
 def test_invalid_values_raise_value_error_in_plain_words(field, entered, message):
     with pytest.raises(ValueError) as caught:
         field.coerce(entered)
@@ -225,8 +223,18 @@ def test_blank_required_field_says_required(kind, blank):
         f.coerce(blank)
 
 
-@pytest.mark.parametrize("kind,empty", [("text", ""), ("multiline", ""), ("multi-choice", []),
-                                        ("int", None), ("date", None), ("bool", None), ("money", None)])
+@pytest.mark.parametrize(
+    "kind,empty",
+    [
+        ("text", ""),
+        ("multiline", ""),
+        ("multi-choice", []),
+        ("int", None),
+        ("date", None),
+        ("bool", None),
+        ("money", None),
+    ],
+)
 def test_blank_optional_field_stores_its_empty_value(kind, empty):
     f = Field("x", type=kind, required=False, choices=("a", "b") if "choice" in kind else ())
     assert f.coerce("") == empty
@@ -234,7 +242,9 @@ def test_blank_optional_field_stores_its_empty_value(kind, empty):
 
 
 def test_default_used_when_blank(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         fields:
           - {name: 件数, type: int, default: 1}
@@ -243,9 +253,16 @@ def test_default_used_when_blank(tmp_path):
           - {name: 材料, type: multi-choice, choices: [a, b], default: "a,b"}
           - {name: 日期, type: date, default: 2024-01-01}
           - {name: 备注, type: multiline, required: false, default: ""}
-    """)
-    assert form.validate({}) == {"件数": 1, "收费": "0.00", "加急": False, "材料": ["a", "b"],
-                                 "日期": "2024-01-01", "备注": ""}
+    """,
+    )
+    assert form.validate({}) == {
+        "件数": 1,
+        "收费": "0.00",
+        "加急": False,
+        "材料": ["a", "b"],
+        "日期": "2024-01-01",
+        "备注": "",
+    }
     assert form.validate({"件数": "", "加急": "是"})["加急"] is True
     # the default list is not shared between results
     form.validate({})["材料"].append("zzz")
@@ -262,10 +279,14 @@ def review() -> Form:
 
 
 def test_validate_returns_every_field(review):
-    data = review.validate({"备案意见": "同意备案", "服务收费": "1234.5", "联系电话": "0551-12345678",
-                            "服务态度": "9"})
-    assert data == {"备案意见": "同意备案", "服务收费": "1234.50", "联系电话": "0551-12345678",
-                    "服务态度": 9, "备注": ""}
+    data = review.validate({"备案意见": "同意备案", "服务收费": "1234.5", "联系电话": "0551-12345678", "服务态度": "9"})
+    assert data == {
+        "备案意见": "同意备案",
+        "服务收费": "1234.50",
+        "联系电话": "0551-12345678",
+        "服务态度": 9,
+        "备注": "",
+    }
 
 
 def test_validate_reports_every_problem_at_once_and_returns_nothing(review):
@@ -292,13 +313,34 @@ def test_unknown_field_alone_is_an_error(review):
 
 def test_all_types_fixture_accepts_command_line_strings():
     form = load_form(FIXTURES / "all_types.yaml")
-    entered = {"申请人": "王五", "件数": "3", "面积": "12.5", "收费": "300", "受理日期": "2024/5/6",
-               "约定时间": "2024-05-07 09:30", "电话": "13912345678", "结论": "同意",
-               "材料": "身份证，合同", "满意度": "10", "编号": "BA-0001"}
+    entered = {
+        "申请人": "王五",
+        "件数": "3",
+        "面积": "12.5",
+        "收费": "300",
+        "受理日期": "2024/5/6",
+        "约定时间": "2024-05-07 09:30",
+        "电话": "13912345678",
+        "结论": "同意",
+        "材料": "身份证，合同",
+        "满意度": "10",
+        "编号": "BA-0001",
+    }
     assert form.validate(entered) == {
-        "申请人": "王五", "说明": "", "件数": 3, "面积": 12.5, "收费": "300.00", "受理日期": "2024-05-06",
-        "约定时间": "2024-05-07T09:30:00+08:00", "电话": "13912345678", "结论": "同意",
-        "材料": ["身份证", "合同"], "加急": False, "满意度": 10, "编号": "BA-0001"}
+        "申请人": "王五",
+        "说明": "",
+        "件数": 3,
+        "面积": 12.5,
+        "收费": "300.00",
+        "受理日期": "2024-05-06",
+        "约定时间": "2024-05-07T09:30:00+08:00",
+        "电话": "13912345678",
+        "结论": "同意",
+        "材料": ["身份证", "合同"],
+        "加急": False,
+        "满意度": 10,
+        "编号": "BA-0001",
+    }
     with pytest.raises(FormInvalid) as caught:
         form.validate({**entered, "受理日期": "2019-12-31", "编号": "X"})
     assert caught.value.errors == {"受理日期": "不能早于 2020-01-01", "编号": "格式不对（形如 BA-0001）"}
@@ -310,8 +352,10 @@ def test_all_types_fixture_accepts_command_line_strings():
 
 def test_describe_gives_one_line_prompts():
     assert Field("服务态度", type="score").describe() == "服务态度 (0–10 分)"
-    assert Field("备案意见", type="choice", choices=("同意备案", "材料不全", "不予备案")).describe() \
+    assert (
+        Field("备案意见", type="choice", choices=("同意备案", "材料不全", "不予备案")).describe()
         == "备案意见 [同意备案/材料不全/不予备案]"
+    )
     assert Field("x", label="收费", type="money", min="0.00").describe() == "收费 (金额，元，≥0.00)"
     assert Field("备注", type="multiline", required=False, default="").describe() == "备注 (多行文本，可不填)"
     assert Field("件数", type="int", min=1, max=9, default=1).describe() == "件数 (整数，1–9，默认 1)"
@@ -330,7 +374,12 @@ def test_prompt_order_skips_given_fields(review):
 
 def test_fixture_fields_carry_their_file_line(review):
     assert [(f.name, f.line) for f in review.fields] == [
-        ("备案意见", 7), ("服务收费", 12), ("联系电话", 15), ("服务态度", 17), ("备注", 19)]
+        ("备案意见", 7),
+        ("服务收费", 12),
+        ("联系电话", 15),
+        ("服务态度", 17),
+        ("备注", 19),
+    ]
     assert review.field("备案意见").label == "大厅备案意见"
     assert review.field("服务收费").label == "服务收费"
     assert review.field("备案意见").help == "R-F2 由大厅填写"
@@ -340,203 +389,358 @@ def test_fixture_fields_carry_their_file_line(review):
 # form file errors, with line numbers
 
 BAD_FILES = [
-    ("unknown field key", """
+    (
+        "unknown field key",
+        """
         title: t
         fields:
           - name: a
             lable: A
-        """, 4, "unknown field key 'lable'"),
-    ("unknown type", """
+        """,
+        4,
+        "unknown field key 'lable'",
+    ),
+    (
+        "unknown type",
+        """
         title: t
         fields:
           - name: a
           - name: b
             type: string
-        """, 5, "unknown type 'string'"),
-    ("choice without choices", """
+        """,
+        5,
+        "unknown type 'string'",
+    ),
+    (
+        "choice without choices",
+        """
         title: t
         fields:
           - name: a
             type: choice
-        """, 3, "needs choices"),
-    ("multi-choice with empty choices", """
+        """,
+        3,
+        "needs choices",
+    ),
+    (
+        "multi-choice with empty choices",
+        """
         title: t
         fields:
           - name: a
             type: multi-choice
             choices: []
-        """, 5, "needs choices"),
-    ("duplicate choice", """
+        """,
+        5,
+        "needs choices",
+    ),
+    (
+        "duplicate choice",
+        """
         title: t
         fields:
           - name: a
             type: choice
             choices: [x, y, x]
-        """, 5, "listed twice"),
-    ("choices on a text field", """
+        """,
+        5,
+        "listed twice",
+    ),
+    (
+        "choices on a text field",
+        """
         title: t
         fields:
           - name: a
             choices: [x]
-        """, 4, "only apply to choice"),
-    ("bad regex", """
+        """,
+        4,
+        "only apply to choice",
+    ),
+    (
+        "bad regex",
+        """
         title: t
         fields:
           - name: a
             type: text
             pattern: "[0-9"
-        """, 5, "not a valid regular expression"),
-    ("pattern on an int", """
+        """,
+        5,
+        "not a valid regular expression",
+    ),
+    (
+        "pattern on an int",
+        """
         title: t
         fields:
           - name: a
             type: int
             pattern: "\\\\d+"
-        """, 5, "pattern only applies"),
-    ("min greater than max", """
+        """,
+        5,
+        "pattern only applies",
+    ),
+    (
+        "min greater than max",
+        """
         title: t
         fields:
           - name: a
             type: int
             min: 10
             max: 5
-        """, 5, "min (10) is greater than max (5)"),
-    ("money min greater than max", """
+        """,
+        5,
+        "min (10) is greater than max (5)",
+    ),
+    (
+        "money min greater than max",
+        """
         title: t
         fields:
           - name: a
             type: money
             max: 99.5
             min: 100
-        """, 6, "greater than max"),
-    ("date min after max", """
+        """,
+        6,
+        "greater than max",
+    ),
+    (
+        "date min after max",
+        """
         title: t
         fields:
           - name: a
             type: date
             min: 2024-12-01
             max: 2024-01-01
-        """, 5, "greater than max"),
-    ("bad date bound", """
+        """,
+        5,
+        "greater than max",
+    ),
+    (
+        "bad date bound",
+        """
         title: t
         fields:
           - name: a
             type: date
             min: yesterday
-        """, 5, "must be a date"),
-    ("min on a bool", """
+        """,
+        5,
+        "must be a date",
+    ),
+    (
+        "min on a bool",
+        """
         title: t
         fields:
           - name: a
             type: bool
             min: 1
-        """, 5, "min does not apply to bool"),
-    ("score bound out of range", """
+        """,
+        5,
+        "min does not apply to bool",
+    ),
+    (
+        "score bound out of range",
+        """
         title: t
         fields:
           - name: a
             type: score
             max: 100
-        """, 5, "between 0 and 10"),
-    ("negative text length", """
+        """,
+        5,
+        "between 0 and 10",
+    ),
+    (
+        "negative text length",
+        """
         title: t
         fields:
           - name: a
             max: -1
-        """, 4, "number of characters"),
-    ("duplicate field name", """
+        """,
+        4,
+        "number of characters",
+    ),
+    (
+        "duplicate field name",
+        """
         title: t
         fields:
           - name: a
           - name: b
           - name: a
             type: int
-        """, 5, "declared twice (first on line 3)"),
-    ("name not an identifier", """
+        """,
+        5,
+        "declared twice (first on line 3)",
+    ),
+    (
+        "name not an identifier",
+        """
         title: t
         fields:
           - name: a
           - name: 备案 意见
-        """, 4, "must be one word"),
-    ("name starting with a digit", """
+        """,
+        4,
+        "must be one word",
+    ),
+    (
+        "name starting with a digit",
+        """
         title: t
         fields:
           - name: 1号
-        """, 3, "must be one word"),
-    ("name is a keyword", """
+        """,
+        3,
+        "must be one word",
+    ),
+    (
+        "name is a keyword",
+        """
         title: t
         fields:
           - name: class
-        """, 3, "must be one word"),
-    ("field without name", """
+        """,
+        3,
+        "must be one word",
+    ),
+    (
+        "field without name",
+        """
         title: t
         fields:
           - name: a
           - label: 没名字
-        """, 4, "no name"),
-    ("field not a mapping", """
+        """,
+        4,
+        "no name",
+    ),
+    (
+        "field not a mapping",
+        """
         title: t
         fields:
           - a
-        """, 3, "starting with `- name:`"),
-    ("required not boolean", """
+        """,
+        3,
+        "starting with `- name:`",
+    ),
+    (
+        "required not boolean",
+        """
         title: t
         fields:
           - name: a
             required: yes
-        """, 4, "required must be true or false"),
-    ("bad default", """
+        """,
+        4,
+        "required must be true or false",
+    ),
+    (
+        "bad default",
+        """
         title: t
         fields:
           - name: a
             type: score
             default: 12
-        """, 5, "default 12 is not a valid score"),
-    ("default not in choices", """
+        """,
+        5,
+        "default 12 is not a valid score",
+    ),
+    (
+        "default not in choices",
+        """
         title: t
         fields:
           - name: a
             type: choice
             choices: [x, y]
             default: z
-        """, 6, "not a valid choice"),
-    ("required with empty default", """
+        """,
+        6,
+        "not a valid choice",
+    ),
+    (
+        "required with empty default",
+        """
         title: t
         fields:
           - name: a
             default: ""
-        """, 4, "cannot default to empty"),
-    ("unknown top-level key", """
+        """,
+        4,
+        "cannot default to empty",
+    ),
+    (
+        "unknown top-level key",
+        """
         title: t
         feilds: []
-        """, 2, "unknown key 'feilds'"),
-    ("fields not a list", """
+        """,
+        2,
+        "unknown key 'feilds'",
+    ),
+    (
+        "fields not a list",
+        """
         title: t
         fields:
           name: a
-        """, 3, "must be a list"),
-    ("template not text", """
+        """,
+        3,
+        "must be a list",
+    ),
+    (
+        "template not text",
+        """
         title: t
         template: [a]
         fields: []
-        """, 2, "template must be text"),
-    ("yaml syntax", """
+        """,
+        2,
+        "template must be text",
+    ),
+    (
+        "yaml syntax",
+        """
         title: t
         fields:
           - name: a
             type: [int
           - name: b
-        """, 5, "not valid YAML"),
-    ("duplicate yaml key", """
+        """,
+        5,
+        "not valid YAML",
+    ),
+    (
+        "duplicate yaml key",
+        """
         title: t
         fields:
           - name: a
             name: b
-        """, 4, "not valid YAML"),
-    ("not a mapping", """
+        """,
+        4,
+        "not valid YAML",
+    ),
+    (
+        "not a mapping",
+        """
         - a
         - b
-        """, 1, "not a single value"),
+        """,
+        1,
+        "not a single value",
+    ),
 ]
 
 
@@ -555,21 +759,27 @@ def test_empty_file_is_invalid(tmp_path):
 
 
 def test_load_form_reports_the_first_problem_and_counts_the_rest(tmp_path):
-    error = definition_error(tmp_path, """
+    error = definition_error(
+        tmp_path,
+        """
         title: t
         fields:
           - name: a
             type: strng
           - name: b
             lable: B
-    """)
+    """,
+    )
     assert error.line == 4 and "(and 1 more" in error.what
 
 
 def test_form_without_template_or_fields_is_fine(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: 确认收件
-    """)
+    """,
+    )
     assert form.fields == () and form.validate({}) == {} and form.render({}) == "" and form.check() == []
 
 
@@ -578,8 +788,9 @@ def test_form_without_template_or_fields_is_fine(tmp_path):
 
 
 def test_render_shows_data_task_and_marks_missing_values(review):
-    text = review.render({"data": {"咨询项目名称": "园区规划", "缺件清单": ["营业执照", "合同"]},
-                          "task": {"due_at": "2024-03-08"}})
+    text = review.render(
+        {"data": {"咨询项目名称": "园区规划", "缺件清单": ["营业执照", "合同"]}, "task": {"due_at": "2024-03-08"}}
+    )
     assert text == "合同：园区规划（—）\n截止：2024-03-08\n缺件：营业执照、合同"
 
 
@@ -588,38 +799,51 @@ def test_render_shows_the_deadline_in_local_time(review):
     assert "截止：2026-11-25 15:00" in text
 
 
-@pytest.mark.parametrize("context", [{}, {"data": None, "task": None}, {"data": {"咨询企业": None}},
-                                     {"data": "odd", "task": 3, "instance": []}])
+@pytest.mark.parametrize(
+    "context",
+    [{}, {"data": None, "task": None}, {"data": {"咨询企业": None}}, {"data": "odd", "task": 3, "instance": []}],
+)
 def test_render_with_missing_or_odd_context_does_not_raise(review, context):
     text = review.render(context)
     assert text.startswith("合同：—（—）\n截止：无")
 
 
 def test_render_formats_booleans_and_none_and_survives_nested_missing(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: "{{ data.加急 }}/{{ data.空 }}/{{ data.无.更无 }}/{{ instance.business_key }}/{{ form.title }}/{{ data.x|default('默认') }}"
         fields: []
-    """)
-    assert form.render({"data": {"加急": True, "空": None}, "instance": {"business_key": "BA-1"}}) \
-        == "是/—/—/BA-1/t/默认"
+    """,
+    )
+    assert (
+        form.render({"data": {"加急": True, "空": None}, "instance": {"business_key": "BA-1"}}) == "是/—/—/BA-1/t/默认"
+    )
 
 
 def test_render_runtime_error_is_shown_not_raised(tmp_path):
-    path = write(tmp_path, "f", """
+    path = write(
+        tmp_path,
+        "f",
+        """
         title: t
         template: |
           第一行
           {{ data.金额 + 1 }}
         fields: []
-    """)
+    """,
+    )
     form = load_form(path)
     text = form.render({"data": {"金额": "十"}})
     assert text.startswith("[模板有误 ") and f"{path}:4" in text
 
 
 def test_check_reports_syntax_error_on_the_file_line(tmp_path):
-    path = write(tmp_path, "f", """
+    path = write(
+        tmp_path,
+        "f",
+        """
         title: t
         fields:
           - name: a
@@ -627,7 +851,8 @@ def test_check_reports_syntax_error_on_the_file_line(tmp_path):
           第一行
           第二行 {{ data.a }}
           第三行 {% if data.a %}没有结束
-        """)
+        """,
+    )
     form = load_form(path)  # loading does not parse the template
     problems = form.check()
     assert len(problems) == 1
@@ -637,28 +862,38 @@ def test_check_reports_syntax_error_on_the_file_line(tmp_path):
 
 
 def test_check_maps_lines_for_single_line_templates(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         fields: []
         template: "{{ data.a }"
-    """)
+    """,
+    )
     assert [line for line, _ in form.check()] == [3]
 
 
 def test_check_reports_bare_variables_that_should_be_data(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: |
           {% set n = 1 %}{% for x in data.list %}{{ x }}{% endfor %}{{ n }}
           企业：{{ 咨询企业 }}
         fields: []
-    """)
-    assert form.check() == [(4, "template uses unknown variable '咨询企业': instance variables are written data.咨询企业")]
+    """,
+    )
+    assert form.check() == [
+        (4, "template uses unknown variable '咨询企业': instance variables are written data.咨询企业")
+    ]
 
 
 def test_a_field_can_be_required_only_when_another_answer_calls_for_it(tmp_path):
     """`required_when`: 延期原因 must be given when 需要延期 is yes (R-C6), 未办结原因 when 材料不全 (R-F4)."""
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         fields:
           - name: 需要延期
@@ -678,7 +913,8 @@ def test_a_field_can_be_required_only_when_another_answer_calls_for_it(tmp_path)
             choices: [首次来访材料不全, 告知不清]
             required: false
             required_when: {备案意见: [材料不全]}
-    """)
+    """,
+    )
     assert form.validate({})["延期原因"] == "" and form.validate({"需要延期": "否"})["未办结原因"] is None
     with pytest.raises(FormInvalid) as caught:
         form.validate({"需要延期": "是", "延期原因": "  ", "备案意见": "材料不全"})
@@ -687,21 +923,27 @@ def test_a_field_can_be_required_only_when_another_answer_calls_for_it(tmp_path)
     assert form.field("延期原因").describe() == "延期原因 (多行文本，需要延期为是时必填)"
 
 
-@pytest.mark.parametrize("line, problem", [
-    ("required_when: {需要延期: true}\n    required: true", "required_when needs `required: false`"),
-    ("required_when: {需要: true}\n    required: false", "required_when names '需要', which is not another field"),
-    ("required_when: {需要延期: 也许}\n    required: false", "required_when 需要延期: '也许' is not a valid value"),
-    ("required_when: 需要延期\n    required: false", "required_when is a set of `field: value`"),
-])
+@pytest.mark.parametrize(
+    "line, problem",
+    [
+        ("required_when: {需要延期: true}\n    required: true", "required_when needs `required: false`"),
+        ("required_when: {需要: true}\n    required: false", "required_when names '需要', which is not another field"),
+        ("required_when: {需要延期: 也许}\n    required: false", "required_when 需要延期: '也许' is not a valid value"),
+        ("required_when: 需要延期\n    required: false", "required_when is a set of `field: value`"),
+    ],
+)
 def test_a_broken_required_when_is_reported_with_its_line(tmp_path, line, problem):
-    error = definition_error(tmp_path, "title: t\nfields:\n  - name: 需要延期\n    type: bool\n"
-                                       f"  - name: 延期原因\n    {line}\n")
+    error = definition_error(
+        tmp_path, f"title: t\nfields:\n  - name: 需要延期\n    type: bool\n  - name: 延期原因\n    {line}\n"
+    )
     assert error.line == 6 and problem in str(error)
 
 
 def test_check_reports_unknown_filters_and_tests_in_branches_that_do_not_render(tmp_path):
     """Jinja looks a filter or test up only when its {% if %} branch renders: validate finds it anyway."""
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: |
           {% if data.缺件清单 %}
@@ -709,47 +951,62 @@ def test_check_reports_unknown_filters_and_tests_in_branches_that_do_not_render(
           {% elif data.x is nunber %}{{ data.x | round }}{% endif %}
           {{ data.y | default("—") }}{% if data.z is defined %}{{ data.z | upper }}{% endif %}
         fields: []
-    """)
-    assert form.check() == [(4, "template uses unknown filter 'uper' (did you mean 'upper'?)"),
-                            (5, "template uses unknown test 'nunber' (did you mean 'number'?)")]
+    """,
+    )
+    assert form.check() == [
+        (4, "template uses unknown filter 'uper' (did you mean 'upper'?)"),
+        (5, "template uses unknown test 'nunber' (did you mean 'number'?)"),
+    ]
 
 
 def test_validate_reports_an_unknown_filter_with_file_line_and_task(tmp_path):
     """`hall validate`: FILE:LINE: task: form FILE:LINE: what is wrong, exit status 1."""
     from click.testing import CliRunner
-    from cli import main
+    from hall.cli import main
+
     forms = tmp_path / "forms"
     forms.mkdir()
     (forms / "register.yaml").write_text(
         "title: R\ntemplate: |\n  金额：{{ data.amount }}\n  {% if data.amount %}{{ data.amount | yuan }}{% endif %}\n"
-        "fields:\n  - name: amount\n    type: int\n", encoding="utf-8")
-    (forms / "approve.yaml").write_text((HERE / "fixtures" / "forms" / "approve.yaml").read_text(encoding="utf-8"),
-                                        encoding="utf-8")
+        "fields:\n  - name: amount\n    type: int\n",
+        encoding="utf-8",
+    )
+    (forms / "approve.yaml").write_text(
+        (HERE / "fixtures" / "forms" / "approve.yaml").read_text(encoding="utf-8"), encoding="utf-8"
+    )
     bpmn = HERE / "fixtures" / "review.bpmn"
     result = CliRunner().invoke(main, ["--db", str(tmp_path / "x.db"), "--forms", str(forms), "validate", str(bpmn)])
     assert result.exit_code == 1, result.output
     [line] = [x for x in result.output.splitlines() if "yuan" in x]
-    assert line.startswith(f"{bpmn}:") and f"form {forms / 'register.yaml'}:4: template uses unknown filter 'yuan'" in line
+    assert (
+        line.startswith(f"{bpmn}:") and f"form {forms / 'register.yaml'}:4: template uses unknown filter 'yuan'" in line
+    )
 
 
 def test_check_reports_failure_with_empty_context(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: |
           ok
           {{ data.n | round }}
         fields: []
-    """)
+    """,
+    )
     problems = form.check()
     assert len(problems) == 1 and problems[0][0] == 4 and "fails with no data" in problems[0][1]
 
 
 def test_template_cannot_reach_python_internals(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: "{{ data.__class__.__mro__ }}{{ data.pop('a') }}"
         fields: []
-    """)
+    """,
+    )
     data = {"a": 1}
     text = form.render({"data": data})
     assert "class" not in text
@@ -806,7 +1063,10 @@ def test_library_reloads_a_changed_file(tmp_path):
 
 def test_check_all_lists_every_problem_of_every_file(tmp_path):
     write(tmp_path, "good", "title: g\nfields: []\n")
-    bad = write(tmp_path, "bad", """
+    bad = write(
+        tmp_path,
+        "bad",
+        """
         title: b
         template: |
           {{ data.a
@@ -815,7 +1075,8 @@ def test_check_all_lists_every_problem_of_every_file(tmp_path):
             type: strng
           - name: b
             type: choice
-    """)
+    """,
+    )
     (tmp_path / "notes.txt").write_text("not a form", encoding="utf-8")
     problems = FormLibrary(tmp_path).check_all()
     assert [(file, line) for file, line, _ in problems] == [(str(bad), 3), (str(bad), 6), (str(bad), 7)]
@@ -835,21 +1096,27 @@ def test_check_all_on_a_missing_folder(tmp_path):
 
 
 def test_importing_forms_does_not_import_yaml_or_jinja():
-    code = ("import sys, types; pkg = types.ModuleType('engine'); pkg.__path__ = ['engine']; "
-            "sys.modules['engine'] = pkg; import engine.forms; "
-            "print(sorted(m for m in ('jinja2', 'ruamel.yaml') if m in sys.modules))")
+    code = (
+        "import sys, types; pkg = types.ModuleType('engine'); pkg.__path__ = ['engine']; "
+        "sys.modules['engine'] = pkg; import engine.forms; "
+        "print(sorted(m for m in ('jinja2', 'ruamel.yaml') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=HERE.parent, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
 
 
 def test_problems_of_one_form_never_raise(tmp_path):
-    bad = write(tmp_path, "bad", """
+    bad = write(
+        tmp_path,
+        "bad",
+        """
         title: b
         template: "{{ x }}"
         fields:
           - name: a
             type: strng
-    """)
+    """,
+    )
     library = FormLibrary(tmp_path)
     assert [(file, line) for file, line, _ in library.problems("bad")] == [(str(bad), 2), (str(bad), 5)]
     assert library.problems("nope") == [(str(tmp_path / "nope.yaml"), 1, f"form 'nope' not found in {tmp_path}")]
@@ -857,7 +1124,9 @@ def test_problems_of_one_form_never_raise(tmp_path):
 
 
 def test_loop_template_renders_one_line_per_item(tmp_path):
-    form = form_from(tmp_path, """
+    form = form_from(
+        tmp_path,
+        """
         title: t
         template: |
           材料：
@@ -866,7 +1135,8 @@ def test_loop_template_renders_one_line_per_item(tmp_path):
           {% endfor %}
           完
         fields: []
-    """)
+    """,
+    )
     assert form.render({"data": {"材料": ["身份证", "合同"]}}) == "材料：\n- 身份证\n- 合同\n完"
     assert form.render({}) == "材料：\n完"
 

@@ -1,17 +1,17 @@
 """Indicators (R-K1, R-K2, R-C2, R-C3, R-S2) on histories with known answers: real complaint cases
 driven through processes/complaint.bpmn with its forms, at controlled times (FixedClock)."""
+
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 from click.testing import CliRunner
-
-from engine import kpi
-from engine.calendar import BusinessCalendar
-
-from tests.scenario import ROOT, Hall as Scenario, at, hall_fixture
+from hall.engine.calendar import BusinessCalendar
+from hall.servicehall import kpi
+from scenario import ROOT, at, hall_fixture
+from scenario import Hall as Scenario
 
 
 class Hall(Scenario):
@@ -117,8 +117,9 @@ def test_case_across_the_holiday(hall: Hall) -> None:
 
 def test_revisit_rates_types_topics_rounds_and_workload(hall: Hall) -> None:
     # a complaint that needs two PDCA rounds, then an unsatisfied revisit, a third round and a satisfied one
-    a = hall.resolve(hall.to_investigate(hall.start("2026-11-02T09:00:00"), topic="服务质量"),
-                     when="2026-11-03T09:00:00", rounds=2)
+    a = hall.resolve(
+        hall.to_investigate(hall.start("2026-11-02T09:00:00"), topic="服务质量"), when="2026-11-03T09:00:00", rounds=2
+    )
     a = hall.work(a, "revisit", who="小孙", when="2026-11-03T10:00:00", 回访满意度="不满意")
     a = hall.work(a, "rectify", who="张经理")
     a = hall.work(a, "hall_review", who="刘主任", 大厅审核意见="通过")
@@ -130,8 +131,13 @@ def test_revisit_rates_types_topics_rounds_and_workload(hall: Hall) -> None:
     # a second complaint resolved and never revisited: its revisit limit (2 working days) passes
     b = hall.resolve(hall.to_investigate(hall.start("2026-11-05T09:00:00")), when="2026-11-05T10:00:00")
     # a consultation (咨询): not a valid complaint, counted by type only
-    c = hall.work(hall.work(hall.start("2026-11-06T09:00:00"), "register", who="小孙"), "classify", who="小孙",
-                  类型="咨询", 专题="信息沟通")
+    c = hall.work(
+        hall.work(hall.start("2026-11-06T09:00:00"), "register", who="小孙"),
+        "classify",
+        who="小孙",
+        类型="咨询",
+        专题="信息沟通",
+    )
     k = hall.kpi("2026-11-01", "2026-11-30", "2026-12-01T09:00:00")
     r = rates(k)
     assert r["revisit"] == (1, 2) and k["cases"]["not_revisited"] == [b["id"]]
@@ -154,22 +160,45 @@ def test_unsatisfied_values_are_configuration(hall: Hall) -> None:
 
 
 def test_compute_callbacks_per_agency_and_weights() -> None:
-    t0 = at("2026-11-10T15:00:00").astimezone(timezone.utc)
+    t0 = at("2026-11-10T15:00:00").astimezone(UTC)
     cb = lambda i, a, e, p: (i, t0, "小赵", "callback", {"data": {"服务态度": a, "服务效率": e, "服务价格": p}})  # noqa: E731
-    raw = {key: [] for key in ("limit_created", "resolved_created", "revisit_created", "revisit_done", "cancelled",
-                               "started", "classified", "rounds", "ended", "workload", "overdue")}
-    raw.update(start=t0 - timedelta(days=9), end=t0 + timedelta(days=20), asof=t0 + timedelta(days=1),
-               now=t0 + timedelta(days=1))
+    raw = {
+        key: []
+        for key in (
+            "limit_created",
+            "resolved_created",
+            "revisit_created",
+            "revisit_done",
+            "cancelled",
+            "started",
+            "classified",
+            "rounds",
+            "ended",
+            "workload",
+            "overdue",
+        )
+    }
+    raw.update(
+        start=t0 - timedelta(days=9),
+        end=t0 + timedelta(days=20),
+        asof=t0 + timedelta(days=1),
+        now=t0 + timedelta(days=1),
+    )
     raw["callbacks"] = [cb(1, 10, 8, 6), cb(2, 6, 6, 6), cb(3, 10, 10, 10)]
-    raw["agreements"] = [(1, t0, "x", "sign_agreement", {"data": {"服务机构": "甲咨询"}}),
-                         (2, t0, "x", "sign_agreement", {"data": {"服务机构": "甲咨询"}}),
-                         (3, t0, "x", "sign_agreement", {"data": {"服务机构": "乙会计"}})]
+    raw["agreements"] = [
+        (1, t0, "x", "sign_agreement", {"data": {"服务机构": "甲咨询"}}),
+        (2, t0, "x", "sign_agreement", {"data": {"服务机构": "甲咨询"}}),
+        (3, t0, "x", "sign_agreement", {"data": {"服务机构": "乙会计"}}),
+    ]
     raw["workload"] = [("小赵", "filing", 3), (None, "complaint", 1)]
     k = kpi.compute(raw, kpi.KpiConfig(), BusinessCalendar())
     assert k["callbacks"] == [
         {"agency": "甲咨询", "calls": 2, "服务态度": 8.0, "服务效率": 7.0, "服务价格": 6.0, "综合得分": 7.0},
-        {"agency": "乙会计", "calls": 1, "服务态度": 10.0, "服务效率": 10.0, "服务价格": 10.0, "综合得分": 10.0}]
-    weighted = kpi.compute(raw, kpi.KpiConfig.from_settings({"settings": {"综合得分权重": [2, 1, 1]}}), BusinessCalendar())
+        {"agency": "乙会计", "calls": 1, "服务态度": 10.0, "服务效率": 10.0, "服务价格": 10.0, "综合得分": 10.0},
+    ]
+    weighted = kpi.compute(
+        raw, kpi.KpiConfig.from_settings({"settings": {"综合得分权重": [2, 1, 1]}}), BusinessCalendar()
+    )
     assert weighted["callbacks"][0]["综合得分"] == pytest.approx((8.5 + 6.0) / 2)
     assert [w["actor"] for w in k["workload"]] == ["小赵", "-"]
 
@@ -182,7 +211,8 @@ def test_percentile_is_nearest_rank() -> None:
 
 
 def test_config_rejects_unknown_keys() -> None:
-    from engine.errors import ConfigInvalid
+    from hall.engine.errors import ConfigInvalid
+
     with pytest.raises(ConfigInvalid):
         kpi.KpiConfig.from_settings({"kpi": {"complain": {}}})
     with pytest.raises(ConfigInvalid):
@@ -190,7 +220,8 @@ def test_config_rejects_unknown_keys() -> None:
 
 
 def test_cli_kpi_text_and_json(hall: Hall, db_url: str) -> None:
-    import cli
+    from hall import cli
+
     hall.resolve(hall.to_investigate(hall.start("2026-11-02T09:00:00")), when="2026-11-02T11:00:00")
     hall.eng.close()
     runner = CliRunner()
@@ -203,8 +234,14 @@ def test_cli_kpi_text_and_json(hall: Hall, db_url: str) -> None:
     assert "投诉回访满意率 = 0/0 = —" in out.output
     js = runner.invoke(cli.main, base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-30", "--json"])
     doc = json.loads(js.output)
-    assert doc["rates"][0] == {"key": "timely", "name": "投诉及时办结率", "numerator": 1, "denominator": 1, "rate": 1.0,
-                               "meaning": "resolved within the limit / complaints due in the period"}
+    assert doc["rates"][0] == {
+        "key": "timely",
+        "name": "投诉及时办结率",
+        "numerator": 1,
+        "denominator": 1,
+        "rate": 1.0,
+        "meaning": "resolved within the limit / complaints due in the period",
+    }
     assert doc["period"]["from"] == "2026-11-01" and doc["period"]["to"] == "2026-11-30"
     bad = runner.invoke(cli.main, base + ["kpi", "--from", "2026-11-31"])
     assert bad.exit_code == 1 and bad.output.startswith("error: --from")

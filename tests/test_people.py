@@ -2,6 +2,7 @@
 
 The fixtures' review process: `register` in lane clerk, `approve` for candidate group managers.
 """
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from cli import main
-from engine import Engine
-from engine.config import check_config, load_config
-from engine.errors import ConfigInvalid, PermissionDenied, UnknownUser, UserRequired
-from engine.people import People
-
-from .conftest import FIXTURES
+from conftest import FIXTURES
+from hall.cli import main
+from hall.engine import Engine
+from hall.engine.config import check_config, load_config
+from hall.engine.errors import ConfigInvalid, PermissionDenied, UnknownUser, UserRequired
+from hall.engine.people import People
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-24T09:00:00+08:00"
@@ -40,6 +39,7 @@ users:
 
 def people() -> People:
     from ruamel.yaml import YAML
+
     return People.from_config(YAML(typ="safe").load(CONFIG))
 
 
@@ -59,17 +59,28 @@ def kinds(eng: Engine, instance: int) -> list[str]:
 def test_unknown_user_is_refused_by_every_call(eng: Engine) -> None:
     case = eng.start("review", "K-1", {"amount": 1}, user="ann")
     task = case["tasks"][0]["id"]
-    calls = [lambda: eng.start("review", None, {}, user="mallory"),
-             lambda: eng.show(case["id"], user="mallory"), lambda: eng.history(case["id"], user="mallory"),
-             lambda: eng.instances(user="mallory"), lambda: eng.incidents(user="mallory"),
-             lambda: eng.tasks(user="mallory"), lambda: eng.task(task, user="mallory"),
-             lambda: eng.render_task(task, user="mallory"), lambda: eng.claim(task, "mallory"),
-             lambda: eng.unclaim(task, "mallory"), lambda: eng.complete(task, {"amount": 2}, user="mallory"),
-             lambda: eng.reassign(task, "ann", user="mallory"), lambda: eng.reassign(task, "mallory", user="sup"),
-             lambda: eng.suspend(case["id"], user="mallory"), lambda: eng.resume(case["id"], user="mallory"),
-             lambda: eng.cancel(case["id"], "x", user="mallory"), lambda: eng.retry(case["id"], user="mallory"),
-             lambda: eng.send_message(case["id"], "m", user="mallory"),
-             lambda: eng.deploy([FIXTURES], user="mallory"), lambda: eng.redact_instance(case, "mallory")]
+    calls = [
+        lambda: eng.start("review", None, {}, user="mallory"),
+        lambda: eng.show(case["id"], user="mallory"),
+        lambda: eng.history(case["id"], user="mallory"),
+        lambda: eng.instances(user="mallory"),
+        lambda: eng.incidents(user="mallory"),
+        lambda: eng.tasks(user="mallory"),
+        lambda: eng.task(task, user="mallory"),
+        lambda: eng.render_task(task, user="mallory"),
+        lambda: eng.claim(task, "mallory"),
+        lambda: eng.unclaim(task, "mallory"),
+        lambda: eng.complete(task, {"amount": 2}, user="mallory"),
+        lambda: eng.reassign(task, "ann", user="mallory"),
+        lambda: eng.reassign(task, "mallory", user="sup"),
+        lambda: eng.suspend(case["id"], user="mallory"),
+        lambda: eng.resume(case["id"], user="mallory"),
+        lambda: eng.cancel(case["id"], "x", user="mallory"),
+        lambda: eng.retry(case["id"], user="mallory"),
+        lambda: eng.send_message(case["id"], "m", user="mallory"),
+        lambda: eng.deploy([FIXTURES], user="mallory"),
+        lambda: eng.redact_instance(case, "mallory"),
+    ]
     for call in calls:
         with pytest.raises(UnknownUser, match="unknown user 'mallory'"):
             call()
@@ -79,7 +90,7 @@ def test_unknown_user_is_refused_by_every_call(eng: Engine) -> None:
 def test_no_user_is_the_system_unless_required(eng: Engine) -> None:
     case = eng.start("review", None, {"amount": 1})
     assert eng.show(case["id"])["variables"] == {"amount": 1}
-    eng.require_user = True   # what the `hall` command does
+    eng.require_user = True  # what the `hall` command does
     with pytest.raises(UserRequired, match="show needs a user: pass --user or set HALL_USER"):
         eng.show(case["id"])
     with pytest.raises(UserRequired):
@@ -91,7 +102,7 @@ def test_queue_shows_only_the_tasks_of_ones_roles(eng: Engine) -> None:
     register = case["tasks"][0]["id"]
     assert [t["id"] for t in eng.tasks(user="ann")] == [register]
     assert eng.tasks(user="bob") == [] and eng.tasks(role="clerk", user="bob") == []
-    assert [t["id"] for t in eng.tasks(user="sup")] == [register]     # see_all
+    assert [t["id"] for t in eng.tasks(user="sup")] == [register]  # see_all
     with pytest.raises(PermissionDenied, match=f"bob may not see task {register}: it is for role clerk"):
         eng.task(register, user="bob")
     with pytest.raises(PermissionDenied):
@@ -102,15 +113,20 @@ def test_queue_shows_only_the_tasks_of_ones_roles(eng: Engine) -> None:
 def test_claim_and_complete_only_tasks_of_ones_roles_and_denials_are_recorded(eng: Engine) -> None:
     case = eng.start("review", "K-1", {"amount": 1}, user="ann")
     register = case["tasks"][0]["id"]
-    for call, action in [(lambda: eng.claim(register, "bob"), "claim"),
-                         (lambda: eng.complete(register, {"amount": 2}, user="bob"), "complete"),
-                         (lambda: eng.unclaim(register, "bob"), "unclaim")]:
+    for call, action in [
+        (lambda: eng.claim(register, "bob"), "claim"),
+        (lambda: eng.complete(register, {"amount": 2}, user="bob"), "complete"),
+        (lambda: eng.unclaim(register, "bob"), "unclaim"),
+    ]:
         with pytest.raises(PermissionDenied) as err:
             call()
         assert str(err.value).count("\n") == 0 and f"bob may not {action} task {register}" in str(err.value)
     denied = [h for h in eng.history(case["id"]) if h["kind"] == "denied"]
     assert [(h["actor"], h["detail"]["action"], h["task"]) for h in denied] == [
-        ("bob", "claim", register), ("bob", "complete", register), ("bob", "unclaim", register)]
+        ("bob", "claim", register),
+        ("bob", "complete", register),
+        ("bob", "unclaim", register),
+    ]
     assert eng.task(register)["assignee"] is None and eng.task(register)["status"] == "ready"
     assert eng.claim(register, "carl")["assignee"] == "carl"
     with pytest.raises(Exception, match="claimed by carl"):
@@ -130,25 +146,26 @@ def test_supervisor_reassigns_and_the_assignee_may_then_work(eng: Engine) -> Non
         eng.reassign(approve, "carl", user="bob")
     view = eng.reassign(approve, "carl", user="sup")
     assert view["assignee"] == "carl"
-    assert [t["id"] for t in eng.tasks(user="carl")] == [approve]       # assigned to him: in his queue
+    assert [t["id"] for t in eng.tasks(user="carl")] == [approve]  # assigned to him: in his queue
     assert eng.task(approve, user="carl")["variables"]["total"] == 2
     eng.complete(approve, {"approved": False}, user="carl")
     rows = eng.history(case["id"])
-    assert ("task_reassigned", "sup", {"from": None, "to": "carl"}) in [(h["kind"], h["actor"], h["detail"])
-                                                                         for h in rows]
+    assert ("task_reassigned", "sup", {"from": None, "to": "carl"}) in [
+        (h["kind"], h["actor"], h["detail"]) for h in rows
+    ]
     assert [h["actor"] for h in rows if h["kind"] == "denied"] == ["bob"]
 
 
 def test_show_and_history_for_related_users_and_the_first_receiver(eng: Engine) -> None:
-    case = eng.start("review", None, {"amount": 1}, user="carl")   # carl received it first (R-F6)
+    case = eng.start("review", None, {"amount": 1}, user="carl")  # carl received it first (R-F6)
     case = eng.complete(case["tasks"][0]["id"], {"amount": 1}, user="ann")
     eng.reassign(case["tasks"][0]["id"], "sup", user="sup")
-    assert eng.show(case["id"], user="ann")["variables"]["total"] == 2   # did a task of it
-    assert eng.show(case["id"], user="carl")["status"] == "running"      # first receiver, no task of his
+    assert eng.show(case["id"], user="ann")["variables"]["total"] == 2  # did a task of it
+    assert eng.show(case["id"], user="carl")["status"] == "running"  # first receiver, no task of his
     assert kinds(eng, case["id"])[:2] == ["started", "task_created"]
     assert eng.history(case["id"], user="carl")[0]["kind"] == "started"
-    assert eng.show(case["id"], user="bob")["id"] == case["id"]          # approve is for managers
-    other = eng.start("divide", None, {}, user="ann")                     # no lanes: only see_all and ann
+    assert eng.show(case["id"], user="bob")["id"] == case["id"]  # approve is for managers
+    other = eng.start("divide", None, {}, user="ann")  # no lanes: only see_all and ann
     with pytest.raises(PermissionDenied, match=f"bob may not show instance {other['id']}"):
         eng.show(other["id"], user="bob")
     with pytest.raises(PermissionDenied, match="see the history of"):
@@ -159,22 +176,26 @@ def test_show_and_history_for_related_users_and_the_first_receiver(eng: Engine) 
 
 
 def test_first_receiver_named_in_a_variable(eng: Engine) -> None:
-    case = eng.start("divide", None, {"首问负责人": "Bob Wu"}, user="ann")   # by name or by id
+    case = eng.start("divide", None, {"首问负责人": "Bob Wu"}, user="ann")  # by name or by id
     assert eng.show(case["id"], user="bob")["variables"]["首问负责人"] == "Bob Wu"
     assert eng.may_see_instance(case["id"], "bob") and not eng.may_see_instance(case["id"], "carl")
 
 
 def test_lifecycle_needs_manage_and_deploy_needs_deploy(eng: Engine) -> None:
     case = eng.start("divide", None, {}, user="ann")
-    for call in (lambda: eng.suspend(case["id"], "x", user="ann"), lambda: eng.cancel(case["id"], "x", user="ann"),
-                 lambda: eng.retry(case["id"], user="ann"), lambda: eng.send_message(case["id"], "m", user="ann")):
+    for call in (
+        lambda: eng.suspend(case["id"], "x", user="ann"),
+        lambda: eng.cancel(case["id"], "x", user="ann"),
+        lambda: eng.retry(case["id"], user="ann"),
+        lambda: eng.send_message(case["id"], "m", user="ann"),
+    ):
         with pytest.raises(PermissionDenied, match="needs the 'manage' permission"):
             call()
     assert eng.suspend(case["id"], "papers", user="sup")["status"] == "suspended"
     assert eng.resume(case["id"], user="sup")["status"] == "running"
     task = case["tasks"][0]["id"]
     with pytest.raises(PermissionDenied, match="it is for role - .yours: supervisor. and not assigned to you"):
-        eng.complete(task, {"divisor": 0}, user="sup")   # a task of no role: nobody's until assigned
+        eng.complete(task, {"divisor": 0}, user="sup")  # a task of no role: nobody's until assigned
     eng.reassign(task, "sup", user="sup")
     eng.complete(task, {"divisor": 0}, user="sup")
     assert eng.retry(case["id"], {"divisor": 2}, user="sup")["status"] == "running"
@@ -183,14 +204,23 @@ def test_lifecycle_needs_manage_and_deploy_needs_deploy(eng: Engine) -> None:
         eng.deploy([FIXTURES], user="ann")
     assert all(not d["changed"] for d in eng.deploy([FIXTURES], user="root"))
     assert [h["detail"]["action"] for h in eng.history(case["id"]) if h["kind"] == "denied"] == [
-        "suspend", "cancel", "retry", "send a message to", "complete"]
+        "suspend",
+        "cancel",
+        "retry",
+        "send a message to",
+        "complete",
+    ]
     # a refusal with no case behind it is in the hall's own history, which needs see_all to read
     (hall,) = eng.history(None, user="sup")
     assert (hall["kind"], hall["actor"], hall["detail"]["action"], hall["detail"]["target"]) == (
-        "denied", "ann", "deploy", "process definitions")
+        "denied",
+        "ann",
+        "deploy",
+        "process definitions",
+    )
     with pytest.raises(PermissionDenied, match="ann may not see the hall's history: needs the 'see_all'"):
         eng.history(None, user="ann")
-    assert [h["actor"] for h in eng.history(None, user="sup")] == ["ann", "ann"]   # that refusal too
+    assert [h["actor"] for h in eng.history(None, user="sup")] == ["ann", "ann"]  # that refusal too
 
 
 def test_without_users_everybody_may_do_everything(make_engine) -> None:
@@ -208,9 +238,12 @@ def test_without_users_everybody_may_do_everything(make_engine) -> None:
 # -- configuration ---------------------------------------------------------------------------------
 def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> None:
     bad = tmp_path / "hall.yaml"
-    bad.write_text(CONFIG.replace("  admin: {may: [deploy]}\n", "  admin: {may: [deploy, fly]}\n")
-                   + "  - {id: dan, roles: [前台]}\n  - {id: ann, roles: [clerk], phone: 1}\n  - {id: eve}\n"
-                   + "confidential: {variables: 是否保密}\n", encoding="utf-8")
+    bad.write_text(
+        CONFIG.replace("  admin: {may: [deploy]}\n", "  admin: {may: [deploy, fly]}\n")
+        + "  - {id: dan, roles: [前台]}\n  - {id: ann, roles: [clerk], phone: 1}\n  - {id: eve}\n"
+        + "confidential: {variables: 是否保密}\n",
+        encoding="utf-8",
+    )
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(bad), "config", "check"])
     lines = result.stdout.splitlines()
@@ -221,7 +254,8 @@ def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> Non
         f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles)",
         f"{bad}:14: users[6].id: duplicate user 'ann' (also users[0])",
         f"{bad}:15: users[7].roles: must be a non-empty list of roles",
-        f"{bad}:16: confidential.variables: must be a list of variable names"]
+        f"{bad}:16: confidential.variables: must be a list of variable names",
+    ]
     # every other command refuses the file too, naming the first problem
     result = runner.invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "tasks"])
     assert result.exit_code == 1 and f"{bad}:6: roles.admin.may: unknown permission 'fly'" in result.stderr
@@ -277,11 +311,16 @@ def test_config_check_validates_every_section_at_the_key_line(tmp_path: Path) ->
         "`180 days` or `never`)",
         "F:21: retention.processes.complaint: '1 days' is shorter than 6 months "
         "(R-C9: complaint work orders are kept at least 6 months)",
-        "F:21: retention.processes.filing: '1 days' must be never (R-F2: filed contracts are never deleted)"]
+        "F:21: retention.processes.filing: '1 days' must be never (R-F2: filed contracts are never deleted)",
+    ]
     # a command refuses the file before it can put a live complaint into incident
     result = CliRunner().invoke(main, ["--config", str(bad), "--db", str(tmp_path / "x.db"), "init"])
-    assert result.exit_code == 1 and result.stderr == f"error: {bad}:1: database: must be a database URL or " \
-                                                      "SQLite file (postgresql+psycopg://user@host/db, hall.db)\n"
+    assert (
+        result.exit_code == 1
+        and result.stderr
+        == f"error: {bad}:1: database: must be a database URL or "
+        "SQLite file (postgresql+psycopg://user@host/db, hall.db)\n"
+    )
     assert not (tmp_path / "x.db").exists()
 
 
@@ -289,11 +328,12 @@ def test_config_check_ok_and_missing_file(tmp_path: Path) -> None:
     runner = CliRunner()
     result = runner.invoke(main, ["--config", str(ROOT / "hall.yaml"), "config", "check"])
     assert result.exit_code == 0 and result.stdout.startswith("ok")
-    missing = tmp_path / "none.yaml"   # named by --config but missing: an error naming it, no made-up line
+    missing = tmp_path / "none.yaml"  # named by --config but missing: an error naming it, no made-up line
     for args in (["config", "check"], ["user", "list"], ["--db", str(tmp_path / "x.db"), "init"]):
         result = runner.invoke(main, ["--config", str(missing), *args])
         assert result.exit_code == 1 and result.stderr == (
-            f"error: configuration file {missing} not found (given by --config / HALL_CONFIG)\n"), args
+            f"error: configuration file {missing} not found (given by --config / HALL_CONFIG)\n"
+        ), args
     assert not (tmp_path / "x.db").exists()
 
 
@@ -302,8 +342,15 @@ def test_a_missing_hall_yaml_is_one_notice_from_any_command(tmp_path: Path, monk
     monkeypatch.delenv("HALL_CONFIG", raising=False)
     runner = CliRunner()
     notice = "notice: hall.yaml: not found; defaults apply (no users: everybody may do everything)\n"
-    for args in (["config", "check"], ["user", "list"], ["role", "list"], ["init"], ["calendar", "2026-11"],
-                 ["instances"], ["kpi"]):
+    for args in (
+        ["config", "check"],
+        ["user", "list"],
+        ["role", "list"],
+        ["init"],
+        ["calendar", "2026-11"],
+        ["instances"],
+        ["kpi"],
+    ):
         result = runner.invoke(main, args)
         assert result.exit_code == 0 and result.stderr == notice, (args, result.output)
     assert check_config()[0] == []
@@ -352,14 +399,16 @@ def test_user_and_role_editing_keeps_comments(tmp_path: Path) -> None:
         r = runner.invoke(main, ["--config", str(path), *args])
         return r.exit_code, r.stdout, r.stderr
 
-    code, out, err = hall("role", "add", "窗口组长", "--serves", "咨询窗口", "--serves", "备案窗口", "--may", "reassign")
+    code, out, err = hall(
+        "role", "add", "窗口组长", "--serves", "咨询窗口", "--serves", "备案窗口", "--may", "reassign"
+    )
     assert code == 0, err
     code, out, err = hall("user", "add", "小王", "--name", "王晓", "--role", "前台接待")
     assert code == 0, err
     code, out, err = hall("user", "add", "小吴", "--role", "窗口组长", "--role", "咨询窗口")
     assert code == 0, err
     after = path.read_text(encoding="utf-8")
-    for line in before.splitlines():      # every comment line of the hall's file is still there
+    for line in before.splitlines():  # every comment line of the hall's file is still there
         if line.lstrip().startswith("#"):
             assert line in after
     assert "  投诉联系时限: 45 minutes              # R-C4 internal commitment" in after
@@ -410,10 +459,25 @@ def hall(tmp_path: Path):
 def test_cli_needs_a_known_user_for_every_case_command(hall) -> None:
     code, out, _ = hall("start", "review", "--set", "amount=1", "--json", user="ann")
     assert code == 0
-    for args in (("start", "review"), ("show", "1"), ("history", "1"), ("instances",), ("incidents",), ("tasks",),
-                 ("task", "1"), ("claim", "1"), ("unclaim", "1"), ("complete", "1", "--set", "amount=1"),
-                 ("reassign", "1", "ann"), ("suspend", "1"), ("resume", "1"), ("cancel", "1", "--reason", "x"),
-                 ("retry", "1"), ("message", "1", "m"), ("deploy", str(FIXTURES))):
+    for args in (
+        ("start", "review"),
+        ("show", "1"),
+        ("history", "1"),
+        ("instances",),
+        ("incidents",),
+        ("tasks",),
+        ("task", "1"),
+        ("claim", "1"),
+        ("unclaim", "1"),
+        ("complete", "1", "--set", "amount=1"),
+        ("reassign", "1", "ann"),
+        ("suspend", "1"),
+        ("resume", "1"),
+        ("cancel", "1", "--reason", "x"),
+        ("retry", "1"),
+        ("message", "1", "m"),
+        ("deploy", str(FIXTURES)),
+    ):
         code, _, err = hall(*args)
         assert code == 1 and "needs a user: pass --user or set HALL_USER" in err and err.count("\n") == 1, args
         code, _, err = hall(*args, user="mallory")
@@ -424,22 +488,41 @@ def test_cli_permissions_per_command(hall) -> None:
     hall("start", "review", "--key", "K-1", "--set", "amount=1", user="ann")
     assert "Register request" in hall("tasks", user="ann")[1]
     assert hall("tasks", user="bob")[1].strip() == "no tasks"
-    denied = [("claim", "1"), ("complete", "1", "--set", "amount=2"), ("task", "1"), ("unclaim", "1"),
-              ("reassign", "1", "bob"), ("suspend", "1"), ("resume", "1"), ("cancel", "1", "--reason", "x"),
-              ("retry", "1"), ("message", "1", "m")]
+    denied = [
+        ("claim", "1"),
+        ("complete", "1", "--set", "amount=2"),
+        ("task", "1"),
+        ("unclaim", "1"),
+        ("reassign", "1", "bob"),
+        ("suspend", "1"),
+        ("resume", "1"),
+        ("cancel", "1", "--reason", "x"),
+        ("retry", "1"),
+        ("message", "1", "m"),
+    ]
     for args in denied:
         code, _, err = hall(*args, user="bob")
         assert code == 1 and err.startswith("error: permission denied: bob may not") and err.count("\n") == 1, args
     code, _, err = hall("deploy", str(FIXTURES), user="ann")
     assert code == 1 and "needs the 'deploy' permission" in err
-    code, out, _ = hall("history", user="sup")        # the hall's own history: that refused deploy
+    code, out, _ = hall("history", user="sup")  # the hall's own history: that refused deploy
     assert code == 0 and "ann" in out and "denied" in out and '"action": "deploy"' in out
     code, _, err = hall("history", user="ann")
     assert code == 1 and "ann may not see the hall's history" in err
     code, out, _ = hall("history", "1", "--json", user="ann")
     denials = [h for h in json.loads(out) if h["kind"] == "denied"]
-    assert [h["detail"]["action"] for h in denials] == ["claim", "complete", "see", "unclaim", "reassign", "suspend",
-                                                         "resume", "cancel", "retry", "send a message to"]
+    assert [h["detail"]["action"] for h in denials] == [
+        "claim",
+        "complete",
+        "see",
+        "unclaim",
+        "reassign",
+        "suspend",
+        "resume",
+        "cancel",
+        "retry",
+        "send a message to",
+    ]
     assert {h["actor"] for h in denials} == {"bob"}
     assert hall("claim", "1", user="ann")[0] == 0
     code, out, err = hall("complete", "1", "--set", "amount=2", user="ann")
@@ -449,11 +532,11 @@ def test_cli_permissions_per_command(hall) -> None:
     code, out, _ = hall("task", "2", user="ann")
     assert code == 0 and "Approve request" in out
     code, _, err = hall("show", "1", user="carl")
-    assert code == 0                                   # carl serves clerk: the register task was his role's
+    assert code == 0  # carl serves clerk: the register task was his role's
     hall("start", "divide", user="carl")
     code, _, err = hall("show", "2", user="bob")
     assert code == 1 and "bob may not show instance 2" in err
-    assert hall("show", "2", user="carl")[0] == 0      # he started it (R-F6)
+    assert hall("show", "2", user="carl")[0] == 0  # he started it (R-F6)
     assert "K-1" in hall("instances", user="bob")[1] and "divide" not in hall("instances", user="bob")[1]
     assert hall("suspend", "2", user="sup")[0] == 0 and hall("resume", "2", user="sup")[0] == 0
 
@@ -474,11 +557,15 @@ def test_demo_runs_with_the_hall_users_enforced(tmp_path: Path, monkeypatch) -> 
 
 def test_config_check_lists_every_bad_entry_of_a_mapping(tmp_path: Path) -> None:
     bad = tmp_path / "hall.yaml"
-    bad.write_text("reports:\n  names: {daily: 3, weekly: 周报}\n  look_back: {daily: -1}\n"
-                   "kpi:\n  complaint: {limit: middle, process: 5}\n", encoding="utf-8")
+    bad.write_text(
+        "reports:\n  names: {daily: 3, weekly: 周报}\n  look_back: {daily: -1}\n"
+        "kpi:\n  complaint: {limit: middle, process: 5}\n",
+        encoding="utf-8",
+    )
     assert check_config(bad)[0] == [
         f"{bad}:2: reports.names.daily: must be the template name (text), e.g. 业务受理日报",
         f"{bad}:2: reports.names.weekly: unknown report kind (known: daily, monthly, quarterly, half-year, yearly)",
         f"{bad}:3: reports.look_back.daily: must be a whole number of periods >= 0",
         f"{bad}:5: kpi.complaint.limit: must be first or last",
-        f"{bad}:5: kpi.complaint.process: must be a name (text)"]
+        f"{bad}:5: kpi.complaint.process: must be a name (text)",
+    ]

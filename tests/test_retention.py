@@ -1,4 +1,5 @@
 """Case files and retention (R-C9, R-F2, R-F7): export, purge inside/outside the retention period."""
+
 from __future__ import annotations
 
 import json
@@ -7,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from engine import Engine, FixedClock
-from engine import kpistore, retention
-from engine.errors import HallError, InstanceNotFound
+from hall.engine import Engine, FixedClock, kpistore
+from hall.engine.errors import HallError, InstanceNotFound
+from hall.servicehall import retention
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -24,10 +24,18 @@ def at(text: str) -> datetime:
 def eng(db_url: str, tmp_path: Path):
     """Fixture processes (linear7, parent/child) stand in for the hall's: their retention is configured."""
     clock = FixedClock(at("2026-01-05T09:00:00"))
-    e = Engine(db_url, clock=clock, forms_dir=FIXTURES / "forms",
-               settings={"retention": {"default": "never", "archive": str(tmp_path / "archive"),
-                                       "processes": {"linear7": "6 months", "review": "never", "parent": "6 months",
-                                                     "child": "6 months"}}})
+    e = Engine(
+        db_url,
+        clock=clock,
+        forms_dir=FIXTURES / "forms",
+        settings={
+            "retention": {
+                "default": "never",
+                "archive": str(tmp_path / "archive"),
+                "processes": {"linear7": "6 months", "review": "never", "parent": "6 months", "child": "6 months"},
+            }
+        },
+    )
     e.init()
     e.deploy([FIXTURES])
     yield e
@@ -94,8 +102,11 @@ def test_purge_deletes_old_finished_cases_and_nothing_else(eng: Engine) -> None:
     assert after["history"] == before["history"] - result["rows"]["history"] + 1 and result["rows"]["history"] > 0
     assert result["rows"]["human_tasks"] == 7
     for read in (eng.show, eng.history):
-        with pytest.raises(InstanceNotFound, match=rf"instance {old['id']} was purged on 2026-08-01T01:00:00\+00:00 "
-                                                   r"by an administrator \(retention 6 months, purge --before 2026-01-31\)"):
+        with pytest.raises(
+            InstanceNotFound,
+            match=rf"instance {old['id']} was purged on 2026-08-01T01:00:00\+00:00 "
+            r"by an administrator \(retention 6 months, purge --before 2026-01-31\)",
+        ):
             read(old["id"])
     assert {i: (eng.show(i), eng.history(i)) for i in others} == others
 
@@ -119,22 +130,37 @@ def test_default_policy_keeps_filings_forever() -> None:
     default, per = retention.policy({})
     assert per["filing"].forever and default.forever
     assert per["complaint"].text == "6 months"
-    assert per["complaint"].cutoff(datetime.fromisoformat("2026-08-31T12:00:00+00:00")).isoformat() == \
-        "2026-02-28T12:00:00+00:00"
-    assert retention.Keep.parse("180 days").cutoff(datetime.fromisoformat("2026-08-31T00:00:00+00:00")).date() == \
-        date(2026, 3, 4)
+    assert (
+        per["complaint"].cutoff(datetime.fromisoformat("2026-08-31T12:00:00+00:00")).isoformat()
+        == "2026-02-28T12:00:00+00:00"
+    )
+    assert retention.Keep.parse("180 days").cutoff(datetime.fromisoformat("2026-08-31T00:00:00+00:00")).date() == date(
+        2026, 3, 4
+    )
 
 
 def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> None:
-    import cli
+    from hall import cli
+
     old = finish(eng, "linear7", "2026-01-05T09:00:00")
     finish(eng, "linear7", "2026-02-15T09:00:00")
     eng.close()
     config = tmp_path / "hall.yaml"
-    config.write_text(f"retention:\n  default: never\n  processes: {{linear7: 6 months}}\n  archive: {tmp_path / 'arch'}\n",
-                      encoding="utf-8")
+    config.write_text(
+        f"retention:\n  default: never\n  processes: {{linear7: 6 months}}\n  archive: {tmp_path / 'arch'}\n",
+        encoding="utf-8",
+    )
     runner = CliRunner()
-    base = ["--db", db_url, "--now", "2026-08-01T09:00:00+08:00", "--config", str(config), "--forms", str(FIXTURES / "forms")]
+    base = [
+        "--db",
+        db_url,
+        "--now",
+        "2026-08-01T09:00:00+08:00",
+        "--config",
+        str(config),
+        "--forms",
+        str(FIXTURES / "forms"),
+    ]
     out = runner.invoke(cli.main, base + ["export", str(old["id"]), "--out", str(tmp_path / "case.json")])
     assert out.exit_code == 0, out.output
     assert json.loads((tmp_path / "case.json").read_text(encoding="utf-8"))["instance"]["id"] == old["id"]
@@ -147,8 +173,12 @@ def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> 
     yes = runner.invoke(cli.main, base + ["purge", "--before", "2026-02-01"], input="y\n")
     assert yes.exit_code == 0 and "deleted 1 case(s)" in yes.output
     assert f"archived 1 case file(s) under {tmp_path / 'arch'}/" in yes.output
-    assert json.loads((tmp_path / "arch" / "linear7" / "2026" / f"{old['id']}.json").read_text(encoding="utf-8"))[
-        "instance"]["id"] == old["id"]
+    assert (
+        json.loads((tmp_path / "arch" / "linear7" / "2026" / f"{old['id']}.json").read_text(encoding="utf-8"))[
+            "instance"
+        ]["id"]
+        == old["id"]
+    )
     assert runner.invoke(cli.main, base + ["show", str(old["id"])]).exit_code == 1
     again = runner.invoke(cli.main, base + ["purge", "--before", "2026-02-01", "--yes"])
     assert "nothing to delete" in again.output
@@ -156,11 +186,19 @@ def test_cli_purge_asks_and_export(eng: Engine, db_url: str, tmp_path: Path) -> 
 
 def test_purge_itself_keeps_the_floors_of_complaints_and_filings(db_url: str) -> None:
     """Whatever the settings an integrator passes: complaints at least 6 months (R-C9), filings never (R-F2)."""
-    from engine.errors import ConfigInvalid
-    for processes, rule in (({"complaint": "1 days"}, "R-C9"), ({"complaint": "180 days"}, "R-C9"),
-                            ({"filing": "10 years"}, "R-F2")):
-        with Engine(db_url, clock=FixedClock(at("2026-12-01T09:00:00")), forms_dir=FIXTURES / "forms",
-                    settings={"retention": {"processes": processes}}) as e:
+    from hall.engine.errors import ConfigInvalid
+
+    for processes, rule in (
+        ({"complaint": "1 days"}, "R-C9"),
+        ({"complaint": "180 days"}, "R-C9"),
+        ({"filing": "10 years"}, "R-F2"),
+    ):
+        with Engine(
+            db_url,
+            clock=FixedClock(at("2026-12-01T09:00:00")),
+            forms_dir=FIXTURES / "forms",
+            settings={"retention": {"processes": processes}},
+        ) as e:
             e.init()
             with pytest.raises(ConfigInvalid, match=rule):
                 retention.plan_purge(e, date(2026, 11, 1))
@@ -168,7 +206,8 @@ def test_purge_itself_keeps_the_floors_of_complaints_and_filings(db_url: str) ->
 
 
 def test_purge_deletes_nothing_when_the_archive_cannot_be_written(eng: Engine) -> None:
-    from engine.errors import OutputNotWritable
+    from hall.engine.errors import OutputNotWritable
+
     old = finish(eng, "linear7", "2026-01-05T09:00:00")
     eng.clock.set(at("2026-08-01T09:00:00"))
     before = counts(eng)

@@ -1,21 +1,22 @@
 """Service tasks call the integrator's handlers (engine/services.py): from the Python API or from
 hall.yaml; a missing, unimportable or failing handler is an incident at the task, and `retry`
 calls it again."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from conftest import FIXTURES
+from hall.cli import main
 
-from cli import main
-
-from .conftest import FIXTURES
-
-SPIFF_OPERATOR = ('<bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="sms" resultVariable="answer">'
-                  '<spiffworkflow:parameters><spiffworkflow:parameter id="to" type="str" value="phone" />'
-                  '<spiffworkflow:parameter id="text" type="str" value="\'已受理 \' + case_no" />'
-                  '</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>')
+SPIFF_OPERATOR = (
+    '<bpmn:extensionElements><spiffworkflow:serviceTaskOperator id="sms" resultVariable="answer">'
+    '<spiffworkflow:parameters><spiffworkflow:parameter id="to" type="str" value="phone" />'
+    '<spiffworkflow:parameter id="text" type="str" value="\'已受理 \' + case_no" />'
+    "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
+)
 
 
 def _engine(make_engine, **services):
@@ -44,7 +45,8 @@ def test_a_configured_handler_runs_and_its_result_is_stored(make_engine) -> None
 def test_spiff_parameters_are_evaluated_and_the_result_goes_to_its_variable(make_engine, tmp_path: Path) -> None:
     text = (FIXTURES / "service.bpmn").read_text()
     text = text.replace('camunda:type="external" camunda:topic="sms">', ">" + SPIFF_OPERATOR).replace(
-        "xmlns:camunda=", 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:camunda=')
+        "xmlns:camunda=", 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" xmlns:camunda='
+    )
     (tmp_path / "spiff.bpmn").write_text(text)
     eng = make_engine(services={"sms": lambda params, data: f"to {params['to']}: {params['text']}"})
     eng.init()
@@ -64,8 +66,10 @@ def test_a_failing_handler_is_an_incident_and_retry_calls_it_again(make_engine) 
     eng = _engine(make_engine, sms=send_sms)
     case = eng.start("notify", "N-1", {})
     assert case["status"] == "incident"
-    assert case["incident"] == {"element": "send_sms", "error": "service task send_sms: service 'sms' failed: "
-                                                                 "ConnectionError: SMS gateway unreachable"}
+    assert case["incident"] == {
+        "element": "send_sms",
+        "error": "service task send_sms: service 'sms' failed: ConnectionError: SMS gateway unreachable",
+    }
     gateway["up"] = True
     case = eng.retry(case["id"])
     assert case["status"] == "completed" and case["variables"]["spiff__send_sms_result"] == "ok"
@@ -111,4 +115,5 @@ def test_bad_handler_paths_are_named_with_their_line(tmp_path: Path) -> None:
     assert _cli(tmp_path, config, "deploy", str(FIXTURES / "service.bpmn"))[0] == 0
     code, out, _ = _cli(tmp_path, config, "start", "notify", "--json")
     assert code == 0 and json.loads(out)["incident"]["error"].startswith(
-        "service task send_sms: service 'sms': cannot import no_such_module_here:send: ModuleNotFoundError")
+        "service task send_sms: service 'sms': cannot import no_such_module_here:send: ModuleNotFoundError"
+    )

@@ -1,15 +1,15 @@
 """SQLite log checkpoints off the committing thread (engine/sqlitewal.py): the log is copied back
 into the database file by the checkpointer, never inside a step's COMMIT, and stays bounded."""
+
 from __future__ import annotations
 
 import sqlite3
 import struct
 from pathlib import Path
 
-from engine import Engine
-from engine.sqlitewal import Checkpointer
-
-from .conftest import FIXTURES
+from conftest import FIXTURES
+from hall.engine import Engine
+from hall.engine.sqlitewal import Checkpointer
 
 
 def _left_in_log(path: Path) -> int:

@@ -1,11 +1,13 @@
 """Schema versions: `hall init` creates, upgrades in place without losing data, and refuses a newer schema."""
+
 from __future__ import annotations
+
+from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
-
-from engine import Engine, store
-from engine.errors import DatabaseFailed, SchemaTooNew, SchemaTooOld
+from hall.engine import Engine, store
+from hall.engine.errors import DatabaseFailed, SchemaTooNew, SchemaTooOld
 
 
 def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkeypatch) -> None:
@@ -54,10 +56,26 @@ def test_a_failed_version_check_writes_nothing(engine: Engine) -> None:
     transaction it ends writes none of its rows (the worker's own save: tests/test_worker.py)."""
     case = engine.start("review", "K-1", {"amount": 2})
     before = len(engine.history(case["id"]))
-    row = {"state": "{}", "variables": "{}", "status": "running", "updated_at": engine.clock.now(),
-           "ended_at": None, "definition_id": 1, "incident_element": None, "incident_error": None}
-    history_row = {"instance_id": case["id"], "process_id": "review", "at": engine.clock.now(), "actor": "x",
-                   "kind": "retried", "element": None, "task_id": None, "detail": None}
+    row = {
+        "state": "{}",
+        "variables": "{}",
+        "status": "running",
+        "updated_at": engine.clock.now(),
+        "ended_at": None,
+        "definition_id": 1,
+        "incident_element": None,
+        "incident_error": None,
+    }
+    history_row = {
+        "instance_id": case["id"],
+        "process_id": "review",
+        "at": engine.clock.now(),
+        "actor": "x",
+        "kind": "retried",
+        "element": None,
+        "task_id": None,
+        "detail": None,
+    }
     with pytest.raises(RuntimeError, match="version moved"):
         with engine.store.tx() as tx:  # as the runtime does: a failed check raises, the transaction ends
             if not tx.save_step(case["id"], 99, row, {}, [], [], [], [history_row], last=True):
@@ -73,11 +91,33 @@ def test_a_statement_the_database_refuses_is_a_hall_error_and_rolls_back(engine:
     now = engine.clock.now()
     with pytest.raises(DatabaseFailed, match=r"^database .* failed: .*\(nothing was written\)$"):
         with engine.store.tx() as tx:
-            tx.add_history([{"instance_id": case["id"], "process_id": "review", "at": now, "actor": "x",
-                             "kind": "retried", "element": None, "task_id": None, "detail": None}])
-            tx.insert_instance(definition_id=999, process_id="review", business_key=None, status="running",
-                               parent_id=None, started_at=now, updated_at=now, started_by=None, version=0,
-                               state="{}", variables="{}")  # no definition 999: a foreign key violation
+            tx.add_history(
+                [
+                    {
+                        "instance_id": case["id"],
+                        "process_id": "review",
+                        "at": now,
+                        "actor": "x",
+                        "kind": "retried",
+                        "element": None,
+                        "task_id": None,
+                        "detail": None,
+                    }
+                ]
+            )
+            tx.insert_instance(
+                definition_id=999,
+                process_id="review",
+                business_key=None,
+                status="running",
+                parent_id=None,
+                started_at=now,
+                updated_at=now,
+                started_by=None,
+                version=0,
+                state="{}",
+                variables="{}",
+            )  # no definition 999: a foreign key violation
     assert (engine.instances(), engine.history(case["id"])) == before
     assert engine.show(case["id"])["status"] == "running"  # the store opens a fresh connection after it
 
@@ -89,16 +129,22 @@ def test_a_version_2_database_keeps_its_history_and_takes_rows_without_a_case(en
     before = engine.history(case["id"])
     with engine.store.tx() as tx:  # make the database as a v2 release left it
         if tx.dialect == "postgresql":
-            tx.conn.execute(sa.text("ALTER TABLE history ALTER COLUMN instance_id SET NOT NULL,"
-                                    " ALTER COLUMN process_id SET NOT NULL"))
+            tx.conn.execute(
+                sa.text(
+                    "ALTER TABLE history ALTER COLUMN instance_id SET NOT NULL, ALTER COLUMN process_id SET NOT NULL"
+                )
+            )
         else:
             tx.conn.execute(sa.text("ALTER TABLE history RENAME TO h_old"))
             for index in store.history.indexes:
                 tx.conn.execute(sa.text(f"DROP INDEX {index.name}"))
-            tx.conn.execute(sa.text(
-                "CREATE TABLE history (id INTEGER NOT NULL PRIMARY KEY, instance_id INTEGER NOT NULL,"
-                " process_id VARCHAR(200) NOT NULL, at DATETIME NOT NULL, actor VARCHAR(200),"
-                " kind VARCHAR(40) NOT NULL, element VARCHAR(200), task_id INTEGER, detail TEXT)"))
+            tx.conn.execute(
+                sa.text(
+                    "CREATE TABLE history (id INTEGER NOT NULL PRIMARY KEY, instance_id INTEGER NOT NULL,"
+                    " process_id VARCHAR(200) NOT NULL, at DATETIME NOT NULL, actor VARCHAR(200),"
+                    " kind VARCHAR(40) NOT NULL, element VARCHAR(200), task_id INTEGER, detail TEXT)"
+                )
+            )
             tx.conn.execute(sa.text("INSERT INTO history SELECT * FROM h_old"))
             tx.conn.execute(sa.text("DROP TABLE h_old"))
         tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version >= 3"))
@@ -106,8 +152,20 @@ def test_a_version_2_database_keeps_its_history_and_takes_rows_without_a_case(en
     assert later.init()["schema_before"] == 2
     assert later.history(case["id"]) == before
     with later.store.tx() as tx:
-        tx.add_history([{"instance_id": None, "process_id": None, "at": later.clock.now(), "actor": "x",
-                         "kind": "denied", "element": None, "task_id": None, "detail": None}])
+        tx.add_history(
+            [
+                {
+                    "instance_id": None,
+                    "process_id": None,
+                    "at": later.clock.now(),
+                    "actor": "x",
+                    "kind": "denied",
+                    "element": None,
+                    "task_id": None,
+                    "detail": None,
+                }
+            ]
+        )
     assert [h["kind"] for h in later.history(None)] == ["denied"]
     with later.store.engine.connect() as conn:
         indexes = {ix["name"] for ix in sa.inspect(conn).get_indexes("history")}
@@ -144,12 +202,17 @@ def test_the_queue_queries_use_the_partial_indexes(engine: Engine) -> None:
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     engine.start("review", "K-1", {"amount": 2})
     sent: list[tuple[str, object]] = []
-    sa.event.listen(engine.store.engine, "before_cursor_execute",
-                    lambda conn, cur, statement, params, *_: sent.append((statement, params)))
+    sa.event.listen(
+        engine.store.engine,
+        "before_cursor_execute",
+        lambda conn, cur, statement, params, *_: sent.append((statement, params)),
+    )
     with engine.store.tx(write=False) as tx:
         raw = tx.conn.connection.dbapi_connection
-        for query, index in (({"role": "clerk"}, "ix_human_tasks_ready_role"),
-                             ({"assignee": "li"}, "ix_human_tasks_assigned")):
+        for query, index in (
+            ({"role": "clerk"}, "ix_human_tasks_ready_role"),
+            ({"assignee": "li"}, "ix_human_tasks_assigned"),
+        ):
             sent.clear()
             tx.query_tasks(**query)
             statement, params = sent[-1]
@@ -162,13 +225,17 @@ def test_the_workload_count_reads_its_index_alone(engine: Engine, monkeypatch) -
     index of task completions, without visiting the history table (SQLite's plan)."""
     if engine.store.dialect != "sqlite":
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
-    from datetime import datetime, timezone
-    from engine import kpistore
+    from datetime import datetime
+
+    from hall.engine import kpistore
+
     sent: list[tuple[str, dict]] = []
     real = kpistore._cursor
-    monkeypatch.setattr(kpistore, "_cursor", lambda tx, sql, params: sent.append((sql, params)) or real(tx, sql, params))
+    monkeypatch.setattr(
+        kpistore, "_cursor", lambda tx, sql, params: sent.append((sql, params)) or real(tx, sql, params)
+    )
     with engine.store.tx(write=False) as tx:
-        kpistore.workload(tx, datetime(2026, 1, 1, tzinfo=timezone.utc), datetime(2027, 1, 1, tzinfo=timezone.utc))
+        kpistore.workload(tx, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
         sql, params = sent[-1]
         plan = tx.conn.connection.dbapi_connection.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
     assert "COVERING INDEX ix_history_completed_at" in " ".join(str(r) for r in plan)
@@ -180,8 +247,9 @@ def test_an_instances_ready_tasks_are_read_by_instance_whatever_the_statistics(e
     planner then took the partial role index and scanned every ready task: 40 ms a load)."""
     if engine.store.dialect != "postgresql":
         pytest.skip("PostgreSQL's planner")
-    from engine import jobstore
-    from engine.store import _PG_SQL
+    from hall.engine import jobstore
+    from hall.engine.store import _PG_SQL
+
     with engine.store.tx() as tx:
         tx.conn.exec_driver_sql("ANALYZE human_tasks")  # statistics of an empty table, as in a new hall
     case = engine.start("review", "K-1", {"amount": 2})
@@ -189,13 +257,19 @@ def test_an_instances_ready_tasks_are_read_by_instance_whatever_the_statistics(e
         tx.conn.exec_driver_sql(  # 10,000 more cases with a ready task each, since that ANALYZE
             "INSERT INTO instances (id, definition_id, process_id, status, started_at, updated_at, version, state,"
             " variables) SELECT %(i)s + n, definition_id, process_id, status, started_at, updated_at, 0, '{}', '{}'"
-            " FROM instances, generate_series(1, 10000) AS n WHERE id = %(i)s", {"i": case["id"]})
+            " FROM instances, generate_series(1, 10000) AS n WHERE id = %(i)s",
+            {"i": case["id"]},
+        )
         tx.conn.exec_driver_sql(
             "INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, role, status, created_at,"
             " due_provisional) SELECT %(i)s + n, 'review', md5(n::text), 'x', 'clerk', 'ready', now(), false"
-            " FROM generate_series(1, 10000) AS n", {"i": case["id"]})
+            " FROM generate_series(1, 10000) AS n",
+            {"i": case["id"]},
+        )
         raw = tx.conn.connection.dbapi_connection
-        for sql, params in ((_PG_SQL["ready_human_tasks"], {"id": case["id"]}),
-                            (jobstore._GROUP_LOAD, {"instances": [case["id"]]})):
+        for sql, params in (
+            (_PG_SQL["ready_human_tasks"], {"id": case["id"]}),
+            (jobstore._GROUP_LOAD, {"instances": [case["id"]]}),
+        ):
             plan = " ".join(r[0] for r in raw.execute(b"EXPLAIN " + sql, params).fetchall())
             assert "ix_human_tasks_instance" in plan and "ix_human_tasks_ready_role" not in plan, plan

@@ -3,6 +3,7 @@
 Time never passes by sleeping: the FixedClock is moved and the worker is run once.
 Subprocess tests cover what only real processes show: SIGTERM, kill -9 and several workers.
 """
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
-
-from engine import jobstore
-from engine.store import history, jobs
-
-from .conftest import FIXTURES, PG_URL
+from conftest import FIXTURES, PG_URL
+from hall.engine import jobstore
+from hall.engine.store import history, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
 CST = "+08:00"
@@ -63,7 +62,7 @@ def test_boundary_timers_across_the_national_day_holiday(engine, clock):
     summary, events = run_once(engine)
     assert fired(events) == [(case["id"], "remind")] and summary["fired"] == 1
     view = engine.show(case["id"])
-    assert view["variables"]["reminded"] is True          # non-interrupting: the task is still there
+    assert view["variables"]["reminded"] is True  # non-interrupting: the task is still there
     assert [t["name"] for t in view["tasks"]] == ["handle"]
     assert [t["element"] for t in view["timers"]] == ["escalate"]
 
@@ -74,7 +73,7 @@ def test_boundary_timers_across_the_national_day_holiday(engine, clock):
     clock.set(at("2026-10-09T16:00"))
     assert fired(run_once(engine)[1]) == [(case["id"], "escalate")]
     view = engine.show(case["id"])
-    assert [t["name"] for t in view["tasks"]] == ["escalated"]   # interrupting: handle was cancelled
+    assert [t["name"] for t in view["tasks"]] == ["escalated"]  # interrupting: handle was cancelled
     assert view["timers"] == [] and job_rows(engine) == []
     assert kinds(engine, case["id"], "timer_fired") == ["remind", "escalate"]
 
@@ -120,7 +119,7 @@ def test_every_working_day_at_15_skips_the_holiday(engine, clock):
     clock.set(at("2026-09-30T15:00"))
     assert fired(run_once(engine)[1]) == [(case["id"], "every")]
     (row,) = job_rows(engine)
-    assert row["due_at"] == at("2026-10-08T15:00")            # next working day after 国庆节
+    assert row["due_at"] == at("2026-10-08T15:00")  # next working day after 国庆节
     clock.set(at("2026-10-08T14:59"))
     assert fired(run_once(engine)[1]) == []
     clock.set(at("2026-10-08T15:00"))
@@ -132,15 +131,22 @@ def test_every_working_day_at_15_skips_the_holiday(engine, clock):
 def test_stale_job_is_deleted_and_suspended_instance_waits(engine, clock):
     case = engine.start("timer_wait")
     with engine.store.tx() as tx:
-        tx.add_job(instance_id=case["id"], element="ghost", spiff_task_id=str(uuid.uuid4()), kind="timer",
-                   due_at=clock.now(), attempts=0, created_at=clock.now())
+        tx.add_job(
+            instance_id=case["id"],
+            element="ghost",
+            spiff_task_id=str(uuid.uuid4()),
+            kind="timer",
+            due_at=clock.now(),
+            attempts=0,
+            created_at=clock.now(),
+        )
     summary, events = run_once(engine)
     assert [(e.kind, e.job.element) for e in events] == [("stale", "ghost")] and summary["stale"] == 1
     assert [r["element"] for r in job_rows(engine)] == ["wait"]
 
     engine.suspend(case["id"], "waiting for papers")
     clock.advance(hours=2)
-    assert run_once(engine)[1] == []                           # a suspended instance's timer waits
+    assert run_once(engine)[1] == []  # a suspended instance's timer waits
     assert [r["element"] for r in job_rows(engine)] == ["wait"]
     engine.resume(case["id"])
     assert fired(run_once(engine)[1]) == [(case["id"], "wait")]
@@ -153,6 +159,7 @@ def test_failing_firing_backs_off_then_becomes_an_incident_and_retry_fires(engin
 
     def broken(*args, **kwargs):
         raise RuntimeError("connection to the message bus lost")
+
     monkeypatch.setattr(engine.runtime, "fire_timer", broken)
 
     delays = []
@@ -163,7 +170,7 @@ def test_failing_firing_backs_off_then_becomes_an_incident_and_retry_fires(engin
         (row,) = job_rows(engine)
         assert row["attempts"] == attempt and row["locked_by"] is None and "message bus" in row["last_error"]
         delays.append(row["due_at"] - clock.now())
-        assert run_once(engine, max_attempts=3)[1] == []       # not due again yet
+        assert run_once(engine, max_attempts=3)[1] == []  # not due again yet
         clock.set(row["due_at"])
     assert delays == [timedelta(seconds=30), timedelta(seconds=60)]
 
@@ -172,7 +179,7 @@ def test_failing_firing_backs_off_then_becomes_an_incident_and_retry_fires(engin
     view = engine.show(case["id"])
     assert view["status"] == "incident" and view["incident"]["element"] == "wait"
     assert "3 attempts" in view["incident"]["error"] and "message bus lost" in view["incident"]["error"]
-    assert run_once(engine)[1] == []                           # nobody hammers an instance in incident
+    assert run_once(engine)[1] == []  # nobody hammers an instance in incident
 
     monkeypatch.setattr(engine.runtime, "fire_timer", real)
     engine.retry(case["id"])
@@ -186,11 +193,12 @@ def test_lease_expiry_hands_the_job_to_another_worker(engine, make_engine, clock
     with engine.store.tx() as tx:
         (held,) = jobstore.acquire(tx, "host-a:1", clock.now(), 10, lease=60)
     other = make_engine()
-    assert run_once(other, worker_id="host-b:2")[1] == []     # the lease is live
+    assert run_once(other, worker_id="host-b:2")[1] == []  # the lease is live
     clock.advance(seconds=61)
     assert fired(run_once(other, worker_id="host-b:2")[1]) == [(case["id"], "wait")]
     # The first worker wakes up: its claim is gone, it does nothing.
-    from engine.worker import Worker
+    from hall.engine.worker import Worker
+
     events: list = []
     Worker(engine.store, engine.runtime, clock, worker_id="host-a:1", on_event=events.append)._run(held)
     assert [e.kind for e in events] == ["lost"]
@@ -200,16 +208,32 @@ def test_lease_expiry_hands_the_job_to_another_worker(engine, make_engine, clock
 def test_acquire_walks_the_due_index(engine, clock):
     ids = _start_many(engine, "timer_wait", 20)
     later = clock.now() + timedelta(days=30)
-    with engine.store.tx() as tx:                              # many pending timers, few instances
-        tx.conn.execute(jobs.insert(), [
-            {"instance_id": ids[n % 20], "element": "pending", "spiff_task_id": str(uuid.uuid4()), "kind": "timer",
-             "due_at": later + timedelta(seconds=n), "attempts": 0, "created_at": clock.now()} for n in range(5000)])
+    with engine.store.tx() as tx:  # many pending timers, few instances
+        tx.conn.execute(
+            jobs.insert(),
+            [
+                {
+                    "instance_id": ids[n % 20],
+                    "element": "pending",
+                    "spiff_task_id": str(uuid.uuid4()),
+                    "kind": "timer",
+                    "due_at": later + timedelta(seconds=n),
+                    "attempts": 0,
+                    "created_at": clock.now(),
+                }
+                for n in range(5000)
+            ],
+        )
     with engine.store.tx() as tx:
         tx.conn.exec_driver_sql("ANALYZE")
     with engine.store.tx() as tx:
-        pick = (sa.select(jobs.c.id).join(jobstore.instances, jobstore.instances.c.id == jobs.c.instance_id)
-                .where(jobstore._due(clock.now()), jobstore.instances.c.status == "running")
-                .order_by(jobs.c.due_at).limit(100))
+        pick = (
+            sa.select(jobs.c.id)
+            .join(jobstore.instances, jobstore.instances.c.id == jobs.c.instance_id)
+            .where(jobstore._due(clock.now()), jobstore.instances.c.status == "running")
+            .order_by(jobs.c.due_at)
+            .limit(100)
+        )
         sql = str(pick.compile(tx.conn, compile_kwargs={"literal_binds": True}))
         if tx.dialect == "sqlite":
             plan = " ".join(str(r[-1]) for r in tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
@@ -230,7 +254,8 @@ def test_pending_stats_and_count_due(engine, clock):
 
 # -- the command line ------------------------------------------------------------------------------
 def test_cli_worker_once_and_calendar(tmp_path):
-    from cli import main
+    from hall.cli import main
+
     db = str(tmp_path / "hall.db")
     runner = CliRunner()
 
@@ -251,6 +276,7 @@ def test_cli_worker_once_and_calendar(tmp_path):
     assert code == 2 and "--group" in out and "0 is not in the range x>=1" in out
     code, out = hall("2026-10-09T16:00+08:00", "worker", "--once", "--batch", "5", "--group", "1", "--json")
     import json
+
     summary = json.loads(out)
     assert code == 0 and summary["fired"] == 1 and summary["jobs"]["pending"] == 0
 
@@ -267,7 +293,7 @@ def test_cli_worker_once_and_calendar(tmp_path):
 
 # -- real processes: SIGTERM, kill -9, several workers ---------------------------------------------
 def _hall_cmd(url: str, now: str, *args: str) -> list[str]:
-    return [sys.executable, "-u", str(ROOT / "cli.py"), "--db", url, "--now", now, "worker", *args]
+    return [sys.executable, "-u", "-m", "hall.cli", "--db", url, "--now", now, "worker", *args]
 
 
 def _start_many(eng, process: str, n: int) -> list[int]:
@@ -276,16 +302,24 @@ def _start_many(eng, process: str, n: int) -> list[int]:
 
 def _fired_per_instance(eng) -> dict[int, int]:
     with eng.store.tx(write=False) as tx:
-        q = (sa.select(history.c.instance_id, sa.func.count()).where(history.c.kind == "timer_fired")
-             .group_by(history.c.instance_id))
+        q = (
+            sa.select(history.c.instance_id, sa.func.count())
+            .where(history.c.kind == "timer_fired")
+            .group_by(history.c.instance_id)
+        )
         return dict(tx.conn.execute(q).all())
 
 
 def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, clock, tmp_path):
     ids = _start_many(engine, "timer_wait", 300)
     now = (clock.now() + timedelta(hours=1)).isoformat()
-    proc = subprocess.Popen(_hall_cmd(db_url, now, "--batch", "50", "--poll", "0.2"), cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        _hall_cmd(db_url, now, "--batch", "50", "--poll", "0.2"),
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     first = proc.stdout.readline()
     assert first.startswith("fired"), first + proc.stderr.read()
     proc.send_signal(signal.SIGTERM)
@@ -298,7 +332,7 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
     assert time.monotonic() - began < 5
     assert "stopped by SIGTERM" in out
     rows = job_rows(engine)
-    assert all(r["locked_by"] is None for r in rows)          # what was held is released
+    assert all(r["locked_by"] is None for r in rows)  # what was held is released
     done = _fired_per_instance(engine)
     assert set(done.values()) <= {1} and len(done) + len(rows) == len(ids)
     assert len(done) == len([ln for ln in (first + out).splitlines() if ln.startswith("fired")])
@@ -316,14 +350,20 @@ def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(eng
     env = dict(os.environ, PYTHONUNBUFFERED="1")
 
     def worker(batch: int, moment: datetime = now) -> subprocess.Popen:
-        return subprocess.Popen(_hall_cmd(db_url, moment.isoformat(), "--once", "--batch", str(batch), "--lease", "30"),
-                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        return subprocess.Popen(
+            _hall_cmd(db_url, moment.isoformat(), "--once", "--batch", str(batch), "--lease", "30"),
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
 
-    victim = worker(400)                                      # claims a big batch, dies in the middle of it
+    victim = worker(400)  # claims a big batch, dies in the middle of it
     others = [worker(25), worker(25)]
     line = victim.stdout.readline()
     assert line.startswith("fired"), line + victim.stderr.read()
-    victim.kill()                                             # SIGKILL: no cleanup at all
+    victim.kill()  # SIGKILL: no cleanup at all
     victim.wait()
     for p in others:
         out, err = p.communicate(timeout=120)
@@ -385,22 +425,25 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
 
 
-def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_transaction(engine, clock,
-                                                                                       monkeypatch) -> None:
+def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_transaction(
+    engine, clock, monkeypatch
+) -> None:
     """The new case and the start job's next due time commit together: a start that cannot schedule
     its next firing leaves no case behind (it would start again when the job is retried)."""
-    from engine.store import Tx
+    from hall.engine.store import Tx
+
     engine.deploy([Path(__file__).parent / "start_timers"])
     clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
 
     def refuse(self, *args) -> None:
         raise RuntimeError("no next firing")
+
     monkeypatch.setattr(Tx, "reschedule_start_job", refuse)
     summary, events = run_once(engine)
     assert [e.kind for e in events] == ["retry"] and summary["fired"] == 0
     assert engine.instances(process="timer_start_daily") == []
     monkeypatch.undo()
-    clock.advance(minutes=1)                     # the retry's backoff (30 s)
+    clock.advance(minutes=1)  # the retry's backoff (30 s)
     assert run_once(engine)[0]["fired"] == 1 and len(engine.instances(process="timer_start_daily")) == 1
 
 
@@ -413,13 +456,15 @@ def _pg_only(engine) -> None:
 def _xmin(engine, instance_id: int) -> int:
     """The transaction that last wrote the instance row (PostgreSQL)."""
     with engine.store.tx(write=False) as tx:
-        return tx.conn.exec_driver_sql(f"SELECT xmin::text::bigint FROM instances WHERE id = {int(instance_id)}").scalar()
+        return tx.conn.exec_driver_sql(
+            f"SELECT xmin::text::bigint FROM instances WHERE id = {int(instance_id)}"
+        ).scalar()
 
 
 def test_the_group_load_reads_what_the_ordinary_load_reads(engine, clock) -> None:
     _pg_only(engine)
-    case, other = engine.start("timer_boundary"), engine.start("timer_wait")
-    clock.advance(hours=1)                       # the reminder (45 min) and the wait (1 h) are due
+    case, _other = engine.start("timer_boundary"), engine.start("timer_wait")
+    clock.advance(hours=1)  # the reminder (45 min) and the wait (1 h) are due
     with engine.store.tx() as tx:
         claimed = jobstore.acquire(tx, "w:1", clock.now(), 10, lease=60)
     (job,) = [j for j in claimed if j.instance_id == case["id"]]
@@ -434,7 +479,8 @@ def test_the_group_load_reads_what_the_ordinary_load_reads(engine, clock) -> Non
     assert loaded["row"] == plain["row"] and loaded["task_rows"] == plain["task_rows"]
     assert loaded["human"] == plain["human"] and len(loaded["human"]) == 1
     assert sorted((j["spiff_task_id"], j["due_at"], j["element"]) for j in loaded["jobs"]) == sorted(
-        (j["spiff_task_id"], j["due_at"], j["element"]) for j in plain["jobs"])
+        (j["spiff_task_id"], j["due_at"], j["element"]) for j in plain["jobs"]
+    )
     assert loaded["has_children"] is plain["has_children"] is False
 
 
@@ -446,10 +492,25 @@ def test_a_moved_version_writes_nothing_through_the_group_save(engine, clock) ->
     case, other = engine.start("timer_wait"), engine.start("timer_wait")
     before = ([len(engine.history(c["id"])) for c in (case, other)], job_rows(engine))
 
-    row = {"state": "{}", "variables": "{}", "updated_at": clock.now(), "ended_at": None,
-           "definition_id": 1, "incident_element": None, "incident_error": None}
-    hist = {"instance_id": case["id"], "process_id": "timer_wait", "at": clock.now(), "actor": "x",
-            "kind": "timer_fired", "element": "wait", "task_id": None, "detail": '{"a":"中"}'}
+    row = {
+        "state": "{}",
+        "variables": "{}",
+        "updated_at": clock.now(),
+        "ended_at": None,
+        "definition_id": 1,
+        "incident_element": None,
+        "incident_error": None,
+    }
+    hist = {
+        "instance_id": case["id"],
+        "process_id": "timer_wait",
+        "at": clock.now(),
+        "actor": "x",
+        "kind": "timer_fired",
+        "element": "wait",
+        "task_id": None,
+        "detail": '{"a":"中"}',
+    }
     with pytest.raises(jobstore.VersionMoved):
         with engine.store.tx() as tx:
             gtx = jobstore.GroupTx(tx)
@@ -465,7 +526,7 @@ def test_a_group_fires_the_timers_of_several_cases_in_one_transaction(engine, cl
     _pg_only(engine)
     cases = [engine.start("timer_boundary") for _ in range(5)]
     clock.advance(minutes=45)
-    engine.runtime._cache.clear()                # cold, as in a worker process that never saw the cases
+    engine.runtime._cache.clear()  # cold, as in a worker process that never saw the cases
     summary, events = run_once(engine)
     assert fired(events) == [(c["id"], "remind") for c in cases] and summary["fired"] == 5
     assert len({_xmin(engine, c["id"]) for c in cases}) == 1
@@ -487,9 +548,9 @@ def test_the_group_statements_are_planned_for_the_tables_as_they_are(engine, clo
     _pg_only(engine)
     cases = [engine.start("timer_wait") for _ in range(16)]
     clock.advance(hours=1)
-    summary, _ = run_once(engine, group=2)       # eight groups: psycopg prepares from the fifth use on
+    summary, _ = run_once(engine, group=2)  # eight groups: psycopg prepares from the fifth use on
     assert summary["fired"] == 16
-    with engine.store.tx(write=False) as tx:     # the worker's own connection (a Store keeps one)
+    with engine.store.tx(write=False) as tx:  # the worker's own connection (a Store keeps one)
         prepared = [r[0] for r in tx.conn.exec_driver_sql("SELECT statement FROM pg_prepared_statements")]
     assert prepared and not [p for p in prepared if "human_tasks" in p and "ANY" in p], prepared
     assert all(kinds(engine, c["id"], "timer_fired") == ["wait"] for c in cases)
@@ -499,7 +560,7 @@ def test_two_timers_of_one_case_in_one_batch_fire_one_after_the_other(engine, cl
     """A group holds each case once: the second due timer of a case fires after the group, from
     the state the first left (the escalation cancels the task the reminder left waiting)."""
     cases = [engine.start("timer_boundary") for _ in range(3)]
-    clock.advance(days=7)                        # the reminder and the escalation of every case are due
+    clock.advance(days=7)  # the reminder and the escalation of every case are due
     summary, events = run_once(engine)
     assert sorted(fired(events)) == sorted((c["id"], e) for c in cases for e in ("remind", "escalate"))
     assert summary["fired"] == 6 and job_rows(engine) == []
@@ -519,6 +580,7 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
         if instance_id == b["id"]:
             raise RuntimeError("the reminder service is down")
         return fire(tx, instance_id, *args, **kwargs)
+
     monkeypatch.setattr(engine.runtime, "fire_timer", failing)
     summary, events = run_once(engine)
     assert fired(events) == [(a["id"], "remind"), (c["id"], "remind")]
@@ -528,7 +590,7 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
         assert engine.show(case["id"])["variables"]["reminded"] is True
     assert kinds(engine, b["id"], "timer_fired") == [] and "reminded" not in engine.show(b["id"])["variables"]
     monkeypatch.undo()
-    clock.advance(minutes=1)                     # the retry's backoff
+    clock.advance(minutes=1)  # the retry's backoff
     assert fired(run_once(engine)[1]) == [(b["id"], "remind")]
     assert engine.show(b["id"])["variables"]["reminded"] is True
 
@@ -537,17 +599,18 @@ def test_a_case_locked_by_a_clerk_is_left_out_of_the_group_and_fires_after_it(en
     """The group does not wait for a lock while it holds others (two workers could deadlock): a
     case a clerk's transaction holds fires alone once the clerk commits, from what the clerk left."""
     import threading
+
     _pg_only(engine)
     a, b, c = (engine.start("timer_boundary") for _ in range(3))
     clock.advance(minutes=45)
     clerk, worker = make_engine(), make_engine()
     result: list = []
-    with clerk.store.tx() as tx:                 # the clerk's step on b, not yet committed
+    with clerk.store.tx() as tx:  # the clerk's step on b, not yet committed
         assert tx.instance_version(b["id"], lock=True) is not None
         thread = threading.Thread(target=lambda: result.append(run_once(worker)))
         thread.start()
         thread.join(1.0)
-        assert thread.is_alive()                 # a and c are fired; b waits for the clerk
+        assert thread.is_alive()  # a and c are fired; b waits for the clerk
         assert kinds(engine, a["id"], "timer_fired") == kinds(engine, c["id"], "timer_fired") == ["remind"]
     thread.join(30)
     summary, events = result[0]
@@ -562,9 +625,11 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     instance as B left it (the reminder no longer waits: stale), never B's new instance row with
     the task rows from before B (the reminder would fire on a case that was escalated)."""
     import threading
-    from engine.worker import Worker
+
+    from hall.engine.worker import Worker
+
     case = engine.start("timer_boundary")
-    clock.advance(days=7)                        # both the reminder and the escalation are due
+    clock.advance(days=7)  # both the reminder and the escalation are due
     with engine.store.tx() as tx:
         (job,) = jobstore.acquire(tx, "w:a", clock.now(), 1, lease=60)
     other = make_engine()
@@ -574,7 +639,7 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     events: list = []
     worker_a = Worker(engine.store, engine.runtime, clock, worker_id="w:a", on_event=events.append)
     engine.runtime._cache.clear()  # a cold load, as in a worker process that never saw the case
-    with other.store.tx() as tx:   # worker B's transaction, held open while A starts
+    with other.store.tx() as tx:  # worker B's transaction, held open while A starts
         _status, version = jobstore.hold(tx, taken, "w:b")
         assert other.runtime.fire_timer(tx, case["id"], taken.spiff_task_id, "worker w:b", version)
         thread = threading.Thread(target=worker_a._run, args=(job,))
@@ -607,16 +672,20 @@ def test_async_before_and_after_run_in_the_worker_not_in_the_clerks_step(engine,
     assert view["variables"]["share"] == 30 and view["variables"]["notice"] == "each pays 30.0"
     assert [t["name"] for t in view["tasks"]] == ["check"] and job_rows(engine) == []
     history = engine.history(case["id"])
-    assert [(h["kind"], h["element"], (h["detail"] or {}).get("at")) for h in history
-            if h["kind"].startswith("async_")] == [
-        ("async_scheduled", "calc", "before"), ("async_continued", "calc", "before"),
-        ("async_scheduled", "calc", "after"), ("async_continued", "calc", "after")]
+    assert [
+        (h["kind"], h["element"], (h["detail"] or {}).get("at")) for h in history if h["kind"].startswith("async_")
+    ] == [
+        ("async_scheduled", "calc", "before"),
+        ("async_continued", "calc", "before"),
+        ("async_scheduled", "calc", "after"),
+        ("async_continued", "calc", "after"),
+    ]
 
 
 def test_a_failing_async_task_is_an_incident_and_retry_runs_it_in_the_worker(engine, clock):
     case = engine.start("async_steps")
     (enter,) = engine.show(case["id"])["tasks"]
-    engine.complete(enter["id"], {"total": 90, "parts": 0})   # the completion stands, whatever follows
+    engine.complete(enter["id"], {"total": 90, "parts": 0})  # the completion stands, whatever follows
     assert engine.history(case["id"])[-1]["kind"] == "async_scheduled"
     clock.advance(seconds=1)
     run_once(engine)
@@ -649,8 +718,9 @@ def test_an_async_continuation_at_the_same_moment_it_was_written(engine, clock):
 
 # -- the warning time of a task (camunda:followUpDate) ---------------------------------------------
 def test_a_task_is_due_soon_from_its_follow_up_date_on_the_working_day_calendar(engine, clock, tmp_path):
-    from cli import main
-    clock.set(at("2026-09-30T10:00"))               # the day before the National Day holiday
+    from hall.cli import main
+
+    clock.set(at("2026-09-30T10:00"))  # the day before the National Day holiday
     case = engine.start("follow_up")
     (task,) = engine.tasks(instance=case["id"])
     # 国庆节 1-7 October is not counted: 1 working day later is 8 October, 2 are 9 October
@@ -658,21 +728,35 @@ def test_a_task_is_due_soon_from_its_follow_up_date_on_the_working_day_calendar(
     assert datetime.fromisoformat(task["due_at"]) == at("2026-10-09T10:00")
 
     def line(now: str) -> str:
-        result = CliRunner().invoke(main, ["--db", engine.store.url, "--forms", str(FIXTURES / "forms"),
-                                           "--now", now, "tasks", "--instance", str(case["id"])])
+        result = CliRunner().invoke(
+            main,
+            [
+                "--db",
+                engine.store.url,
+                "--forms",
+                str(FIXTURES / "forms"),
+                "--now",
+                now,
+                "tasks",
+                "--instance",
+                str(case["id"]),
+            ],
+        )
         assert result.exit_code == 0, result.output
         return next(ln for ln in result.output.splitlines() if "Answer the customer" in ln)
 
-    assert "(soon)" not in line("2026-10-08T09:59+08:00")    # a day left, before the warning time
-    assert "(soon)" in line("2026-10-08T10:00+08:00")         # still a day left, but past the warning
+    assert "(soon)" not in line("2026-10-08T09:59+08:00")  # a day left, before the warning time
+    assert "(soon)" in line("2026-10-08T10:00+08:00")  # still a day left, but past the warning
     assert "OVERDUE" in line("2026-10-09T10:01+08:00")
 
 
 def test_validate_checks_the_follow_up_date(tmp_path):
-    from cli import main
+    from hall.cli import main
+
     bad = tmp_path / "bad.bpmn"
-    bad.write_text((FIXTURES / "follow_up.bpmn").read_text().replace('followUpDate="1 working day"',
-                                                                      'followUpDate="1 wrking day"'))
+    bad.write_text(
+        (FIXTURES / "follow_up.bpmn").read_text().replace('followUpDate="1 working day"', 'followUpDate="1 wrking day"')
+    )
     result = CliRunner().invoke(main, ["--forms", str(FIXTURES / "forms"), "validate", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}:7: answer: followUpDate: unknown unit 'wrking'" in result.output

@@ -1,15 +1,16 @@
 """A worker process for the concurrency and crash tests: completes tasks and reports each one.
 
-    python -m tests.workload complete URL TASK_ID WHO      # complete one task, print ok/error
-    python -m tests.workload churn URL                     # complete linear7 tasks forever, print "ack <task>"
+python -m tests.workload complete URL TASK_ID WHO      # complete one task, print ok/error
+python -m tests.workload churn URL                     # complete linear7 tasks forever, print "ack <task>"
 """
+
 from __future__ import annotations
 
 import sys
 import time
 
-from engine import Engine
-from engine.errors import HallError
+from hall.engine import Engine
+from hall.engine.errors import HallError
 
 
 def complete_one(url: str, task_id: str, who: str, start_at: str) -> None:

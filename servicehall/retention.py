@@ -17,17 +17,19 @@ export document, read as the system so nothing is a placeholder) under `archive`
 written nothing is deleted. The indicators of periods whose cases were purged change (their history
 rows go with them): make the reports of a period (R-K3) before purging it.
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from datetime import date, datetime, time, timezone
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import ConfigInvalid, HallError, OutputNotWritable
+from ..engine.errors import ConfigInvalid, HallError, OutputNotWritable
 
 DEFAULTS: dict[str, Any] = {
     "default": "never",
@@ -46,15 +48,20 @@ class Keep:
     unit: str | None
 
     @classmethod
-    def parse(cls, text: Any, where: str = "retention") -> "Keep":
+    def parse(cls, text: Any, where: str = "retention") -> Keep:
         t = str(text).strip()
         if t.lower() in ("never", "forever", "永久"):
             return cls("never", None, None)
         m = _SPAN.match(t)
         if not m:
-            raise ConfigInvalid("configuration", None, f"{where}: {t!r} is not a retention period "
-                                                       "(write `6 months`, `1 year`, `180 days` or `never`)")
-        unit = {"天": "days", "个月": "months", "月": "months", "年": "years"}.get(m.group(2), m.group(2).rstrip("s") + "s")
+            raise ConfigInvalid(
+                "configuration",
+                None,
+                f"{where}: {t!r} is not a retention period (write `6 months`, `1 year`, `180 days` or `never`)",
+            )
+        unit = {"天": "days", "个月": "months", "月": "months", "年": "years"}.get(
+            m.group(2), m.group(2).rstrip("s") + "s"
+        )
         return cls(t, int(m.group(1)), unit)
 
     @property
@@ -67,14 +74,15 @@ class Keep:
             return None
         if self.unit == "days":
             from datetime import timedelta
+
             return now - timedelta(days=self.amount)
         months = self.amount * (12 if self.unit == "years" else 1)
         m = now.year * 12 + now.month - 1 - months
         year, month = m // 12, m % 12 + 1
         import calendar as _cal
+
         day = min(now.day, _cal.monthrange(year, month)[1])
         return now.replace(year=year, month=month, day=day)
-
 
     @property
     def months_at_least(self) -> float:
@@ -104,8 +112,11 @@ def policy(settings: Mapping[str, Any] | None) -> tuple[Keep, dict[str, Keep]]:
     if not isinstance(raw.get("archive", DEFAULTS["archive"]), str) or not str(raw.get("archive", "x")).strip():
         raise ConfigInvalid(source, None, "retention.archive: must be a folder (text)")
     if not isinstance(raw.get("processes") or {}, Mapping):
-        raise ConfigInvalid(source, None, "retention.processes: must map a process to its period, e.g. "
-                                          "{complaint: 6 months, filing: never}")
+        raise ConfigInvalid(
+            source,
+            None,
+            "retention.processes: must map a process to its period, e.g. {complaint: 6 months, filing: never}",
+        )
     default = _parse(source, raw.get("default", DEFAULTS["default"]), "retention.default")
     procs = dict(DEFAULTS["processes"])
     procs.update(raw.get("processes") or {})
@@ -129,9 +140,17 @@ def export_case(engine: Any, instance_id: int, user: str | None = None) -> dict[
     """The case file: the instance with its variables, the history, the forms filled, linked cases."""
     view = engine.show(instance_id, user=user)
     history = engine.history(instance_id, user=user)
-    forms = [{"task": h["task"], "element": h["element"], "at": h["at"], "actor": h["actor"],
-              "data": (h["detail"] or {}).get("data")}
-             for h in history if h["kind"] == "task_completed"]
+    forms = [
+        {
+            "task": h["task"],
+            "element": h["element"],
+            "at": h["at"],
+            "actor": h["actor"],
+            "data": (h["detail"] or {}).get("data"),
+        }
+        for h in history
+        if h["kind"] == "task_completed"
+    ]
     return {
         "format": "hall-case-file/1",
         "exported_at": engine.clock.now().isoformat(),
@@ -152,12 +171,13 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     cases in that window (the date itself is refused, R-C9): nothing younger than its retention
     period is ever deleted.
     """
-    from . import kpistore as ks
+    from ..engine import kpistore as ks
+
     engine.authorize(user, "manage", "purge", "finished cases")
     default, per_process = policy(engine.settings)
     tz = ZoneInfo(engine.deadlines.calendar.config.timezone)
     now = engine.clock.now()
-    limit = datetime.combine(before, time(0), tzinfo=tz).astimezone(timezone.utc)
+    limit = datetime.combine(before, time(0), tzinfo=tz).astimezone(UTC)
     if limit > now:
         raise HallError(f"--before {before} is in the future")
     with ks.reading(engine.store) as tx:
@@ -167,19 +187,32 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     for r in rows:
         keep = per_process.get(r["process_id"], default)
         cutoff = keep.cutoff(now)
-        item = {"id": r["id"], "process": r["process_id"], "business_key": r["business_key"], "status": r["status"],
-                "ended_at": r["ended_at"].isoformat(), "retention": keep.text}
+        item = {
+            "id": r["id"],
+            "process": r["process_id"],
+            "business_key": r["business_key"],
+            "status": r["status"],
+            "ended_at": r["ended_at"].isoformat(),
+            "retention": keep.text,
+        }
         if keep.forever:
             kept.append(dict(item, reason=f"{r['process_id']} cases are kept forever (retention {keep.text})"))
         elif r["ended_at"] >= cutoff:
             too_young.setdefault(r["process_id"], (keep, cutoff))
-            kept.append(dict(item, reason=f"inside the retention period ({keep.text}) until "
-                                          f"{(r['ended_at'] + (now - cutoff)).astimezone(tz):%Y-%m-%d}"))
+            kept.append(
+                dict(
+                    item,
+                    reason=f"inside the retention period ({keep.text}) until "
+                    f"{(r['ended_at'] + (now - cutoff)).astimezone(tz):%Y-%m-%d}",
+                )
+            )
         else:
             delete.append(item)
     if too_young:
-        what = "; ".join(f"{p} cases are kept {k.text} after they end (R-C9): the latest allowed date is "
-                         f"{c.astimezone(tz):%Y-%m-%d}" for p, (k, c) in sorted(too_young.items()))
+        what = "; ".join(
+            f"{p} cases are kept {k.text} after they end (R-C9): the latest allowed date is {c.astimezone(tz):%Y-%m-%d}"
+            for p, (k, c) in sorted(too_young.items())
+        )
         raise HallError(f"--before {before} is inside the retention period: {what}; nothing was deleted")
     # a case whose linked case stays (it started a case that is kept) stays too, with its link
     ids = {d["id"] for d in delete}
@@ -204,7 +237,7 @@ def archive_cases(engine: Any, plan: Mapping[str, Any], folder: str | Path | Non
     """Write the case file of every planned case under `folder`/<process>/<year ended>/<id>.json."""
     root = Path(folder) if folder else archive_folder(engine.settings)
     out: dict[int, str] = {}
-    required, engine.require_user = engine.require_user, False   # the whole file, as the system reads it
+    required, engine.require_user = engine.require_user, False  # the whole file, as the system reads it
     try:
         for d in plan["delete"]:
             doc = export_case(engine, d["id"])
@@ -222,11 +255,13 @@ def archive_cases(engine: Any, plan: Mapping[str, Any], folder: str | Path | Non
     return out
 
 
-def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None,
-          archive: str | Path | None = None) -> dict[str, Any]:
+def purge(
+    engine: Any, plan: Mapping[str, Any], user: str | None = None, archive: str | Path | None = None
+) -> dict[str, Any]:
     """Archive the planned cases' files, then delete the cases (in one transaction); refuses if any
     changed since it was planned."""
-    from . import kpistore as ks
+    from ..engine import kpistore as ks
+
     engine.authorize(user, "manage", "purge", "finished cases")
     ids = [d["id"] for d in plan["delete"]]
     if not ids:
@@ -241,11 +276,29 @@ def purge(engine: Any, plan: Mapping[str, Any], user: str | None = None,
         rows = ks.delete_instances(tx, ids)
         # not silently: each deleted case leaves one row saying what went, when, by whom and why
         now = engine.clock.now()
-        tx.add_history([{"instance_id": d["id"], "process_id": d["process"], "at": now, "actor": user,
-                         "kind": "purged", "element": None, "task_id": None,
-                         "detail": json.dumps({"business_key": d["business_key"], "status": d["status"],
-                                               "ended_at": d["ended_at"], "retention": d["retention"],
-                                               "before": plan["before"], "archived": archived[d["id"]]},
-                                              ensure_ascii=False)}
-                        for d in plan["delete"]])
+        tx.add_history(
+            [
+                {
+                    "instance_id": d["id"],
+                    "process_id": d["process"],
+                    "at": now,
+                    "actor": user,
+                    "kind": "purged",
+                    "element": None,
+                    "task_id": None,
+                    "detail": json.dumps(
+                        {
+                            "business_key": d["business_key"],
+                            "status": d["status"],
+                            "ended_at": d["ended_at"],
+                            "retention": d["retention"],
+                            "before": plan["before"],
+                            "archived": archived[d["id"]],
+                        },
+                        ensure_ascii=False,
+                    ),
+                }
+                for d in plan["delete"]
+            ]
+        )
     return {"deleted": ids, "rows": rows, "archived": archived}

@@ -7,43 +7,45 @@ processes/complaint.bpmn and processes/filing.bpmn. The exact definitions are in
 `collect` reads (engine.kpistore, the store layer); `compute` is pure and testable on constructed
 events; `indicators` does both for an Engine; `format_text` is what `hall kpi` prints.
 """
+
 from __future__ import annotations
 
 import copy
 import math
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import ConfigInvalid
+from ..engine.errors import ConfigInvalid
 
 DASH = "—"
 
 DEFAULTS: dict[str, Any] = {
     "complaint": {
         "process": "complaint",
-        "limit_task": "investigate",       # its task_created detail.due_at is the limit (办结时限)
-        "limit": "last",                   # last | first: which limit_task before the resolution counts
-        "resolved_task": "revisit",        # the case reaches this task (task_created): resolved
-        "revisit_task": "revisit",         # task_created due_at: due for revisit; task_completed: revisited
+        "limit_task": "investigate",  # its task_created detail.due_at is the limit (办结时限)
+        "limit": "last",  # last | first: which limit_task before the resolution counts
+        "resolved_task": "revisit",  # the case reaches this task (task_created): resolved
+        "revisit_task": "revisit",  # task_created due_at: due for revisit; task_completed: revisited
         "revisit_field": "回访满意度",
         "satisfied": ["满意", "基本满意"],
         "classify_task": "classify",
         "type_field": "类型",
         "topic_field": "专题",
-        "round_task": "feedback",          # completions = PDCA rounds (R-C3)
+        "round_task": "feedback",  # completions = PDCA rounds (R-C3)
     },
     "callbacks": {
         "process": "filing",
         "task": "callback",
         "scores": ["服务态度", "服务效率", "服务价格"],
-        "weights": None,                   # composite = weighted mean; None: settings.综合得分权重 or equal
+        "weights": None,  # composite = weighted mean; None: settings.综合得分权重 or equal
         "agency_task": "sign_agreement",
         "agency_field": "服务机构",
     },
-    "lookback_days": 120,                  # how far before the period a complaint's limit task may lie
+    "lookback_days": 120,  # how far before the period a complaint's limit task may lie
     "percentile": 90,
 }
 
@@ -63,7 +65,7 @@ class KpiConfig:
     percentile: int = DEFAULTS["percentile"]
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> "KpiConfig":
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> KpiConfig:
         settings = settings or {}
         source = str(settings.get("_source", "configuration"))
         raw = settings.get("kpi") or {}
@@ -78,13 +80,15 @@ class KpiConfig:
                     raise ConfigInvalid(source, None, f"kpi.{key}: must be a mapping")
                 for sub in value:
                     if sub not in DEFAULTS[key]:
-                        raise ConfigInvalid(source, None, f"kpi.{key}.{sub}: unknown key "
-                                                          f"(known: {', '.join(DEFAULTS[key])})")
+                        raise ConfigInvalid(
+                            source, None, f"kpi.{key}.{sub}: unknown key (known: {', '.join(DEFAULTS[key])})"
+                        )
                 merged[key].update(value)
             else:
                 merged[key] = value
         for section, key in [("complaint", k) for k in DEFAULTS["complaint"] if k not in ("satisfied",)] + [
-                ("callbacks", k) for k in ("process", "task", "agency_task", "agency_field")]:
+            ("callbacks", k) for k in ("process", "task", "agency_task", "agency_field")
+        ]:
             if not isinstance(merged[section][key], str) or not merged[section][key].strip():
                 raise ConfigInvalid(source, None, f"kpi.{section}.{key}: must be a name (text)")
         for section, key in (("complaint", "satisfied"), ("callbacks", "scores")):
@@ -108,9 +112,12 @@ class KpiConfig:
 
 
 def _weights(w: Any, scores: list[Any]) -> bool:
-    return (isinstance(w, (list, tuple)) and len(w) == len(scores) and sum(
-        x for x in w if isinstance(x, (int, float))) > 0 and all(
-        isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in w))
+    return (
+        isinstance(w, (list, tuple))
+        and len(w) == len(scores)
+        and sum(x for x in w if isinstance(x, (int, float))) > 0
+        and all(isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in w)
+    )
 
 
 def _whole(value: Any) -> bool:
@@ -128,11 +135,11 @@ class Period:
 
     @property
     def start(self) -> datetime:
-        return datetime.combine(self.first, time(0), tzinfo=ZoneInfo(self.tz)).astimezone(timezone.utc)
+        return datetime.combine(self.first, time(0), tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
 
     @property
     def end(self) -> datetime:
-        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.tz)).astimezone(timezone.utc)
+        return datetime.combine(self.last + timedelta(days=1), time(0), tzinfo=ZoneInfo(self.tz)).astimezone(UTC)
 
     def days(self) -> list[date]:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
@@ -178,7 +185,8 @@ def percentile(values: list[float], pct: int) -> float | None:
 # -- reading ---------------------------------------------------------------------------------------------
 def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
     """Every history row the indicators of [start, end) need, as of min(end, now)."""
-    from . import kpistore as ks
+    from ..engine import kpistore as ks
+
     asof = min(end, now)
     since = start - timedelta(days=cfg.lookback_days)
     c, cb = cfg.complaint, cfg.callbacks
@@ -188,13 +196,23 @@ def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: dat
         due = ["due_at"]  # all a task_created row is read for
         raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof, fields=due)
         raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof, fields=due)
-        raw["revisit_created"] = (raw["resolved_created"] if c["revisit_task"] == c["resolved_task"] else
-                                  ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof, fields=due))
+        raw["revisit_created"] = (
+            raw["resolved_created"]
+            if c["revisit_task"] == c["resolved_task"]
+            else ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof, fields=due)
+        )
         raw["revisit_done"] = ks.events(tx, p, "task_completed", [c["revisit_task"]], since, asof)
         raw["cancelled"] = ks.events(tx, p, "cancelled", [None], since, asof, with_detail=False)
         raw["started"] = ks.events(tx, p, "started", [None], since, asof, with_detail=False)
-        raw["classified"] = ks.events(tx, p, "task_completed", [c["classify_task"]], since, asof,
-                                      fields=[f"data.{c['type_field']}", f"data.{c['topic_field']}"])
+        raw["classified"] = ks.events(
+            tx,
+            p,
+            "task_completed",
+            [c["classify_task"]],
+            since,
+            asof,
+            fields=[f"data.{c['type_field']}", f"data.{c['topic_field']}"],
+        )
         raw["rounds"] = ks.events(tx, p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
         raw["ended"] = ks.events(tx, p, "ended", [None], start, asof, with_detail=False)
         raw["callbacks"] = ks.events(tx, cb["process"], "task_completed", [cb["task"]], start, asof)
@@ -208,8 +226,14 @@ def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: dat
 # -- computing ---------------------------------------------------------------------------------------------
 def _rate(key: str, num: int, den: int) -> dict[str, Any]:
     name, meaning = next((n, m) for k, n, m in RATES if k == key)
-    return {"key": key, "name": name, "numerator": num, "denominator": den,
-            "rate": (num / den) if den else None, "meaning": meaning}
+    return {
+        "key": key,
+        "name": name,
+        "numerator": num,
+        "denominator": den,
+        "rate": (num / den) if den else None,
+        "meaning": meaning,
+    }
 
 
 def _due(detail: Any, at: datetime) -> datetime | None:
@@ -217,7 +241,7 @@ def _due(detail: Any, at: datetime) -> datetime | None:
     if not text:
         return None
     value = datetime.fromisoformat(text)
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, Any]:
@@ -263,7 +287,8 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
         gone = cancelled.get(i)
         done = revisited_at.get(i)
         if not in_period(min(due, done) if done is not None else due) or (
-                gone is not None and (done is None or gone < done)):
+            gone is not None and (done is None or gone < done)
+        ):
             continue
         due_revisit.append(i)
         (revisited if i in revisited_at else not_revisited).append(i)
@@ -300,7 +325,7 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     weights = cb["weights"] or [1] * len(cb["scores"])
     sums: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     counts: Counter[str] = Counter()
-    for i, at, _a, _e, d in raw["callbacks"]:
+    for i, _at, _a, _e, d in raw["callbacks"]:
         data = (d or {}).get("data") or {}
         values = [data.get(s) for s in cb["scores"]]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
@@ -310,15 +335,19 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
         for s, v in zip(cb["scores"], values):
             sums[agency][s] += v
         sums[agency]["综合得分"] += sum(v * w for v, w in zip(values, weights)) / sum(weights)
-    agencies = [{"agency": a, "calls": n, **{k: round(v / n, 2) for k, v in sums[a].items()}}
-                for a, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+    agencies = [
+        {"agency": a, "calls": n, **{k: round(v / n, 2) for k, v in sums[a].items()}}
+        for a, n in sorted(counts.items(), key=lambda x: (-x[1], x[0]))
+    ]
 
     # workload: tasks completed per actor in the period
     per_actor: dict[str, dict[str, int]] = defaultdict(dict)
     for actor, process, n in raw["workload"]:
         per_actor[actor or "-"][process] = n
-    workload = sorted(({"actor": a, "tasks": sum(p.values()), "by_process": dict(sorted(p.items()))}
-                       for a, p in per_actor.items()), key=lambda r: (-r["tasks"], r["actor"]))
+    workload = sorted(
+        ({"actor": a, "tasks": sum(p.values()), "by_process": dict(sorted(p.items()))} for a, p in per_actor.items()),
+        key=lambda r: (-r["tasks"], r["actor"]),
+    )
 
     # overdue now: ready tasks past their due time
     by_process: dict[str, dict[str, Any]] = {}
@@ -328,25 +357,47 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
         entry["cases"].add(i)
         entry["tasks"][name] += 1
         if len(oldest) < 20:
-            oldest.append({"instance": i, "process": process, "business_key": key, "task": name,
-                           "due_at": due.isoformat(), "overdue_working_hours": round(working_hours(calendar, due, now), 1)})
-    overdue = {"at": now.isoformat(), "cases": sum(len(e["cases"]) for e in by_process.values()),
-               "tasks": sum(sum(e["tasks"].values()) for e in by_process.values()),
-               "by_process": {p: {"cases": len(e["cases"]), "tasks": dict(e["tasks"])} for p, e in sorted(by_process.items())},
-               "oldest": oldest}
+            oldest.append(
+                {
+                    "instance": i,
+                    "process": process,
+                    "business_key": key,
+                    "task": name,
+                    "due_at": due.isoformat(),
+                    "overdue_working_hours": round(working_hours(calendar, due, now), 1),
+                }
+            )
+    overdue = {
+        "at": now.isoformat(),
+        "cases": sum(len(e["cases"]) for e in by_process.values()),
+        "tasks": sum(sum(e["tasks"].values()) for e in by_process.values()),
+        "by_process": {p: {"cases": len(e["cases"]), "tasks": dict(e["tasks"])} for p, e in sorted(by_process.items())},
+        "oldest": oldest,
+    }
 
     return {
         "period": {"start": start.isoformat(), "end": raw["end"].isoformat(), "as_of": asof.isoformat()},
-        "rates": [_rate("timely", len(in_time), len(due_cases)), _rate("revisit", len(revisited), len(due_revisit)),
-                  _rate("satisfied", len(satisfied), len(revisits))],
+        "rates": [
+            _rate("timely", len(in_time), len(due_cases)),
+            _rate("revisit", len(revisited), len(due_revisit)),
+            _rate("satisfied", len(satisfied), len(revisits)),
+        ],
         "received": len(received),
-        "by_type": dict(by_type.most_common()), "by_topic": dict(by_topic.most_common()),
+        "by_type": dict(by_type.most_common()),
+        "by_topic": dict(by_topic.most_common()),
         "by_type_topic": dict(by_type_topic.most_common()),
         "revisit_answers": dict(answers.most_common()),
-        "handling_hours": {"count": len(hours), "average": _r(avg), f"p{cfg.percentile}": _r(percentile(hours, cfg.percentile))},
-        "pdca": {"complaints": len(per_case), "average": _r(sum(per_case) / len(per_case)) if per_case else None,
-                 "max": max(per_case) if per_case else None,
-                 "rounds": {str(k): v for k, v in sorted(Counter(per_case).items())}},
+        "handling_hours": {
+            "count": len(hours),
+            "average": _r(avg),
+            f"p{cfg.percentile}": _r(percentile(hours, cfg.percentile)),
+        },
+        "pdca": {
+            "complaints": len(per_case),
+            "average": _r(sum(per_case) / len(per_case)) if per_case else None,
+            "max": max(per_case) if per_case else None,
+            "rounds": {str(k): v for k, v in sorted(Counter(per_case).items())},
+        },
         "callbacks": agencies,
         "workload": workload,
         "overdue_now": overdue,
@@ -387,8 +438,9 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
 def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list[dict[str, Any]]:
     """Case records (`instance` = the id) with confidential ones as placeholders for `actor` (R-C10):
     id, process, number, deadline kept; the task name and everything else hidden."""
-    from . import kpistore as ks
-    from .people import PLACEHOLDER
+    from ..engine import kpistore as ks
+    from ..engine.people import PLACEHOLDER
+
     if not records:
         return records
     with ks.reading(engine.store) as tx:
@@ -414,7 +466,9 @@ def _num(value: Any, unit: str = "") -> str:
 
 def format_text(k: Mapping[str, Any]) -> str:
     p = k["period"]
-    lines = [f"KPI {p.get('from', p['start'])} .. {p.get('to', p['end'])}  ({p.get('timezone', 'UTC')}; as of {p['as_of']})"]
+    lines = [
+        f"KPI {p.get('from', p['start'])} .. {p.get('to', p['end'])}  ({p.get('timezone', 'UTC')}; as of {p['as_of']})"
+    ]
     width = max(len(r["name"]) for r in k["rates"])
     for r in k["rates"]:
         lines.append(f"{r['name']}{'　' * (width - len(r['name']))} = {rate_text(r):<20} ({r['meaning']})")
@@ -423,23 +477,33 @@ def format_text(k: Mapping[str, Any]) -> str:
     lines.append("  by topic: " + (", ".join(f"{t} {n}" for t, n in k["by_topic"].items()) or DASH))
     h = k["handling_hours"]
     pk = next(x for x in h if x.startswith("p"))
-    lines.append(f"handling time (received -> resolved, working hours): {h['count']} resolved, "
-                 f"average {_num(h['average'], ' h')}, {pk} {_num(h[pk], ' h')}")
+    lines.append(
+        f"handling time (received -> resolved, working hours): {h['count']} resolved, "
+        f"average {_num(h['average'], ' h')}, {pk} {_num(h[pk], ' h')}"
+    )
     d = k["pdca"]
-    lines.append(f"PDCA rounds of complaints closed: {d['complaints']} closed, average {_num(d['average'])}, "
-                 f"max {_num(d['max'])}" + (f"  ({', '.join(f'{r} round(s): {n}' for r, n in d['rounds'].items())})"
-                                            if d["rounds"] else ""))
+    lines.append(
+        f"PDCA rounds of complaints closed: {d['complaints']} closed, average {_num(d['average'])}, "
+        f"max {_num(d['max'])}"
+        + (f"  ({', '.join(f'{r} round(s): {n}' for r, n in d['rounds'].items())})" if d["rounds"] else "")
+    )
     o = k["overdue_now"]
-    lines.append(f"overdue now: {o['cases']} case(s), {o['tasks']} task(s)"
-                 + "".join(f"\n  {proc}: {e['cases']} case(s); " + ", ".join(f"{t} {n}" for t, n in e["tasks"].items())
-                           for proc, e in o["by_process"].items()))
+    lines.append(
+        f"overdue now: {o['cases']} case(s), {o['tasks']} task(s)"
+        + "".join(
+            f"\n  {proc}: {e['cases']} case(s); " + ", ".join(f"{t} {n}" for t, n in e["tasks"].items())
+            for proc, e in o["by_process"].items()
+        )
+    )
     lines.append("callback scores by service agency:" + ("" if k["callbacks"] else f" {DASH}"))
     for a in k["callbacks"]:
         scores = ", ".join(f"{s} {v}" for s, v in a.items() if s not in ("agency", "calls"))
         lines.append(f"  {a['agency']}: {a['calls']} call(s); {scores}")
     lines.append("tasks completed per staff member:" + ("" if k["workload"] else f" {DASH}"))
     for w in k["workload"]:
-        lines.append(f"  {w['actor']}: {w['tasks']}  (" + ", ".join(f"{p} {n}" for p, n in w["by_process"].items()) + ")")
+        lines.append(
+            f"  {w['actor']}: {w['tasks']}  (" + ", ".join(f"{p} {n}" for p, n in w["by_process"].items()) + ")"
+        )
     return "\n".join(lines)
 
 
@@ -449,7 +513,8 @@ FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 def parse_day(text: str, what: str) -> date:
-    from .errors import HallError
+    from ..engine.errors import HallError
+
     try:
         day = date.fromisoformat(text)
     except ValueError:
@@ -464,7 +529,7 @@ def period_from(first: str | None, last: str | None, now: datetime, tz: str) -> 
     base = default_period(now, tz)
     p = Period(parse_day(first, "--from") if first else base.first, parse_day(last, "--to") if last else base.last, tz)
     if p.last < p.first:
-        from .errors import HallError
+        from ..engine.errors import HallError
+
         raise HallError(f"--to {p.last} is before --from {p.first}")
     return p
-

@@ -5,18 +5,21 @@ the timers the deadlines set. Yesterday's contract (filed Monday, its service pe
 gets its satisfaction callback at 15:00, scores below 7 and becomes a complaint that goes twice
 round the PDCA loop before the customer is satisfied. Every line is what a staff member would see.
 """
+
 from __future__ import annotations
 
 import sqlite3
 from collections import Counter
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from engine import Engine, FixedClock
-from engine.config import load_config
-from engine.errors import HallError
+from ..engine import Engine, FixedClock
+from ..engine.config import load_config
+from ..engine.errors import HallError
+from . import bundle
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_MARK = 0x48414C44  # SQLite application_id "HALD": this file was made by hall demo and may be replaced
@@ -24,9 +27,18 @@ MONDAY = datetime(2026, 11, 23, 9, 30, tzinfo=TZ)
 TUESDAY = datetime(2026, 11, 24, 8, 50, tzinfo=TZ)
 
 STAFF = {  # role -> the person on duty
-    "前台接待": "小王", "咨询窗口": "小李", "服务机构": "张经理", "备案窗口": "小陈", "回访员": "小赵",
-    "大厅主管": "刘主任", "档案管理": "小周", "受理员": "小孙", "客服经理": "黄经理", "部门负责人": "吴部长",
-    "监察部门": "郑监察", "公司领导": "钱总",
+    "前台接待": "小王",
+    "咨询窗口": "小李",
+    "服务机构": "张经理",
+    "备案窗口": "小陈",
+    "回访员": "小赵",
+    "大厅主管": "刘主任",
+    "档案管理": "小周",
+    "受理员": "小孙",
+    "客服经理": "黄经理",
+    "部门负责人": "吴部长",
+    "监察部门": "郑监察",
+    "公司领导": "钱总",
 }
 
 
@@ -41,7 +53,9 @@ class Day:
             marked.execute(f"PRAGMA application_id = {DEMO_MARK}")
         marked.close()
         self.clock = FixedClock(MONDAY)
-        self.eng = Engine(f"sqlite:///{db}", clock=self.clock, forms_dir="forms", settings=load_config())
+        # the hall's configuration where one is kept here (its users, calendar), else the shipped one
+        settings = load_config() if Path("hall.yaml").exists() else load_config(bundle.config())
+        self.eng = Engine(f"sqlite:///{db}", clock=self.clock, forms_dir=bundle.forms(), settings=settings)
         self.echo = echo
         self.done: Counter[str] = Counter()
         self.announced: set[int] = set()
@@ -64,8 +78,12 @@ class Day:
         def seen(event: Any) -> None:
             if event.kind == "fired":
                 job = event.job
-                fired.append(f"{job.element} (case {job.instance_id})" if job.instance_id is not None
-                             else f"{job.element} (opens a {job.process_id} case)")
+                fired.append(
+                    f"{job.element} (case {job.instance_id})"
+                    if job.instance_id is not None
+                    else f"{job.element} (opens a {job.process_id} case)"
+                )
+
         summary = self.eng.run_due_jobs(once=True, install_signals=False, on_event=seen)
         self.done["timers fired"] += summary.get("fired", 0)
         for what in fired:
@@ -176,8 +194,10 @@ def refuse_unless_demo(db: Path) -> None:
         except sqlite3.Error:
             mark = None
     if mark != DEMO_MARK:
-        raise HallError(f"{db} exists and is not a database made by hall demo: left untouched "
-                        f"(give another --file, or remove it yourself)")
+        raise HallError(
+            f"{db} exists and is not a database made by hall demo: left untouched "
+            f"(give another --file, or remove it yourself)"
+        )
 
 
 def _short(value: Any) -> str:
@@ -186,34 +206,69 @@ def _short(value: Any) -> str:
     return text if len(text) <= 40 else text[:39] + "…"
 
 
-def filing_until_filed(day: Day, company: str, agency: str, end: str, visits: str = "first",
-                       return_at: str = "") -> dict:
+def filing_until_filed(
+    day: Day, company: str, agency: str, end: str, visits: str = "first", return_at: str = ""
+) -> dict:
     """Reception -> consultation -> agreement -> filing review, with the visits of the 123 rule (R-F4)."""
     case = day.start("filing", None, "小王")
-    case = day.work(case, "reception", 首问负责人="小王", 来访企业=company, 来访人="李经理", 来访人电话="13912345678",
-                    来访事项="咨询管理咨询服务并办理合同备案", 首问处理="引导至咨询窗口")
-    case = day.work(case, "consult", 咨询窗口人员="小李", 咨询内容="企业管理咨询服务", 推荐服务机构=agency,
-                    是否达成服务意向=True)
-    case = day.work(case, "sign_agreement", 服务机构=agency, 服务机构联系人="张经理", 联系电话="055165001234",
-                    咨询企业=company, 企业联系人="李经理", 联系人职务="总经理", 联系人移动电话="13912345678",
-                    咨询项目名称="管理体系咨询", 项目主要工作内容="梳理管理制度", 服务达成目标="通过认证",
-                    服务开始日期=day.clock.now().astimezone(TZ).date().isoformat(), 服务结束日期=end,
-                    服务收费="12000.00", 协议签订日期=day.clock.now().astimezone(TZ).date().isoformat())
+    case = day.work(
+        case,
+        "reception",
+        首问负责人="小王",
+        来访企业=company,
+        来访人="李经理",
+        来访人电话="13912345678",
+        来访事项="咨询管理咨询服务并办理合同备案",
+        首问处理="引导至咨询窗口",
+    )
+    case = day.work(
+        case, "consult", 咨询窗口人员="小李", 咨询内容="企业管理咨询服务", 推荐服务机构=agency, 是否达成服务意向=True
+    )
+    case = day.work(
+        case,
+        "sign_agreement",
+        服务机构=agency,
+        服务机构联系人="张经理",
+        联系电话="055165001234",
+        咨询企业=company,
+        企业联系人="李经理",
+        联系人职务="总经理",
+        联系人移动电话="13912345678",
+        咨询项目名称="管理体系咨询",
+        项目主要工作内容="梳理管理制度",
+        服务达成目标="通过认证",
+        服务开始日期=day.clock.now().astimezone(TZ).date().isoformat(),
+        服务结束日期=end,
+        服务收费="12000.00",
+        协议签订日期=day.clock.now().astimezone(TZ).date().isoformat(),
+    )
     if visits == "first":
         case = day.work(case, "review", 备案意见="同意备案", 大厅备案意见="材料齐全，予以备案")
     else:
-        case = day.work(case, "review", 备案意见="材料不全", 未办结原因="首次来访材料不全", 大厅备案意见="缺件，一次性告知")
-        case = day.work(case, "missing_list", 缺件清单="1. 营业执照副本复印件\n2. 法定代表人授权书\n3. 服务方案",
-                        告知方式="书面告知书")
+        case = day.work(
+            case, "review", 备案意见="材料不全", 未办结原因="首次来访材料不全", 大厅备案意见="缺件，一次性告知"
+        )
+        case = day.work(
+            case,
+            "missing_list",
+            缺件清单="1. 营业执照副本复印件\n2. 法定代表人授权书\n3. 服务方案",
+            告知方式="书面告知书",
+        )
         day.at(return_at)  # the customer comes back with the missing items
         case = day.work(case, "second_visit", show=visits == "second", 补交材料="营业执照副本复印件、授权书、服务方案")
         if visits == "second":
             case = day.work(case, "review", 备案意见="同意备案", 大厅备案意见="第二次来访补齐材料，予以备案")
         else:
-            case = day.work(case, "review", 备案意见="材料不全", 未办结原因="告知不清",
-                            大厅备案意见="首次告知书未写明授权书格式，上门服务")
-            case = day.work(case, "onsite_service", 上门人员="小陈", 上门办理情况="上门指导补正授权书并收件",
-                            材料是否齐全=True)
+            case = day.work(
+                case,
+                "review",
+                备案意见="材料不全",
+                未办结原因="告知不清",
+                大厅备案意见="首次告知书未写明授权书格式，上门服务",
+            )
+            case = day.work(
+                case, "onsite_service", 上门人员="小陈", 上门办理情况="上门指导补正授权书并收件", 材料是否齐全=True
+            )
             if any(t["name"] == "review" for t in case["tasks"]):
                 case = day.work(case, "review", 备案意见="同意备案", 大厅备案意见="上门服务后材料齐全，予以备案")
     number = day.eng.show(case["id"])["variables"].get("备案编号")
@@ -223,10 +278,16 @@ def filing_until_filed(day: Day, company: str, agency: str, end: str, visits: st
 
 
 ROUNDS = [  # R-C3: each round's plan answers what the customer said about the last one
-    {"整改意见": "项目负责人多次缺席属实：更换项目负责人，加强服务人员培训",
-     "整改措施": "即日起由王工接任项目负责人，每周五书面报告进度", "大厅处理意见": "整改措施可行，请按周报告"},
-    {"整改意见": "客户认为进度仍慢：增派一名顾问，把剩余工作拆成两周的里程碑",
-     "整改措施": "增派顾问赵工驻场；12月4日、12月11日两个节点向客户和大厅汇报", "大厅处理意见": "措施具体、有时间节点，同意"},
+    {
+        "整改意见": "项目负责人多次缺席属实：更换项目负责人，加强服务人员培训",
+        "整改措施": "即日起由王工接任项目负责人，每周五书面报告进度",
+        "大厅处理意见": "整改措施可行，请按周报告",
+    },
+    {
+        "整改意见": "客户认为进度仍慢：增派一名顾问，把剩余工作拆成两周的里程碑",
+        "整改措施": "增派顾问赵工驻场；12月4日、12月11日两个节点向客户和大厅汇报",
+        "大厅处理意见": "措施具体、有时间节点，同意",
+    },
 ]
 
 
@@ -236,19 +297,20 @@ def complaint_round(day: Day, case: dict, satisfied: bool) -> dict:
     case = day.work(case, "rectify", 整改意见=plan["整改意见"], 整改措施=plan["整改措施"], 服务机构签字="张经理")
     case = day.work(case, "hall_review", 大厅审核意见="通过", 大厅处理意见=plan["大厅处理意见"], 大厅主管签字="刘主任")
     day.done["PDCA rounds"] += 1
-    return day.work(case, "feedback", 反馈方式="电话", 客户是否满意=satisfied,
-                    客户意见="满意" if satisfied else "整改进度太慢，要求尽快见效")
+    return day.work(
+        case,
+        "feedback",
+        反馈方式="电话",
+        客户是否满意=satisfied,
+        客户意见="满意" if satisfied else "整改进度太慢，要求尽快见效",
+    )
 
 
 def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) -> Counter[str]:
     """Play the day on a fresh SQLite file; returns the counts printed at the end."""
-    missing = [f"{name}/" for name in ("processes", "forms") if not Path(name).is_dir()]
-    if missing:  # checked before the file is touched
-        raise HallError(f"hall demo plays the hall's own diagrams and forms: {' and '.join(missing)} not found in "
-                        f"{Path.cwd()} (run it from the repository folder)")
     day = Day(Path(db), echo)
     day.eng.init()
-    deployed = day.eng.deploy(["processes"], user="admin")
+    deployed = day.eng.deploy([bundle.processes()], user="admin")  # the shipped diagrams, whatever is edited here
     echo("deployed: " + ", ".join(f"{d['process']} v{d['version']}" for d in deployed))
 
     echo("\n== Monday: a contract whose service period ends today ==")
@@ -259,12 +321,21 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
     day.at("08:50", TUESDAY)
     filing_until_filed(day, "甲科技有限公司", "合肥某咨询服务公司", end="2027-05-31")
     day.at("09:40")
-    filing_until_filed(day, "乙贸易有限公司", "安徽某财务顾问公司", end="2027-03-31", visits="second",
-                       return_at="10:30")
+    filing_until_filed(
+        day, "乙贸易有限公司", "安徽某财务顾问公司", end="2027-03-31", visits="second", return_at="10:30"
+    )
     day.at("10:50")
     ding = day.start("filing", None, "小王")
-    ding = day.work(ding, "reception", 首问负责人="小王", 来访企业="丁餐饮管理公司", 来访人="丁女士", 来访人电话="13700001111",
-                    来访事项="了解补贴政策", 首问处理="引导至咨询窗口")
+    ding = day.work(
+        ding,
+        "reception",
+        首问负责人="小王",
+        来访企业="丁餐饮管理公司",
+        来访人="丁女士",
+        来访人电话="13700001111",
+        来访事项="了解补贴政策",
+        首问处理="引导至咨询窗口",
+    )
     ding = day.work(ding, "consult", 咨询窗口人员="小李", 咨询内容="补贴政策咨询", 是否达成服务意向=False)
     ding = day.work(ding, "record_consult", 未达成原因="暂无服务需求", 客户需求="关注明年补贴申报")
     if ding["tasks"]:
@@ -272,60 +343,126 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
 
     day.at("11:00")
     hotline = day.start("complaint", None, "小孙")
-    hotline = day.work(hotline, "register", 渠道="热线", 接待人员="小孙", 投诉企业="己商贸公司", 联系人="周先生",
-                       联系电话="13811112222", 投诉内容="询问备案需要哪些材料，认为窗口没讲清楚")
-    hotline = day.work(hotline, "classify", 类型="咨询", 专题="信息沟通", 责任单位="备案窗口",
-                       核实说明="客户误解，解释后清楚")
+    hotline = day.work(
+        hotline,
+        "register",
+        渠道="热线",
+        接待人员="小孙",
+        投诉企业="己商贸公司",
+        联系人="周先生",
+        联系电话="13811112222",
+        投诉内容="询问备案需要哪些材料，认为窗口没讲清楚",
+    )
+    hotline = day.work(
+        hotline, "classify", 类型="咨询", 专题="信息沟通", 责任单位="备案窗口", 核实说明="客户误解，解释后清楚"
+    )
     hotline = day.work(hotline, "reply_nonvalid", 答复方式="电话", 答复内容="已逐项说明备案材料", 客户是否满意=True)
     hotline = day.work(hotline, "rate", 办理评分=9)
     hotline = day.work(hotline, "archive", 档案编号="ZX-2026-11-001", 保存期限="六个月")
 
     day.at("13:30")
-    filing_until_filed(day, "丙制造有限公司", "合肥某咨询服务公司", end="2027-06-30", visits="onsite",
-                       return_at="14:20")
+    filing_until_filed(
+        day, "丙制造有限公司", "合肥某咨询服务公司", end="2027-06-30", visits="onsite", return_at="14:20"
+    )
 
     echo("\n== 15:00: satisfaction callbacks (R-S1) ==")
     day.at("15:00")
-    monday = day.work(monday, "callback", show=True, 回访人员="小赵", 联系人="李经理", 客户身份已确认=True, 是否签订协议=True,
-                      是否按时完成=False, 履行是否达到约定=False, 服务态度=4, 服务效率=5, 服务价格=6,
-                      是否有抱怨或投诉=True, 抱怨投诉内容="项目负责人多次缺席，进度拖延", 回访内容="按回访话术逐项询问")
+    monday = day.work(
+        monday,
+        "callback",
+        show=True,
+        回访人员="小赵",
+        联系人="李经理",
+        客户身份已确认=True,
+        是否签订协议=True,
+        是否按时完成=False,
+        履行是否达到约定=False,
+        服务态度=4,
+        服务效率=5,
+        服务价格=6,
+        是否有抱怨或投诉=True,
+        抱怨投诉内容="项目负责人多次缺席，进度拖延",
+        回访内容="按回访话术逐项询问",
+    )
     score = day.eng.show(monday["id"])["variables"].get("综合得分")
     day.say("小赵", f"composite score {score} < 7: to the hall supervisor (R-S3)")
-    monday = day.work(monday, "supervisor_review", 主管审核意见="综合得分低于7分，转入投诉处理",
-                      投诉内容摘要="项目负责人多次缺席，进度拖延")
+    monday = day.work(
+        monday,
+        "supervisor_review",
+        主管审核意见="综合得分低于7分，转入投诉处理",
+        投诉内容摘要="项目负责人多次缺席，进度拖延",
+    )
     monday = day.work(monday, "agency_rectify", 服务机构整改意见="更换项目负责人", 服务机构签字="张经理")
     link = day.eng.show(monday["id"])["links"]["children"][0]
     complaint = day.eng.show(link["id"])
-    day.say("刘主任", f"complaint case {complaint['id']} opened for contract "
-                    f"{complaint['variables'].get('合同备案编号')}; the filing waits for its outcome")
-    complaint = day.work(complaint, "register", 渠道="回访", 接待人员="小孙", 投诉企业="戊软件有限公司", 联系人="李经理",
-                         联系电话="13912345678", 被投诉企业="合肥某咨询服务公司", 投诉内容="项目负责人多次缺席，进度拖延")
-    complaint = day.work(complaint, "classify", 类型="投诉", 专题="服务质量", 服务质量细项="效率", 是否重大投诉=False,
-                         涉及工作人员违纪=False, 责任单位="合肥某咨询服务公司")
+    day.say(
+        "刘主任",
+        f"complaint case {complaint['id']} opened for contract "
+        f"{complaint['variables'].get('合同备案编号')}; the filing waits for its outcome",
+    )
+    complaint = day.work(
+        complaint,
+        "register",
+        渠道="回访",
+        接待人员="小孙",
+        投诉企业="戊软件有限公司",
+        联系人="李经理",
+        联系电话="13912345678",
+        被投诉企业="合肥某咨询服务公司",
+        投诉内容="项目负责人多次缺席，进度拖延",
+    )
+    complaint = day.work(
+        complaint,
+        "classify",
+        类型="投诉",
+        专题="服务质量",
+        服务质量细项="效率",
+        是否重大投诉=False,
+        涉及工作人员违纪=False,
+        责任单位="合肥某咨询服务公司",
+    )
     day.at("16:10")  # the agency is late: the 45-minute contact limit (R-C4) has passed
     day.queue_report()
     complaint = day.work(complaint, "contact", 联系方式="电话", 联系情况="已致歉并约定明日上门")
     for t in day.eng.tasks(instance=complaint["id"]):
         if t["name"].startswith("escalate"):
-            complaint = day.work(complaint, t["name"], 督办措施="电话督促合肥某咨询服务公司张经理立即联系李经理，16:20前回报",
-                                 已告知客户=True)
-    complaint = day.work(complaint, "investigate", 调查事实="项目负责人两周内缺席三次", 调查结论="服务机构管理不到位",
-                         需要延期=False)
+            complaint = day.work(
+                complaint,
+                t["name"],
+                督办措施="电话督促合肥某咨询服务公司张经理立即联系李经理，16:20前回报",
+                已告知客户=True,
+            )
+    complaint = day.work(
+        complaint, "investigate", 调查事实="项目负责人两周内缺席三次", 调查结论="服务机构管理不到位", 需要延期=False
+    )
     complaint = complaint_round(day, complaint, satisfied=False)
     day.at("16:45")
     complaint = complaint_round(day, complaint, satisfied=True)
-    complaint = day.work(complaint, "report", 事实经过="项目负责人多次缺席", 报告结论="投诉属实", 处理措施="更换负责人",
-                         答复情况="已答复客户")
+    complaint = day.work(
+        complaint,
+        "report",
+        事实经过="项目负责人多次缺席",
+        报告结论="投诉属实",
+        处理措施="更换负责人",
+        答复情况="已答复客户",
+    )
     complaint = day.work(complaint, "manager_review", 审核结论="同意", 审核意见="事实清楚，处理得当")
     complaint = day.work(complaint, "revisit", 回访满意度="满意", 回访记录="客户认可整改")
     complaint = day.work(complaint, "rate", 办理评分=9)
     complaint = day.work(complaint, "archive", 档案编号=f"TSDA-{complaint['variables']['投诉编号']}", 保存期限="一年")
     monday = day.eng.show(monday["id"])
     outcome = monday["variables"].get("投诉结果") or {}
-    day.say("刘主任", f"filing case {monday['id']} received complaint {outcome.get('投诉编号')}: "
-                    f"customer satisfied = {outcome.get('结果')}")
-    monday = day.work(monday, "close_case", 结案处理意见="经两轮整改，客户对更换负责人和增派顾问表示满意，同意结案",
-                      跟踪备注="继续跟踪客户满意度：12月11日节点后再回访一次（R-S4）")
+    day.say(
+        "刘主任",
+        f"filing case {monday['id']} received complaint {outcome.get('投诉编号')}: "
+        f"customer satisfied = {outcome.get('结果')}",
+    )
+    monday = day.work(
+        monday,
+        "close_case",
+        结案处理意见="经两轮整改，客户对更换负责人和增派顾问表示满意，同意结案",
+        跟踪备注="继续跟踪客户满意度：12月11日节点后再回访一次（R-S4）",
+    )
     number = monday["variables"].get("备案编号")
     monday = day.work(monday, "archive", 档案编号=f"DA-{number}", 存放位置="档案室 2 号柜 2026-11 合同备案卷")
 
@@ -338,7 +475,9 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
         echo(f"{what:<18} {n}")
     waiting = day.eng.tasks()
     echo(f"open tasks         {len(waiting)}")
-    echo(f"waiting contracts  {sum(1 for i in day.eng.instances(process='filing', status='running'))} "
-         "(performance period running; callbacks come when it ends)")
+    echo(
+        f"waiting contracts  {sum(1 for i in day.eng.instances(process='filing', status='running'))} "
+        "(performance period running; callbacks come when it ends)"
+    )
     day.eng.close()
     return day.done

@@ -13,29 +13,36 @@ others by the 10th of the following month). Names and deadlines: the `reports:` 
 
 Reading reports needs the `see_all` permission once users are configured (engine.kpi.reader).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from .errors import ConfigInvalid, HallError, OutputNotWritable
+from ..engine.errors import ConfigInvalid, HallError, OutputNotWritable
 from .kpi import DASH, Period, indicators, rate_text
 
 KINDS = ("daily", "monthly", "quarterly", "half-year", "yearly")
 DEFAULTS: dict[str, Any] = {
-    "names": {"daily": "业务受理日报", "monthly": "业务受理总量月报", "quarterly": "业务受理总量季报",
-              "half-year": "业务受理总量半年报", "yearly": "业务受理总量年报"},
-    "daily_due": "09:00",     # R-K3: the daily report is sent by 09:00
-    "due_day": 10,            # R-K3: monthly / quarterly by the 10th; half-year and yearly likewise
+    "names": {
+        "daily": "业务受理日报",
+        "monthly": "业务受理总量月报",
+        "quarterly": "业务受理总量季报",
+        "half-year": "业务受理总量半年报",
+        "yearly": "业务受理总量年报",
+    },
+    "daily_due": "09:00",  # R-K3: the daily report is sent by 09:00
+    "due_day": 10,  # R-K3: monthly / quarterly by the 10th; half-year and yearly likewise
     "look_back": {"daily": 7, "monthly": 3, "quarterly": 2, "half-year": 1, "yearly": 1},  # periods `due` checks
     "out": "reports",
-    "process_names": {},      # optional display names: {complaint: 投诉, filing: 备案}
+    "process_names": {},  # optional display names: {complaint: 投诉, filing: 备案}
 }
 
 
@@ -49,7 +56,7 @@ class ReportsConfig:
     process_names: Mapping[str, str]
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None) -> "ReportsConfig":
+    def from_settings(cls, settings: Mapping[str, Any] | None) -> ReportsConfig:
         settings = settings or {}
         source = str(settings.get("_source", "configuration"))
         raw = settings.get("reports") or {}
@@ -65,8 +72,10 @@ class ReportsConfig:
                 merged[key].update(value)
             else:
                 merged[key] = value
+
         def bad(where: str, what: str) -> ConfigInvalid:
             return ConfigInvalid(source, None, f"reports.{where}: {what}")
+
         for key in ("names", "look_back"):
             for kind, value in merged[key].items():
                 if kind not in KINDS:
@@ -83,7 +92,7 @@ class ReportsConfig:
             hh, mm = str(text).split(":")
             daily_due = time(int(hh), int(mm))
         except ValueError:
-            raise bad("daily_due", f"{text!r} is not a time like \"09:00\" (quote it in YAML)") from None
+            raise bad("daily_due", f'{text!r} is not a time like "09:00" (quote it in YAML)') from None
         due_day = merged["due_day"]
         if not isinstance(due_day, int) or isinstance(due_day, bool) or not 1 <= due_day <= 28:
             raise bad("due_day", f"{due_day!r} is not a day of the month from 1 to 28")
@@ -121,7 +130,7 @@ def period_for(kind: str, day: date, tz: str = "Asia/Shanghai") -> Period:
 
 def report_name(kind: str, period: Period, cfg: ReportsConfig | None = None) -> str:
     """`20261123业务受理日报`; `20261001-1031业务受理总量月报` (R-K3); across a year end `20261201-20270131…`."""
-    names = (cfg.names if cfg else DEFAULTS["names"])
+    names = cfg.names if cfg else DEFAULTS["names"]
     title = names[kind]
     if kind == "daily":
         return f"{period.first:%Y%m%d}{title}"
@@ -153,10 +162,12 @@ def files_of(out: Path, kind: str, period: Period, name: str) -> dict[str, Path]
     return {ext: folder / f"{name}.{ext}" for ext in ("md", "csv", "svg")}
 
 
-def due_reports(engine: Any, out: str | Path | None = None, day: date | None = None,
-                user: str | None = None) -> list[dict[str, Any]]:
+def due_reports(
+    engine: Any, out: str | Path | None = None, day: date | None = None, user: str | None = None
+) -> list[dict[str, Any]]:
     """Reports whose period is over, not yet produced (no .md file), with deadline and state."""
     from .kpi import reader
+
     reader(engine, user, "the reports due")
     cfg = ReportsConfig.from_settings(engine.settings)
     calendar = engine.deadlines.calendar
@@ -177,9 +188,17 @@ def due_reports(engine: Any, out: str | Path | None = None, day: date | None = N
             md = files_of(out_dir, kind, period, name)["md"]
             if period.end <= now and not md.exists():  # a period not over yet is not due (nor makeable)
                 dl = deadline(kind, period, cfg, calendar)
-                found.append({"kind": kind, "name": name, "from": period.first.isoformat(), "to": period.last.isoformat(),
-                              "deadline": dl.isoformat(), "overdue": now >= dl.astimezone(timezone.utc),
-                              "path": str(md)})
+                found.append(
+                    {
+                        "kind": kind,
+                        "name": name,
+                        "from": period.first.isoformat(),
+                        "to": period.last.isoformat(),
+                        "deadline": dl.isoformat(),
+                        "overdue": now >= dl.astimezone(UTC),
+                        "path": str(md),
+                    }
+                )
             probe = period.first  # the period before this one
     found.sort(key=lambda r: r["deadline"])
     return found
@@ -191,8 +210,9 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
 
     Refuses a period that has not ended yet: its figures would change after the report is archived.
     """
-    from . import kpistore as ks
+    from ..engine import kpistore as ks
     from .kpi import reader
+
     reader(engine, user, "the reports")
     cfg = ReportsConfig.from_settings(engine.settings)
     tz = engine.deadlines.calendar.config.timezone
@@ -200,8 +220,10 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
     day = day or now.astimezone(ZoneInfo(tz)).date()
     period = period_for(kind, day, tz)
     if period.end > now:
-        raise HallError(f"the {kind} report made on {day} covers {period.first}..{period.last}, which has not "
-                        f"ended yet (now {now.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}): give an earlier --date")
+        raise HallError(
+            f"the {kind} report made on {day} covers {period.first}..{period.last}, which has not "
+            f"ended yet (now {now.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}): give an earlier --date"
+        )
     zone = ZoneInfo(tz)
     with ks.reading(engine.store) as tx:
         started = ks.started_between(tx, period.start, min(period.end, now))
@@ -221,10 +243,16 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
         closed[p][status] += 1
     k = indicators(engine, period, user)
     return {
-        "kind": kind, "name": report_name(kind, period, cfg), "from": period.first.isoformat(),
-        "to": period.last.isoformat(), "timezone": tz, "generated_at": now.isoformat(),
-        "deadline": deadline(kind, period, cfg, engine.deadlines.calendar).isoformat(), "bucket": "hour" if kind == "daily" else "day",
-        "buckets": buckets, "processes": processes,
+        "kind": kind,
+        "name": report_name(kind, period, cfg),
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "timezone": tz,
+        "generated_at": now.isoformat(),
+        "deadline": deadline(kind, period, cfg, engine.deadlines.calendar).isoformat(),
+        "bucket": "hour" if kind == "daily" else "day",
+        "buckets": buckets,
+        "processes": processes,
         "process_names": {p: cfg.process_names.get(p, p) for p in processes},
         "started": {p: [series[p].get(b, 0) for b in buckets] for p in processes},
         "started_total": {p: sum(series[p].values()) for p in processes},
@@ -236,35 +264,66 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
 def render_markdown(r: Mapping[str, Any]) -> str:
     k = r["kpi"]
     names = r["process_names"]
-    out = [f"# {r['name']}", "",
-           f"统计期间 period: {r['from']} 00:00 – {r['to']} 24:00 ({r['timezone']})  ",
-           f"生成时间 generated: {r['generated_at']}  ", f"报送期限 due: {r['deadline']}", "",
-           "## 业务受理量 volumes", "", "| 流程 process | 受理 started | 办结 completed | 撤销 cancelled |", "|---|---:|---:|---:|"]
+    out = [
+        f"# {r['name']}",
+        "",
+        f"统计期间 period: {r['from']} 00:00 – {r['to']} 24:00 ({r['timezone']})  ",
+        f"生成时间 generated: {r['generated_at']}  ",
+        f"报送期限 due: {r['deadline']}",
+        "",
+        "## 业务受理量 volumes",
+        "",
+        "| 流程 process | 受理 started | 办结 completed | 撤销 cancelled |",
+        "|---|---:|---:|---:|",
+    ]
     for p in r["processes"]:
         e = r["ended"].get(p, {})
         out.append(f"| {names[p]} | {r['started_total'][p]} | {e.get('completed', 0)} | {e.get('cancelled', 0)} |")
     if not r["processes"]:
         out.append(f"| {DASH} | 0 | 0 | 0 |")
-    out += ["", f"![{r['name']}]({r['name']}.svg)", "", "## 投诉指标 complaint indicators (R-K1)", "",
-            "| 指标 | 分子/分母 = 比率 | 口径 |", "|---|---|---|"]
+    out += [
+        "",
+        f"![{r['name']}]({r['name']}.svg)",
+        "",
+        "## 投诉指标 complaint indicators (R-K1)",
+        "",
+        "| 指标 | 分子/分母 = 比率 | 口径 |",
+        "|---|---|---|",
+    ]
     for rate in k["rates"]:
         out.append(f"| {rate['name']} | {rate_text(rate)} | {rate['meaning']} |")
     h = k["handling_hours"]
     pk = next(x for x in h if x.startswith("p"))
-    out += ["", f"受理投诉 complaints received: {k['received']}; 处理时长 handling time (working hours): "
-                f"{h['count']} resolved, average {_v(h['average'])} h, {pk} {_v(h[pk])} h", "",
-            "## 分类统计 by type and topic (R-C2, R-K2)", "", "| 类型 type | 件数 |", "|---|---:|"]
+    out += [
+        "",
+        f"受理投诉 complaints received: {k['received']}; 处理时长 handling time (working hours): "
+        f"{h['count']} resolved, average {_v(h['average'])} h, {pk} {_v(h[pk])} h",
+        "",
+        "## 分类统计 by type and topic (R-C2, R-K2)",
+        "",
+        "| 类型 type | 件数 |",
+        "|---|---:|",
+    ]
     out += [f"| {t} | {n} |" for t, n in k["by_type"].items()] or [f"| {DASH} | 0 |"]
     out += ["", "| 专题 topic (热点 hot issues first) | 件数 |", "|---|---:|"]
     out += [f"| {t} | {n} |" for t, n in k["by_topic"].items()] or [f"| {DASH} | 0 |"]
     d = k["pdca"]
-    out += ["", "## PDCA (R-C3)", "", f"closed complaints: {d['complaints']}, rounds average {_v(d['average'])}, "
-            f"max {_v(d['max'])}", "", "## 回访评分 callback scores by service agency (R-S2)", ""]
+    out += [
+        "",
+        "## PDCA (R-C3)",
+        "",
+        f"closed complaints: {d['complaints']}, rounds average {_v(d['average'])}, max {_v(d['max'])}",
+        "",
+        "## 回访评分 callback scores by service agency (R-S2)",
+        "",
+    ]
     if k["callbacks"]:
         cols = [c for c in k["callbacks"][0] if c not in ("agency", "calls")]
         out += ["| 服务机构 | 回访数 | " + " | ".join(cols) + " |", "|---|---:|" + "---:|" * len(cols)]
-        out += [f"| {a['agency']} | {a['calls']} | " + " | ".join(str(a.get(c, DASH)) for c in cols) + " |"
-                for a in k["callbacks"]]
+        out += [
+            f"| {a['agency']} | {a['calls']} | " + " | ".join(str(a.get(c, DASH)) for c in cols) + " |"
+            for a in k["callbacks"]
+        ]
     else:
         out.append(DASH)
     o = k["overdue_now"]
@@ -285,8 +344,15 @@ def render_csv(r: Mapping[str, Any]) -> str:
         for b, n in zip(r["buckets"], r["started"][p]):
             w.writerow([f"started:{p}", b, n, "", ""])
     for rate in r["kpi"]["rates"]:
-        w.writerow(["rate", rate["name"], "" if rate["rate"] is None else round(rate["rate"], 4),
-                    rate["numerator"], rate["denominator"]])
+        w.writerow(
+            [
+                "rate",
+                rate["name"],
+                "" if rate["rate"] is None else round(rate["rate"], 4),
+                rate["numerator"],
+                rate["denominator"],
+            ]
+        )
     for section in ("by_type", "by_topic"):
         for t, n in r["kpi"][section].items():
             w.writerow([section, t, n, "", ""])
@@ -316,13 +382,15 @@ def render_svg(r: Mapping[str, Any]) -> str:
     bw = (W - left - 20) / n
     totals = [sum(r["started"][p][i] for p in procs) for i in range(len(buckets))]
     peak = max(totals + [1])
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
-             'font-family="sans-serif" font-size="11">',
-             f'<text x="{left}" y="20" font-size="14">{_esc(r["name"])}：受理量（每{"小时" if r["bucket"] == "hour" else "日"}）</text>',
-             f'<line x1="{left}" y1="{top + plot_h}" x2="{W - 20}" y2="{top + plot_h}" stroke="#333"/>',
-             f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
-             f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>',
-             f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>']
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
+        'font-family="sans-serif" font-size="11">',
+        f'<text x="{left}" y="20" font-size="14">{_esc(r["name"])}：受理量（每{"小时" if r["bucket"] == "hour" else "日"}）</text>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{W - 20}" y2="{top + plot_h}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
+        f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
+    ]
     for i, b in enumerate(buckets):
         y = top + plot_h
         for j, p in enumerate(procs):
@@ -331,24 +399,32 @@ def render_svg(r: Mapping[str, Any]) -> str:
                 continue
             h = plot_h * v / peak
             y -= h
-            parts.append(f'<rect x="{left + i * bw + 1:.1f}" y="{y:.1f}" width="{max(bw - 2, 1):.1f}" height="{h:.1f}" '
-                         f'fill="{COLOURS[j % len(COLOURS)]}"><title>{_esc(b)} {_esc(p)}: {v}</title></rect>')
+            parts.append(
+                f'<rect x="{left + i * bw + 1:.1f}" y="{y:.1f}" width="{max(bw - 2, 1):.1f}" height="{h:.1f}" '
+                f'fill="{COLOURS[j % len(COLOURS)]}"><title>{_esc(b)} {_esc(p)}: {v}</title></rect>'
+            )
         step = max(1, n // 12)
         if i % step == 0:
-            parts.append(f'<text x="{left + i * bw + bw / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
-                         f'{_esc(b[5:] if len(b) == 10 else b)}</text>')
+            parts.append(
+                f'<text x="{left + i * bw + bw / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
+                f"{_esc(b[5:] if len(b) == 10 else b)}</text>"
+            )
     for j, p in enumerate(procs):
         x = left + j * 140
-        parts.append(f'<rect x="{x}" y="{top + plot_h + 24}" width="10" height="10" fill="{COLOURS[j % len(COLOURS)]}"/>'
-                     f'<text x="{x + 14}" y="{top + plot_h + 33}">{_esc(r["process_names"][p])} {r["started_total"][p]}</text>')
+        parts.append(
+            f'<rect x="{x}" y="{top + plot_h + 24}" width="10" height="10" fill="{COLOURS[j % len(COLOURS)]}"/>'
+            f'<text x="{x + 14}" y="{top + plot_h + 33}">{_esc(r["process_names"][p])} {r["started_total"][p]}</text>'
+        )
     y0 = top + plot_h + 60
     for i, rate in enumerate(r["kpi"]["rates"]):
         y = y0 + i * 22
         width = 400 * (rate["rate"] or 0)
-        parts.append(f'<text x="{left}" y="{y + 12}">{_esc(rate["name"])}</text>'
-                     f'<rect x="{left + 100}" y="{y}" width="400" height="14" fill="#eee"/>'
-                     f'<rect x="{left + 100}" y="{y}" width="{width:.1f}" height="14" fill="#70ad47"/>'
-                     f'<text x="{left + 510}" y="{y + 12}">{_esc(rate_text(rate))}</text>')
+        parts.append(
+            f'<text x="{left}" y="{y + 12}">{_esc(rate["name"])}</text>'
+            f'<rect x="{left + 100}" y="{y}" width="400" height="14" fill="#eee"/>'
+            f'<rect x="{left + 100}" y="{y}" width="{width:.1f}" height="14" fill="#70ad47"/>'
+            f'<text x="{left + 510}" y="{y + 12}">{_esc(rate_text(rate))}</text>'
+        )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
 
