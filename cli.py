@@ -26,13 +26,15 @@ class Context:
         if self._engine is None:
             from .engine import Engine
             from .engine.clock import Clock, FixedClock
+            from .servicehall import access
 
             settings = self.settings
             clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
             # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
             url = self.db or settings.get("database") or "hall.db"
             forms = self.forms_dir or settings.get("forms") or "forms"  # --forms > HALL_FORMS > forms: > ./forms
-            self._engine = Engine(url, clock=clock, forms_dir=forms, settings=settings)
+            # the hall's confidential and first-receiver rules where hall.yaml leaves them out
+            self._engine = Engine(url, clock=clock, forms_dir=forms, settings=access.with_defaults(settings))
             self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
         return self._engine
 
