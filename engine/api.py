@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +28,9 @@ from .errors import (
 )
 from .people import PLACEHOLDER, People, User
 from .runtime import DeadlineResolver, Runtime, Step
-from .runtime import task_view as _task_view
 from .services import Services
 from .store import Store, Tx, dumps
+from .view import history_view, iso, loads, read_instance, read_links, task_view
 
 STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
 
@@ -168,7 +167,7 @@ class Engine:
         """Processes started by a timer start event, with the next firing of each."""
         with self._tx(write=False) as tx:
             return [
-                {"process": j["process_id"], "element": j["element"], "due_at": _iso(j["due_at"]), "fired": j["fired"]}
+                {"process": j["process_id"], "element": j["element"], "due_at": iso(j["due_at"]), "fired": j["fired"]}
                 for j in tx.start_jobs()
             ]
 
@@ -180,7 +179,7 @@ class Engine:
                     "version": d["version"],
                     "name": d["name"],
                     "file": d["source_file"],
-                    "deployed_at": _iso(d["deployed_at"]),
+                    "deployed_at": iso(d["deployed_at"]),
                     "deployed_by": d["deployed_by"],
                 }
                 for d in tx.list_definitions()
@@ -208,12 +207,8 @@ class Engine:
             return self._present(self.show(instance_id), actor)
         if view["links"] is None:
             with self._tx(write=False) as tx:
-                view["links"] = self._links(tx, instance_id, self.runtime.parent_of(instance_id))
+                view["links"] = read_links(tx, instance_id, self.runtime.parent_of(instance_id))
         return self._present(view, actor)
-
-    def _links(self, tx: Tx, instance_id: int, parent_id: int | None) -> dict:
-        parent = tx.instance_brief(parent_id) if parent_id else None
-        return {"parent": _brief(parent) if parent else None, "children": [_brief(c) for c in tx.children(instance_id)]}
 
     def show(self, instance_id: int, user: str | None = None) -> dict:
         """An instance as `user` may see it (R-C10 placeholder for confidential cases; R-F6 first receiver)."""
@@ -229,26 +224,7 @@ class Engine:
         row = tx.instance(_int(instance_id, "instance"))
         if row is None:
             raise self._missing(tx, instance_id)
-        definition = tx.definition(row["definition_id"])
-        view = {
-            "id": row["id"],
-            "process": row["process_id"],
-            "version": definition["version"],
-            "business_key": row["business_key"],
-            "status": row["status"],
-            "variables": _loads(row["variables"]),
-            "tasks": [_task_view(t) for t in tx.ready_human_tasks(row["id"])],
-            "started_at": _iso(row["started_at"]),
-            "ended_at": _iso(row["ended_at"]),
-        }
-        view["incident"] = (
-            {"element": row["incident_element"], "error": row["incident_error"]}
-            if row["status"] == "incident"
-            else None
-        )
-        view["links"] = self._links(tx, row["id"], row["parent_id"])
-        view["timers"] = [{"element": j["element"], "due_at": _iso(j["due_at"])} for j in tx.jobs_of(row["id"])]
-        return view
+        return read_instance(tx, row)
 
     def instances(
         self,
@@ -275,8 +251,8 @@ class Engine:
                     "process": r["process_id"],
                     "business_key": r["business_key"],
                     "status": r["status"],
-                    "started_at": _iso(r["started_at"]),
-                    "ended_at": _iso(r["ended_at"]),
+                    "started_at": iso(r["started_at"]),
+                    "ended_at": iso(r["ended_at"]),
                 }
                 for r in rows
             )
@@ -377,10 +353,10 @@ class Engine:
                     "business_key": r["business_key"],
                     "element": r["incident_element"],
                     "error": r["incident_error"],
-                    "since": _iso(r["updated_at"]),
+                    "since": iso(r["updated_at"]),
                 }
                 if actor is not None:
-                    item = self.people.redact_record(item, _loads(r["variables"]), actor)
+                    item = self.people.redact_record(item, loads(r["variables"]), actor)
                     if item.get("redacted"):
                         item["error"] = PLACEHOLDER
                 out.append(item)
@@ -392,7 +368,7 @@ class Engine:
         if instance_id is None:
             self._require(user, "see_all", "see", "the hall's history")
             with self._tx(write=False) as tx:
-                return [_history_view(h) for h in tx.history(None)]
+                return [history_view(h) for h in tx.history(None)]
         with self._guard():
             actor = self._actor(user, "history")
             with self._tx(write=False) as tx:
@@ -400,8 +376,8 @@ class Engine:
                     row = self._instance_for(tx, instance_id, actor, "see the history of")
                 elif tx.instance_brief(_int(instance_id, "instance")) is None:
                     raise self._missing(tx, instance_id)
-                rows = [_history_view(h) for h in tx.history(int(instance_id))]
-            if actor is not None and self.people.hides(actor, _loads(row["variables"])):
+                rows = [history_view(h) for h in tx.history(int(instance_id))]
+            if actor is not None and self.people.hides(actor, loads(row["variables"])):
                 return self.people.placeholder_history(rows, actor)
             return rows
 
@@ -443,7 +419,7 @@ class Engine:
             query = dict(assignee=assignee, process=process, instance=instance_id, limit=limit + 1)
             if actor is None:
                 rows = tx.query_tasks(role=role, **query)
-                page = Page(_task_view(r) for r in rows[:limit])
+                page = Page(task_view(r) for r in rows[:limit])
                 if len(rows) > limit:
                     page.cut(tx.count_tasks(role=role, assignee=assignee, process=process, instance=instance_id))
                 return page
@@ -468,7 +444,7 @@ class Engine:
                     break
                 if r["instance_id"] not in variables:
                     variables[r["instance_id"]] = self._variables(tx, r["instance_id"])
-                view = _task_view(r)
+                view = task_view(r)
                 if people.hides(actor, variables[r["instance_id"]]):
                     view = people.placeholder_task(view)
                 out.append(view)
@@ -486,12 +462,12 @@ class Engine:
                 return self._task_detail(tx, row, actor)
 
     def _task_detail(self, tx: Tx, row: Mapping[str, Any], actor: User | None) -> dict:
-        view = _task_view(row)
+        view = task_view(row)
         view["status"] = row["status"]
         view["completed_by"] = row["completed_by"]
-        view["completed_at"] = _iso(row["completed_at"])
+        view["completed_at"] = iso(row["completed_at"])
         inst = tx.instance(row["instance_id"])
-        view["variables"] = _loads(inst["variables"])
+        view["variables"] = loads(inst["variables"])
         view["business_key"] = inst["business_key"]
         if actor is not None and self.people.hides(actor, view["variables"]):
             kept = self.people.kept(view["variables"])
@@ -761,7 +737,7 @@ class Engine:
 
     def _variables(self, tx: Tx, instance_id: int) -> Any:
         row = tx.instance(instance_id)
-        return _loads(row["variables"]) if row else None
+        return loads(row["variables"]) if row else None
 
     def _check_work(self, tx: Tx, row: Mapping[str, Any], actor: User, action: str) -> None:
         """May `actor` claim/complete this task: their role or assigned to them; confidential needs the permission."""
@@ -785,7 +761,7 @@ class Engine:
             return True
         variables = row["variables"]
         if isinstance(variables, str):
-            variables = _loads(variables)
+            variables = loads(variables)
         if people.is_first_receiver(actor, variables, row.get("started_by")):
             return True
         for status in ("ready", "completed", "cancelled"):
@@ -808,7 +784,7 @@ class Engine:
         return [
             r
             for r in rows
-            if r["id"] in related or people.is_first_receiver(actor, _loads(r["variables"]), r.get("started_by"))
+            if r["id"] in related or people.is_first_receiver(actor, loads(r["variables"]), r.get("started_by"))
         ]
 
     def _instance_for(
@@ -840,11 +816,11 @@ class Engine:
         record = tx.purge_record(_int(instance_id, "instance"))
         if record is None:
             return InstanceNotFound(instance_id)
-        detail = _loads(record["detail"]) or {}
+        detail = loads(record["detail"]) or {}
         return InstanceNotFound(
             instance_id,
             {
-                "at": _iso(record["at"]),
+                "at": iso(record["at"]),
                 "actor": record["actor"],
                 "retention": detail.get("retention"),
                 "before": detail.get("before"),
@@ -857,7 +833,7 @@ class Engine:
             if actor is not None:
                 with self._tx(write=False) as tx:
                     row = self._instance_for(tx, instance_id, actor, action, need="manage")
-                    if action == "cancel" and self.people.hides(actor, _loads(row["variables"])):  # R-C10
+                    if action == "cancel" and self.people.hides(actor, loads(row["variables"])):  # R-C10
                         raise self._denied(
                             actor,
                             action,
@@ -985,18 +961,6 @@ class Engine:
         }
 
 
-def _history_view(h: Mapping[str, Any]) -> dict:
-    return {
-        "id": h["id"],
-        "at": _iso(h["at"]),
-        "actor": h["actor"],
-        "kind": h["kind"],
-        "element": h["element"],
-        "task": h["task_id"],
-        "detail": _loads(h["detail"]),
-    }
-
-
 def _check_data(data: Mapping[str, Any]) -> dict:
     """Instance data must be a mapping of identifiers to JSON-storable values."""
     if not isinstance(data, Mapping):
@@ -1039,17 +1003,3 @@ def _int(value: Any, what: str) -> int:
     if number is None or not 0 < number <= MAX_ID or isinstance(value, bool):
         raise (InstanceNotFound(value) if what == "instance" else TaskNotFound(value)) from None
     return number
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _loads(text: str | None) -> Any:
-    import json
-
-    return json.loads(text) if text else None
-
-
-def _brief(row: Mapping[str, Any]) -> dict:
-    return {"id": row["id"], "process": row["process_id"], "business_key": row["business_key"], "status": row["status"]}

@@ -30,6 +30,7 @@ from .errors import (
     TaskNotReady,
 )
 from .store import Store, Tx, dumps
+from .view import instance_view, primary_role
 
 if TYPE_CHECKING:
     from . import spiff
@@ -409,7 +410,7 @@ class Runtime:
                 info.name,
                 task_id=values["id"],
                 title=info.title,
-                role=_primary(values["role"]),
+                role=primary_role(values["role"]),
                 due_at=values["due_at"].isoformat() if values["due_at"] else None,
             )
 
@@ -583,25 +584,14 @@ class Runtime:
         loaded = self._cache.get(instance_id)
         if loaded is None:
             return None
-        row = loaded.row
-        return {
-            "id": row["id"],
-            "process": row["process_id"],
-            "version": loaded.definition.version,
-            "business_key": row["business_key"],
-            "status": row["status"],
-            "variables": dict(loaded.variables) if loaded.variables is not None else loaded.instance.variables(),
-            "tasks": [task_view(h) for h in sorted(loaded.human.values(), key=lambda h: h["id"])],
-            "started_at": _iso(row["started_at"]),
-            "ended_at": _iso(row["ended_at"]),
-            "incident": (
-                {"element": row["incident_element"], "error": row["incident_error"]}
-                if row["status"] == "incident"
-                else None
-            ),
-            "timers": [{"element": element, "due_at": due} for due, element in sorted(loaded.jobs.values())],
-            "links": None if loaded.linked else {"parent": None, "children": []},
-        }
+        return instance_view(
+            loaded.row,
+            version=loaded.definition.version,
+            variables=dict(loaded.variables) if loaded.variables is not None else loaded.instance.variables(),
+            tasks=sorted(loaded.human.values(), key=lambda h: h["id"]),
+            timers=[(element, due) for due, element in sorted(loaded.jobs.values())],
+            links=None if loaded.linked else {"parent": None, "children": []},
+        )
 
     def fire_timer(
         self,
@@ -699,30 +689,6 @@ class Runtime:
         self.run_step(instance_id, actor, act, tx)
 
 
-def task_view(row: Mapping[str, Any]) -> dict:
-    """A human task in the documented JSON contract."""
-    return {
-        "id": row["id"],
-        "instance": row["instance_id"],
-        "process": row["process_id"],
-        "name": row["name"],
-        "title": row["title"],
-        "lane": row["lane"],
-        "role": _primary(row["role"]),
-        "roles": _roles(row["role"]),
-        "assignee": row["assignee"],
-        "created_at": _iso(row["created_at"]),
-        "due_at": _iso(row["due_at"]),
-        "form": row["form"],
-        "due_provisional": bool(row["due_provisional"]),
-        "warn_at": _iso(row["warn_at"]),
-    }
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Script functions receive the current step (transaction, clock) as their first argument."""
 
@@ -778,14 +744,6 @@ def _groups(groups: str | None) -> str | None:
     the queue of each (the first is its primary role, the JSON `role`)."""
     names = [g.strip() for g in (groups or "").split(",") if g.strip()]
     return ",".join(dict.fromkeys(names)) or None
-
-
-def _primary(role: str | None) -> str | None:
-    return role.split(",", 1)[0] if role else role
-
-
-def _roles(role: str | None) -> list[str]:
-    return role.split(",") if role else []
 
 
 def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
