@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from .access import AccessPolicy, People, User
 from .clock import Clock
 from .errors import (
     DefinitionInvalid,
@@ -24,9 +25,7 @@ from .errors import (
     TaskClaimedByOther,
     TaskNotFound,
     TaskNotReady,
-    UserRequired,
 )
-from .people import PLACEHOLDER, People, User
 from .runtime import DeadlineResolver, Runtime, Step
 from .services import Services
 from .store import Store, Tx, dumps
@@ -54,10 +53,10 @@ class Engine:
 
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
-        # Users and roles (hall.yaml `users`, `roles`, `confidential`, `first_receiver`); with no user
-        # configured everybody may do everything. user=None is the system (worker, in-process callers)
-        # unless require_user is set (the `hall` command sets it: who acts comes from --user).
-        self.people = people if people is not None else People.from_config(self.settings)
+        # Who may do what, and see what (hall.yaml `users`, `roles`, `confidential`, `first_receiver`;
+        # engine.access): with no user configured everybody may do everything. user=None is the system
+        # (worker, in-process callers) unless require_user is set (the `hall` command: --user).
+        self.access = AccessPolicy(people if people is not None else People.from_config(self.settings))
         self.require_user = False
         self.store = Store(url)
         self.forms_dir = Path(forms_dir) if forms_dir else None
@@ -71,7 +70,17 @@ class Engine:
         self.runtime = Runtime(self.store, self.clock, self.deadlines, fns, Services(handlers))
         self._schema_checked = False
 
+    @property
+    def people(self) -> People:
+        """The configured users, roles and case rules the access policy judges by."""
+        return self.access.people
+
+    @people.setter
+    def people(self, people: People) -> None:
+        self.access = AccessPolicy(people)
+
     def close(self) -> None:
+        """Close the database connections."""
         self.store.close()
 
     def __enter__(self) -> Engine:
@@ -204,27 +213,21 @@ class Engine:
         """The view of an instance just saved: from the runtime's cache, links read only if it has any."""
         view = self.runtime.view(instance_id)
         if view is None:
-            return self._present(self.show(instance_id), actor)
+            return self.access.present_instance(actor, self.show(instance_id))
         if view["links"] is None:
             with self._tx(write=False) as tx:
                 view["links"] = read_links(tx, instance_id, self.runtime.parent_of(instance_id))
-        return self._present(view, actor)
+        return self.access.present_instance(actor, view)
 
     def show(self, instance_id: int, user: str | None = None) -> dict:
         """An instance as `user` may see it (R-C10 placeholder for confidential cases; R-F6 first receiver)."""
         with self._guard():
             actor = self._actor(user, "show")
             with self._tx(write=False) as tx:
-                if actor is not None:
-                    self._instance_for(tx, instance_id, actor, "show")
-                view = self._view(tx, instance_id)
-            return self._present(view, actor)
-
-    def _view(self, tx: Tx, instance_id: int) -> dict:
-        row = tx.instance(_int(instance_id, "instance"))
-        if row is None:
-            raise self._missing(tx, instance_id)
-        return read_instance(tx, row)
+                row = self._instance_row(tx, instance_id)
+                self.access.check_instance(actor, row, "show", tx)
+                view = read_instance(tx, row)
+            return self.access.present_instance(actor, view)
 
     def instances(
         self,
@@ -244,7 +247,7 @@ class Engine:
             self._known_process(tx, process)
             found = tx.list_instances(process, status, business_key, limit=limit + 1)
             cut = len(found) > limit
-            rows = self._visible_rows(tx, found[:limit], actor)
+            rows = self.access.visible_instances(actor, found[:limit], tx)
             page = Page(
                 {
                     "id": r["id"],
@@ -344,7 +347,7 @@ class Engine:
     def incidents(self, user: str | None = None) -> list[dict]:
         actor = self._actor(user, "incidents")
         with self._tx(write=False) as tx:
-            rows = self._visible_rows(tx, tx.list_instances(status="incident", limit=10_000), actor)
+            rows = self.access.visible_instances(actor, tx.list_instances(status="incident", limit=10_000), tx)
             out = []
             for r in rows:
                 item = {
@@ -356,9 +359,7 @@ class Engine:
                     "since": iso(r["updated_at"]),
                 }
                 if actor is not None:
-                    item = self.people.redact_record(item, loads(r["variables"]), actor)
-                    if item.get("redacted"):
-                        item["error"] = PLACEHOLDER
+                    item = self.access.present_incident(actor, item, loads(r["variables"]))
                 out.append(item)
             return out
 
@@ -373,12 +374,13 @@ class Engine:
             actor = self._actor(user, "history")
             with self._tx(write=False) as tx:
                 if actor is not None:
-                    row = self._instance_for(tx, instance_id, actor, "see the history of")
+                    row = self._instance_row(tx, instance_id)
+                    self.access.check_instance(actor, row, "see the history of", tx)
                 elif tx.instance_brief(_int(instance_id, "instance")) is None:
                     raise self._missing(tx, instance_id)
                 rows = [history_view(h) for h in tx.history(int(instance_id))]
-            if actor is not None and self.people.hides(actor, loads(row["variables"])):
-                return self.people.placeholder_history(rows, actor)
+            if actor is not None:
+                return self.access.present_history(actor, rows, loads(row["variables"]))
             return rows
 
     def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
@@ -423,31 +425,26 @@ class Engine:
                 if len(rows) > limit:
                     page.cut(tx.count_tasks(role=role, assignee=assignee, process=process, instance=instance_id))
                 return page
-            people = self.people
-            if role is not None or people.may(actor, "see_all"):
+            access = self.access
+            queues = access.queues(actor, role, assignee)
+            if queues is None:
                 rows = tx.query_tasks(role=role, **query)
             else:  # the user's queues and their own tasks, merged most urgent first
                 found: dict[int, Any] = {}
-                for group in sorted(people.groups(actor)):
-                    for r in tx.query_tasks(role=group, **query):
-                        found[r["id"]] = r
-                if assignee in (None, actor.id):
-                    for r in tx.query_tasks(**dict(query, assignee=actor.id)):
+                for queue in queues:
+                    for r in tx.query_tasks(**dict(query, **queue)):
                         found[r["id"]] = r
                 rows = sorted(found.values(), key=lambda r: (r["due_at"] is None, r["due_at"] or 0, r["id"]))
             out, variables = Page(), {}
             for r in rows:
-                if not people.task_visible(actor, r):
+                if not access.task_visible(actor, r):
                     continue
                 if len(out) == limit:
                     out.cut(None)  # more than the limit visible to this user; not counted
                     break
                 if r["instance_id"] not in variables:
                     variables[r["instance_id"]] = self._variables(tx, r["instance_id"])
-                view = task_view(r)
-                if people.hides(actor, variables[r["instance_id"]]):
-                    view = people.placeholder_task(view)
-                out.append(view)
+                out.append(access.present_task(actor, task_view(r), variables[r["instance_id"]]))
             return out
 
     def task(self, task_id: int, user: str | None = None) -> dict:
@@ -457,8 +454,7 @@ class Engine:
                 row = tx.human_task(_int(task_id, "task"))
                 if row is None:
                     raise TaskNotFound(task_id)
-                if actor is not None and not self.people.task_visible(actor, row):
-                    raise self._denied(actor, "see", f"task {row['id']}", self._role_reason(actor, row), task=row)
+                self.access.check_see_task(actor, row)
                 return self._task_detail(tx, row, actor)
 
     def _task_detail(self, tx: Tx, row: Mapping[str, Any], actor: User | None) -> dict:
@@ -469,17 +465,14 @@ class Engine:
         inst = tx.instance(row["instance_id"])
         view["variables"] = loads(inst["variables"])
         view["business_key"] = inst["business_key"]
-        if actor is not None and self.people.hides(actor, view["variables"]):
-            kept = self.people.kept(view["variables"])
-            view = self.people.placeholder_task(view)
-            view["variables"] = kept
-        return view
+        return self.access.present_task_detail(actor, view)
 
     def render_task(self, task_id: int, user: str | None = None) -> str:
         """What the staff member sees for this task: the form's template on the case's data."""
         view = self.task(task_id, user=user)
-        if view.get("redacted"):
-            return self.people.placeholder_text(view)
+        placeholder = self.access.task_text(view)
+        if placeholder is not None:
+            return placeholder
         form = self.form(view["form"])
         if form is None:
             return ""
@@ -503,7 +496,7 @@ class Engine:
                 with self._tx(write=False) as tx:
                     row = tx.human_task(task_id)
                     if row is not None:  # permission first: "already completed by …" names who did it
-                        self._check_work(tx, row, actor, action)
+                        self.access.check_work(actor, row, lambda: self._variables(tx, row["instance_id"]), action)
         with self._tx() as tx:
             row = tx.human_task(task_id)
             if row is None:
@@ -546,32 +539,19 @@ class Engine:
             raise HallError("reassigning needs the user who takes the task")
         with self._guard():
             actor = self._actor(user, "reassign")
-            target = self.people.user(to_user) if self.people.enforced else None
+            target = self.access.reassign_target(to_user)
             with self._tx() as tx:
                 row = tx.human_task(task_id)
                 if row is None:
                     raise TaskNotFound(task_id)
-                if actor is not None and not self.people.may(actor, "reassign"):
-                    raise self._denied(
-                        actor,
-                        "reassign",
-                        f"task {task_id}",
-                        f"needs the 'reassign' permission (roles: {', '.join(actor.roles) or '-'})",
-                        task=row,
-                    )
+                refused = self.access.lacking(actor, "reassign", "reassign", f"task {task_id}", task=row)
+                if refused is not None:
+                    raise refused
                 if row["status"] == "completed":
                     raise TaskAlreadyCompleted(task_id, row["completed_by"])
                 if row["status"] != "ready":
                     raise TaskNotReady(task_id, row["status"])
-                if target is not None and self.people.hides(target, self._variables(tx, row["instance_id"])):
-                    who = actor or User(user or "system", user or "system", ())
-                    raise self._denied(
-                        who,
-                        "reassign",
-                        f"task {task_id} to {target.id}",
-                        f"{target.id} has no 'confidential' permission and the case is confidential (R-C10)",
-                        task=row,
-                    )
+                self.access.check_handover(actor, user, target, row, lambda: self._variables(tx, row["instance_id"]))
                 current = row["assignee"]
                 if current != to_user and not tx.set_assignee(task_id, to_user, current):
                     raise TaskClaimedByOther(task_id, "someone else")
@@ -590,9 +570,9 @@ class Engine:
                     ]
                 )
                 row = tx.human_task(task_id)
-                if actor is not None and not self.people.task_visible(actor, row):
-                    return self.people.placeholder_task(self._task_detail(tx, row, None))
-                return self._task_detail(tx, row, actor)
+                if self.access.task_visible(actor, row):
+                    return self._task_detail(tx, row, actor)
+                return self.access.placeholder_task(self._task_detail(tx, row, None))
 
     def complete(self, task_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
         """Complete a ready task with data checked against its form; returns the instance view."""
@@ -604,7 +584,7 @@ class Engine:
                 if actor is not None:
                     row = tx.human_task(task_id)
                     if row is not None:  # permission first: "already completed by …" names who did it
-                        self._check_work(tx, row, actor, "complete")
+                        self.access.check_work(actor, row, lambda: self._variables(tx, row["instance_id"]), "complete")
                 instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
         return self._fresh_view(instance_id, actor)
 
@@ -612,7 +592,7 @@ class Engine:
         form = self.form(form_name)
         return dict(data) if form is None else form.validate(data)
 
-    # -- people: who acts, what they may see (engine.people; R-C10, R-F6) --------------------------
+    # -- access: who acts, what they may do and see (engine.access; R-C10, R-F6) -------------------
     def redact_instance(self, view: Mapping[str, Any], user: str | None) -> dict:
         """An instance view (or any case record with its `variables`) as `user` may see it.
 
@@ -624,8 +604,7 @@ class Engine:
 
     def redact_record(self, record: Mapping[str, Any], variables: Mapping[str, Any] | None, user: str | None) -> dict:
         """Any record about a case (a report row) as `user` may see it, given the case's variables."""
-        actor = self._actor(user, "see cases")
-        return self.people.redact_record(record, variables, actor) if actor is not None else dict(record)
+        return self.access.present_record(self._actor(user, "see cases"), record, variables)
 
     def may_see_instance(self, instance_id: int, user: str | None) -> bool:
         """Whether `user` may see this case at all (its roles, assigned, first receiver, or see_all)."""
@@ -633,54 +612,25 @@ class Engine:
         if actor is None:
             return True
         with self._tx(write=False) as tx:
-            row = tx.instance(_int(instance_id, "instance"))
-            if row is None:
-                raise self._missing(tx, instance_id)
-            return self._sees_instance(tx, row, actor)
-
-    def _actor(self, user: str | None, action: str) -> User | None:
-        """The configured user acting, or None (no users configured, or the system)."""
-        if not self.people.enforced:
-            return None
-        if user is None:
-            if self.require_user:
-                raise UserRequired(action)
-            return None
-        return self.people.user(user)
+            return self.access.sees_instance(actor, self._instance_row(tx, instance_id), tx)
 
     def authorize(self, user: str | None, permission: str, action: str, target: str) -> User | None:
         """Refuse `action` on `target` (PermissionDenied) unless `user` has `permission`; for modules
         built on the API (retention) and integrators' own commands. Returns the acting user."""
         return self._require(user, permission, action, target)
 
+    def _actor(self, user: str | None, action: str) -> User | None:
+        """The configured user acting, or None (no users configured, or the system)."""
+        return self.access.actor(user, action, required=self.require_user)
+
     def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:
         """A hall-wide action (deploy, purge, indicators): refused, and recorded in the hall's history,
         unless the user has `permission`."""
         actor = self._actor(user, action)
-        if actor is not None and not self.people.may(actor, permission):
-            exc = PermissionDenied(
-                actor.id,
-                action,
-                target,
-                f"needs the {permission!r} permission (roles: {', '.join(actor.roles) or '-'})",
-            )
-            with self._tx() as tx:
-                tx.add_history(
-                    [
-                        {
-                            "instance_id": None,
-                            "process_id": None,
-                            "at": self.clock.now(),
-                            "actor": actor.id,
-                            "kind": "denied",
-                            "element": None,
-                            "task_id": None,
-                            "detail": dumps({"action": action, "target": target, "why": exc.why}),
-                        }
-                    ]
-                )
-            exc.recorded = True
-            raise exc
+        refused = self.access.lacking(actor, permission, action, target)
+        if refused is not None:
+            self._record_denial(refused)
+            raise refused
         return actor
 
     @contextmanager
@@ -690,126 +640,40 @@ class Engine:
             yield
         except PermissionDenied as exc:
             if exc.instance_id is not None and not exc.recorded:
-                exc.recorded = True
-                with self._tx() as tx:
-                    tx.add_history(
-                        [
-                            {
-                                "instance_id": exc.instance_id,
-                                "process_id": exc.process_id,
-                                "at": self.clock.now(),
-                                "actor": exc.user,
-                                "kind": "denied",
-                                "element": None,
-                                "task_id": exc.task_id,
-                                "detail": dumps({"action": exc.action, "target": exc.target, "why": exc.why}),
-                            }
-                        ]
-                    )
+                self._record_denial(exc)
             raise
 
-    def _denied(
-        self,
-        actor: User,
-        action: str,
-        target: str,
-        why: str,
-        *,
-        task: Mapping[str, Any] | None = None,
-        instance: Mapping[str, Any] | None = None,
-    ) -> PermissionDenied:
-        src = task if task is not None else instance
-        return PermissionDenied(
-            actor.id,
-            action,
-            target,
-            why,
-            instance_id=(src["instance_id"] if task is not None else src["id"]) if src is not None else None,
-            process_id=src["process_id"] if src is not None else None,
-            task_id=task["id"] if task is not None else None,
-        )
+    def _record_denial(self, exc: PermissionDenied) -> None:
+        """Write the `denied` history row of a refusal, in a transaction of its own."""
+        exc.recorded = True
+        row = self.access.denial_row(exc, self.clock.now())
+        row["detail"] = dumps(row["detail"])
+        with self._tx() as tx:
+            tx.add_history([row])
 
-    def _role_reason(self, actor: User, task: Mapping[str, Any]) -> str:
-        return (
-            f"it is for role {task['role'] or task['lane'] or '-'} "
-            f"(yours: {', '.join(actor.roles) or '-'}) and not assigned to you"
-        )
+    def _check_manage(self, instance_id: int, user: str | None, action: str) -> None:
+        """Lifecycle actions and messages: refused (and recorded) unless the policy allows them."""
+        with self._guard():
+            actor = self._actor(user, action)
+            if actor is not None:
+                with self._tx(write=False) as tx:
+                    self.access.check_manage(actor, self._instance_row(tx, instance_id), action, tx)
+
+    def _instance_row(self, tx: Tx, instance_id: Any) -> Mapping[str, Any]:
+        """The instances row of that id, else InstanceNotFound (saying so when it was purged)."""
+        row = tx.instance(_int(instance_id, "instance"))
+        if row is None:
+            raise self._missing(tx, instance_id)
+        return row
 
     def _variables(self, tx: Tx, instance_id: int) -> Any:
         row = tx.instance(instance_id)
         return loads(row["variables"]) if row else None
 
-    def _check_work(self, tx: Tx, row: Mapping[str, Any], actor: User, action: str) -> None:
-        """May `actor` claim/complete this task: their role or assigned to them; confidential needs the permission."""
-        people = self.people
-        if not people.task_workable(actor, row):
-            raise self._denied(actor, action, f"task {row['id']}", self._role_reason(actor, row), task=row)
-        if people.hides(actor, self._variables(tx, row["instance_id"])):
-            raise self._denied(
-                actor,
-                action,
-                f"task {row['id']}",
-                "the case is confidential and you have no 'confidential' permission (R-C10)",
-                task=row,
-            )
-
-    def _sees_instance(self, tx: Tx, row: Mapping[str, Any], actor: User) -> bool:
-        """A case of the user's roles (a task, open or done), assigned to or done by them, or first
-        received by them (R-F6); every case with `see_all`."""
-        people = self.people
-        if people.may(actor, "see_all"):
-            return True
-        variables = row["variables"]
-        if isinstance(variables, str):
-            variables = loads(variables)
-        if people.is_first_receiver(actor, variables, row.get("started_by")):
-            return True
-        for status in ("ready", "completed", "cancelled"):
-            if any(
-                people.task_visible(actor, t) for t in tx.query_tasks(instance=row["id"], status=status, limit=100_000)
-            ):
-                return True
-        return False
-
-    def _visible_rows(self, tx: Tx, rows: list[Mapping[str, Any]], actor: User | None) -> list[Mapping[str, Any]]:
-        """Instance rows filtered to those the user may see (a few queries for the whole list)."""
-        people = self.people
-        if actor is None or people.may(actor, "see_all"):
-            return rows
-        related: set[int] = set()
-        for status in ("ready", "completed", "cancelled"):
-            for group in sorted(people.groups(actor)):
-                related.update(t["instance_id"] for t in tx.query_tasks(role=group, status=status, limit=1_000_000))
-            related.update(t["instance_id"] for t in tx.query_tasks(assignee=actor.id, status=status, limit=1_000_000))
-        return [
-            r
-            for r in rows
-            if r["id"] in related or people.is_first_receiver(actor, loads(r["variables"]), r.get("started_by"))
-        ]
-
-    def _instance_for(
-        self, tx: Tx, instance_id: Any, actor: User, action: str, need: str | None = None
-    ) -> Mapping[str, Any]:
-        row = tx.instance(_int(instance_id, "instance"))
-        if row is None:
-            raise self._missing(tx, instance_id)
-        if need is not None and not self.people.may(actor, need):
-            raise self._denied(
-                actor,
-                action,
-                f"instance {row['id']}",
-                f"needs the {need!r} permission (roles: {', '.join(actor.roles) or '-'})",
-                instance=row,
-            )
-        if not self._sees_instance(tx, row, actor):
-            raise self._denied(
-                actor,
-                action,
-                f"instance {row['id']}",
-                "not a case of your roles, assigned to you or first received by you",
-                instance=row,
-            )
-        return row
+    def _read_variables(self, instance_id: int) -> Any:
+        """An instance's variables in a read transaction of their own (the worker's log lines)."""
+        with self._tx(write=False) as tx:
+            return self._variables(tx, instance_id)
 
     def _missing(self, tx: Tx, instance_id: Any) -> InstanceNotFound:
         """The error for an instance that is not there, saying when and by whom it was purged if it was."""
@@ -826,31 +690,6 @@ class Engine:
                 "before": detail.get("before"),
             },
         )
-
-    def _check_manage(self, instance_id: int, user: str | None, action: str) -> None:
-        with self._guard():
-            actor = self._actor(user, action)
-            if actor is not None:
-                with self._tx(write=False) as tx:
-                    row = self._instance_for(tx, instance_id, actor, action, need="manage")
-                    if action == "cancel" and self.people.hides(actor, loads(row["variables"])):  # R-C10
-                        raise self._denied(
-                            actor,
-                            action,
-                            f"instance {row['id']}",
-                            "the case is confidential and you have no 'confidential' permission (R-C10)",
-                            instance=row,
-                        )
-
-    def _present(self, view: dict, actor: User | None) -> dict:
-        """The view as the actor may see it: the placeholder for a confidential case without permission."""
-        if actor is None:
-            return view
-        if self.people.hides(actor, view.get("variables")):
-            return self.people.placeholder_instance(view)
-        if self.people.is_confidential(view.get("variables")):
-            view["confidential"] = True
-        return view
 
     # -- timers: the job runner and the business calendar ------------------------------------------
     def run_due_jobs(
@@ -879,8 +718,8 @@ class Engine:
         if not self._schema_checked:
             self.store.check_schema()
             self._schema_checked = True
-        if on_event is not None and self.people.enforced:
-            on_event = self._redacting(on_event)
+        if on_event is not None:
+            on_event = self.access.redacting(on_event, self._read_variables)
         worker = Worker(
             self.store,
             self.runtime,
@@ -898,25 +737,6 @@ class Engine:
         with self._tx(write=False) as tx:
             summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())
         return summary
-
-    def _redacting(self, on_event: Any) -> Any:
-        """The worker's events with the error text of confidential cases replaced (R-C10: logs too);
-        the worker acts as the system, and `hall incidents` shows the text to who may read it."""
-        from dataclasses import replace
-
-        def guarded(event: Any) -> None:
-            if event.error and event.job.instance_id is not None:
-                with self._tx(write=False) as tx:
-                    variables = self._variables(tx, event.job.instance_id)
-                if self.people.is_confidential(variables):
-                    event = replace(
-                        event,
-                        error=f"{PLACEHOLDER}: the error is shown by `hall incidents` to "
-                        "users with the confidential permission",
-                    )
-            on_event(event)
-
-        return guarded
 
     def calendar_month(self, year: int, month: int) -> dict:
         """The business calendar of one month (`hall calendar 2026-10`) and where its data comes from."""

@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 from hall.cli import main
 from hall.engine import Engine
+from hall.engine.access import People
 from hall.engine.config import load_config
 from hall.engine.errors import HallError, PermissionDenied
-from hall.engine.people import People
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-24T09:00:00+08:00"

@@ -14,9 +14,9 @@ from click.testing import CliRunner
 from conftest import FIXTURES
 from hall.cli import main
 from hall.engine import Engine
+from hall.engine.access import People
 from hall.engine.config import check_config, load_config
 from hall.engine.errors import ConfigInvalid, PermissionDenied, UnknownUser, UserRequired
-from hall.engine.people import People
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2026-11-24T09:00:00+08:00"
@@ -38,9 +38,10 @@ users:
 
 
 def people() -> People:
+    """CONFIG's people, with a first-receiver variable: the engine has none of its own (issue 11)."""
     from ruamel.yaml import YAML
 
-    return People.from_config(YAML(typ="safe").load(CONFIG))
+    return People.from_config(dict(YAML(typ="safe").load(CONFIG), first_receiver={"variables": ["首问负责人"]}))
 
 
 @pytest.fixture
