@@ -291,3 +291,24 @@ def test_cancelling_needs_the_right_to_read_the_case(eng: Engine, tmp_path: Path
     assert [h["detail"]["action"] for h in eng.history(marked) if h["kind"] == "denied"] == ["cancel"]
     assert eng.cancel(plain["id"], "withdrawn", user="小钱")["status"] == "cancelled"
     assert eng.cancel(marked, "withdrawn", user="刘主任")["status"] == "cancelled"
+
+
+def test_a_foreign_diagram_with_the_halls_words_is_nothing_confidential_to_the_engine(make_engine) -> None:
+    """The engine has no confidential rule of its own (issue 11): 类型=举报 is a value like any other."""
+    bare = make_engine()
+    assert not bare.people.is_confidential({"类型": "举报", "投诉类型": "举报", "是否保密": True})
+    staff = {
+        "roles": {"clerk": {"serves": ["clerk"]}},
+        "users": [{"id": "ann", "name": "Ann", "roles": ["clerk"]}, {"id": "bob", "name": "Bob", "roles": []}],
+    }
+    eng = make_engine(settings=staff)
+    eng.init()
+    eng.deploy([FIXTURES / "review.bpmn"])
+    data = {"类型": "举报", "是否保密": True, "投诉编号": "TS-1", "首问负责人": "Bob"}
+    case = eng.start("review", "K-1", data, user="ann")
+    assert case["variables"] == data and "redacted" not in case and "confidential" not in case
+    assert eng.show(case["id"], user="ann")["variables"] == data
+    assert [t["title"] for t in eng.tasks(user="ann")] == ["Register request"]
+    assert eng.history(case["id"], user="ann")[0]["detail"]["data"] == data
+    with pytest.raises(PermissionDenied, match="bob may not show"):  # 首问负责人 names nobody to the engine
+        eng.show(case["id"], user="bob")

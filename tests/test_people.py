@@ -570,3 +570,14 @@ def test_config_check_lists_every_bad_entry_of_a_mapping(tmp_path: Path) -> None
         f"{bad}:5: kpi.complaint.limit: must be first or last",
         f"{bad}:5: kpi.complaint.process: must be a name (text)",
     ]
+
+
+def test_the_hall_command_applies_the_halls_case_rules_when_hall_yaml_has_none(hall) -> None:
+    """CONFIG has no confidential or first_receiver section: the hall's own apply (servicehall.access)."""
+    code, out, _ = hall("start", "review", "--set", "类型=举报", "--set", "首问负责人=Bob Wu", "--json", user="ann")
+    case = json.loads(out)
+    assert code == 0 and case["redacted"] and "举报" not in out  # R-C10: ann has no confidential permission
+    code, out, _ = hall("show", str(case["id"]), "--json", user="bob")  # R-F6: the first receiver sees it
+    assert code == 0 and json.loads(out)["redacted"] and "举报" not in out
+    code, out, err = hall("show", str(case["id"]), "--json", user="sup")
+    assert code == 0 and json.loads(out)["variables"]["类型"] == "举报", err
