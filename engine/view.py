@@ -99,9 +99,11 @@ def read_links(tx: Tx, instance_id: int, parent_id: int | None) -> dict:
 
 def read_instance(tx: Tx, row: Mapping[str, Any]) -> dict:
     """The view of an instance row, with its version, ready tasks, timers and links read from the database."""
+    definition = tx.definition(row["definition_id"])
+    assert definition is not None  # an instance row names a stored definition (foreign key)
     return instance_view(
         row,
-        version=tx.definition(row["definition_id"])["version"],
+        version=definition["version"],
         variables=loads(row["variables"]),
         tasks=tx.ready_human_tasks(row["id"]),
         timers=[(j["element"], iso(j["due_at"])) for j in tx.jobs_of(row["id"])],
