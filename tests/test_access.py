@@ -168,6 +168,26 @@ def test_work_on_a_task_of_ones_role_or_assigned_and_readable() -> None:
     p.check_see_task(p.actor("al", "x"), task())  # see_all
 
 
+def test_a_case_is_read_only_when_it_could_be_hidden_from_the_user() -> None:
+    """Completing a task reads the case's variables only for a user from whom a case can be hidden."""
+    read: list[str] = []
+
+    def variables() -> dict[str, Any]:
+        read.append("read")
+        return {"kind": "report"}
+
+    p = policy()
+    p.check_work(p.actor("sue", "x"), task(role="managers"), variables, "complete")  # may read every case
+    p.check_handover(None, None, p.reassign_target("sue"), task(), variables)
+    bare = policy({"roles": CONFIG["roles"], "users": CONFIG["users"]})  # no confidential rule
+    bare.check_work(bare.actor("ann", "x"), task(), variables, "complete")
+    bare.check_handover(None, None, bare.reassign_target("ann"), task(), variables)
+    assert read == []
+    with pytest.raises(PermissionDenied):
+        p.check_work(p.actor("ann", "x"), task(), variables, "complete")
+    assert read == ["read"]
+
+
 def test_the_queues_of_a_user() -> None:
     p = policy()
     ann, al = p.actor("ann", "x"), p.actor("al", "x")

@@ -71,6 +71,11 @@ class ConfidentialRule:
             keep=tuple(section.get("keep") or ()),
         )
 
+    @property
+    def configured(self) -> bool:
+        """Whether any case can be confidential under this rule."""
+        return bool(self.variables or self.when)
+
     def applies(self, variables: Mapping[str, Any] | None) -> bool:
         """Whether a case with these variables is confidential."""
         if not variables:

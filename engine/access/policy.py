@@ -131,7 +131,7 @@ class AccessPolicy:
             return
         if not self.people.task_workable(actor, task):
             raise self.refusal(actor, action, f"task {task['id']}", self.role_reason(actor, task), task=task)
-        if self.people.hides(actor, variables()):
+        if self._may_be_hidden_from(actor) and self.people.hides(actor, variables()):
             raise self.refusal(actor, action, f"task {task['id']}", CONFIDENTIAL_WHY, task=task)
 
     def check_instance(
@@ -174,7 +174,7 @@ class AccessPolicy:
         variables: Callable[[], Variables],
     ) -> None:
         """A task of a confidential case goes only to a user with the `confidential` permission."""
-        if target is None or not self.people.hides(target, variables()):
+        if target is None or not self._may_be_hidden_from(target) or not self.people.hides(target, variables()):
             return
         who = actor or User(user or "system", user or "system", ())
         raise self.refusal(
@@ -184,6 +184,10 @@ class AccessPolicy:
             f"{target.id} has no 'confidential' permission and the case is confidential (R-C10)",
             task=task,
         )
+
+    def _may_be_hidden_from(self, user: User) -> bool:
+        """Whether some case could be hidden from this user: else its variables need not be read."""
+        return self.people.confidential.configured and not self.people.may(user, "confidential")
 
     @staticmethod
     def denial_row(exc: PermissionDenied, at: datetime) -> dict[str, Any]:
