@@ -105,6 +105,7 @@ class Engine:
     # -- forms ----------------------------------------------------------------------------------
     @property
     def forms(self) -> Any:
+        """The forms library of `forms_dir` (read on first use), or None without a forms folder."""
         if self._forms is None and self.forms_dir is not None:
             from .forms import FormLibrary
 
@@ -181,6 +182,7 @@ class Engine:
             ]
 
     def definitions(self) -> list[dict]:
+        """Every deployed version of every process, as `hall definitions` lists them."""
         with self._tx(write=False) as tx:
             return [
                 {
@@ -276,12 +278,15 @@ class Engine:
             return out
 
     def suspend(self, instance_id: int, reason: str | None = None, user: str | None = None) -> dict:
+        """Hold a running case (or one in incident): no task can be completed, no timer fires."""
         return self._set_status(instance_id, "suspend", ("running", "incident"), "suspended", reason, user)
 
     def resume(self, instance_id: int, user: str | None = None) -> dict:
+        """Let a suspended case go on where it stood (running, or its incident)."""
         return self._set_status(instance_id, "resume", ("suspended",), None, None, user)
 
     def cancel(self, instance_id: int, reason: str, user: str | None = None) -> dict:
+        """End a case for good, with the reason in its history: its tasks and timers go."""
         if not (reason or "").strip():
             raise HallError("cancelling needs a reason (--reason)")
         return self._set_status(instance_id, "cancel", ("running", "incident", "suspended"), "cancelled", reason, user)
@@ -345,6 +350,7 @@ class Engine:
         return self.show(instance_id, user=user)
 
     def incidents(self, user: str | None = None) -> list[dict]:
+        """Cases stopped by a failing script, condition or service call, as `user` may see them."""
         actor = self._actor(user, "incidents")
         with self._tx(write=False) as tx:
             rows = self.access.visible_instances(actor, tx.list_instances(status="incident", limit=10_000), tx)
@@ -448,6 +454,7 @@ class Engine:
             return out
 
     def task(self, task_id: int, user: str | None = None) -> dict:
+        """One task with its status and its case's variables, as `user` may see it."""
         with self._guard():
             actor = self._actor(user, "task")
             with self._tx(write=False) as tx:
@@ -480,9 +487,11 @@ class Engine:
         return form.render({"data": view["variables"], "task": view, "instance": instance})
 
     def claim(self, task_id: int, user: str) -> dict:
+        """Take a ready task: it is `user`'s until completed or given back."""
         return self._assign(task_id, user, user, "task_claimed")
 
     def unclaim(self, task_id: int, user: str | None) -> dict:
+        """Give a claimed task back to its role's queue."""
         return self._assign(task_id, None, user, "task_unclaimed")
 
     def _assign(self, task_id: int, assignee: str | None, user: str | None, kind: str) -> dict:
