@@ -569,7 +569,7 @@ def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...
 @command
 def user_list(ctx: Context, as_json: bool) -> None:
     """The configured users, their roles and what those allow."""
-    from .engine.people import People
+    from .engine.access import People
 
     people = People.from_config(ctx.settings)
     rows = [
@@ -605,7 +605,7 @@ def role_group() -> None:
 @command
 def role_list(ctx: Context, as_json: bool) -> None:
     """The configured roles."""
-    from .engine.people import People
+    from .engine.access import People
 
     people = People.from_config(ctx.settings)
     rows = [
