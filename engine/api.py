@@ -55,7 +55,9 @@ class Engine:
         self.settings = dict(settings or {})
         # Who may do what, and see what (hall.yaml `users`, `roles`, `confidential`, `first_receiver`;
         # engine.access): with no user configured everybody may do everything. user=None is the system
-        # (worker, in-process callers) unless require_user is set (the `hall` command: --user).
+        # (worker, in-process callers) unless require_user is set (the `hall` command: --user). Without
+        # a `confidential` / `first_receiver` section no case is confidential and only who started a
+        # case received it first; the `hall` command adds the hall's own (servicehall.access).
         self.access = AccessPolicy(people if people is not None else People.from_config(self.settings))
         self.require_user = False
         self.store = Store(url)
