@@ -1,9 +1,13 @@
-"""Store layer of the indicators, reports and retention: every SQL statement they need, nothing else.
+"""Generic reads over history and instances, and the purge of given instances: the SQL that modules
+built on the API (indicators, periodic reports, retention) need, reached through `Engine.reading()`
+and `Engine.purge_instances()`.
 
-Kept apart from engine/store.py (the runtime's store) so the indicator queries can change without
-touching the engine's hot path; same rules: SQLite and PostgreSQL, times are aware UTC datetimes
-on the way in and out. The module reads the tables defined in engine/store.py and, for `purge`,
-deletes an instance with everything that belongs to it in the caller's transaction.
+Generic on purpose: every statement takes the process, kind, element, period or instance ids it is
+asked for and knows no process, task or variable of any particular hall. Kept apart from
+engine/store.py (the runtime's store) so these queries can change without touching the engine's hot
+path; same rules: SQLite and PostgreSQL, times are aware UTC datetimes on the way in and out. The
+module reads the tables defined in engine/store.py and deletes an instance with everything that
+belongs to it in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -67,7 +71,7 @@ def events(
 
     Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
     `elements` may hold None for rows without an element (started, ended, cancelled). With
-    `fields` (text values, dotted paths such as ``data.投诉类型``) the database extracts only those
+    `fields` (text values, dotted paths such as ``data.kind``) the database extracts only those
     and the detail is built of them: the rest of a large detail is never parsed.
     """
     params: dict[str, Any] = {"p": process, "k": kind, "u": _bind(tx, until)}
@@ -182,7 +186,7 @@ def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, 
 
 
 def variables_of(tx: Tx, ids: Iterable[int]) -> dict[int, Any]:
-    """The variables of the given instances (to redact confidential ones, R-C10), by id."""
+    """The variables of the given instances (e.g. to redact the ones a user may not read), by id."""
     out: dict[int, Any] = {}
     for chunk in _chunks(list(ids)):
         keys = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -245,8 +249,8 @@ def children_of(tx: Tx, ids: Iterable[int]) -> dict[int, list[int]]:
 def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     """Delete instances with their task rows, human tasks, jobs and history; counts per table.
 
-    The caller decides which instances may go (retention: never one whose linked case stays) and
-    runs this in its one transaction. Links between the deleted instances are dropped first so the
+    The caller decides which instances may go (e.g. a retention policy: never one whose linked
+    case stays) and runs this in its one transaction. Links between the deleted instances are dropped first so the
     order of the deletes does not matter; no other row is touched.
     """
     counts = {"history": 0, "jobs": 0, "human_tasks": 0, "instance_tasks": 0, "instances": 0}
@@ -265,7 +269,7 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
 
 
 def table_counts(tx: Tx) -> dict[str, int]:
-    """Rows per table (for tests and the purge summary)."""
+    """Rows per table of the runtime (instances, their tasks, human tasks, history, jobs)."""
     out = {}
     for table in ("instances", "instance_tasks", "human_tasks", "history", "jobs"):
         cur = _cursor(tx, f"SELECT COUNT(*) FROM {table}", {})
@@ -277,3 +281,65 @@ def table_counts(tx: Tx) -> dict[str, int]:
 def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+class Reader:
+    """The generic reads of one read transaction (one snapshot), as `Engine.reading()` hands them out.
+
+    Each method is the module function of the same name on this transaction; callers outside the
+    engine use these and never the transaction itself.
+    """
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def events(
+        self,
+        process: str,
+        kind: str,
+        elements: Sequence[str | None],
+        since: datetime | None,
+        until: datetime,
+        with_detail: bool = True,
+        fields: Sequence[str] | None = None,
+    ) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+        """History rows of one process and kind at `elements`, since <= at < until (see `events`)."""
+        return events(self._tx, process, kind, elements, since, until, with_detail, fields)
+
+    def events_of(
+        self, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
+    ) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+        """Like `events`, for the given instances only (any time before `until`)."""
+        return events_of(self._tx, process, kind, elements, ids, until)
+
+    def workload(self, since: datetime, until: datetime) -> list[tuple[str | None, str, int]]:
+        """Tasks completed per (actor, process) with since <= at < until."""
+        return workload(self._tx, since, until)
+
+    def overdue_tasks(self, now: datetime) -> list[tuple[int, str, str, datetime, str | None]]:
+        """Ready human tasks of running instances due before `now`."""
+        return overdue_tasks(self._tx, now)
+
+    def variables_of(self, ids: Iterable[int]) -> dict[int, Any]:
+        """The variables of the given instances, by id."""
+        return variables_of(self._tx, ids)
+
+    def started_between(self, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
+        """(process_id, started_at) of the instances started with since <= started_at < until."""
+        return started_between(self._tx, since, until)
+
+    def ended_between(self, since: datetime, until: datetime) -> list[tuple[str, str, datetime]]:
+        """(process_id, status, ended_at) of the instances that ended with since <= ended_at < until."""
+        return ended_between(self._tx, since, until)
+
+    def finished_before(self, before: datetime) -> list[dict[str, Any]]:
+        """Completed or cancelled instances that ended before `before`, oldest first."""
+        return finished_before(self._tx, before)
+
+    def children_of(self, ids: Iterable[int]) -> dict[int, list[int]]:
+        """For each instance id, the ids of the instances it started."""
+        return children_of(self._tx, ids)
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table of the runtime."""
+        return table_counts(self._tx)

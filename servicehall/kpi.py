@@ -4,7 +4,7 @@ Generic: which process, which tasks and which variables stand for "the complaint
 "resolved", "revisited", "satisfied" comes from the `kpi:` section of hall.yaml; the defaults match
 processes/complaint.bpmn and processes/filing.bpmn. The exact definitions are in docs/kpi.md.
 
-`collect` reads (engine.kpistore, the store layer); `compute` is pure and testable on constructed
+`collect` reads (the engine's generic queries, `Engine.reading`); `compute` is pure and testable on constructed
 events; `indicators` does both for an Engine; `format_text` is what `hall kpi` prints.
 """
 
@@ -183,29 +183,27 @@ def percentile(values: list[float], pct: int) -> float | None:
 
 
 # -- reading ---------------------------------------------------------------------------------------------
-def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
-    """Every history row the indicators of [start, end) need, as of min(end, now)."""
-    from ..engine import kpistore as ks
-
+def collect(engine: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Every history row the indicators of [start, end) need, as of min(end, now), read in one
+    snapshot through the engine's generic queries (`Engine.reading`)."""
     asof = min(end, now)
     since = start - timedelta(days=cfg.lookback_days)
     c, cb = cfg.complaint, cfg.callbacks
     p = c["process"]
     raw: dict[str, Any] = {"start": start, "end": end, "asof": asof, "now": now}
-    with ks.reading(store) as tx:
+    with engine.reading() as ks:
         due = ["due_at"]  # all a task_created row is read for
-        raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof, fields=due)
-        raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof, fields=due)
+        raw["limit_created"] = ks.events(p, "task_created", [c["limit_task"]], since, asof, fields=due)
+        raw["resolved_created"] = ks.events(p, "task_created", [c["resolved_task"]], since, asof, fields=due)
         raw["revisit_created"] = (
             raw["resolved_created"]
             if c["revisit_task"] == c["resolved_task"]
-            else ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof, fields=due)
+            else ks.events(p, "task_created", [c["revisit_task"]], since, asof, fields=due)
         )
-        raw["revisit_done"] = ks.events(tx, p, "task_completed", [c["revisit_task"]], since, asof)
-        raw["cancelled"] = ks.events(tx, p, "cancelled", [None], since, asof, with_detail=False)
-        raw["started"] = ks.events(tx, p, "started", [None], since, asof, with_detail=False)
+        raw["revisit_done"] = ks.events(p, "task_completed", [c["revisit_task"]], since, asof)
+        raw["cancelled"] = ks.events(p, "cancelled", [None], since, asof, with_detail=False)
+        raw["started"] = ks.events(p, "started", [None], since, asof, with_detail=False)
         raw["classified"] = ks.events(
-            tx,
             p,
             "task_completed",
             [c["classify_task"]],
@@ -213,13 +211,13 @@ def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: dat
             asof,
             fields=[f"data.{c['type_field']}", f"data.{c['topic_field']}"],
         )
-        raw["rounds"] = ks.events(tx, p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
-        raw["ended"] = ks.events(tx, p, "ended", [None], start, asof, with_detail=False)
-        raw["callbacks"] = ks.events(tx, cb["process"], "task_completed", [cb["task"]], start, asof)
+        raw["rounds"] = ks.events(p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
+        raw["ended"] = ks.events(p, "ended", [None], start, asof, with_detail=False)
+        raw["callbacks"] = ks.events(cb["process"], "task_completed", [cb["task"]], start, asof)
         ids = sorted({r[0] for r in raw["callbacks"]})
-        raw["agreements"] = ks.events_of(tx, cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
-        raw["workload"] = ks.workload(tx, start, asof)
-        raw["overdue"] = ks.overdue_tasks(tx, now)
+        raw["agreements"] = ks.events_of(cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
+        raw["workload"] = ks.workload(start, asof)
+        raw["overdue"] = ks.overdue_tasks(now)
     return raw
 
 
@@ -427,7 +425,7 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
     calendar = engine.deadlines.calendar
     now = engine.clock.now()
     period = period or default_period(now, calendar.config.timezone)
-    raw = collect(engine.store, cfg, period.start, period.end, now)
+    raw = collect(engine, cfg, period.start, period.end, now)
     out = compute(raw, cfg, calendar)
     out["period"].update({"from": period.first.isoformat(), "to": period.last.isoformat(), "timezone": period.tz})
     if actor is not None:
@@ -438,16 +436,15 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
 def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list[dict[str, Any]]:
     """Case records (`instance` = the id) with confidential ones as placeholders for `actor` (R-C10):
     id, process, number, deadline kept; the task name and everything else hidden."""
-    from ..engine import kpistore as ks
     from ..engine.people import PLACEHOLDER
 
     if not records:
         return records
-    with ks.reading(engine.store) as tx:
-        variables = ks.variables_of(tx, {r["instance"] for r in records})
+    with engine.reading() as ks:
+        variables = ks.variables_of({r["instance"] for r in records})
     out = []
     for r in records:
-        shown = engine.people.redact_record(r, variables.get(r["instance"]), actor)
+        shown = engine.redact_record(r, variables.get(r["instance"]), actor.id)
         if shown.get("redacted") and "task" in shown:
             shown["task"] = PLACEHOLDER
         out.append(shown)
