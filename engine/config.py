@@ -320,7 +320,7 @@ def _line_at(data: Any, where: str) -> int | None:
 
 
 def _placed(path: str, data: Any, section: str, what: str) -> ConfigInvalid:
-    """A problem whose text starts with its dotted key (`kpi.percentile: …`), at that key's line."""
+    """A problem whose text starts with its dotted key (`calendar.office_hours: …`), at that key's line."""
     where = what.split(":", 1)[0].split(" ", 1)[0]
     if not where.startswith(section):
         where = section

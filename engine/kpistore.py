@@ -214,7 +214,7 @@ def ended_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, s
     return out
 
 
-# -- retention ---------------------------------------------------------------------------------------
+# -- finished instances and their purge --------------------------------------------------------------
 def finished_before(tx: Tx, before: datetime) -> list[dict[str, Any]]:
     """Completed or cancelled instances that ended before `before`, oldest first."""
     sql = (
