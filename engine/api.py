@@ -986,12 +986,17 @@ class Engine:
 
     # -- generic reads and purge for modules built on this API (indicators, reports, retention) --------
     @contextmanager
-    def reading(self) -> Any:  # Iterator[kpistore.Reader], as a context manager
+    def reading(self, user: str | None = None) -> Any:  # Iterator[kpistore.Reader], as a context manager
         """One read-only snapshot of history and instances with generic queries by process, kind,
-        element, period or instance ids (engine/kpistore.py `Reader`); no permission is checked here:
-        the caller authorizes first (`authorize`) and redacts what it shows (`redact_record`)."""
+        element, period or instance ids (engine/kpistore.py `Reader`) over every case.
+
+        A named `user` needs the `see_all` permission. None is the system: a module built on the API
+        that has authorized its own action first (`authorize`) and redacts what it shows
+        (`redact_record`), as the indicators and retention do.
+        """
         from .kpistore import Reader
 
+        self._require(user, "see_all", "see", "the history of every case")
         with self._tx(write=False) as tx:
             yield Reader(tx)
 

@@ -165,3 +165,19 @@ print(loaded)
 """
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, check=True)
     assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_reading_every_case_needs_see_all_for_a_named_user(make_engine) -> None:
+    """Engine.reading() hands out every case's history: a configured user needs `see_all`."""
+    from hall.engine.errors import PermissionDenied
+
+    roles = {"clerk": {"serves": ["clerk"]}, "boss": {"serves": ["boss"], "may": ["see_all"]}}
+    users = [{"id": "ann", "roles": ["clerk"]}, {"id": "bob", "roles": ["boss"]}]
+    eng: Engine = make_engine(settings={"roles": roles, "users": users})
+    eng.init()
+    with pytest.raises(PermissionDenied, match="see_all"), eng.reading(user="ann"):
+        pass
+    with eng.reading(user="bob") as read:
+        assert read.table_counts()["instances"] == 0
+    with eng.reading() as read:  # the system, after its own authorization
+        assert read.finished_before(eng.clock.now()) == []
