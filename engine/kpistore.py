@@ -21,6 +21,8 @@ from typing import Any
 from .store import Store, Tx
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+# a history row as read here: (instance_id, at, actor, element, detail)
+Event = tuple[int, datetime, str | None, str | None, Any]
 
 
 @contextmanager
@@ -37,12 +39,16 @@ def _bind(tx: Tx, value: datetime) -> Any:
     return value.astimezone(UTC).strftime(_SQLITE_TIME)
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
+def _at(value: Any) -> datetime:
+    """A time of a column that is never NULL here (NOT NULL, or filtered on) as an aware UTC datetime."""
     if isinstance(value, str):  # SQLite keeps UTC as text without an offset: parse it as UTC at once
         return datetime.fromisoformat(value + "+00:00" if len(value) <= 26 else value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(value: Any) -> datetime | None:
+    """A time of a column that may be NULL."""
+    return None if value is None else _at(value)
 
 
 def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
@@ -51,7 +57,9 @@ def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
         import re
 
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
-    cur = tx.conn.connection.dbapi_connection.cursor()
+    dbapi = tx.conn.connection.dbapi_connection
+    assert dbapi is not None  # an open transaction's connection
+    cur = dbapi.cursor()
     cur.execute(sql, params)
     return cur
 
@@ -66,7 +74,7 @@ def events(
     until: datetime,
     with_detail: bool = True,
     fields: Sequence[str] | None = None,
-) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+) -> list[Event]:
     """History rows of one process and kind at one of `elements` with since <= at < until.
 
     Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
@@ -115,11 +123,12 @@ def events(
         f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id"
     )
     cur = _cursor(tx, sql, params)
+    out: list[Event]
     if paths:
-        out = [(r[0], _time(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
+        out = [(r[0], _at(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
     else:
         loads = json.loads
-        out = [(r[0], _time(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+        out = [(r[0], _at(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -139,9 +148,9 @@ def _nested(paths: Sequence[Sequence[str]], values: Sequence[Any]) -> dict[str, 
 
 def events_of(
     tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
-) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+) -> list[Event]:
     """Like `events`, for the given instances only (any time before `until`)."""
-    out = []
+    out: list[Event] = []
     for chunk in _chunks(list(ids)):
         params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
         params.update({"p": process, "k": kind, "u": _bind(tx, until)})
@@ -153,7 +162,7 @@ def events_of(
             f" AND at < :u ORDER BY at, id"
         )
         cur = _cursor(tx, sql, params)
-        out += [(r[0], _time(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+        out += [(r[0], _at(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
         cur.close()
     out.sort(key=lambda r: r[1])
     return out
@@ -180,7 +189,7 @@ def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, 
         " ORDER BY h.due_at, h.id"
     )
     cur = _cursor(tx, sql, {"n": _bind(tx, now)})
-    out = [(r[0], r[1], r[2], _time(r[3]), r[4]) for r in cur.fetchall()]
+    out = [(r[0], r[1], r[2], _at(r[3]), r[4]) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -200,7 +209,7 @@ def started_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str,
     """(process_id, started_at) of the instances started with since <= started_at < until."""
     sql = "SELECT process_id, started_at FROM instances WHERE started_at >= :s AND started_at < :u"
     cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
-    out = [(r[0], _time(r[1])) for r in cur.fetchall()]
+    out = [(r[0], _at(r[1])) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -209,7 +218,7 @@ def ended_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, s
     """(process_id, status, ended_at) of the instances that ended with since <= ended_at < until."""
     sql = "SELECT process_id, status, ended_at FROM instances WHERE ended_at >= :s AND ended_at < :u"
     cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
-    out = [(r[0], r[1], _time(r[2])) for r in cur.fetchall()]
+    out = [(r[0], r[1], _at(r[2])) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -302,13 +311,13 @@ class Reader:
         until: datetime,
         with_detail: bool = True,
         fields: Sequence[str] | None = None,
-    ) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+    ) -> list[Event]:
         """History rows of one process and kind at `elements`, since <= at < until (see `events`)."""
         return events(self._tx, process, kind, elements, since, until, with_detail, fields)
 
     def events_of(
         self, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
-    ) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+    ) -> list[Event]:
         """Like `events`, for the given instances only (any time before `until`)."""
         return events_of(self._tx, process, kind, elements, ids, until)
 

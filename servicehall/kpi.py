@@ -100,7 +100,9 @@ class KpiConfig:
         cb = merged["callbacks"]
         if cb["weights"] is None:
             w = (settings.get("settings") or {}).get("综合得分权重")
-            cb["weights"] = list(w) if _weights(w, cb["scores"]) else None  # a bad one: config check says so
+            cb["weights"] = (
+                list(w) if w is not None and _weights(w, cb["scores"]) else None
+            )  # a bad one: config check says so
         if cb["weights"] is not None and not _weights(cb["weights"], cb["scores"]):
             raise ConfigInvalid(source, None, "kpi.callbacks.weights: one weight >= 0 per score, not all 0")
         lookback, pct = merged["lookback_days"], merged["percentile"]
@@ -261,7 +263,9 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
         due = _due(detail, at)
         if due is not None:
             limits[i].append((at, due))
-    due_cases, in_time, late = [], [], []
+    due_cases: list[int] = []
+    in_time: list[int] = []
+    late: list[int] = []
     for i, rows in limits.items():
         done = resolved.get(i)
         gone = cancelled.get(i)
@@ -280,7 +284,9 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     for i, at, _a, _e, detail in reversed(raw["revisit_created"]):
         revisit_due[i] = _due(detail, at) or at
     revisited_at = first(raw["revisit_done"])
-    due_revisit, revisited, not_revisited = [], [], []
+    due_revisit: list[int] = []
+    revisited: list[int] = []
+    not_revisited: list[int] = []
     for i, due in revisit_due.items():
         gone = cancelled.get(i)
         done = revisited_at.get(i)
@@ -325,7 +331,7 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     counts: Counter[str] = Counter()
     for i, _at, _a, _e, d in raw["callbacks"]:
         data = (d or {}).get("data") or {}
-        values = [data.get(s) for s in cb["scores"]]
+        values: list[Any] = [data.get(s) for s in cb["scores"]]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             continue
         agency = agency_of.get(i, UNCLASSIFIED)
@@ -342,14 +348,14 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     per_actor: dict[str, dict[str, int]] = defaultdict(dict)
     for actor, process, n in raw["workload"]:
         per_actor[actor or "-"][process] = n
-    workload = sorted(
+    workload: list[dict[str, Any]] = sorted(
         ({"actor": a, "tasks": sum(p.values()), "by_process": dict(sorted(p.items()))} for a, p in per_actor.items()),
         key=lambda r: (-r["tasks"], r["actor"]),
     )
 
     # overdue now: ready tasks past their due time
     by_process: dict[str, dict[str, Any]] = {}
-    oldest = []
+    oldest: list[dict[str, Any]] = []
     for i, process, name, due, key in raw["overdue"]:
         entry = by_process.setdefault(process, {"cases": set(), "tasks": Counter()})
         entry["cases"].add(i)

@@ -89,7 +89,7 @@ class Keep:
         """The shortest span this keeps, in months (a month counted as 31 days); inf when forever."""
         if self.amount is None:
             return float("inf")
-        return {"days": self.amount / 31, "months": self.amount, "years": self.amount * 12}[self.unit]
+        return {"days": self.amount / 31, "months": self.amount, "years": self.amount * 12}[self.unit or "days"]
 
 
 # The regulations' floors, whatever hall.yaml says: complaints' work orders are kept at least six
@@ -181,7 +181,9 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     with engine.reading() as ks:
         rows = ks.finished_before(limit)
         children = ks.children_of([r["id"] for r in rows])
-    delete, kept, too_young = [], [], {}
+    delete: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    too_young: dict[str, tuple[Keep, datetime]] = {}
     for r in rows:
         keep = per_process.get(r["process_id"], default)
         cutoff = keep.cutoff(now)
@@ -193,7 +195,7 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
             "ended_at": r["ended_at"].isoformat(),
             "retention": keep.text,
         }
-        if keep.forever:
+        if cutoff is None:  # kept forever
             kept.append(dict(item, reason=f"{r['process_id']} cases are kept forever (retention {keep.text})"))
         elif r["ended_at"] >= cutoff:
             too_young.setdefault(r["process_id"], (keep, cutoff))
