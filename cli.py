@@ -43,7 +43,8 @@ class Context:
         """hall.yaml, read once; a missing ./hall.yaml means defaults and one notice line on stderr,
         a missing file named by --config / HALL_CONFIG is an error."""
         if self._settings is None:
-            from .engine.config import load_config, missing_notice
+            from .engine.config import missing_notice
+            from .servicehall.config import load_config  # the engine's sections and the hall's
 
             self._settings = load_config(self.config_path)
             notice = missing_notice(self.config_path)
@@ -655,7 +656,7 @@ def config_group() -> None:
 @command
 def config_check(ctx: Context) -> None:
     """Check hall.yaml: one line per problem `FILE:LINE: where: what`, exit 1 if any."""
-    from .engine.config import check_config
+    from .servicehall.config import check_config  # the engine's sections and the hall's
 
     problems, notice = check_config(ctx.config_path)
     if notice:
@@ -795,7 +796,7 @@ def demo(ctx: Context, demo_db: str) -> None:
     click.echo(f"(played in {time.perf_counter() - started:.1f} s; inspect with `hall --db {demo_db} ...`)")
 
 
-# -- indicators, reports and retention (engine.kpi, engine.reports, engine.retention; docs/kpi.md) ------
+# -- indicators, reports and retention (servicehall.kpi, .reports, .retention; docs/kpi.md) ----------
 @main.command("kpi")
 @click.option(
     "--from", "date_from", metavar="DATE", help="First day (local, inclusive); default the 1st of this month."

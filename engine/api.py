@@ -791,6 +791,72 @@ class Engine:
             },
         }
 
+    # -- generic reads and purge for modules built on this API (indicators, reports, retention) --------
+    @contextmanager
+    def reading(self, user: str | None = None) -> Any:  # Iterator[kpistore.Reader], as a context manager
+        """One read-only snapshot of history and instances with generic queries by process, kind,
+        element, period or instance ids (engine/kpistore.py `Reader`) over every case.
+
+        A named `user` needs the `see_all` permission. None is the system: a module built on the API
+        that has authorized its own action first (`authorize`) and redacts what it shows
+        (`redact_record`), as the indicators and retention do.
+        """
+        from .kpistore import Reader
+
+        if user is not None:  # None: the system, even where the command line requires a user
+            self._require(user, "see_all", "see", "the history of every case")
+        with self._tx(write=False) as tx:
+            yield Reader(tx)
+
+    def purge_instances(
+        self,
+        ids: Iterable[int],
+        ended_before: datetime,
+        details: Mapping[int, Mapping[str, Any]] | None = None,
+        user: str | None = None,
+    ) -> dict[str, int]:
+        """Delete finished instances (completed or cancelled, ended before `ended_before`) with their
+        tasks, jobs and history in one transaction; each leaves one `purged` history row whose detail
+        is `details[id]`, so `show`/`history` of its id say when and by whom it went.
+
+        Generic: which cases may go (retention periods, legal floors) is the caller's policy; the
+        engine keeps none. Needs the `manage` permission; refused, with nothing deleted, if any id is
+        not (or no longer) a finished instance that ended before `ended_before`. Rows deleted per table.
+        """
+        import json
+
+        from . import kpistore
+
+        self._require(user, "manage", "purge", "finished cases")
+        wanted = [_int(i, "instance") for i in ids]
+        if not wanted:
+            return {}
+        with self._tx(write=True) as tx:
+            finished = {r["id"]: r for r in kpistore.finished_before(tx, ended_before)}
+            gone = [i for i in wanted if i not in finished]
+            if gone:
+                raise HallError(
+                    f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted"
+                )
+            rows = kpistore.delete_instances(tx, wanted)
+            now = self.clock.now()
+            tx.add_history(
+                [
+                    {
+                        "instance_id": i,
+                        "process_id": finished[i]["process_id"],
+                        "at": now,
+                        "actor": user,
+                        "kind": "purged",
+                        "element": None,
+                        "task_id": None,
+                        "detail": json.dumps(dict((details or {}).get(i) or {}), ensure_ascii=False),
+                    }
+                    for i in wanted
+                ]
+            )
+        return rows
+
 
 def _check_data(data: Mapping[str, Any]) -> dict:
     """Instance data must be a mapping of identifiers to JSON-storable values."""

@@ -1,37 +1,71 @@
 """Configuration (`hall.yaml`): database, calendar, numbering patterns, process settings, people,
-indicators, reports and retention.
+services, and any section a module built on the engine adds (`Schema.extended`).
 
 A missing file means defaults. Every section is checked when the file is read (`load_config`) and by
 `hall config check` (`check_config`, every problem): errors name the file and the line of the key.
+The engine knows only its own sections (`ENGINE`); an application on top of it (the service hall's
+indicators, reports and retention: hall.servicehall.config) passes a schema with its sections and
+their checks, so the engine never imports it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .dataio import plain
 from .errors import ConfigInvalid, ConfigMissing
 
-SECTIONS = (
-    "database",
-    "calendar",
-    "numbering",
-    "settings",
-    "forms",
-    "roles",
-    "users",
-    "confidential",
-    "first_receiver",
-    "kpi",
-    "reports",
-    "retention",
-    "services",
-)
+# A check of one section: given the whole plain configuration (`_source` = the file), it raises
+# ConfigInvalid (its `what` starting with the dotted key), ValueError or TypeError for a problem.
+Check = Callable[[dict[str, Any]], object]
 
 
-def load_config(path: str | Path | None = None) -> dict[str, Any]:
-    """The configuration at `path`, or ./hall.yaml when present, or {} (all defaults)."""
+@dataclass(frozen=True)
+class Section:
+    """One top-level section of the configuration file and the checks that read it.
+
+    `split` names its sub-mappings whose entries are independent of each other: each entry is checked
+    on its own, so every bad entry is reported, not only the first.
+    """
+
+    name: str
+    checks: tuple[Check, ...] = ()
+    split: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The sections a configuration file may have, in the order they are listed and checked."""
+
+    sections: tuple[Section, ...]
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The known section names, in order (for `unknown section` messages)."""
+        return tuple(s.name for s in self.sections)
+
+    def extended(self, *more: Section, before: str | None = None) -> Schema:
+        """This schema with more sections, inserted before the section `before` (else at the end);
+        a section already known gains the checks and split keys of the one given."""
+        sections = list(self.sections)
+        for extra in more:
+            known = next((i for i, s in enumerate(sections) if s.name == extra.name), None)
+            if known is not None:
+                old = sections[known]
+                sections[known] = Section(old.name, old.checks + extra.checks, old.split + extra.split)
+                continue
+            at = next((i for i, s in enumerate(sections) if s.name == before), len(sections))
+            sections.insert(at, extra)
+        return Schema(tuple(sections))
+
+
+def load_config(path: str | Path | None = None, schema: Schema | None = None) -> dict[str, Any]:
+    """The configuration at `path`, or ./hall.yaml when present, or {} (all defaults), checked against
+    `schema` (default: the engine's own sections); ConfigInvalid names the first problem's line."""
+    schema = schema or ENGINE
     p = Path(path) if path else Path("hall.yaml")
     if not p.exists():
         if path:
@@ -43,10 +77,10 @@ def load_config(path: str | Path | None = None) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigInvalid(str(p), 1, "must be a mapping of sections")
     for key in data:
-        if key not in SECTIONS:
+        if key not in schema.names:
             line = data.lc.key(key)[0] + 1 if hasattr(data, "lc") else None
-            raise ConfigInvalid(str(p), line, f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
-    problems = check_people(data, str(p)) + check_sections(data, str(p))
+            raise ConfigInvalid(str(p), line, f"unknown section {key!r} (known: {', '.join(schema.names)})")
+    problems = check_people(data, str(p)) + check_sections(data, str(p), schema)
     if problems:
         raise min(problems, key=lambda e: e.line or 0)
     out = plain(data)
@@ -228,9 +262,10 @@ def missing_notice(path: str | Path | None = None) -> str | None:
     return None if path or p.exists() else f"{p}: not found; defaults apply (no users: everybody may do everything)"
 
 
-def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]:
+def check_config(path: str | Path | None = None, schema: Schema | None = None) -> tuple[list[str], str | None]:
     """`hall config check`: every problem as `FILE:LINE: where: what`, and a notice (missing ./hall.yaml);
-    ConfigMissing when the file given (--config) does not exist."""
+    ConfigMissing when the file given (--config) does not exist. `schema`: as for `load_config`."""
+    schema = schema or ENGINE
     p = Path(path) if path else Path("hall.yaml")
     if not p.exists():
         if path:
@@ -245,11 +280,11 @@ def check_config(path: str | Path | None = None) -> tuple[list[str], str | None]
     if not isinstance(data, dict):
         return [str(ConfigInvalid(str(p), 1, "must be a mapping of sections"))], None
     found = [
-        ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(SECTIONS)})")
+        ConfigInvalid(str(p), _line(data, key), f"unknown section {key!r} (known: {', '.join(schema.names)})")
         for key in data
-        if key not in SECTIONS
+        if key not in schema.names
     ]
-    found += check_people(data, str(p)) + check_sections(data, str(p)) + _unimportable(data, str(p))
+    found += check_people(data, str(p)) + check_sections(data, str(p), schema) + _unimportable(data, str(p))
     found.sort(key=lambda e: e.line or 0)
     return [str(e) for e in found], None
 
@@ -285,21 +320,16 @@ def _line_at(data: Any, where: str) -> int | None:
 
 
 def _placed(path: str, data: Any, section: str, what: str) -> ConfigInvalid:
-    """A problem whose text starts with its dotted key (`kpi.percentile: …`), at that key's line."""
+    """A problem whose text starts with its dotted key (`calendar.office_hours: …`), at that key's line."""
     where = what.split(":", 1)[0].split(" ", 1)[0]
     if not where.startswith(section):
         where = section
     return ConfigInvalid(path, _line_at(data, where) or _line(data, section), what)
 
 
-# sub-mappings whose entries are independent of each other (kpi.callbacks is not: weights go with scores)
-SPLIT = {"retention": ("processes",), "reports": ("names", "look_back", "process_names"), "kpi": ("complaint",)}
-DEADLINE_SUFFIX = "时限"  # settings named …时限 are deadlines (setting('投诉答复时限', …) in a dueDate)
-SCORE_RULES = ("加权平均", "最低分")  # R-S2
-
-
-def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
-    """Every problem in database, calendar, numbering, settings, kpi, reports and retention."""
+def check_sections(data: Any, path: str, schema: Schema | None = None) -> list[ConfigInvalid]:
+    """Every problem in database, forms and each section of `schema` that has checks (default: the
+    engine's calendar, numbering, settings and services)."""
     if not isinstance(data, dict):
         return []
     out: list[ConfigInvalid] = []
@@ -311,48 +341,35 @@ def check_sections(data: Any, path: str) -> list[ConfigInvalid]:
     ):
         if key in data and (not isinstance(data[key], str) or not data[key].strip()):
             out.append(ConfigInvalid(path, _line(data, key), f"{key}: must be {what}"))
-    out += [_placed(path, data, s, what) for s, what in _section_problems(settings)]
+    out += [_placed(path, data, s, what) for s, what in section_problems(settings, schema or ENGINE)]
     return out
 
 
-def _section_problems(settings: dict[str, Any]) -> list[tuple[str, str]]:
-    """(section, problem) for each section present, from the readers of engine.calendar, kpi, reports,
-    retention, plus the numbering patterns and the deadline settings."""
-    from ..servicehall.kpi import KpiConfig
-    from ..servicehall.reports import ReportsConfig
-    from ..servicehall.retention import policy
-    from .calendar import CalendarConfig
-
+def section_problems(settings: dict[str, Any], schema: Schema) -> list[tuple[str, str]]:
+    """(section, problem) for each section of `schema` present in the plain `settings`, from the
+    section's checks (the code that reads it)."""
     found: list[tuple[str, str]] = []
-    checks = {
-        "calendar": lambda st: CalendarConfig.from_dict(_mapping(st, "calendar")),
-        "numbering": lambda st: _check_numbering(st["numbering"]),
-        "settings": lambda st: _check_settings(st["settings"]),
-        "kpi": KpiConfig.from_settings,
-        "reports": ReportsConfig.from_settings,
-        "retention": policy,
-        "services": lambda st: _check_services(st["services"]),
-    }
-    for section, check in checks.items():
-        if section not in settings:
+    for section in schema.sections:
+        if not section.checks or section.name not in settings:
             continue
-        value = settings[section]
+        value = settings[section.name]
         # one key at a time (and one entry of the mappings checked entry by entry), so that every
         # problem is found, not only a section's first
         parts = [value]
         if isinstance(value, dict) and value:
-            split = SPLIT.get(section, ())
+            split = section.split
             parts = [
                 {k: {sk: sv}} for k, v in value.items() if k in split and isinstance(v, dict) for sk, sv in v.items()
             ]
             parts += [{k: v} for k, v in value.items() if k not in split or not isinstance(v, dict) or not v]
         for part in parts:
-            try:
-                check(dict(settings, **{section: part}))
-            except ConfigInvalid as exc:
-                found.append((section, exc.what))
-            except (TypeError, ValueError) as exc:
-                found.append((section, str(exc)))
+            for check in section.checks:
+                try:
+                    check(dict(settings, **{section.name: part}))
+                except ConfigInvalid as exc:
+                    found.append((section.name, exc.what))
+                except (TypeError, ValueError) as exc:
+                    found.append((section.name, str(exc)))
     return list(dict.fromkeys(found))
 
 
@@ -403,27 +420,9 @@ def _check_numbering(numbering: Any) -> None:
 
 
 def _check_settings(values: Any) -> None:
-    from . import deadlines
-    from .errors import DeadlineInvalid
-
-    for name, value in _items(values, "settings: must map a setting name to its value"):
-        where = f"settings.{name}"
-        if str(name).endswith(DEADLINE_SUFFIX):
-            if not isinstance(value, str):
-                raise ValueError(f"{where}: a deadline must be text like `2 working days` (docs/deadlines.md)")
-            try:
-                deadlines.parse_for("dueDate", value)
-            except DeadlineInvalid as exc:
-                raise ValueError(f"{where}: {value!r} is not a deadline: {exc.why} (docs/deadlines.md)") from None
-        elif name == "综合得分规则" and value not in SCORE_RULES:
-            raise ValueError(f"{where}: must be one of {', '.join(SCORE_RULES)} (R-S2)")
-        elif name == "综合得分权重" and not (
-            isinstance(value, list)
-            and value
-            and all(isinstance(w, (int, float)) and not isinstance(w, bool) and w >= 0 for w in value)
-            and sum(value) > 0
-        ):
-            raise ValueError(f"{where}: must be a list of weights >= 0, not all 0, one per score (R-S2)")
+    """Settings are named values the processes read (`setting(name, default)`); what a name means is
+    the application's (its own check, added to the `settings` section of its schema)."""
+    _items(values, "settings: must map a setting name to its value")
 
 
 def _check_services(values: Any) -> None:
@@ -433,6 +432,29 @@ def _check_services(values: Any) -> None:
         problem = check_path(name, path)
         if problem:
             raise ValueError(problem)
+
+
+ENGINE = Schema(
+    (
+        Section("database"),
+        Section("calendar", (lambda st: _calendar_config(_mapping(st, "calendar")),)),
+        Section("numbering", (lambda st: _check_numbering(st["numbering"]),)),
+        Section("settings", (lambda st: _check_settings(st["settings"]),)),
+        Section("forms"),
+        Section("roles"),
+        Section("users"),
+        Section("confidential"),
+        Section("first_receiver"),
+        Section("services", (lambda st: _check_services(st["services"]),)),
+    )
+)
+SECTIONS = ENGINE.names  # the engine's own sections
+
+
+def _calendar_config(values: dict[str, Any]) -> Any:
+    from .calendar import CalendarConfig
+
+    return CalendarConfig.from_dict(values)
 
 
 class ConfigFile:

@@ -1,9 +1,13 @@
-"""Store layer of the indicators, reports and retention: every SQL statement they need, nothing else.
+"""Generic reads over history and instances, and the purge of given instances: the SQL that modules
+built on the API (indicators, periodic reports, retention) need, reached through `Engine.reading()`
+and `Engine.purge_instances()`.
 
-Kept apart from engine/store.py (the runtime's store) so the indicator queries can change without
-touching the engine's hot path; same rules: SQLite and PostgreSQL, times are aware UTC datetimes
-on the way in and out. The module reads the tables defined in engine/store.py and, for `purge`,
-deletes an instance with everything that belongs to it in the caller's transaction.
+Generic on purpose: every statement takes the process, kind, element, period or instance ids it is
+asked for and knows no process, task or variable of any particular hall. Kept apart from
+engine/store.py (the runtime's store) so these queries can change without touching the engine's hot
+path; same rules: SQLite and PostgreSQL, times are aware UTC datetimes on the way in and out. The
+module reads the tables defined in engine/store.py and deletes an instance with everything that
+belongs to it in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from typing import Any
 from .store import Store, Tx
 
 _SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+# a history row as read here: (instance_id, at, actor, element, detail)
+Event = tuple[int, datetime, str | None, str | None, Any]
 
 
 @contextmanager
@@ -33,12 +39,16 @@ def _bind(tx: Tx, value: datetime) -> Any:
     return value.astimezone(UTC).strftime(_SQLITE_TIME)
 
 
-def _time(value: Any) -> datetime | None:
-    if value is None:
-        return None
+def _at(value: Any) -> datetime:
+    """A time of a column that is never NULL here (NOT NULL, or filtered on) as an aware UTC datetime."""
     if isinstance(value, str):  # SQLite keeps UTC as text without an offset: parse it as UTC at once
         return datetime.fromisoformat(value + "+00:00" if len(value) <= 26 else value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _time(value: Any) -> datetime | None:
+    """A time of a column that may be NULL."""
+    return None if value is None else _at(value)
 
 
 def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
@@ -47,7 +57,9 @@ def _cursor(tx: Tx, sql: str, params: dict[str, Any]) -> Any:
         import re
 
         sql = re.sub(r"(?<!:):(\w+)", r"%(\1)s", sql)
-    cur = tx.conn.connection.dbapi_connection.cursor()
+    dbapi = tx.conn.connection.dbapi_connection
+    assert dbapi is not None  # an open transaction's connection
+    cur = dbapi.cursor()
     cur.execute(sql, params)
     return cur
 
@@ -62,12 +74,12 @@ def events(
     until: datetime,
     with_detail: bool = True,
     fields: Sequence[str] | None = None,
-) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+) -> list[Event]:
     """History rows of one process and kind at one of `elements` with since <= at < until.
 
     Each row is (instance_id, at, actor, element, detail parsed from JSON or None), oldest first.
     `elements` may hold None for rows without an element (started, ended, cancelled). With
-    `fields` (text values, dotted paths such as ``data.投诉类型``) the database extracts only those
+    `fields` (text values, dotted paths such as ``data.kind``) the database extracts only those
     and the detail is built of them: the rest of a large detail is never parsed.
     """
     params: dict[str, Any] = {"p": process, "k": kind, "u": _bind(tx, until)}
@@ -111,11 +123,12 @@ def events(
         f" WHERE process_id = :p AND kind = :k{where} AND at < :u ORDER BY at, id"
     )
     cur = _cursor(tx, sql, params)
+    out: list[Event]
     if paths:
-        out = [(r[0], _time(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
+        out = [(r[0], _at(r[1]), r[2], r[3], _nested(paths, r[4:])) for r in cur.fetchall()]
     else:
         loads = json.loads
-        out = [(r[0], _time(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+        out = [(r[0], _at(r[1]), r[2], r[3], loads(r[4]) if r[4] else None) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -135,9 +148,9 @@ def _nested(paths: Sequence[Sequence[str]], values: Sequence[Any]) -> dict[str, 
 
 def events_of(
     tx: Tx, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
-) -> list[tuple[int, datetime, str | None, str | None, Any]]:
+) -> list[Event]:
     """Like `events`, for the given instances only (any time before `until`)."""
-    out = []
+    out: list[Event] = []
     for chunk in _chunks(list(ids)):
         params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
         params.update({"p": process, "k": kind, "u": _bind(tx, until)})
@@ -149,7 +162,7 @@ def events_of(
             f" AND at < :u ORDER BY at, id"
         )
         cur = _cursor(tx, sql, params)
-        out += [(r[0], _time(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
+        out += [(r[0], _at(r[1]), r[2], r[3], json.loads(r[4]) if r[4] else None) for r in cur.fetchall()]
         cur.close()
     out.sort(key=lambda r: r[1])
     return out
@@ -176,13 +189,13 @@ def overdue_tasks(tx: Tx, now: datetime) -> list[tuple[int, str, str, datetime, 
         " ORDER BY h.due_at, h.id"
     )
     cur = _cursor(tx, sql, {"n": _bind(tx, now)})
-    out = [(r[0], r[1], r[2], _time(r[3]), r[4]) for r in cur.fetchall()]
+    out = [(r[0], r[1], r[2], _at(r[3]), r[4]) for r in cur.fetchall()]
     cur.close()
     return out
 
 
 def variables_of(tx: Tx, ids: Iterable[int]) -> dict[int, Any]:
-    """The variables of the given instances (to redact confidential ones, R-C10), by id."""
+    """The variables of the given instances (e.g. to redact the ones a user may not read), by id."""
     out: dict[int, Any] = {}
     for chunk in _chunks(list(ids)):
         keys = {f"i{n}": v for n, v in enumerate(chunk)}
@@ -196,7 +209,7 @@ def started_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str,
     """(process_id, started_at) of the instances started with since <= started_at < until."""
     sql = "SELECT process_id, started_at FROM instances WHERE started_at >= :s AND started_at < :u"
     cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
-    out = [(r[0], _time(r[1])) for r in cur.fetchall()]
+    out = [(r[0], _at(r[1])) for r in cur.fetchall()]
     cur.close()
     return out
 
@@ -205,12 +218,12 @@ def ended_between(tx: Tx, since: datetime, until: datetime) -> list[tuple[str, s
     """(process_id, status, ended_at) of the instances that ended with since <= ended_at < until."""
     sql = "SELECT process_id, status, ended_at FROM instances WHERE ended_at >= :s AND ended_at < :u"
     cur = _cursor(tx, sql, {"s": _bind(tx, since), "u": _bind(tx, until)})
-    out = [(r[0], r[1], _time(r[2])) for r in cur.fetchall()]
+    out = [(r[0], r[1], _at(r[2])) for r in cur.fetchall()]
     cur.close()
     return out
 
 
-# -- retention ---------------------------------------------------------------------------------------
+# -- finished instances and their purge --------------------------------------------------------------
 def finished_before(tx: Tx, before: datetime) -> list[dict[str, Any]]:
     """Completed or cancelled instances that ended before `before`, oldest first."""
     sql = (
@@ -245,8 +258,8 @@ def children_of(tx: Tx, ids: Iterable[int]) -> dict[int, list[int]]:
 def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     """Delete instances with their task rows, human tasks, jobs and history; counts per table.
 
-    The caller decides which instances may go (retention: never one whose linked case stays) and
-    runs this in its one transaction. Links between the deleted instances are dropped first so the
+    The caller decides which instances may go (e.g. a retention policy: never one whose linked
+    case stays) and runs this in its one transaction. Links between the deleted instances are dropped first so the
     order of the deletes does not matter; no other row is touched.
     """
     counts = {"history": 0, "jobs": 0, "human_tasks": 0, "instance_tasks": 0, "instances": 0}
@@ -265,7 +278,7 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
 
 
 def table_counts(tx: Tx) -> dict[str, int]:
-    """Rows per table (for tests and the purge summary)."""
+    """Rows per table of the runtime (instances, their tasks, human tasks, history, jobs)."""
     out = {}
     for table in ("instances", "instance_tasks", "human_tasks", "history", "jobs"):
         cur = _cursor(tx, f"SELECT COUNT(*) FROM {table}", {})
@@ -277,3 +290,65 @@ def table_counts(tx: Tx) -> dict[str, int]:
 def _chunks(items: list[int], size: int = 500) -> Iterator[list[int]]:
     for i in range(0, len(items), size):
         yield items[i : i + size]
+
+
+class Reader:
+    """The generic reads of one read transaction (one snapshot), as `Engine.reading()` hands them out.
+
+    Each method is the module function of the same name on this transaction; callers outside the
+    engine use these and never the transaction itself.
+    """
+
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
+
+    def events(
+        self,
+        process: str,
+        kind: str,
+        elements: Sequence[str | None],
+        since: datetime | None,
+        until: datetime,
+        with_detail: bool = True,
+        fields: Sequence[str] | None = None,
+    ) -> list[Event]:
+        """History rows of one process and kind at `elements`, since <= at < until (see `events`)."""
+        return events(self._tx, process, kind, elements, since, until, with_detail, fields)
+
+    def events_of(
+        self, process: str, kind: str, elements: Sequence[str], ids: Sequence[int], until: datetime
+    ) -> list[Event]:
+        """Like `events`, for the given instances only (any time before `until`)."""
+        return events_of(self._tx, process, kind, elements, ids, until)
+
+    def workload(self, since: datetime, until: datetime) -> list[tuple[str | None, str, int]]:
+        """Tasks completed per (actor, process) with since <= at < until."""
+        return workload(self._tx, since, until)
+
+    def overdue_tasks(self, now: datetime) -> list[tuple[int, str, str, datetime, str | None]]:
+        """Ready human tasks of running instances due before `now`."""
+        return overdue_tasks(self._tx, now)
+
+    def variables_of(self, ids: Iterable[int]) -> dict[int, Any]:
+        """The variables of the given instances, by id."""
+        return variables_of(self._tx, ids)
+
+    def started_between(self, since: datetime, until: datetime) -> list[tuple[str, datetime]]:
+        """(process_id, started_at) of the instances started with since <= started_at < until."""
+        return started_between(self._tx, since, until)
+
+    def ended_between(self, since: datetime, until: datetime) -> list[tuple[str, str, datetime]]:
+        """(process_id, status, ended_at) of the instances that ended with since <= ended_at < until."""
+        return ended_between(self._tx, since, until)
+
+    def finished_before(self, before: datetime) -> list[dict[str, Any]]:
+        """Completed or cancelled instances that ended before `before`, oldest first."""
+        return finished_before(self._tx, before)
+
+    def children_of(self, ids: Iterable[int]) -> dict[int, list[int]]:
+        """For each instance id, the ids of the instances it started."""
+        return children_of(self._tx, ids)
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per table of the runtime."""
+        return table_counts(self._tx)

@@ -17,9 +17,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..engine import Engine, FixedClock
-from ..engine.config import load_config
 from ..engine.errors import HallError
 from . import bundle
+from .config import load_config
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEMO_MARK = 0x48414C44  # SQLite application_id "HALD": this file was made by hall demo and may be replaced

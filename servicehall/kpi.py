@@ -4,7 +4,7 @@ Generic: which process, which tasks and which variables stand for "the complaint
 "resolved", "revisited", "satisfied" comes from the `kpi:` section of hall.yaml; the defaults match
 processes/complaint.bpmn and processes/filing.bpmn. The exact definitions are in docs/kpi.md.
 
-`collect` reads (engine.kpistore, the store layer); `compute` is pure and testable on constructed
+`collect` reads (the engine's generic queries, `Engine.reading`); `compute` is pure and testable on constructed
 events; `indicators` does both for an Engine; `format_text` is what `hall kpi` prints.
 """
 
@@ -100,7 +100,9 @@ class KpiConfig:
         cb = merged["callbacks"]
         if cb["weights"] is None:
             w = (settings.get("settings") or {}).get("综合得分权重")
-            cb["weights"] = list(w) if _weights(w, cb["scores"]) else None  # a bad one: config check says so
+            cb["weights"] = (
+                list(w) if w is not None and _weights(w, cb["scores"]) else None
+            )  # a bad one: config check says so
         if cb["weights"] is not None and not _weights(cb["weights"], cb["scores"]):
             raise ConfigInvalid(source, None, "kpi.callbacks.weights: one weight >= 0 per score, not all 0")
         lookback, pct = merged["lookback_days"], merged["percentile"]
@@ -183,29 +185,27 @@ def percentile(values: list[float], pct: int) -> float | None:
 
 
 # -- reading ---------------------------------------------------------------------------------------------
-def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
-    """Every history row the indicators of [start, end) need, as of min(end, now)."""
-    from ..engine import kpistore as ks
-
+def collect(engine: Any, cfg: KpiConfig, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
+    """Every history row the indicators of [start, end) need, as of min(end, now), read in one
+    snapshot through the engine's generic queries (`Engine.reading`)."""
     asof = min(end, now)
     since = start - timedelta(days=cfg.lookback_days)
     c, cb = cfg.complaint, cfg.callbacks
     p = c["process"]
     raw: dict[str, Any] = {"start": start, "end": end, "asof": asof, "now": now}
-    with ks.reading(store) as tx:
+    with engine.reading() as ks:
         due = ["due_at"]  # all a task_created row is read for
-        raw["limit_created"] = ks.events(tx, p, "task_created", [c["limit_task"]], since, asof, fields=due)
-        raw["resolved_created"] = ks.events(tx, p, "task_created", [c["resolved_task"]], since, asof, fields=due)
+        raw["limit_created"] = ks.events(p, "task_created", [c["limit_task"]], since, asof, fields=due)
+        raw["resolved_created"] = ks.events(p, "task_created", [c["resolved_task"]], since, asof, fields=due)
         raw["revisit_created"] = (
             raw["resolved_created"]
             if c["revisit_task"] == c["resolved_task"]
-            else ks.events(tx, p, "task_created", [c["revisit_task"]], since, asof, fields=due)
+            else ks.events(p, "task_created", [c["revisit_task"]], since, asof, fields=due)
         )
-        raw["revisit_done"] = ks.events(tx, p, "task_completed", [c["revisit_task"]], since, asof)
-        raw["cancelled"] = ks.events(tx, p, "cancelled", [None], since, asof, with_detail=False)
-        raw["started"] = ks.events(tx, p, "started", [None], since, asof, with_detail=False)
+        raw["revisit_done"] = ks.events(p, "task_completed", [c["revisit_task"]], since, asof)
+        raw["cancelled"] = ks.events(p, "cancelled", [None], since, asof, with_detail=False)
+        raw["started"] = ks.events(p, "started", [None], since, asof, with_detail=False)
         raw["classified"] = ks.events(
-            tx,
             p,
             "task_completed",
             [c["classify_task"]],
@@ -213,13 +213,13 @@ def collect(store: Any, cfg: KpiConfig, start: datetime, end: datetime, now: dat
             asof,
             fields=[f"data.{c['type_field']}", f"data.{c['topic_field']}"],
         )
-        raw["rounds"] = ks.events(tx, p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
-        raw["ended"] = ks.events(tx, p, "ended", [None], start, asof, with_detail=False)
-        raw["callbacks"] = ks.events(tx, cb["process"], "task_completed", [cb["task"]], start, asof)
+        raw["rounds"] = ks.events(p, "task_completed", [c["round_task"]], since, asof, with_detail=False)
+        raw["ended"] = ks.events(p, "ended", [None], start, asof, with_detail=False)
+        raw["callbacks"] = ks.events(cb["process"], "task_completed", [cb["task"]], start, asof)
         ids = sorted({r[0] for r in raw["callbacks"]})
-        raw["agreements"] = ks.events_of(tx, cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
-        raw["workload"] = ks.workload(tx, start, asof)
-        raw["overdue"] = ks.overdue_tasks(tx, now)
+        raw["agreements"] = ks.events_of(cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
+        raw["workload"] = ks.workload(start, asof)
+        raw["overdue"] = ks.overdue_tasks(now)
     return raw
 
 
@@ -263,7 +263,9 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
         due = _due(detail, at)
         if due is not None:
             limits[i].append((at, due))
-    due_cases, in_time, late = [], [], []
+    due_cases: list[int] = []
+    in_time: list[int] = []
+    late: list[int] = []
     for i, rows in limits.items():
         done = resolved.get(i)
         gone = cancelled.get(i)
@@ -282,7 +284,9 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     for i, at, _a, _e, detail in reversed(raw["revisit_created"]):
         revisit_due[i] = _due(detail, at) or at
     revisited_at = first(raw["revisit_done"])
-    due_revisit, revisited, not_revisited = [], [], []
+    due_revisit: list[int] = []
+    revisited: list[int] = []
+    not_revisited: list[int] = []
     for i, due in revisit_due.items():
         gone = cancelled.get(i)
         done = revisited_at.get(i)
@@ -327,7 +331,7 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     counts: Counter[str] = Counter()
     for i, _at, _a, _e, d in raw["callbacks"]:
         data = (d or {}).get("data") or {}
-        values = [data.get(s) for s in cb["scores"]]
+        values: list[Any] = [data.get(s) for s in cb["scores"]]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
             continue
         agency = agency_of.get(i, UNCLASSIFIED)
@@ -344,14 +348,14 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
     per_actor: dict[str, dict[str, int]] = defaultdict(dict)
     for actor, process, n in raw["workload"]:
         per_actor[actor or "-"][process] = n
-    workload = sorted(
+    workload: list[dict[str, Any]] = sorted(
         ({"actor": a, "tasks": sum(p.values()), "by_process": dict(sorted(p.items()))} for a, p in per_actor.items()),
         key=lambda r: (-r["tasks"], r["actor"]),
     )
 
     # overdue now: ready tasks past their due time
     by_process: dict[str, dict[str, Any]] = {}
-    oldest = []
+    oldest: list[dict[str, Any]] = []
     for i, process, name, due, key in raw["overdue"]:
         entry = by_process.setdefault(process, {"cases": set(), "tasks": Counter()})
         entry["cases"].add(i)
@@ -427,7 +431,7 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
     calendar = engine.deadlines.calendar
     now = engine.clock.now()
     period = period or default_period(now, calendar.config.timezone)
-    raw = collect(engine.store, cfg, period.start, period.end, now)
+    raw = collect(engine, cfg, period.start, period.end, now)
     out = compute(raw, cfg, calendar)
     out["period"].update({"from": period.first.isoformat(), "to": period.last.isoformat(), "timezone": period.tz})
     if actor is not None:
@@ -438,16 +442,15 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
 def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list[dict[str, Any]]:
     """Case records (`instance` = the id) with confidential ones as placeholders for `actor` (R-C10):
     id, process, number, deadline kept; the task name and everything else hidden."""
-    from ..engine import kpistore as ks
     from ..engine.people import PLACEHOLDER
 
     if not records:
         return records
-    with ks.reading(engine.store) as tx:
-        variables = ks.variables_of(tx, {r["instance"] for r in records})
+    with engine.reading() as ks:
+        variables = ks.variables_of({r["instance"] for r in records})
     out = []
     for r in records:
-        shown = engine.people.redact_record(r, variables.get(r["instance"]), actor)
+        shown = engine.redact_record(r, variables.get(r["instance"]), actor.id)
         if shown.get("redacted") and "task" in shown:
             shown["task"] = PLACEHOLDER
         out.append(shown)

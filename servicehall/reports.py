@@ -11,7 +11,7 @@ reports whose period is over and whose file is missing, with the deadline the ru
 daily by 09:00 — of the next working day, since nobody sends it on a day the hall is closed — the
 others by the 10th of the following month). Names and deadlines: the `reports:` section.
 
-Reading reports needs the `see_all` permission once users are configured (engine.kpi.reader).
+Reading reports needs the `see_all` permission once users are configured (servicehall.kpi.reader).
 """
 
 from __future__ import annotations
@@ -210,7 +210,6 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
 
     Refuses a period that has not ended yet: its figures would change after the report is archived.
     """
-    from ..engine import kpistore as ks
     from .kpi import reader
 
     reader(engine, user, "the reports")
@@ -225,9 +224,9 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
             f"ended yet (now {now.astimezone(ZoneInfo(tz)):%Y-%m-%d %H:%M}): give an earlier --date"
         )
     zone = ZoneInfo(tz)
-    with ks.reading(engine.store) as tx:
-        started = ks.started_between(tx, period.start, min(period.end, now))
-        ended = ks.ended_between(tx, period.start, min(period.end, now))
+    with engine.reading() as ks:
+        started = ks.started_between(period.start, min(period.end, now))
+        ended = ks.ended_between(period.start, min(period.end, now))
     if kind == "daily":
         buckets = [f"{h:02d}:00" for h in range(24)]
         key = lambda at: f"{at.astimezone(zone).hour:02d}:00"  # noqa: E731

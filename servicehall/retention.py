@@ -89,7 +89,7 @@ class Keep:
         """The shortest span this keeps, in months (a month counted as 31 days); inf when forever."""
         if self.amount is None:
             return float("inf")
-        return {"days": self.amount / 31, "months": self.amount, "years": self.amount * 12}[self.unit]
+        return {"days": self.amount / 31, "months": self.amount, "years": self.amount * 12}[self.unit or "days"]
 
 
 # The regulations' floors, whatever hall.yaml says: complaints' work orders are kept at least six
@@ -171,8 +171,6 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     cases in that window (the date itself is refused, R-C9): nothing younger than its retention
     period is ever deleted.
     """
-    from ..engine import kpistore as ks
-
     engine.authorize(user, "manage", "purge", "finished cases")
     default, per_process = policy(engine.settings)
     tz = ZoneInfo(engine.deadlines.calendar.config.timezone)
@@ -180,10 +178,12 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
     limit = datetime.combine(before, time(0), tzinfo=tz).astimezone(UTC)
     if limit > now:
         raise HallError(f"--before {before} is in the future")
-    with ks.reading(engine.store) as tx:
-        rows = ks.finished_before(tx, limit)
-        children = ks.children_of(tx, [r["id"] for r in rows])
-    delete, kept, too_young = [], [], {}
+    with engine.reading() as ks:
+        rows = ks.finished_before(limit)
+        children = ks.children_of([r["id"] for r in rows])
+    delete: list[dict[str, Any]] = []
+    kept: list[dict[str, Any]] = []
+    too_young: dict[str, tuple[Keep, datetime]] = {}
     for r in rows:
         keep = per_process.get(r["process_id"], default)
         cutoff = keep.cutoff(now)
@@ -195,7 +195,7 @@ def plan_purge(engine: Any, before: date, user: str | None = None) -> dict[str, 
             "ended_at": r["ended_at"].isoformat(),
             "retention": keep.text,
         }
-        if keep.forever:
+        if cutoff is None:  # kept forever
             kept.append(dict(item, reason=f"{r['process_id']} cases are kept forever (retention {keep.text})"))
         elif r["ended_at"] >= cutoff:
             too_young.setdefault(r["process_id"], (keep, cutoff))
@@ -258,47 +258,24 @@ def archive_cases(engine: Any, plan: Mapping[str, Any], folder: str | Path | Non
 def purge(
     engine: Any, plan: Mapping[str, Any], user: str | None = None, archive: str | Path | None = None
 ) -> dict[str, Any]:
-    """Archive the planned cases' files, then delete the cases (in one transaction); refuses if any
-    changed since it was planned."""
-    from ..engine import kpistore as ks
-
+    """Archive the planned cases' files, then delete the cases (in one transaction, the engine's
+    generic `purge_instances`, each leaving a `purged` row); refuses if any changed since it was planned."""
     engine.authorize(user, "manage", "purge", "finished cases")
     ids = [d["id"] for d in plan["delete"]]
     if not ids:
         return {"deleted": [], "rows": {}, "archived": {}}
-    engine.store.check_schema()
     archived = archive_cases(engine, plan, archive)
-    with engine.store.tx(write=True) as tx:
-        still = {r["id"] for r in ks.finished_before(tx, datetime.fromisoformat(plan["cutoff"]))}
-        gone = [i for i in ids if i not in still]
-        if gone:
-            raise HallError(f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted")
-        rows = ks.delete_instances(tx, ids)
-        # not silently: each deleted case leaves one row saying what went, when, by whom and why
-        now = engine.clock.now()
-        tx.add_history(
-            [
-                {
-                    "instance_id": d["id"],
-                    "process_id": d["process"],
-                    "at": now,
-                    "actor": user,
-                    "kind": "purged",
-                    "element": None,
-                    "task_id": None,
-                    "detail": json.dumps(
-                        {
-                            "business_key": d["business_key"],
-                            "status": d["status"],
-                            "ended_at": d["ended_at"],
-                            "retention": d["retention"],
-                            "before": plan["before"],
-                            "archived": archived[d["id"]],
-                        },
-                        ensure_ascii=False,
-                    ),
-                }
-                for d in plan["delete"]
-            ]
-        )
+    # not silently: each deleted case leaves one row saying what went, when, by whom and why
+    details = {
+        d["id"]: {
+            "business_key": d["business_key"],
+            "status": d["status"],
+            "ended_at": d["ended_at"],
+            "retention": d["retention"],
+            "before": plan["before"],
+            "archived": archived[d["id"]],
+        }
+        for d in plan["delete"]
+    }
+    rows = engine.purge_instances(ids, datetime.fromisoformat(plan["cutoff"]), details, user=user)
     return {"deleted": ids, "rows": rows, "archived": archived}

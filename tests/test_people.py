@@ -556,22 +556,6 @@ def test_demo_runs_with_the_hall_users_enforced(tmp_path: Path, monkeypatch) -> 
     assert "PDCA rounds        2" in result.output
 
 
-def test_config_check_lists_every_bad_entry_of_a_mapping(tmp_path: Path) -> None:
-    bad = tmp_path / "hall.yaml"
-    bad.write_text(
-        "reports:\n  names: {daily: 3, weekly: 周报}\n  look_back: {daily: -1}\n"
-        "kpi:\n  complaint: {limit: middle, process: 5}\n",
-        encoding="utf-8",
-    )
-    assert check_config(bad)[0] == [
-        f"{bad}:2: reports.names.daily: must be the template name (text), e.g. 业务受理日报",
-        f"{bad}:2: reports.names.weekly: unknown report kind (known: daily, monthly, quarterly, half-year, yearly)",
-        f"{bad}:3: reports.look_back.daily: must be a whole number of periods >= 0",
-        f"{bad}:5: kpi.complaint.limit: must be first or last",
-        f"{bad}:5: kpi.complaint.process: must be a name (text)",
-    ]
-
-
 def test_the_hall_command_applies_the_halls_case_rules_when_hall_yaml_has_none(hall) -> None:
     """CONFIG has no confidential or first_receiver section: the hall's own apply (servicehall.access)."""
     code, out, _ = hall("start", "review", "--set", "类型=举报", "--set", "首问负责人=Bob Wu", "--json", user="ann")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hall.engine import Engine, FixedClock, kpistore
+from hall.engine import Engine, FixedClock
 from hall.engine.errors import HallError, InstanceNotFound
 from hall.servicehall import retention
 
@@ -51,8 +51,8 @@ def finish(e: Engine, process: str, when: str, data: dict | None = None) -> dict
 
 
 def counts(e: Engine) -> dict:
-    with kpistore.reading(e.store) as tx:
-        return kpistore.table_counts(tx)
+    with e.reading() as rows:
+        return rows.table_counts()
 
 
 def test_export_has_instance_variables_history_forms_links(eng: Engine) -> None:
