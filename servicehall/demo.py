@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from ..engine import Engine, FixedClock
 from ..engine.errors import HallError
-from . import bundle
+from . import access, bundle
 from .config import load_config
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -55,7 +55,10 @@ class Day:
         self.clock = FixedClock(MONDAY)
         # the hall's configuration where one is kept here (its users, calendar), else the shipped one
         settings = load_config() if Path("hall.yaml").exists() else load_config(bundle.config())
-        self.eng = Engine(f"sqlite:///{db}", clock=self.clock, forms_dir=bundle.forms(), settings=settings)
+        # the hall's confidential and first-receiver rules where hall.yaml names none (as the command does)
+        self.eng = Engine(
+            f"sqlite:///{db}", clock=self.clock, forms_dir=bundle.forms(), settings=access.with_defaults(settings)
+        )
         self.echo = echo
         self.done: Counter[str] = Counter()
         self.announced: set[int] = set()
