@@ -1,6 +1,7 @@
 """A hall database: the connection pool, transactions, and the schema's version (``hall init``).
 
-SQLite write transactions take the write lock up front (``BEGIN IMMEDIATE``).
+SQLite write transactions take the write lock up front (``BEGIN IMMEDIATE``); reads, and the schema
+check every command makes, take none, so a read-only command never waits behind a busy worker.
 """
 
 from __future__ import annotations
@@ -66,10 +67,17 @@ class Store:
         """The applied schema version, or None when the database has no hall schema.
 
         A SQLite file that does not exist is DatabaseMissing unless `create` (only `init` creates).
+        A read: on SQLite it runs on the driver in autocommit, so it takes no write lock (a statement
+        of SQLAlchemy's own would begin with BEGIN IMMEDIATE, see ``_create_engine``).
         """
         self._check_exists(create)
         try:
             with self.engine.connect() as conn:
+                if self.dialect == "sqlite":
+                    raw = conn.connection.dbapi_connection
+                    if raw.execute(_SQLITE_HAS_SCHEMA).fetchone() is None:
+                        return None
+                    return raw.execute(_MAX_VERSION).fetchone()[0]
                 if not sa.inspect(conn).has_table("hall_schema"):
                     return None
                 return conn.exec_driver_sql(_MAX_VERSION).scalar()
@@ -165,6 +173,7 @@ class Store:
         conn.close()
 
 
+_SQLITE_HAS_SCHEMA = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'hall_schema'"
 _MAX_VERSION = "SELECT max(version) FROM hall_schema"
 
 
