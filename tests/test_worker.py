@@ -574,7 +574,10 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
     monkeypatch.setattr(engine.runtime, "fire_timer", failing)
     summary, events = run_once(engine)
     assert fired(events) == [(a["id"], "remind"), (c["id"], "remind")]
-    assert [(e.kind, e.job.instance_id) for e in events if e.kind != "fired"] == [("retry", b["id"])]
+    # the group's own failure is reported too (issue 11; test_a_failed_group_is_logged_and_reported)
+    assert [(e.kind, e.job.instance_id) for e in events if e.kind not in ("fired", "group_failed")] == [
+        ("retry", b["id"])
+    ]
     for case in (a, c):
         assert kinds(engine, case["id"], "timer_fired") == ["remind"]
         assert engine.show(case["id"])["variables"]["reminded"] is True
@@ -583,6 +586,28 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
     clock.advance(minutes=1)  # the retry's backoff
     assert fired(run_once(engine)[1]) == [(b["id"], "remind")]
     assert engine.show(b["id"])["variables"]["reminded"] is True
+
+
+def test_a_failed_group_is_logged_and_reported(engine, clock, monkeypatch, caplog) -> None:
+    """A group that fails is rolled back and its timers fire alone; its exception is not dropped: a
+    warning in the log and a `group_failed` event (the CLI prints events) naming the job in hand."""
+    _pg_only(engine)
+    a, b, c = (engine.start("timer_boundary") for _ in range(3))
+    clock.advance(minutes=45)
+    fire = engine.runtime.fire_timer
+
+    def failing(tx, instance_id, *args, **kwargs):
+        if instance_id == b["id"] and len(args) > 3:  # in the group (the loaded instance handed in) only
+            raise RuntimeError("the reminder service is down")
+        return fire(tx, instance_id, *args, **kwargs)
+
+    monkeypatch.setattr(engine.runtime, "fire_timer", failing)
+    with caplog.at_level("WARNING", logger="hall.engine.jobs.worker"):
+        _summary, events = run_once(engine)
+    failed = [e for e in events if e.kind == "group_failed"]
+    assert [(e.job.instance_id, e.error) for e in failed] == [(b["id"], "RuntimeError: the reminder service is down")]
+    assert "RuntimeError: the reminder service is down" in caplog.text and "rolled back" in caplog.text
+    assert sorted(fired(events)) == sorted((case["id"], "remind") for case in (a, b, c))  # then each alone
 
 
 def test_a_case_locked_by_a_clerk_is_left_out_of_the_group_and_fires_after_it(engine, make_engine, clock) -> None:

@@ -18,6 +18,7 @@ the instance's new state, its history and its next jobs commit together or not a
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -35,6 +36,8 @@ from . import table
 from .group import GroupTx
 from .table import Job
 
+log = logging.getLogger(__name__)
+
 
 def default_worker_id() -> str:
     """``host:pid``: unique among live workers, readable in `locked_by`."""
@@ -48,7 +51,9 @@ class Event:
     ``kind``: fired | stale (timer no longer waits; row deleted) | retry (failed; ``next_due``
     set) | incident (failed ``max_attempts`` times) | released (instance not running) | lost
     (another worker took the job over after our lease ran out) | error (could not even record a
-    failure; the lease will expire and another attempt follows).
+    failure; the lease will expire and another attempt follows) | group_failed (a group of timers
+    fired together failed and was rolled back, ``error`` says why; ``job`` is its first job, and
+    each of its jobs then fires alone, with its own events).
     """
 
     kind: str
@@ -170,6 +175,7 @@ class Worker:
             return group
         done: list[tuple[Job, str]] = []
         cases: set[int] = set()
+        current = candidates[0]  # the job in hand when something fails (hold and commit: the first)
         try:
             with self.store.tx() as tx:
                 gtx = GroupTx(tx)
@@ -183,16 +189,19 @@ class Worker:
                         or job.instance_id in cases
                     ):
                         continue  # alone: it may wait for a lock, write now, or release the job
+                    current = job
                     cases.add(job.instance_id)
                     fired = self.runtime.fire_timer(
                         gtx, job.instance_id, job.spiff_task_id, self.actor, version, loaded
                     )
                     done.append((job, "fired" if fired else "stale"))
+                current = candidates[0]
                 if done:
                     gtx.commit()
-        except Exception:  # noqa: BLE001 - rolled back: every job of the group fires alone, failures are retried there
+        except Exception as exc:  # noqa: BLE001 - rolled back: every job of the group fires alone, failures are retried there
             for job, _ in done:
                 self.runtime.forget(job.instance_id)
+            self._group_failed(current, len(candidates), exc)
             return group
         now = self.clock.now()
         for job, kind in done:
@@ -201,6 +210,13 @@ class Worker:
             self.on_event(Event(kind, job, now))
         fired = {job.id for job, _ in done}
         return [j for j in group if j.id not in fired]
+
+    def _group_failed(self, job: Job, size: int, exc: BaseException) -> None:
+        """A failed group is rolled back and its jobs fire alone; the failure itself is logged and
+        reported (``group_failed``), so that a group that always fails does not go unseen."""
+        error = f"{type(exc).__name__}: {exc}".strip()
+        log.warning("a group of %d timers failed and was rolled back (each fires alone now): %s", size, error)
+        self.on_event(Event("group_failed", job, self.clock.now(), error))
 
     # -- one job ------------------------------------------------------------------------------
     def _run(self, job: Job) -> None:
