@@ -24,11 +24,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..store import Step, Tx, bundle, dumps, utc, utc_fields
+from ..store import Step, Tx, bundle, driver, dumps, utc, utc_fields
 from ..store.sql import columns, statements, texts
 from .table import Job
 
-_SQL = statements("postgresql")
+_SQL: dict[str, bytes] = {name: bytes(sql) for name, sql in statements("postgresql").items()}  # type: ignore[arg-type]
 # The kinds of row a group's save writes, in the order of its WITH clauses (ht: new human tasks).
 _KINDS = ("ht", "jd", "ja", "tr", "td", "h")
 _LOAD_COLUMNS = columns(texts("postgresql")["group_load"])
@@ -74,13 +74,14 @@ class GroupTx(Tx):
 
     def __init__(self, tx: Tx) -> None:
         super().__init__(tx.conn, tx.dialect)
-        self.writer = GroupWriter()
+        self.group = GroupWriter()
+        self.writer = self.group
 
     def hold_group(self, group: Sequence[Job], worker: str) -> dict[int, tuple[str, int, dict]]:
         """Lock the instances of ``group`` that no other transaction holds, check the claims and load
         them: {job id: (status, version, loaded instance)}; a job missing is not ours any more, or its
         instance was locked by someone else."""
-        raw = self.conn.connection.dbapi_connection
+        raw = driver(self.conn)
         with raw.pipeline():
             hold = raw.cursor().execute(
                 _SQL["group_hold"], {"jobs": [j.id for j in group], "worker": worker}, prepare=False
@@ -103,17 +104,17 @@ class GroupTx(Tx):
         written, transaction rolled back) if an instance was not at the version its step started from."""
         lists: dict[str, list] = {kind: [] for kind in _KINDS}
         lists["ht"], lists["u"] = self.take_new_tasks(), []
-        for step in self.writer.steps:
+        for step in self.group.steps:
             rows = step.rows(_same)
             for kind in _KINDS[1:]:
                 lists[kind].extend(rows[kind])
             lists["u"].append(rows["u"])
-        self.writer.steps = []
+        self.group.steps = []
         params: dict[str, Any] = {name: dumps(rows) for name, rows in lists.items() if rows}
         params["n"] = len(lists["u"])
         from psycopg.errors import DivisionByZero  # PostgreSQL's driver: only a group imports it
 
-        raw = self.conn.connection.dbapi_connection
+        raw = driver(self.conn)
         try:
             with raw.pipeline():
                 raw.cursor().execute(_save_sql(tuple(bool(lists[k]) for k in _KINDS)), params, prepare=False)

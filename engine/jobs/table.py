@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from ..store import Tx, dumps, loads, utc
+from ..store import Tx, driver, dumps, loads, utc
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def explain_acquire(tx: Tx, now: datetime, limit: int) -> list[str]:
     """The database's plan for the claim statement (for the benchmark and docs/worker.md): it must
     walk ``ix_jobs_due`` from the oldest due row and stop after ``limit`` rows."""
     params = {"now": tx.time(now), "limit": limit, "worker": "explain", "expires": tx.time(now)}
-    raw = tx.conn.connection.dbapi_connection
+    raw = driver(tx.conn)
     if tx.dialect == "postgresql":
         return [r[0] for r in raw.execute(b"EXPLAIN " + tx.sql("acquire"), params, prepare=False).fetchall()]
     rows = raw.execute("EXPLAIN QUERY PLAN " + tx.sql("acquire"), params).fetchall()

@@ -22,7 +22,7 @@ from .schema import (
     schema_table,
     sequences,
 )
-from .tx import LOAD, BatchWriter, Step, StepWriter, Tx, bundle
+from .tx import LOAD, BatchWriter, Step, StepWriter, Tx, bundle, driver
 
 __all__ = [
     "LOAD",
@@ -39,6 +39,7 @@ __all__ = [
     "bundle",
     "create_partial_indexes",
     "definitions",
+    "driver",
     "dumps",
     "history",
     "human_tasks",

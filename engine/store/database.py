@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine as SAEngine
 from ..errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
 from . import migrate
 from .sqlitewal import Checkpointer
-from .tx import Tx
+from .tx import Tx, driver
 
 SQLITE_TIMEOUT = 30.0  # seconds a statement waits for SQLite's write lock (a URL's ?timeout= overrides)
 
@@ -74,7 +74,7 @@ class Store:
         try:
             with self.engine.connect() as conn:
                 if self.dialect == "sqlite":
-                    raw = conn.connection.dbapi_connection
+                    raw = driver(conn)
                     if raw.execute(_SQLITE_HAS_SCHEMA).fetchone() is None:
                         return None
                     return raw.execute(_MAX_VERSION).fetchone()[0]
@@ -145,7 +145,7 @@ class Store:
                 # BEGIN and COMMIT straight on the driver: SQLAlchemy's transaction bookkeeping cost
                 # twice the statements themselves. A statement of SQLAlchemy's own inside (Core
                 # queries) makes it join this transaction (_on_begin); it then commits it itself.
-                raw = conn.connection.dbapi_connection
+                raw = driver(conn)
                 raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 begun = True
                 yield Tx(conn, self.dialect)
@@ -201,7 +201,7 @@ def _create_engine(url: str) -> SAEngine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn: Connection) -> None:
-            raw = conn.connection.dbapi_connection
+            raw = driver(conn)
             if not raw.in_transaction:  # inside Store.tx the transaction is open already: SQLAlchemy joins it
                 raw.execute("BEGIN IMMEDIATE")
 

@@ -20,6 +20,13 @@ from . import sql
 from .codecs import TIME_COLUMNS, TimeWriter, utc
 from .schema import definitions, history, human_tasks, instances, sequences
 
+
+def driver(conn: Connection) -> Any:
+    """The driver's own connection under a SQLAlchemy one (sqlite3's or psycopg's): hot statements
+    run on its cursors, without SQLAlchemy's per-statement work."""
+    return conn.connection.dbapi_connection
+
+
 _DEFINITION_BRIEF = [c for c in definitions.c if c.name not in ("source", "spec")]
 # The result columns of the named SELECTs, read from their text once (asking the driver for a
 # cursor's description builds column objects on every query).
@@ -143,9 +150,8 @@ class Tx:
 
     def dicts(self, cur: Any, name: str | None = None) -> list[dict[str, Any]]:
         """A cursor's remaining rows as dicts (columns of the named SELECT, else the description)."""
-        names = self._columns.get(name) if name else None
-        if names is None:
-            names = [d[0] for d in cur.description]
+        known = self._columns.get(name) if name else None
+        names: Sequence[str] = known if known is not None else [d[0] for d in cur.description]
         times = [i for i, n in enumerate(names) if n in TIME_COLUMNS]
         out = []
         for row in cur.fetchall():
@@ -158,7 +164,7 @@ class Tx:
     def batch(self, ops: Sequence[tuple[str, Any]]) -> list[Any]:
         """Run hot statements in order and return their cursors; on PostgreSQL they travel as one
         pipeline (one round trip instead of one each), on SQLite (in-process) one after another."""
-        raw = self.conn.connection.dbapi_connection
+        raw = driver(self.conn)
         if self.dialect != "postgresql":
             return [self._exec(raw.cursor(), name, params) for name, params in ops]
         with raw.pipeline():
@@ -177,7 +183,7 @@ class Tx:
         """A named statement on the driver's own cursor, inside this transaction; returns the cursor."""
         cur = self._cursor
         if cur is None:
-            cur = self._cursor = self.conn.connection.dbapi_connection.cursor()
+            cur = self._cursor = driver(self.conn).cursor()
         return self._exec(cur, name, params)
 
     # -- definitions ------------------------------------------------------------------
