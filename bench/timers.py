@@ -21,7 +21,7 @@
    each ``--scale`` pending rows, and its plan (EXPLAIN) at the largest size.
 
 The bulk-insert statements below are test-data generation only; the engine's job SQL lives in
-engine/jobstore.py.
+engine/jobs/table.py.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ FIXTURE = ROOT / "tests" / "fixtures" / "timer_wait.bpmn"
 T0 = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
 
 import sqlalchemy as sa  # noqa: E402
-from hall.engine import Engine, FixedClock, jobstore  # noqa: E402
+from hall.engine import Engine, FixedClock  # noqa: E402
+from hall.engine import jobs as jobstore  # noqa: E402
 from hall.engine.store import normalise_url  # noqa: E402
 
 

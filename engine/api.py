@@ -27,6 +27,7 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
+from .jobs import table as jobtable
 from .runtime import DeadlineResolver, Runtime, Step
 from .services import Services
 from .store import Store, Tx, dumps
@@ -181,7 +182,7 @@ class Engine:
         with self._tx(write=False) as tx:
             return [
                 {"process": j["process_id"], "element": j["element"], "due_at": iso(j["due_at"]), "fired": j["fired"]}
-                for j in tx.start_jobs()
+                for j in jobtable.start_jobs(tx)
             ]
 
     def definitions(self) -> list[dict]:
@@ -309,7 +310,7 @@ class Engine:
                 for human in step.loaded.human.values():
                     step.tx.finish_human_task(human["id"], "cancelled", step.now, user)
                 step.loaded.human.clear()
-                step.tx.delete_jobs(instance_id)
+                jobtable.delete_jobs(step.tx, instance_id)
                 step.loaded.jobs.clear()
                 row["status"] = "cancelled"
                 step.log("cancelled", reason=reason)
@@ -724,8 +725,7 @@ class Engine:
         summary: counts of fired/stale/retried/incidents/released, seconds, and the jobs left.
         ``group``: on PostgreSQL, the timers of up to that many instances fire in one transaction.
         """
-        from . import jobstore
-        from .worker import Worker
+        from .jobs import Worker
 
         if not self._schema_checked:
             self.store.check_schema()
@@ -747,7 +747,7 @@ class Engine:
         )
         summary = worker.run(once=once, install_signals=install_signals).as_dict()
         with self._tx(write=False) as tx:
-            summary["jobs"] = jobstore.pending_stats(tx, self.clock.now())
+            summary["jobs"] = jobtable.pending_stats(tx, self.clock.now())
         return summary
 
     def calendar_month(self, year: int, month: int) -> dict:

@@ -29,6 +29,7 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
+from .jobs import table as jobtable
 from .store import Store, Tx, dumps
 from .view import instance_view, primary_role
 
@@ -652,7 +653,7 @@ class Runtime:
                         "created_at": now,
                     }
                 )
-        tx.replace_start_jobs(process_id, rows)
+        jobtable.replace_start_jobs(tx, process_id, rows)
         return rows
 
     def fire_start_timer(self, tx: Tx, job: Any, actor: str | None) -> int:
@@ -674,7 +675,7 @@ class Runtime:
             after = max(job.due_at, now)
             nxt = self.deadlines.cycle_next(expression, now, {}, {"next": after.isoformat(), "fired": job.fired})
             due = datetime.fromisoformat(nxt["next"]) if nxt["next"] else None
-        tx.reschedule_start_job(job.id, due, job.fired + 1)
+        jobtable.reschedule_start_job(tx, job.id, due, job.fired + 1)
         return instance_id
 
     def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:

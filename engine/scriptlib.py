@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import to_utc
+from .jobs import table as jobtable
 
 DEFAULT_PATTERN = "{prefix}{date:%Y%m%d}-{seq:04d}"
 
@@ -88,7 +89,7 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         return step.now.astimezone(tz).date().isoformat()
 
     def cases_at(step: Any, process_id: str, *elements: str, fields: tuple[str, ...] = ()) -> list[dict]:
-        found = step.tx.cases_at(process_id, elements, step.now)
+        found = jobtable.cases_at(step.tx, process_id, elements, step.now)
         return [
             {
                 "instance": c["instance"],

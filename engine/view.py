@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .jobs.table import jobs_of
+
 if TYPE_CHECKING:
     from .store import Tx
 
@@ -106,7 +108,7 @@ def read_instance(tx: Tx, row: Mapping[str, Any]) -> dict:
         version=definition["version"],
         variables=loads(row["variables"]),
         tasks=tx.ready_human_tasks(row["id"]),
-        timers=[(j["element"], iso(j["due_at"])) for j in tx.jobs_of(row["id"])],
+        timers=[(j["element"], iso(j["due_at"])) for j in jobs_of(tx, row["id"])],
         links=read_links(tx, row["id"], row["parent_id"]),
     )
 

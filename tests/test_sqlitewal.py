@@ -1,4 +1,4 @@
-"""SQLite log checkpoints off the committing thread (engine/sqlitewal.py): the log is copied back
+"""SQLite log checkpoints off the committing thread (engine/store/sqlitewal.py): the log is copied back
 into the database file by the checkpointer, never inside a step's COMMIT, and stays bounded."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import FIXTURES
 from hall.engine import Engine
-from hall.engine.sqlitewal import Checkpointer
+from hall.engine.store.sqlitewal import Checkpointer
 
 
 def _left_in_log(path: Path) -> int:

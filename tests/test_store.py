@@ -2,23 +2,43 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC
 
 import pytest
 import sqlalchemy as sa
 from hall.engine import Engine, store
 from hall.engine.errors import DatabaseFailed, SchemaTooNew, SchemaTooOld
+from hall.engine.store import migrate
+
+V5 = '''"""Revision ID: v5 (a test's: a column added to the task queue)"""
+
+import sqlalchemy as sa
+from alembic import context, op
+
+from hall.engine.store.codecs import UTCDateTime
+
+revision = "v5"
+down_revision = "v4"
 
 
-def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkeypatch) -> None:
+def upgrade() -> None:
+    op.execute(sa.text("ALTER TABLE human_tasks ADD COLUMN priority INTEGER DEFAULT 50"))
+    hall_schema = sa.table("hall_schema", sa.column("version", sa.Integer), sa.column("applied_at", UTCDateTime()))
+    op.bulk_insert(hall_schema, [{"version": 5, "applied_at": context.config.attributes["now"]}])
+'''
+
+
+def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkeypatch, tmp_path) -> None:
     case = engine.start("review", "K-1", {"amount": 2})
 
-    def add_priority(conn: sa.Connection) -> None:
-        conn.execute(sa.text("ALTER TABLE human_tasks ADD COLUMN priority INTEGER DEFAULT 50"))
+    scripts = tmp_path / "migrations"  # the shipped revisions and one more, as the next release ships them
+    shutil.copytree(migrate.SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
+    (scripts / "versions" / "v5_priority.py").write_text(V5, encoding="utf-8")
 
     current = store.SCHEMA_VERSION
-    monkeypatch.setattr(store, "SCHEMA_VERSION", current + 1)
-    monkeypatch.setitem(store.MIGRATIONS, current + 1, add_priority)
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", current + 1)
+    monkeypatch.setattr(migrate, "SCRIPTS", scripts)
     assert engine.store.schema_version() == current
     result = engine.init()
     assert (result["schema_before"], result["schema"]) == (current, current + 1)
@@ -30,7 +50,7 @@ def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkey
 
 
 def test_a_newer_schema_is_refused(engine: Engine, monkeypatch) -> None:
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 0)
+    monkeypatch.setattr(migrate, "SCHEMA_VERSION", 0)
     with pytest.raises(SchemaTooNew, match="newer than this hall supports"):
         engine.init()
 
@@ -247,8 +267,9 @@ def test_an_instances_ready_tasks_are_read_by_instance_whatever_the_statistics(e
     planner then took the partial role index and scanned every ready task: 40 ms a load)."""
     if engine.store.dialect != "postgresql":
         pytest.skip("PostgreSQL's planner")
-    from hall.engine import jobstore
-    from hall.engine.store import _PG_SQL
+    from hall.engine.store.sql import statements
+
+    named = statements("postgresql")
 
     with engine.store.tx() as tx:
         tx.conn.exec_driver_sql("ANALYZE human_tasks")  # statistics of an empty table, as in a new hall
@@ -268,8 +289,8 @@ def test_an_instances_ready_tasks_are_read_by_instance_whatever_the_statistics(e
         )
         raw = tx.conn.connection.dbapi_connection
         for sql, params in (
-            (_PG_SQL["ready_human_tasks"], {"id": case["id"]}),
-            (jobstore._GROUP_LOAD, {"instances": [case["id"]]}),
+            (named["ready_human_tasks"], {"id": case["id"]}),
+            (named["group_load"], {"instances": [case["id"]]}),
         ):
             plan = " ".join(r[0] for r in raw.execute(b"EXPLAIN " + sql, params).fetchall())
             assert "ix_human_tasks_instance" in plan and "ix_human_tasks_ready_role" not in plan, plan

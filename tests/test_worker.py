@@ -19,7 +19,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner
 from conftest import FIXTURES, PG_URL
-from hall.engine import jobstore
+from hall.engine import jobs as jobstore
 from hall.engine.store import history, jobs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -131,7 +131,8 @@ def test_every_working_day_at_15_skips_the_holiday(engine, clock):
 def test_stale_job_is_deleted_and_suspended_instance_waits(engine, clock):
     case = engine.start("timer_wait")
     with engine.store.tx() as tx:
-        tx.add_job(
+        jobstore.add_job(
+            tx,
             instance_id=case["id"],
             element="ghost",
             spiff_task_id=str(uuid.uuid4()),
@@ -197,7 +198,7 @@ def test_lease_expiry_hands_the_job_to_another_worker(engine, make_engine, clock
     clock.advance(seconds=61)
     assert fired(run_once(other, worker_id="host-b:2")[1]) == [(case["id"], "wait")]
     # The first worker wakes up: its claim is gone, it does nothing.
-    from hall.engine.worker import Worker
+    from hall.engine.jobs import Worker
 
     events: list = []
     Worker(engine.store, engine.runtime, clock, worker_id="host-a:1", on_event=events.append)._run(held)
@@ -227,18 +228,7 @@ def test_acquire_walks_the_due_index(engine, clock):
     with engine.store.tx() as tx:
         tx.conn.exec_driver_sql("ANALYZE")
     with engine.store.tx() as tx:
-        pick = (
-            sa.select(jobs.c.id)
-            .join(jobstore.instances, jobstore.instances.c.id == jobs.c.instance_id)
-            .where(jobstore._due(clock.now()), jobstore.instances.c.status == "running")
-            .order_by(jobs.c.due_at)
-            .limit(100)
-        )
-        sql = str(pick.compile(tx.conn, compile_kwargs={"literal_binds": True}))
-        if tx.dialect == "sqlite":
-            plan = " ".join(str(r[-1]) for r in tx.conn.exec_driver_sql("EXPLAIN QUERY PLAN " + sql))
-        else:
-            plan = " ".join(r[0] for r in tx.conn.exec_driver_sql("EXPLAIN " + sql))
+        plan = " ".join(jobstore.explain_acquire(tx, clock.now(), 100))
     assert "ix_jobs_due" in plan, plan
 
 
@@ -430,15 +420,15 @@ def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_trans
 ) -> None:
     """The new case and the start job's next due time commit together: a start that cannot schedule
     its next firing leaves no case behind (it would start again when the job is retried)."""
-    from hall.engine.store import Tx
+    from hall.engine.jobs import table
 
     engine.deploy([Path(__file__).parent / "start_timers"])
     clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
 
-    def refuse(self, *args) -> None:
+    def refuse(*args) -> None:
         raise RuntimeError("no next firing")
 
-    monkeypatch.setattr(Tx, "reschedule_start_job", refuse)
+    monkeypatch.setattr(table, "reschedule_start_job", refuse)
     summary, events = run_once(engine)
     assert [e.kind for e in events] == ["retry"] and summary["fired"] == 0
     assert engine.instances(process="timer_start_daily") == []
@@ -447,7 +437,7 @@ def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_trans
     assert run_once(engine)[0]["fired"] == 1 and len(engine.instances(process="timer_start_daily")) == 1
 
 
-# -- firing in groups on PostgreSQL (engine.jobstore.GroupTx) ------------------------------------------
+# -- firing in groups on PostgreSQL (engine.jobs.group.GroupTx) ------------------------------------------
 def _pg_only(engine) -> None:
     if engine.store.dialect != "postgresql":
         pytest.skip("firing in groups is PostgreSQL's (SQLite has one writer: a transaction per timer)")
@@ -584,7 +574,10 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
     monkeypatch.setattr(engine.runtime, "fire_timer", failing)
     summary, events = run_once(engine)
     assert fired(events) == [(a["id"], "remind"), (c["id"], "remind")]
-    assert [(e.kind, e.job.instance_id) for e in events if e.kind != "fired"] == [("retry", b["id"])]
+    # the group's own failure is reported too (issue 11; test_a_failed_group_is_logged_and_reported)
+    assert [(e.kind, e.job.instance_id) for e in events if e.kind not in ("fired", "group_failed")] == [
+        ("retry", b["id"])
+    ]
     for case in (a, c):
         assert kinds(engine, case["id"], "timer_fired") == ["remind"]
         assert engine.show(case["id"])["variables"]["reminded"] is True
@@ -593,6 +586,28 @@ def test_a_failing_timer_in_a_group_leaves_the_others_fired_once(engine, clock, 
     clock.advance(minutes=1)  # the retry's backoff
     assert fired(run_once(engine)[1]) == [(b["id"], "remind")]
     assert engine.show(b["id"])["variables"]["reminded"] is True
+
+
+def test_a_failed_group_is_logged_and_reported(engine, clock, monkeypatch, caplog) -> None:
+    """A group that fails is rolled back and its timers fire alone; its exception is not dropped: a
+    warning in the log and a `group_failed` event (the CLI prints events) naming the job in hand."""
+    _pg_only(engine)
+    a, b, c = (engine.start("timer_boundary") for _ in range(3))
+    clock.advance(minutes=45)
+    fire = engine.runtime.fire_timer
+
+    def failing(tx, instance_id, *args, **kwargs):
+        if instance_id == b["id"] and len(args) > 3:  # in the group (the loaded instance handed in) only
+            raise RuntimeError("the reminder service is down")
+        return fire(tx, instance_id, *args, **kwargs)
+
+    monkeypatch.setattr(engine.runtime, "fire_timer", failing)
+    with caplog.at_level("WARNING", logger="hall.engine.jobs.worker"):
+        _summary, events = run_once(engine)
+    failed = [e for e in events if e.kind == "group_failed"]
+    assert [(e.job.instance_id, e.error) for e in failed] == [(b["id"], "RuntimeError: the reminder service is down")]
+    assert "RuntimeError: the reminder service is down" in caplog.text and "rolled back" in caplog.text
+    assert sorted(fired(events)) == sorted((case["id"], "remind") for case in (a, b, c))  # then each alone
 
 
 def test_a_case_locked_by_a_clerk_is_left_out_of_the_group_and_fires_after_it(engine, make_engine, clock) -> None:
@@ -626,7 +641,7 @@ def test_a_firing_that_waited_for_the_instance_lock_sees_the_step_that_held_it(e
     the task rows from before B (the reminder would fire on a case that was escalated)."""
     import threading
 
-    from hall.engine.worker import Worker
+    from hall.engine.jobs import Worker
 
     case = engine.start("timer_boundary")
     clock.advance(days=7)  # both the reminder and the escalation are due

@@ -2,7 +2,7 @@
 
 The loop is flat (rq's shape): claim a batch of due jobs, fire each in its own transaction,
 renew the lease while working, sleep when there is nothing to do, release what is held on the
-way out. Every statement on the jobs table goes through :mod:`engine.jobstore`; every change to
+way out. Every statement on the jobs table goes through :mod:`engine.jobs.table`; every change to
 an instance goes through the runtime (``fire_timer``, ``record_incident``), so a fired timer,
 the instance's new state, its history and its next jobs commit together or not at all.
 
@@ -18,6 +18,7 @@ the instance's new state, its history and its next jobs commit together or not a
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
@@ -29,10 +30,13 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from . import jobstore
-from .clock import Clock
-from .jobstore import Job
-from .store import Store
+from ..clock import Clock
+from ..store import Store
+from . import table
+from .group import GroupTx
+from .table import Job
+
+log = logging.getLogger(__name__)
 
 
 def default_worker_id() -> str:
@@ -47,7 +51,9 @@ class Event:
     ``kind``: fired | stale (timer no longer waits; row deleted) | retry (failed; ``next_due``
     set) | incident (failed ``max_attempts`` times) | released (instance not running) | lost
     (another worker took the job over after our lease ran out) | error (could not even record a
-    failure; the lease will expire and another attempt follows).
+    failure; the lease will expire and another attempt follows) | group_failed (a group of timers
+    fired together failed and was rolled back, ``error`` says why; ``job`` is its first job, and
+    each of its jobs then fires alone, with its own events).
     """
 
     kind: str
@@ -136,7 +142,7 @@ class Worker:
         """Claim one batch and work through it; returns how many jobs were claimed."""
         now = self.clock.now()
         with self.store.tx() as tx:
-            batch = jobstore.acquire(tx, self.worker_id, now, self.batch, self.lease)
+            batch = table.acquire(tx, self.worker_id, now, self.batch, self.lease)
         if not batch:
             return 0
         self.summary.batches += 1
@@ -161,7 +167,7 @@ class Worker:
     # -- a group of jobs (PostgreSQL) -----------------------------------------------------------
     def _fire_group(self, group: list[Job]) -> list[Job]:
         """Fire the timers of distinct, unlinked, running instances of ``group`` in one transaction
-        (engine/jobstore.py, GroupTx); returns the jobs left to fire one by one, in order: start
+        (engine/table.py, GroupTx); returns the jobs left to fire one by one, in order: start
         timers, a second job of an instance, instances locked by someone else, linked or not
         running, claims lost, and the whole group if anything in it failed (rolled back first)."""
         candidates = [j for j in group if j.instance_id is not None]
@@ -169,9 +175,10 @@ class Worker:
             return group
         done: list[tuple[Job, str]] = []
         cases: set[int] = set()
+        current = candidates[0]  # the job in hand when something fails (hold and commit: the first)
         try:
             with self.store.tx() as tx:
-                gtx = jobstore.GroupTx(tx)
+                gtx = GroupTx(tx)
                 held = gtx.hold_group(candidates, self.worker_id)
                 for job in candidates:
                     status, version, loaded = held.pop(job.id, (None, None, None))
@@ -182,16 +189,19 @@ class Worker:
                         or job.instance_id in cases
                     ):
                         continue  # alone: it may wait for a lock, write now, or release the job
+                    current = job
                     cases.add(job.instance_id)
                     fired = self.runtime.fire_timer(
                         gtx, job.instance_id, job.spiff_task_id, self.actor, version, loaded
                     )
                     done.append((job, "fired" if fired else "stale"))
+                current = candidates[0]
                 if done:
                     gtx.commit()
-        except Exception:  # noqa: BLE001 - rolled back: every job of the group fires alone, failures are retried there
+        except Exception as exc:  # noqa: BLE001 - rolled back: every job of the group fires alone, failures are retried there
             for job, _ in done:
                 self.runtime.forget(job.instance_id)
+            self._group_failed(current, len(candidates), exc)
             return group
         now = self.clock.now()
         for job, kind in done:
@@ -201,16 +211,23 @@ class Worker:
         fired = {job.id for job, _ in done}
         return [j for j in group if j.id not in fired]
 
+    def _group_failed(self, job: Job, size: int, exc: BaseException) -> None:
+        """A failed group is rolled back and its jobs fire alone; the failure itself is logged and
+        reported (``group_failed``), so that a group that always fails does not go unseen."""
+        error = f"{type(exc).__name__}: {exc}".strip()
+        log.warning("a group of %d timers failed and was rolled back (each fires alone now): %s", size, error)
+        self.on_event(Event("group_failed", job, self.clock.now(), error))
+
     # -- one job ------------------------------------------------------------------------------
     def _run(self, job: Job) -> None:
         try:
             with self.store.tx() as tx:
-                held = jobstore.hold(tx, job, self.worker_id)
+                held = table.hold(tx, job, self.worker_id)
                 status, version = held if held is not None else (None, None)
                 if status is None:
                     kind = "lost"
                 elif status != "running":
-                    jobstore.release(tx, self.worker_id, [job.id])
+                    table.release(tx, self.worker_id, [job.id])
                     kind = "released"
                 elif job.instance_id is None:
                     self.runtime.fire_start_timer(tx, job, self.actor)  # a new instance; next firing scheduled
@@ -240,13 +257,13 @@ class Worker:
                         f"timer could not fire after {attempts} attempts: {error}",
                         self.actor,
                     )
-                    jobstore.park(tx, job, error)
+                    table.park(tx, job, error)
                 self.summary.incidents += 1
                 self.on_event(Event("incident", job, now, error))
                 return
             delay = min(self.max_backoff, self.backoff * 2 ** (attempts - 1))
             with self.store.tx() as tx:
-                failed = jobstore.fail(tx, job, error, now, timedelta(seconds=delay))
+                failed = table.fail(tx, job, error, now, timedelta(seconds=delay))
             self.summary.retried += 1
             self.on_event(Event("retry", job, now, error, failed.due_at if failed else None))
         except Exception as again:  # noqa: BLE001 - the database itself is failing: leave it to the lease
@@ -261,7 +278,7 @@ class Worker:
         now = self.clock.now()
         if self._held and self._renew_at is not None and now >= self._renew_at:
             with self.store.tx() as tx:
-                jobstore.renew(tx, self.worker_id, self._held, now, self.lease)
+                table.renew(tx, self.worker_id, self._held, now, self.lease)
             self._renew_at = now + timedelta(seconds=self.lease / 2)
 
     def _release_held(self) -> None:
@@ -270,7 +287,7 @@ class Worker:
         held, self._held = self._held, []
         try:
             with self.store.tx() as tx:
-                self.summary.released += jobstore.release(tx, self.worker_id, held)
+                self.summary.released += table.release(tx, self.worker_id, held)
         except Exception:  # noqa: BLE001 - unreachable database: the lease expires on its own
             self.summary.errors += 1
 

@@ -1,0 +1,70 @@
+-- The store's statements on SQLite, sent straight to the driver (engine/store/sql.py loads them once).
+-- Each has its PostgreSQL twin, written out in full, under the same name in postgresql.sql.
+-- Parameters: :name. Times: naive UTC text (engine/store/codecs.py).
+
+-- name: instance_version
+SELECT version, status FROM instances WHERE id = :id
+
+-- name: task_for_update
+SELECT h.id, h.instance_id, h.spiff_task_id, h.name, h.status, h.assignee, h.form, h.completed_by,
+ i.version AS instance_version FROM human_tasks h JOIN instances i ON i.id = h.instance_id
+ WHERE h.id = :id
+
+-- name: finish_human_task
+UPDATE human_tasks SET status = :status, completed_at = :at, completed_by = :by
+ WHERE id = :id AND status = 'ready'
+
+-- name: upsert_task_rows
+INSERT INTO instance_tasks (instance_id, task_id, body) VALUES (:i, :t, :b)
+ ON CONFLICT (instance_id, task_id) DO UPDATE SET body = excluded.body
+
+-- name: delete_task_rows
+DELETE FROM instance_tasks WHERE instance_id = :i AND task_id = :t
+
+-- status is set only when it changed: an UPDATE naming an indexed column rewrites its index entry
+-- name: update_instance
+UPDATE instances SET version = :new_version, state = :state, variables = :variables,
+ updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,
+ incident_element = :incident_element, incident_error = :incident_error
+ WHERE id = :id AND version = :version
+
+-- name: update_instance_status
+UPDATE instances SET version = :new_version, state = :state, variables = :variables, status = :status,
+ updated_at = :updated_at, ended_at = :ended_at, definition_id = :definition_id,
+ incident_element = :incident_element, incident_error = :incident_error
+ WHERE id = :id AND version = :version
+
+-- name: instance
+SELECT id, definition_id, process_id, business_key, status, parent_id, started_at, updated_at, ended_at,
+ started_by, version, incident_element, incident_error, state, variables FROM instances WHERE id = :id
+
+-- name: task_rows
+SELECT task_id, body FROM instance_tasks WHERE instance_id = :id
+
+-- name: ready_human_tasks
+SELECT id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form, status,
+ created_at, due_at, due_provisional, warn_at, completed_at, completed_by FROM human_tasks
+ WHERE instance_id = :id AND status = 'ready' ORDER BY id
+
+-- name: has_children
+SELECT 1 FROM instances WHERE parent_id = :id LIMIT 1
+
+-- name: latest_definition
+SELECT id, process_id, version, name, content_hash, source_file, deployed_at, deployed_by FROM definitions
+ WHERE process_id = :p ORDER BY version DESC LIMIT 1
+
+-- the row id is the cursor's lastrowid: without RETURNING, half the statement's cost
+-- name: insert_human_task
+INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
+ status, created_at, due_at, due_provisional, warn_at) VALUES (:instance_id, :process_id, :spiff_task_id,
+ :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)
+
+-- a human task whose id was taken ahead (PostgreSQL's grouped firing takes them; here for symmetry)
+-- name: insert_human_task_as
+INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
+ status, created_at, due_at, due_provisional, warn_at) VALUES (:id, :instance_id, :process_id, :spiff_task_id,
+ :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)
+
+-- name: insert_history
+INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
+ VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)
