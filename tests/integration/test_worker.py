@@ -22,7 +22,7 @@ from conftest import FIXTURES, PG_URL
 from hall.engine import jobstore
 from hall.engine.store import history, jobs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 CST = "+08:00"
 
 
@@ -328,6 +328,8 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
     out = proc.stdout.read()
     err = proc.stderr.read()
     proc.wait(timeout=20)
+    proc.stdout.close()  # read to the end: close the pipes (an unclosed one is a ResourceWarning, an error here)
+    proc.stderr.close()
     assert proc.returncode == 0, err
     assert time.monotonic() - began < 5
     assert "stopped by SIGTERM" in out
@@ -365,6 +367,8 @@ def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(eng
     assert line.startswith("fired"), line + victim.stderr.read()
     victim.kill()  # SIGKILL: no cleanup at all
     victim.wait()
+    victim.stdout.close()  # an unclosed pipe is a ResourceWarning, an error in the tests
+    victim.stderr.close()
     for p in others:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -402,7 +406,7 @@ def test_a_fired_timer_leaves_exactly_the_next_timer_scheduled(engine, clock) ->
 
 def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) -> None:
     """`every working day at 15:00` on a start event: one new case per working day, none at weekends."""
-    engine.deploy([Path(__file__).parent / "start_timers"])  # kept apart: it would fire in the other tests
+    engine.deploy([ROOT / "tests" / "start_timers"])  # kept apart: it would fire in the other tests
     assert [s["process"] for s in engine.start_schedule()] == ["timer_start_daily"]
     assert engine.start_schedule()[0]["due_at"] == "2026-11-24T07:00:00+00:00"  # Tuesday 15:00 +08:00
     clock.set(datetime.fromisoformat("2026-11-24T14:59:00+08:00"))
@@ -421,7 +425,7 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
     assert len(engine.instances(process="timer_start_daily")) == 3
     assert engine.start_schedule()[0]["due_at"] == "2026-11-30T07:00:00+00:00"
-    engine.deploy([Path(__file__).parent / "start_timers"])  # unchanged: the schedule stays as it is
+    engine.deploy([ROOT / "tests" / "start_timers"])  # unchanged: the schedule stays as it is
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
 
 
@@ -432,7 +436,7 @@ def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_trans
     its next firing leaves no case behind (it would start again when the job is retried)."""
     from hall.engine.store import Tx
 
-    engine.deploy([Path(__file__).parent / "start_timers"])
+    engine.deploy([ROOT / "tests" / "start_timers"])
     clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
 
     def refuse(self, *args) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from hall.engine import Clock, Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 
 
 def spawn(*args: str) -> subprocess.Popen:
@@ -58,6 +58,8 @@ def test_kill_9_mid_work_keeps_every_acknowledged_step_and_nothing_half_written(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert len(acked) >= 60, proc.stderr.read()
+    proc.stdout.close()  # the pipes of the killed process (an unclosed one is a ResourceWarning, an error here)
+    proc.stderr.close()
 
     fresh = make_engine(forms_dir=None, clock=Clock())  # the worker ran on the wall clock
     for task_id in acked:

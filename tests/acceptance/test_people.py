@@ -18,7 +18,7 @@ from hall.engine.config import check_config, load_config
 from hall.engine.errors import ConfigInvalid, PermissionDenied, UnknownUser, UserRequired
 from hall.engine.people import People
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 NOW = "2026-11-24T09:00:00+08:00"
 
 CONFIG = """\
