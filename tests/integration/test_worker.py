@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -110,6 +110,34 @@ def test_cycle_r3_fires_three_times_then_stops(engine, clock):
     assert kinds(engine, case["id"], "timer_fired") == ["every"] * 3
     assert job_rows(engine) == []
     assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["watch"]
+
+
+def test_a_cycle_fires_its_last_time_on_its_own_and_then_no_job_remains(engine, clock):
+    """R3/PT1H with a worker at each firing (not a catch-up pass): the third and last firing starts its
+    branch like the first two (one `tick` task each), schedules no fourth and leaves no job."""
+    engine.deploy([ROOT / "tests" / "cycle_tasks"])  # kept apart: its tasks would show in other tests' queues
+    start = clock.now()
+    case = engine.start("timer_cycle_tasks")
+    for n in (1, 2, 3):
+        due = start + timedelta(hours=n)
+        assert [(t["element"], t["due_at"]) for t in engine.show(case["id"])["timers"]] == [
+            ("every", due.astimezone(UTC).isoformat())
+        ]
+        assert [r["due_at"] for r in job_rows(engine)] == [due]
+        clock.set(due - timedelta(seconds=1))
+        assert fired(run_once(engine)[1]) == []
+        clock.set(due)
+        assert fired(run_once(engine)[1]) == [(case["id"], "every")]
+        assert kinds(engine, case["id"], "timer_fired") == ["every"] * n
+        assert sorted(t["name"] for t in engine.show(case["id"])["tasks"]) == ["tick"] * n + ["watch"]
+    view = engine.show(case["id"])
+    assert view["timers"] == [] and job_rows(engine) == []
+    assert kinds(engine, case["id"], "timer_scheduled") == ["every"] * 3
+    clock.set(start + timedelta(days=30))
+    assert fired(run_once(engine)[1]) == []
+    for task in view["tasks"]:
+        case = engine.complete(task["id"], {})
+    assert case["status"] == "completed"
 
 
 def test_every_working_day_at_15_skips_the_holiday(engine, clock):
