@@ -374,6 +374,7 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
 
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (HALL_TEST_DATABASE_URL)")
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.timeout(600)  # 2000 starts, five worker processes and a 30 s lease: its waits alone allow 7 minutes
 def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(engine, db_url, clock, tmp_path):
     ids = _start_many(engine, "timer_wait", 2000)
     now = clock.now() + timedelta(hours=1)
