@@ -25,6 +25,24 @@ PG_URL = os.environ.get("HALL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 
 
+# The people of the review fixtures (register in lane clerk, approve for candidate group managers):
+# tests/integration/test_people.py through the API, tests/acceptance/test_people_cli.py through `hall`.
+PEOPLE_CONFIG = """\
+# test hall: people only
+roles:
+  clerk: {serves: [clerk]}            # registers requests
+  manager: {serves: [managers]}       # approves
+  supervisor: {serves: [], may: [reassign, manage, see_all, confidential]}
+  admin: {may: [deploy]}
+users:
+  - {id: ann, name: Ann Li, roles: [clerk]}
+  - {id: bob, name: Bob Wu, roles: [manager]}
+  - {id: carl, name: Carl Xu, roles: [clerk]}
+  - {id: sup, name: Sue Ma, roles: [supervisor]}
+  - {id: root, name: Root, roles: [admin]}
+"""
+
+
 TIERS = ("unit", "integration", "acceptance")
 DATABASE_FIXTURES = {"db_url", "make_engine", "engine"}
 
