@@ -871,7 +871,8 @@ def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
     """Write a case file as JSON: instance, variables, history, the forms filled, linked cases (R-F7)."""
     from .servicehall import retention
 
-    doc = retention.export_case(ctx.engine, instance, user=ctx.user)
+    # the text as typed: the engine checks it (not a number is InstanceNotFound, as for `hall show`)
+    doc = retention.export_case(ctx.engine, instance, user=ctx.user)  # type: ignore[arg-type]
     text = json.dumps(doc, ensure_ascii=False, indent=2)
     if out_file:
         from pathlib import Path

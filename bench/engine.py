@@ -1,6 +1,6 @@
 """Engine benchmark: durable throughput against raw in-memory SpiffWorkflow, in the same run.
 
-    python bench/engine.py [--instances 300] [--repeat 3] [--big 100000] [--db /tmp/hall-bench.db]
+    python bench/engine.py [--instances 300] [--repeat 3] [--cold N] [--big 100000] [--db /tmp/hall-bench.db]
 
 Prints, for the linear 7-user-task process, completions/s of raw SpiffWorkflow in memory and of
 hall through the Python API on a file SQLite database, measured the same way twice: completions
@@ -11,6 +11,12 @@ writes at loop iterations 1 and 50: what the process hands to write() for the da
 inside the step), next to the row text the step stores (its logical payload); peak memory; and,
 with --big N instances in the database, the wall time of `hall tasks --role R` and
 `hall complete` as staff run them.
+
+The figures above are the engine at its fastest: no form, no users, every instance in the runtime's
+cache. Beside them it measures what `hall complete` does (issue 11): each completion's data checked
+by a form of four fields, users configured so every call runs the permission checks, and, in the
+cold run, more instances than the runtime caches, completed round robin, so each is loaded from
+the database first.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -81,6 +88,98 @@ def durable(db: str, n: int) -> tuple[float, float, float]:
     t_done = time.perf_counter() - t0
     eng.close()
     return done / t_done, done / (t_start + t_done), n / t_start
+
+
+# What `hall complete` does on top of the warm figure: a form (text, int, choice and an optional
+# multiline field, given as text as `--set` gives it) and configured users, whose role serves the tasks.
+STAFF_FORM = """\
+title: 办理
+template: |
+  {{ data.办理人 }} 办理 {{ data.件数 }} 件：{{ data.结论 }}
+fields:
+  - name: 办理人
+    type: text
+    min: 2
+    max: 20
+  - name: 件数
+    type: int
+    min: 1
+    max: 99
+  - name: 结论
+    type: choice
+    choices: [同意, 不同意]
+  - name: 说明
+    type: multiline
+    required: false
+    max: 200
+"""
+STAFF_CONFIG = """\
+roles:
+  clerk: {serves: [clerks]}
+  manager: {serves: [managers], may: [manage, see_all, reassign, deploy]}
+users:
+  - {id: li, name: Li Ming, roles: [clerk]}
+  - {id: wang, name: Wang Fang, roles: [clerk]}
+  - {id: zhao, name: Zhao Lei, roles: [manager]}
+"""
+STAFF_DATA = {"办理人": "李明", "件数": "3", "结论": "同意"}
+
+
+def staff_files(folder: Path) -> tuple[Path, Path, Path]:
+    """linear7 with a form and a role on each user task, its form and a hall.yaml with users:
+    (the diagram, the forms folder, the configuration file)."""
+    text = (FIXTURES / "linear7.bpmn").read_text(encoding="utf-8").replace('id="linear7"', 'id="linear7_staff"')
+    for i in range(1, 8):
+        text = text.replace(
+            f'<bpmn:userTask id="step{i}"',
+            f'<bpmn:userTask camunda:formKey="step" camunda:candidateGroups="clerks" id="step{i}"',
+        )
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "forms").mkdir(exist_ok=True)
+    (folder / "linear7_staff.bpmn").write_text(text, encoding="utf-8")
+    (folder / "forms" / "step.yaml").write_text(STAFF_FORM, encoding="utf-8")
+    (folder / "hall.yaml").write_text(STAFF_CONFIG, encoding="utf-8")
+    return folder / "linear7_staff.bpmn", folder / "forms", folder / "hall.yaml"
+
+
+def as_staff(db: str, folder: Path, n: int, cold: bool, users: bool = True) -> tuple[float, int, int]:
+    """Completions/s as `hall complete` makes them: the form checks the data, user li's permissions
+    are checked (unless not `users`: the form alone). Warm: each of n instances completed to its end, so it stays in the runtime's cache.
+    Cold: n instances (more than the cache holds) started, then each completes one task on a fresh
+    engine, in the order they were started: every one is loaded from the database, and once the
+    cache is full each load drops the least recently used instance, as in a long-running process.
+    Returns (completions/s, completions, instances loaded from the database)."""
+    from hall.engine import Engine
+    from hall.engine.config import load_config
+
+    bpmn, forms, config = staff_files(folder)
+    eng = Engine(db, forms_dir=forms, settings=load_config(config) if users else None)
+    eng.init()
+    clerk, manager = ("li", "zhao") if users else (None, None)
+    eng.deploy([bpmn], user=manager)
+    cases = [eng.start("linear7_staff", None, {}, user=clerk) for _ in range(n)]
+    if cold:  # a start leaves its instance in the cache: the completions run on an engine of their own
+        eng.close()
+        eng = Engine(db, forms_dir=forms, settings=load_config(config) if users else None)
+    loads = [0]
+    load = eng.runtime._load  # counted, to show the cold run loads what it claims to
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        loads[0] += 1
+        return load(*args, **kwargs)
+
+    eng.runtime._load = counted
+    done = 0
+    t0 = time.perf_counter()
+    for case in cases:
+        while case["tasks"]:
+            case = eng.complete(case["tasks"][0]["id"], STAFF_DATA, user=clerk)
+            done += 1
+            if cold:
+                break
+    elapsed = time.perf_counter() - t0
+    eng.close()
+    return done / elapsed, done, loads[0]
 
 
 def _written() -> int:
@@ -155,6 +254,7 @@ def main() -> None:
     ap.add_argument("--big", type=int, default=0, help="fill the database to N instances and time staff commands")
     ap.add_argument("--db", default="/tmp/hall-bench.db")
     ap.add_argument("--repeat", type=int, default=3, help="runs of each loop; the best is shown")
+    ap.add_argument("--cold", type=int, default=0, help="instances of the cold run (default: the cache's size + 500)")
     args = ap.parse_args()
     if args.big == 0:
         for suffix in ("", "-wal", "-shm"):
@@ -169,6 +269,16 @@ def main() -> None:
     rate, rate_all, starts = (max(h[i] for h in halls) for i in range(3))
     (disk1, disk50), (row1, row50) = loop_bytes(db)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    # what `hall complete` does, measured after the figures above so those stay as they were
+    from hall.engine.runtime import CACHE_SIZE
+
+    cold_n = args.cold or CACHE_SIZE + 500
+    folder = Path(args.db + ".staff")
+    form_warm = [as_staff(db, folder, args.instances, cold=False, users=False) for _ in range(args.repeat)]
+    staff_warm = [as_staff(db, folder, args.instances, cold=False) for _ in range(args.repeat)]
+    staff_cold = [as_staff(db, folder, cold_n, cold=True) for _ in range(args.repeat)]
+    form_rate, warm_rate = max(r[0] for r in form_warm), max(r[0] for r in staff_warm)
+    cold_rate, cold_done, cold_loads = max(staff_cold)
     print(
         f"hall bench on {datetime.now(UTC):%Y-%m-%d}, Python {sys.version.split()[0]}, {os.cpu_count()} cores, "
         f"{args.instances} instances x 7 user tasks, best of {args.repeat} runs each"
@@ -187,6 +297,14 @@ def main() -> None:
     print("  (write() calls to the database files: the WAL frames of the step's commit, page-sized; a later")
     print(f"   checkpoint copies those pages into the database file once more; row text stored: {row1} B / {row50} B)")
     print(f"peak memory (max RSS)         : {peak / 1e6:.1f} MB")
+    print("as `hall complete` does it (form checked, users configured; completions only):")
+    print(f"  hall durable, warm          : {rate:8.0f} completions/s   (the figure above: no form, no users)")
+    print(f"  + form, warm                : {form_rate:8.0f} completions/s   ratio {form_rate / raw:.2f}")
+    print(f"  + form + users, warm        : {warm_rate:8.0f} completions/s   ratio {warm_rate / raw:.2f}")
+    print(
+        f"  + form + users, cold        : {cold_rate:8.0f} completions/s   ratio {cold_rate / raw:.2f}"
+        f"   ({cold_n} instances, the cache holds {CACHE_SIZE}: {cold_loads} of {cold_done} loaded from the database)"
+    )
     if args.big:
         t_tasks, t_complete, n = staff_commands(db, args.big)
         print(

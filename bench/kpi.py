@@ -5,7 +5,8 @@
 Builds the database (bulk-inserted rows shaped like the ones the complaint and filing processes
 write: started, task_created with due_at, task_completed with the form data, gateway_taken,
 timer_scheduled, ended), then times whole `hall` commands (interpreter start, imports, queries,
-output) for one month, one quarter and one year. Target: `hall kpi` for a month <= 2 s.
+output) for one month, one quarter and one year. Target: `hall kpi` over a year of 1,000,000
+history rows <= 2 s.
 The generated rows are test data; nothing here is used by the engine.
 """
 
@@ -25,6 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# The KPI target, stated once: `hall kpi` over a year of 1,000,000 history rows in at most 2 s.
+TARGET_YEAR_S = 2.0
+YEAR = "kpi, one year"
 FMT = "%Y-%m-%d %H:%M:%S.%f"
 TYPES = ["投诉"] * 6 + ["举报", "咨询", "意见", "建议"]
 TOPICS = ["安全", "质量", "管网建设", "服务质量", "信息沟通", "其他"]
@@ -298,11 +302,16 @@ def main() -> None:
     for label, extra in (
         ("kpi, one month", ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"]),
         ("kpi, one quarter", ["kpi", "--from", "2026-07-01", "--to", "2026-09-30"]),
-        ("kpi, one year", ["kpi", "--from", "2026-01-01", "--to", "2026-12-31"]),
+        (YEAR, ["kpi", "--from", "2026-01-01", "--to", "2026-12-31"]),
         ("report monthly", ["report", "monthly", "--out", "/tmp/hall-kpi-reports"]),
     ):
         best = min(run(base + extra)[0] for _ in range(3))
-        print(f"{label:<18}: {best:.2f} s   ({' '.join(['hall', '--db', str(db), '--now', now] + extra)})")
+        target = (
+            f"   target <= {TARGET_YEAR_S:.0f} s: {'met' if best <= TARGET_YEAR_S else 'MISSED'}"
+            if label == YEAR
+            else ""
+        )
+        print(f"{label:<18}: {best:.2f} s   ({' '.join(['hall', '--db', str(db), '--now', now] + extra)}){target}")
     _, out = run(base + ["kpi", "--from", "2026-11-01", "--to", "2026-11-30"])
     print(out.split("\n", 4)[:4] and "\n".join(out.splitlines()[:4]))
 

@@ -18,9 +18,45 @@ os.environ.setdefault("HALL_VERIFY_SNAPSHOTS", "1")  # check every incremental s
 
 from hall.engine import Engine, FixedClock  # noqa: E402
 
-FIXTURES = Path(__file__).parent / "fixtures"
+TESTS = Path(__file__).resolve().parent  # tests/: the tiers are its folders unit/, integration/, acceptance/
+ROOT = TESTS.parent  # the repository
+FIXTURES = TESTS / "fixtures"
 PG_URL = os.environ.get("HALL_TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
+
+
+# The people of the review fixtures (register in lane clerk, approve for candidate group managers):
+# tests/integration/test_people.py through the API, tests/acceptance/test_people_cli.py through `hall`.
+PEOPLE_CONFIG = """\
+# test hall: people only
+roles:
+  clerk: {serves: [clerk]}            # registers requests
+  manager: {serves: [managers]}       # approves
+  supervisor: {serves: [], may: [reassign, manage, see_all, confidential]}
+  admin: {may: [deploy]}
+users:
+  - {id: ann, name: Ann Li, roles: [clerk]}
+  - {id: bob, name: Bob Wu, roles: [manager]}
+  - {id: carl, name: Carl Xu, roles: [clerk]}
+  - {id: sup, name: Sue Ma, roles: [supervisor]}
+  - {id: root, name: Root, roles: [admin]}
+"""
+
+
+TIERS = ("unit", "integration", "acceptance")
+DATABASE_FIXTURES = {"db_url", "make_engine", "engine"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its tier (the folder it is in, so `-m "not acceptance"` works), and refuse a
+    unit test that asks for a database: the unit tier must run without one, in seconds."""
+    for item in items:
+        tier = next((t for t in TIERS if TESTS / t in item.path.parents), None)
+        if tier is None:  # a file not yet sorted into a tier still runs with the whole suite
+            continue
+        item.add_marker(tier)
+        if tier == "unit" and DATABASE_FIXTURES & set(item.fixturenames):
+            raise pytest.UsageError(f"{item.nodeid}: a unit test uses no database; move it to tests/integration/")
 
 
 def start_time() -> datetime:

@@ -20,7 +20,7 @@ from hall.engine.access import People
 from hall.engine.config import load_config
 from hall.engine.errors import HallError, PermissionDenied
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 NOW = "2026-11-24T09:00:00+08:00"
 SECRETS = ["秘密科技有限公司", "保密先生", "绝密XYZ", "13900001234", "举报", "检举人甲"]
 

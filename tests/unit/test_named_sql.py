@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from hall.engine.store import sql
 
-ENGINE = Path(__file__).resolve().parent.parent / "engine"
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
 # The grouped firing is PostgreSQL's alone (SQLite has one writer: one transaction per timer).
 POSTGRESQL_ONLY = re.compile(r"^group_")
 

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ from conftest import FIXTURES, PG_URL
 from hall.engine import jobs as jobstore
 from hall.engine.store import history, jobs
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 CST = "+08:00"
 
 
@@ -110,6 +110,34 @@ def test_cycle_r3_fires_three_times_then_stops(engine, clock):
     assert kinds(engine, case["id"], "timer_fired") == ["every"] * 3
     assert job_rows(engine) == []
     assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["watch"]
+
+
+def test_a_cycle_fires_its_last_time_on_its_own_and_then_no_job_remains(engine, clock):
+    """R3/PT1H with a worker at each firing (not a catch-up pass): the third and last firing starts its
+    branch like the first two (one `tick` task each), schedules no fourth and leaves no job."""
+    engine.deploy([ROOT / "tests" / "cycle_tasks"])  # kept apart: its tasks would show in other tests' queues
+    start = clock.now()
+    case = engine.start("timer_cycle_tasks")
+    for n in (1, 2, 3):
+        due = start + timedelta(hours=n)
+        assert [(t["element"], t["due_at"]) for t in engine.show(case["id"])["timers"]] == [
+            ("every", due.astimezone(UTC).isoformat())
+        ]
+        assert [r["due_at"] for r in job_rows(engine)] == [due]
+        clock.set(due - timedelta(seconds=1))
+        assert fired(run_once(engine)[1]) == []
+        clock.set(due)
+        assert fired(run_once(engine)[1]) == [(case["id"], "every")]
+        assert kinds(engine, case["id"], "timer_fired") == ["every"] * n
+        assert sorted(t["name"] for t in engine.show(case["id"])["tasks"]) == ["tick"] * n + ["watch"]
+    view = engine.show(case["id"])
+    assert view["timers"] == [] and job_rows(engine) == []
+    assert kinds(engine, case["id"], "timer_scheduled") == ["every"] * 3
+    clock.set(start + timedelta(days=30))
+    assert fired(run_once(engine)[1]) == []
+    for task in view["tasks"]:
+        case = engine.complete(task["id"], {})
+    assert case["status"] == "completed"
 
 
 def test_every_working_day_at_15_skips_the_holiday(engine, clock):
@@ -318,6 +346,8 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
     out = proc.stdout.read()
     err = proc.stderr.read()
     proc.wait(timeout=20)
+    proc.stdout.close()  # read to the end: close the pipes (an unclosed one is a ResourceWarning, an error here)
+    proc.stderr.close()
     assert proc.returncode == 0, err
     assert time.monotonic() - began < 5
     assert "stopped by SIGTERM" in out
@@ -334,6 +364,7 @@ def test_sigterm_finishes_the_job_in_hand_and_exits_cleanly(engine, db_url, cloc
 
 @pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (HALL_TEST_DATABASE_URL)")
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.timeout(600)  # 2000 starts, five worker processes and a 30 s lease: its waits alone allow 7 minutes
 def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(engine, db_url, clock, tmp_path):
     ids = _start_many(engine, "timer_wait", 2000)
     now = clock.now() + timedelta(hours=1)
@@ -355,6 +386,8 @@ def test_three_worker_processes_fire_2000_timers_exactly_once_despite_kill_9(eng
     assert line.startswith("fired"), line + victim.stderr.read()
     victim.kill()  # SIGKILL: no cleanup at all
     victim.wait()
+    victim.stdout.close()  # an unclosed pipe is a ResourceWarning, an error in the tests
+    victim.stderr.close()
     for p in others:
         out, err = p.communicate(timeout=120)
         assert p.returncode == 0, err
@@ -392,7 +425,7 @@ def test_a_fired_timer_leaves_exactly_the_next_timer_scheduled(engine, clock) ->
 
 def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) -> None:
     """`every working day at 15:00` on a start event: one new case per working day, none at weekends."""
-    engine.deploy([Path(__file__).parent / "start_timers"])  # kept apart: it would fire in the other tests
+    engine.deploy([ROOT / "tests" / "start_timers"])  # kept apart: it would fire in the other tests
     assert [s["process"] for s in engine.start_schedule()] == ["timer_start_daily"]
     assert engine.start_schedule()[0]["due_at"] == "2026-11-24T07:00:00+00:00"  # Tuesday 15:00 +08:00
     clock.set(datetime.fromisoformat("2026-11-24T14:59:00+08:00"))
@@ -411,7 +444,7 @@ def test_a_timer_start_event_starts_an_instance_each_working_day(engine, clock) 
     assert engine.run_due_jobs(once=True, install_signals=False)["fired"] == 1
     assert len(engine.instances(process="timer_start_daily")) == 3
     assert engine.start_schedule()[0]["due_at"] == "2026-11-30T07:00:00+00:00"
-    engine.deploy([Path(__file__).parent / "start_timers"])  # unchanged: the schedule stays as it is
+    engine.deploy([ROOT / "tests" / "start_timers"])  # unchanged: the schedule stays as it is
     assert [(s["process"], s["fired"]) for s in engine.start_schedule()] == [("timer_start_daily", 3)]
 
 
@@ -422,7 +455,7 @@ def test_a_timer_start_event_starts_its_case_and_schedules_the_next_in_one_trans
     its next firing leaves no case behind (it would start again when the job is retried)."""
     from hall.engine.jobs import table
 
-    engine.deploy([Path(__file__).parent / "start_timers"])
+    engine.deploy([ROOT / "tests" / "start_timers"])
     clock.set(datetime.fromisoformat("2026-11-24T15:01:00+08:00"))
 
     def refuse(*args) -> None:

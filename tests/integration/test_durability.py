@@ -9,9 +9,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from hall.engine import Clock, Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 
 
 def spawn(*args: str) -> subprocess.Popen:
@@ -26,6 +27,7 @@ def spawn(*args: str) -> subprocess.Popen:
     )
 
 
+@pytest.mark.timeout(300)  # three rounds of two processes, each allowed 60 s
 def test_two_processes_complete_the_same_task_exactly_one_wins(engine: Engine, db_url: str) -> None:
     for _ in range(3):
         case = engine.start("linear7", None, {})
@@ -43,6 +45,7 @@ def test_two_processes_complete_the_same_task_exactly_one_wins(engine: Engine, d
         assert [t["name"] for t in engine.show(case["id"])["tasks"]] == ["step2"]
 
 
+@pytest.mark.timeout(300)  # a subprocess allowed 60 s to acknowledge its steps, then the checks
 def test_kill_9_mid_work_keeps_every_acknowledged_step_and_nothing_half_written(
     engine: Engine, db_url: str, make_engine
 ) -> None:
@@ -58,6 +61,8 @@ def test_kill_9_mid_work_keeps_every_acknowledged_step_and_nothing_half_written(
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert len(acked) >= 60, proc.stderr.read()
+    proc.stdout.close()  # the pipes of the killed process (an unclosed one is a ResourceWarning, an error here)
+    proc.stderr.close()
 
     fresh = make_engine(forms_dir=None, clock=Clock())  # the worker ran on the wall clock
     for task_id in acked:

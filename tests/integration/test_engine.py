@@ -421,6 +421,20 @@ def test_data_handed_in_is_copied_not_shared(engine: Engine) -> None:
     shown = engine.show(case["id"])["variables"]
     assert shown["extra"] == {"docs": ["licence"], "owner": {"name": "Li"}}
     assert shown["notes"] == ["checked"]
+    # show() reads the row saved before the caller's changes: what a shared dict corrupts is the
+    # instance in memory, every task's data, from which the next steps run and save their rows.
+    assert engine.runtime.view(case["id"])["variables"]["notes"] == ["checked"]
+    held = repr(_data_in_memory(engine, case["id"]))
+    assert "licence" in held and "checked" in held
+    assert "tax form" not in held and "Wang" not in held  # changed after start
+    assert "later" not in held  # changed after complete
+
+
+def _data_in_memory(engine: Engine, instance_id: int) -> list[dict]:
+    """The data of every task, and the workflow's, of an instance as the runtime holds it between
+    steps (its cache of hot instances; white-box on purpose: no query can see it)."""
+    wf = engine.runtime._cache[instance_id].instance.wf
+    return [wf.data] + [task.data for task in wf.get_tasks()]
 
 
 def test_copy_data_copies_containers_and_shares_immutable_values() -> None:

@@ -18,7 +18,7 @@ from conftest import FIXTURES
 from hall.engine import Engine
 from hall.engine.errors import HallError, InstanceNotFound
 
-PACKAGE = Path(__file__).resolve().parent.parent  # the `hall` package (the repository's top folder)
+PACKAGE = Path(__file__).resolve().parents[2]  # the `hall` package (the repository's top folder)
 # the engine's store modules: the hall reaches their SQL only through Engine methods
 STORE_MODULES = ("hall.engine.kpistore", "hall.engine.store", "hall.engine.jobstore")
 

@@ -13,7 +13,7 @@ from hall.engine import Engine, FixedClock
 from hall.servicehall import reports
 from hall.servicehall.reports import ReportsConfig, deadline, period_for, report_name
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 
 
 def named(kind: str, day: str) -> tuple[str, str, str]:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from hall.cli import main
 from hall.engine import Engine
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
 
 
 def test_demo_plays_the_day_and_can_be_run_again(tmp_path: Path, monkeypatch) -> None:

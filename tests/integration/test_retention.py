@@ -12,8 +12,8 @@ from hall.engine import Engine, FixedClock
 from hall.engine.errors import HallError, InstanceNotFound
 from hall.servicehall import retention
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]  # the repository (this file is in tests/TIER/)
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def at(text: str) -> datetime:
