@@ -54,7 +54,7 @@ from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .definitions import camunda_deadline, spiff_form_name
+from .extensions import camunda_deadline, spiff_form_name
 from .services import Services
 
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
