@@ -26,6 +26,8 @@ GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem of a definition, at a file's line and element: `FILE:LINE: element-id: what is wrong`."""
+
     file: str
     line: int
     element: str
@@ -35,6 +37,7 @@ class Finding:
         return f"{self.file}:{self.line}: {self.element}: {self.message}"
 
     def as_dict(self) -> dict:
+        """The finding as JSON keys (file, line, element, message)."""
         return {"file": self.file, "line": self.line, "element": self.element, "message": self.message}
 
 
@@ -350,4 +353,4 @@ def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Find
     if path not in trees:
         path = next(iter(trees), "-")
     message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Finding(path, int(line) if str(line or "").isdigit() else 1, element, message)
+    return Finding(path, int(str(line)) if str(line or "").isdigit() else 1, element, message)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import copy
+import inspect
 import json
 import random
 from pathlib import Path
@@ -14,12 +15,13 @@ import hall
 import pytest
 from conftest import start_time
 from hall.engine import Engine, FixedClock
-from hall.engine.spiff import patches, serializer
+from hall.engine.spiff import instance, parser, patches, scripts, serializer, timers
 from hall.engine.spiff.instance import Instance
 from hall.engine.spiff.parser import parse_bpmn
 from hall.engine.spiff.patches import task_dict
 from hall.engine.spiff.scripts import HallScriptEngine
 from hall.engine.spiff.serializer import REGISTRY, dump
+from SpiffWorkflow.task import Task
 
 PACKAGE = Path(hall.__file__).resolve().parent
 ADAPTER = PACKAGE / "engine" / "spiff"
@@ -139,8 +141,6 @@ def test_a_changed_upstream_source_names_the_patch_to_review(monkeypatch: pytest
     )
     assert "review the patch" in problems[0]
     # the global replacement does not hide the upstream function from the check
-    from SpiffWorkflow.task import Task
-
     assert Task._set_state is patches.set_task_state
     assert patches.upstream_object("SpiffWorkflow.task.Task._set_state") is not patches.set_task_state
 
@@ -159,10 +159,6 @@ def test_a_recorded_hash_that_differs_or_a_vanished_upstream_is_reported() -> No
 def test_every_patch_says_why_and_every_override_in_the_adapter_is_a_recorded_patch() -> None:
     """Classes of the adapter that override SpiffWorkflow methods do it in patches.py, each named by a
     Patch; elsewhere only SpiffWorkflow's documented hooks (a constructor, `call_service`) are overridden."""
-    import inspect
-
-    from hall.engine.spiff import instance, parser, scripts, timers
-
     assert all(p.reason and p.upstream for p in patches.PATCHES)
     named = " ".join(p.name for p in patches.PATCHES)
     for module in (patches, parser, scripts, timers, instance, serializer):

@@ -199,7 +199,7 @@ class Instance:
         names = []
         for t in self._tasks_in(TaskState.WAITING):
             ed = getattr(t.task_spec, "event_definition", None)
-            if _is_message(ed):
+            if ed is not None and _is_message(ed):
                 names.append(ed.name)
         return names
 
@@ -282,11 +282,12 @@ class Instance:
         except _Pause:  # the step ends here; the worker continues after the asyncAfter task
             pass
         except Exception as exc:  # every failure of process code becomes an incident
-            task = getattr(exc, "task", None) or saved.get("task")
-            if task is not None and saved.get("task") is task:
-                task._set_state(TaskState.READY)
-                task.data = saved["data"]
-            element = _element(task) if task is not None else "?"
+            failed: Any = getattr(exc, "task", None) or saved.get("task")
+            ran = saved.get("task")
+            if ran is not None and ran is failed:  # put back as it was before it ran
+                ran._set_state(TaskState.READY)
+                ran.data = saved["data"]
+            element = _element(failed) if failed is not None else "?"
             raise StepFailure(element, describe_error(exc), getattr(exc, "line_number", None)) from exc
 
     def cancel(self) -> None:

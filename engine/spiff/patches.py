@@ -111,7 +111,7 @@ def check_upstream(
 # SpiffWorkflow names the new state for a log record on every state change, logging on or off, and
 # builds a table of all the names to do it (~8% of a fired timer's profile): the names never change.
 _ORIGINALS["SpiffWorkflow.util.task.TaskState.get_name"] = TaskState.get_name.__func__
-TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))  # type: ignore[method-assign,assignment]
+TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))  # type: ignore[method-assign,assignment,arg-type]
 
 _TASK_LOG = logging.getLogger("spiff.task")
 
@@ -403,7 +403,7 @@ def restore_tasks(registry: Any, rows: dict[str, dict], workflow: Any, plain: fr
         task.internal_data = dct["internal_data"]
         if isinstance(spec, CatchingEvent) and task._state & TaskState.WAITING:
             workflow.top_workflow.event_manager.add_task(task)
-        delta = dct.get("delta")
+        delta: dict = dct.get("delta") or {}
         parent = workflow.tasks.get(task._parent) if delta else None
         if parent is not None:
             # DeepMerge.merge({}, parent.data): the top level copied, mutable values shallowly

@@ -80,6 +80,6 @@ def start_timers(spec: Any) -> list[tuple[str, str, str]]:
     out = []
     for task_spec in spec.task_specs.values():
         ed = getattr(task_spec, "event_definition", None)
-        if type(task_spec).__name__ == "StartEvent" and is_timer(ed):
+        if type(task_spec).__name__ == "StartEvent" and isinstance(ed, TIMER_DEFINITIONS):
             out.append((task_spec.bpmn_id or task_spec.name, ed.kind, ed.expression))
     return out
