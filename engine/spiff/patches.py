@@ -451,8 +451,8 @@ def task_fingerprint(task: Any, encode: Callable[[Any], Any]) -> tuple:
     """Everything ``task_dict`` reads of the task itself, each field exactly: a task whose fingerprint
     and whose parent's fingerprint are unchanged has the same stored row (the save relies on it).
 
-    The data and internal data are held by ``encode`` (pickle: exact about types and nested content,
-    so an in-place change of a value of the same size shows), not by their lengths."""
+    The data and internal data are held together by ``encode`` (pickle: exact about types and nested
+    content, so an in-place change of a value of the same size shows), not by their lengths."""
     return (
         task._state,
         task.last_state_change,
@@ -460,8 +460,7 @@ def task_fingerprint(task: Any, encode: Callable[[Any], Any]) -> tuple:
         task.task_spec.name,
         task._parent,
         tuple(task._children),
-        encode(task.data),
-        encode(task.internal_data) if task.internal_data else b"",
+        encode((task.data, task.internal_data)),
     )
 
 

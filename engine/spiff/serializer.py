@@ -2,14 +2,13 @@
 the tasks that changed, and how it is read back.
 
 A task's row is rebuilt when its fingerprint (``patches.task_fingerprint``: every field the row is
-made of, the data by a digest of its pickle, exact about types and nested values) or its parent's
-changed; otherwise the row of the last save stands. A process's spec is stored once per deployed
+made of, the data by its pickle, exact about types and nested values) or its parent's changed;
+otherwise the row of the last save stands. A process's spec is stored once per deployed
 version (``spec_to_json``), not with each instance.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import pickle
@@ -58,19 +57,20 @@ class Snapshot:
     tasks: dict[str, str] = field(default_factory=dict)
 
 
-def content_digest(value: Any) -> Any:
-    """A digest of a value's pickle: equal only for values of the same types and contents (BLAKE2b,
-    128 bits), nested containers included. A value pickle refuses gets a token equal to nothing, so
-    its task is always written again (and the write reports what cannot be stored)."""
+def content_bytes(value: Any) -> Any:
+    """A value's pickle: equal only for values of the same types and contents, nested containers
+    included (1, True and 1.0 differ, as do a list and a tuple). Kept whole, not hashed: hashing cost
+    more than pickling. A value pickle refuses gets a token equal to nothing, so its task is always
+    written again (and the write reports what cannot be stored)."""
     try:
-        return hashlib.blake2b(pickle.dumps(value, pickle.HIGHEST_PROTOCOL), digest_size=16).digest()
+        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
     except Exception:  # noqa: BLE001 - any unpicklable value: never "unchanged"
         return object()
 
 
 def task_fingerprint(task: Any) -> tuple:
     """The fingerprint the save compares (see ``patches.task_fingerprint``)."""
-    return _fingerprint_of(task, content_digest)
+    return _fingerprint_of(task, content_bytes)
 
 
 def spec_to_json(spec: Any, subprocess_specs: Mapping[str, Any]) -> str:
