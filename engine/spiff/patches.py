@@ -460,7 +460,7 @@ def task_fingerprint(task: Any, encode: Callable[[Any], Any]) -> tuple:
         task.task_spec.name,
         task._parent,
         tuple(task._children),
-        encode((task.data, task.internal_data)),
+        encode((task.data, task.internal_data)) if task.data or task.internal_data else b"",
     )
 
 
