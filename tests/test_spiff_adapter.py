@@ -9,6 +9,8 @@ import copy
 import inspect
 import json
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import hall
@@ -292,3 +294,17 @@ def test_no_change_of_any_kind_is_missed_by_the_incremental_save(unverified: Non
             target[key + "_"] = target.pop(key)  # the same size, another key
         snap = inst.snapshot()
         assert {k: json.loads(v) for k, v in snap.tasks.items()} == _rows_from_scratch(inst)
+
+
+def test_reading_commands_do_not_load_spiffworkflow() -> None:
+    """The engine, the CLI and definitions load without SpiffWorkflow (about 50 ms): only a step that
+    runs an instance, or a check that parses a diagram, imports the adapter (and definitions imports
+    it inside `Checker.check` for that reason, not to hide a cycle)."""
+    code = (
+        "import sys, hall.engine, hall.engine.api, hall.engine.runtime, hall.engine.definitions, hall.cli\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('SpiffWorkflow')}))\n"
+        "import hall.engine.spiff\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules if m.startswith('SpiffWorkflow')}))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "['SpiffWorkflow']"]
