@@ -4,7 +4,7 @@ SpiffWorkflow is pinned to ``~=3.2.0``, yet what stands here leans on code Spiff
 promise to keep: private methods, the layout of its serialised tasks, the way its parser picks a
 class for an element. ``PATCHES`` lists each place with the upstream functions or classes it copies,
 replaces or relies on, and a hash of their source (``inspect.getsource``) as of the pinned version;
-``tests/test_spiff_patches.py`` fails, naming the patch to review, as soon as an installed
+``tests/test_spiff_adapter.py`` fails, naming the patch to review, as soon as an installed
 SpiffWorkflow's source differs. An upgrade is then a decision: read the upstream change, adapt the
 patch, record the new hash (``python -m hall.engine.spiff.patches`` prints them).
 
