@@ -7,17 +7,14 @@ exception from the XML layer or SpiffWorkflow's parser ever escapes as a traceba
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 
-BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
-SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
-NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
+from .extensions import BPMN_NS, CAMUNDA_NS, NS, camunda_deadline, decision_ref, form_key, form_name
+
 DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
     "http://www.omg.org/spec/DMN/20180521/MODEL/",
@@ -29,6 +26,8 @@ GATEWAYS = ("exclusiveGateway", "inclusiveGateway")
 
 @dataclass(frozen=True)
 class Finding:
+    """One problem of a definition, at a file's line and element: `FILE:LINE: element-id: what is wrong`."""
+
     file: str
     line: int
     element: str
@@ -38,6 +37,7 @@ class Finding:
         return f"{self.file}:{self.line}: {self.element}: {self.message}"
 
     def as_dict(self) -> dict:
+        """The finding as JSON keys (file, line, element, message)."""
         return {"file": self.file, "line": self.line, "element": self.element, "message": self.message}
 
 
@@ -71,43 +71,6 @@ def content_hash(content: bytes, *related: bytes) -> str:
     for more in related:
         digest.update(hashlib.sha256(more).digest())
     return digest.hexdigest()
-
-
-def spiff_form_name(filename: str) -> str | None:
-    """spiff-arena names a task's form by its JSON schema file: `review-schema.json` is form `review`."""
-    name = filename.strip().rsplit("/", 1)[-1]
-    for suffix in ("-schema.json", ".schema.json", ".json"):
-        if name.endswith(suffix):
-            return name[: -len(suffix)] or None
-    return name or None
-
-
-def form_key(task: etree._Element) -> tuple[str | None, str]:
-    """The form a task names, and where: camunda:formKey, else spiff-arena's formKey or
-    formJsonSchemaFilename property."""
-    key = task.get(f"{{{CAMUNDA_NS}}}formKey")
-    if key:
-        return key, f"formKey {key!r}"
-    props = {
-        p.get("name"): p.get("value")
-        for p in task.xpath("./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property", namespaces=NS)
-    }
-    if props.get("formKey"):
-        return props["formKey"], f"formKey {props['formKey']!r}"
-    if props.get("formJsonSchemaFilename"):
-        return (
-            spiff_form_name(props["formJsonSchemaFilename"]),
-            f"formJsonSchemaFilename {props['formJsonSchemaFilename']!r}",
-        )
-    return None, ""
-
-
-def decision_ref(rule: etree._Element) -> str | None:
-    """The decision a business rule task evaluates: camunda:decisionRef or spiffworkflow:calledDecisionId."""
-    ref = rule.get(f"{{{CAMUNDA_NS}}}decisionRef") or rule.findtext(
-        f"{{{BPMN_NS}}}extensionElements/{{{SPIFF_NS}}}calledDecisionId"
-    )
-    return (ref or "").strip() or None
 
 
 class Checker:
@@ -163,6 +126,9 @@ class Checker:
             findings.extend(self._check_document(path, tree, decisions, processes))
         if findings:
             return findings, {}
+        # Imported here, not at the top: SpiffWorkflow takes about 50 ms to load, and what else
+        # imports this module (deploy comparing the hashes of unchanged files) does not parse.
+        # Not a cycle: engine.spiff imports nothing of definitions.
         from . import spiff
 
         try:
@@ -276,11 +242,9 @@ class Checker:
                     if problem:
                         add(task, f"{attr}: {problem}")
         if self.form_exists is not None:
-            from .runtime import _form_name
-
             for task in process.xpath(".//bpmn:userTask", namespaces=NS):
                 key, where = form_key(task)
-                form = _form_name(key)
+                form = form_name(key)
                 if form and not self.form_exists(form):
                     add(task, f"form {form!r} not found ({where})")
                 elif form and self.form_problems is not None:
@@ -360,14 +324,6 @@ def _check_connections(process: etree._Element, flows: list, ids: dict, add: Cal
             add(node, "no sequence flow leaves here")
 
 
-def camunda_deadline(text: str) -> str:
-    """A deadline attribute as the deadline notation reads it: Camunda's `${variable}` is `=variable`
-    (the variable holds an ISO date-time, a date or a deadline phrase)."""
-    text = text.strip()
-    match = re.fullmatch(r"\$\{\s*([^\W\d]\w*)\s*\}", text)
-    return f"={match.group(1)}" if match else text
-
-
 def _compile(
     source: str, mode: str, el: etree._Element, what: str, add: Callable, at: etree._Element | None = None
 ) -> None:
@@ -397,4 +353,4 @@ def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Find
     if path not in trees:
         path = next(iter(trees), "-")
     message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
-    return Finding(path, int(line) if str(line or "").isdigit() else 1, element, message)
+    return Finding(path, int(str(line)) if str(line or "").isdigit() else 1, element, message)

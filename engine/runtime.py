@@ -29,6 +29,7 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
+from .extensions import form_name
 from .jobs import table as jobtable
 from .store import Store, Tx, dumps
 from .view import instance_view, primary_role
@@ -397,7 +398,7 @@ class Runtime:
                 lane=info.lane,
                 role=_groups(ext.get("candidateGroups")) or info.lane,
                 assignee=_assignee(ext.get("assignee"), info.data),
-                form=_form_name(ext.get("formKey")),
+                form=form_name(ext.get("formKey")),
                 status="ready",
                 created_at=step.now,
                 due_at=due.at if due else None,
@@ -755,17 +756,6 @@ def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
         found = data.get(value[2:-1].strip())
         return str(found) if found else None
     return value
-
-
-def _form_name(form_key: str | None) -> str | None:
-    """Accept plain names and Camunda-style keys (`embedded:app:forms/review.html` -> `review`)."""
-    if not form_key:
-        return None
-    name = form_key.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
-    for suffix in (".yaml", ".yml", ".html", ".form"):
-        if name.endswith(suffix):
-            name = name[: -len(suffix)]
-    return name or None
 
 
 class DeadlineResolver:
