@@ -341,7 +341,9 @@ class Engine:
             if row["status"] != "incident":
                 raise InstanceNotActive(instance_id, row["status"], "retry")
             if latest:
-                self.runtime.migrate(step, step.tx.latest_definition(row["process_id"])["id"])
+                latest_definition = step.tx.latest_definition(row["process_id"])
+                assert latest_definition is not None  # the instance's own process is deployed
+                self.runtime.migrate(step, latest_definition["id"])
             element = row["incident_element"]
             if fixes:
                 step.loaded.instance.update_ready_data(element, fixes)
@@ -474,6 +476,7 @@ class Engine:
         view["completed_by"] = row["completed_by"]
         view["completed_at"] = iso(row["completed_at"])
         inst = tx.instance(row["instance_id"])
+        assert inst is not None  # a task's instance row (foreign key)
         view["variables"] = loads(inst["variables"])
         view["business_key"] = inst["business_key"]
         return self.access.present_task_detail(actor, view)
@@ -752,7 +755,7 @@ class Engine:
 
     def calendar_month(self, year: int, month: int) -> dict:
         """The business calendar of one month (`hall calendar 2026-10`) and where its data comes from."""
-        from .calendar import _LIB_FIRST_YEAR, _LIB_LAST_YEAR
+        from .calendar import LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR
 
         if not 1 <= month <= 12:
             raise HallError(f"month {month} is not between 1 and 12 (write e.g. 2026-10)")
@@ -763,7 +766,7 @@ class Engine:
             "configuration"
             if year in cfg.official
             else "library"
-            if _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR
+            if LIBRARY_FIRST_YEAR <= year <= LIBRARY_LAST_YEAR
             else "provisional"
         )
         days = [
@@ -786,7 +789,7 @@ class Engine:
             "working_days": sum(1 for d in days if d["working"]),
             "days": days,
             "coverage": {
-                "library": [_LIB_FIRST_YEAR, _LIB_LAST_YEAR],
+                "library": [LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR],
                 "configured": configured,
                 "provisional": "any other year: Monday-Friday, marked provisional",
             },

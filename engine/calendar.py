@@ -32,8 +32,9 @@ import chinese_calendar
 
 from .clock import to_utc
 
-_LIB_FIRST_YEAR = min(chinese_calendar.holidays).year
-_LIB_LAST_YEAR = max(chinese_calendar.holidays).year
+# the years whose official schedule the chinesecalendar library carries (`hall calendar` shows them)
+LIBRARY_FIRST_YEAR = min(chinese_calendar.holidays).year
+LIBRARY_LAST_YEAR = max(chinese_calendar.holidays).year
 
 WEEKDAY = "工作日"
 WEEKEND = "周末"
@@ -141,7 +142,7 @@ class BusinessCalendar:
     # -- days --------------------------------------------------------------------------------
     def is_covered(self, year: int) -> bool:
         """True when an official schedule for ``year`` is known (library or configuration)."""
-        return year in self.config.official or _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR
+        return year in self.config.official or LIBRARY_FIRST_YEAR <= year <= LIBRARY_LAST_YEAR
 
     def day_info(self, d: date) -> DayInfo:
         """Classify one day; local overrides win, then a configured year, then the library,
@@ -306,7 +307,7 @@ _LIBRARY_CACHE: dict[int, YearSchedule | None] = {}
 def _library_schedule(year: int) -> YearSchedule | None:
     """The chinesecalendar library's data for one year, with Chinese holiday names; None if absent."""
     if year not in _LIBRARY_CACHE:
-        if not _LIB_FIRST_YEAR <= year <= _LIB_LAST_YEAR:
+        if not LIBRARY_FIRST_YEAR <= year <= LIBRARY_LAST_YEAR:
             _LIBRARY_CACHE[year] = None
         else:
             names = {h.value: h.chinese for h in chinese_calendar.Holiday}

@@ -144,6 +144,7 @@ class Runtime:
         compiled = self._definitions.get(definition_id)
         if compiled is None:
             row = tx.definition(definition_id)
+            assert row is not None  # asked for by an instance or a deploy that stored it
             compiled = spiff.CompiledProcess.from_json(row["process_id"], row["name"] or row["process_id"], row["spec"])
             compiled.version = row["version"]
             self._definitions[definition_id] = compiled
@@ -246,7 +247,7 @@ class Runtime:
                 data=dict(data),
                 version=row["version"],
                 parent=parent_id,
-                **({"timer": timer} if timer else {}),
+                **({"timer": timer} if timer else {}),  # type: ignore[arg-type]  # detail, not task_id
             )
             self.advance(step)
 
@@ -439,7 +440,9 @@ class Runtime:
                 loaded.jobs[spiff_id] = (step.now.isoformat(), cont.element)
                 step.log("async_scheduled", cont.element, at=cont.kind)
         for spiff_id, timer in waiting.items():
-            if loaded.jobs.get(spiff_id, (None,))[0] == timer.due:
+            due = timer.due
+            assert due is not None  # only timers with a due time are waited for (above)
+            if loaded.jobs.get(spiff_id, (None,))[0] == due:
                 continue
             if spiff_id in loaded.jobs:
                 step.job_deletes.append(spiff_id)
@@ -449,7 +452,7 @@ class Runtime:
                     element=timer.element,
                     spiff_task_id=spiff_id,
                     kind="timer",
-                    due_at=datetime.fromisoformat(timer.due),
+                    due_at=datetime.fromisoformat(due),
                     created_at=step.now,
                 )
             )
@@ -509,7 +512,7 @@ class Runtime:
         task_id: int,
         data: Mapping[str, Any],
         actor: str | None,
-        validate: Callable[[Mapping[str, Any]], dict],
+        validate: Callable[[str | None, Mapping[str, Any]], dict],
         tx: Tx,
     ) -> int:
         """Complete a ready human task with validated data; returns the instance id."""
@@ -661,10 +664,12 @@ class Runtime:
         """A process's start timer is due: start an instance of its latest version, schedule the next."""
         now = self.clock.now()
         instance_id = self.start(tx, job.process_id, None, {}, actor, timer=job.element)
+        latest = tx.latest_definition(job.process_id)
+        assert latest is not None  # it has just started an instance
         expression = next(
             (
                 e
-                for el, kind, e in self.definition(tx, tx.latest_definition(job.process_id)["id"]).start_timers()
+                for el, kind, e in self.definition(tx, latest["id"]).start_timers()
                 if el == job.element and kind == "cycle"
             ),
             None,
@@ -760,6 +765,12 @@ def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
 
 class DeadlineResolver:
     """Turns deadline texts into due times; the time layer (calendar, notation) plugs in here."""
+
+    calendar: Any = None  # the business calendar the due times are counted on, if there is one
+
+    def problem(self, text: str, element: str = "dueDate") -> str | None:
+        """What is wrong with a deadline text, for `hall validate`; None when it is fine."""
+        return None
 
     def task_due(self, text: str | None, now: datetime, data: Mapping[str, Any]) -> Any:
         raise NotImplementedError

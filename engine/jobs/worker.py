@@ -184,6 +184,8 @@ class Worker:
                     status, version, loaded = held.pop(job.id, (None, None, None))
                     if (
                         status != "running"
+                        or loaded is None
+                        or job.instance_id is None
                         or loaded["row"]["parent_id"] is not None
                         or loaded["has_children"]
                         or job.instance_id in cases

@@ -111,7 +111,7 @@ def check_upstream(
 # SpiffWorkflow names the new state for a log record on every state change, logging on or off, and
 # builds a table of all the names to do it (~8% of a fired timer's profile): the names never change.
 _ORIGINALS["SpiffWorkflow.util.task.TaskState.get_name"] = TaskState.get_name.__func__
-TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))  # type: ignore[method-assign,assignment,arg-type]
+TaskState.get_name = classmethod(functools.cache(TaskState.get_name.__func__))  # type: ignore[arg-type]
 
 _TASK_LOG = logging.getLogger("spiff.task")
 
@@ -133,7 +133,7 @@ def set_task_state(self: Task, value: int) -> None:
 
 
 _ORIGINALS["SpiffWorkflow.task.Task._set_state"] = Task._set_state
-Task._set_state = set_task_state  # type: ignore[method-assign]
+Task._set_state = set_task_state
 
 
 # -- 3. timers the engine fires ---------------------------------------------------------------

@@ -49,8 +49,9 @@ class Store:
         self.path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(self.path) if self.path is not None else None
         # what the driver raises itself (hot statements run on its cursors, not through SQLAlchemy)
+        dbapi = getattr(self.engine.dialect, "dbapi", None)
         self._driver_errors: tuple[type[BaseException], ...] = (sa.exc.DBAPIError,) + (
-            (self.engine.dialect.dbapi.Error,) if getattr(self.engine.dialect, "dbapi", None) else ()
+            (dbapi.Error,) if dbapi is not None else ()
         )
 
     def close(self) -> None:

@@ -194,20 +194,20 @@ class Tx:
         return rows[0] if rows else None
 
     def definition(self, definition_id: int) -> Mapping[str, Any] | None:
-        return self.conn.execute(sa.select(definitions).where(definitions.c.id == definition_id)).mappings().first()
+        return _first(self.conn.execute(sa.select(definitions).where(definitions.c.id == definition_id)))
 
     def add_definition(self, **values: Any) -> int:
-        return self.conn.execute(definitions.insert().values(**values)).inserted_primary_key[0]
+        return _new_id(self.conn.execute(definitions.insert().values(**values)))
 
     def list_definitions(self) -> list[Mapping[str, Any]]:
         q = sa.select(*_DEFINITION_BRIEF).order_by(definitions.c.process_id, definitions.c.version)
-        return list(self.conn.execute(q).mappings())
+        return _all(self.conn.execute(q))
 
     # -- instances --------------------------------------------------------------------
     def insert_instance(self, **values: Any) -> int:
         # values as parameters, not in the statement: its compiled form is then cached (keying a
         # statement on its state and variables texts cost more than the rest of a start)
-        return self.conn.execute(instances.insert(), values).inserted_primary_key[0]
+        return _new_id(self.conn.execute(instances.insert(), values))
 
     def instance(self, instance_id: int) -> dict[str, Any] | None:
         rows = self.rows("instance", {"id": instance_id})
@@ -278,7 +278,7 @@ class Tx:
             q = q.where(instances.c.business_key == business_key)
         if count:
             return self.conn.execute(q).scalar_one()
-        return list(self.conn.execute(q.order_by(instances.c.id.desc()).limit(limit)).mappings())
+        return _all(self.conn.execute(q.order_by(instances.c.id.desc()).limit(limit)))
 
     def count_instances_where(
         self, process: str | None = None, status: str | None = None, business_key: str | None = None
@@ -298,13 +298,13 @@ class Tx:
             .where(instances.c.parent_id == instance_id)
             .order_by(instances.c.id)
         )
-        return list(self.conn.execute(q).mappings())
+        return _all(self.conn.execute(q))
 
     def instance_brief(self, instance_id: int) -> Mapping[str, Any] | None:
         q = sa.select(instances.c.id, instances.c.process_id, instances.c.business_key, instances.c.status).where(
             instances.c.id == instance_id
         )
-        return self.conn.execute(q).mappings().first()
+        return _first(self.conn.execute(q))
 
     # -- human tasks ------------------------------------------------------------------
     def insert_human_task(self, **values: Any) -> int:
@@ -323,7 +323,7 @@ class Tx:
         return self.run("insert_human_task", params).fetchone()[0]
 
     def human_task(self, task_id: int) -> Mapping[str, Any] | None:
-        return self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)).mappings().first()
+        return _first(self.conn.execute(sa.select(human_tasks).where(human_tasks.c.id == task_id)))
 
     def ready_human_tasks(self, instance_id: int) -> list[dict[str, Any]]:
         return self.rows("ready_human_tasks", {"id": instance_id})
@@ -374,7 +374,7 @@ class Tx:
         if count:  # by the very same filters
             return self.conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
         q = q.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at, human_tasks.c.id).limit(limit)
-        return list(self.conn.execute(q).mappings())
+        return _all(self.conn.execute(q))
 
     def count_tasks(
         self,
@@ -395,12 +395,12 @@ class Tx:
     def history(self, instance_id: int | None) -> list[Mapping[str, Any]]:
         """An instance's history, or with None the hall-wide rows that have no case."""
         where = history.c.instance_id.is_(None) if instance_id is None else history.c.instance_id == instance_id
-        return list(self.conn.execute(sa.select(history).where(where).order_by(history.c.id)).mappings())
+        return _all(self.conn.execute(sa.select(history).where(where).order_by(history.c.id)))
 
     def purge_record(self, instance_id: int) -> Mapping[str, Any] | None:
         """The row `hall purge` left for a deleted instance, or None."""
         q = sa.select(history).where(history.c.instance_id == instance_id, history.c.kind == "purged").limit(1)
-        return self.conn.execute(q).mappings().first()
+        return _first(self.conn.execute(q))
 
     def last_event_at(self, instance_id: int) -> datetime | None:
         return self.conn.execute(sa.select(instances.c.updated_at).where(instances.c.id == instance_id)).scalar()
@@ -408,6 +408,7 @@ class Tx:
     # -- numbering ------------------------------------------------------------------------
     def next_sequence(self, name: str, period: str) -> int:
         """Atomically take the next number of a named sequence for a period (unique across workers)."""
+        insert: Any
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
         else:
@@ -415,3 +416,20 @@ class Tx:
         q = insert(sequences).values(name=name, period=period, value=1)
         q = q.on_conflict_do_update(index_elements=["name", "period"], set_={"value": sequences.c.value + 1})
         return self.conn.execute(q.returning(sequences.c.value)).scalar_one()
+
+
+def _first(result: sa.CursorResult[Any]) -> Mapping[str, Any] | None:
+    """The first row of a Core query as a mapping, or None."""
+    return result.mappings().first()  # type: ignore[return-value]  # RowMapping is a Mapping[str, Any]
+
+
+def _all(result: sa.CursorResult[Any]) -> list[Mapping[str, Any]]:
+    """Every row of a Core query as mappings."""
+    return list(result.mappings())  # type: ignore[arg-type]  # RowMapping is a Mapping[str, Any]
+
+
+def _new_id(result: sa.CursorResult[Any]) -> int:
+    """The primary key of the row an INSERT made."""
+    key = result.inserted_primary_key
+    assert key is not None  # an INSERT of one row always has one
+    return int(key[0])
