@@ -538,7 +538,7 @@ def reassign(ctx: Context, task_id: str, to_user: str) -> None:
     click.echo(f"task {t['id']} ({t['title']}) assigned to {t['assignee']}")
 
 
-# -- people: users and roles in hall.yaml (engine.people), and `hall config check` ------------------
+# -- people: users and roles in hall.yaml (engine.access), and `hall config check` ------------------
 def config_file(ctx: Context) -> Any:
     from .engine.config import ConfigFile
 

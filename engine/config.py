@@ -135,7 +135,7 @@ def _bad_scalar_line(text: str) -> int | None:
     return None
 
 
-# -- users and roles (engine.people): checks with line numbers, and editing that keeps comments --------
+# -- users and roles (engine.access): checks with line numbers, and editing that keeps comments --------
 def _line(node: Any, key: Any = None, index: int | None = None, value: bool = False) -> int | None:
     """1-based line of a key (or its value) or of a sequence item in a round-trip YAML node."""
     lc = getattr(node, "lc", None)
@@ -157,7 +157,7 @@ def _names(node: Any) -> bool:
 
 def check_people(data: Any, path: str) -> list[ConfigInvalid]:
     """Every problem in the roles/users/confidential/first_receiver sections, with its line."""
-    from .people import PERMISSIONS
+    from .access import PERMISSIONS
 
     out: list[ConfigInvalid] = []
 

@@ -442,7 +442,7 @@ def indicators(engine: Any, period: Period | None = None, user: str | None = Non
 def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list[dict[str, Any]]:
     """Case records (`instance` = the id) with confidential ones as placeholders for `actor` (R-C10):
     id, process, number, deadline kept; the task name and everything else hidden."""
-    from ..engine.people import PLACEHOLDER
+    from ..engine.access import PLACEHOLDER
 
     if not records:
         return records

@@ -126,7 +126,7 @@ def test_service_tasks_of_both_modelers_and_one_with_no_service(engine: Engine, 
 
 
 def test_a_task_with_several_candidate_groups_is_in_each_queue(make_engine) -> None:
-    from hall.engine.people import People
+    from hall.engine.access import People
     from ruamel.yaml import YAML
 
     config = (
