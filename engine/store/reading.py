@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -62,7 +62,7 @@ def _list(tx: Tx, values: Sequence[Any]) -> Any:
 _SQLITE = sqlite.dialect(paramstyle="named")
 
 
-@cache
+@lru_cache(maxsize=64)  # a few shapes; bounded, as each Engine on PostgreSQL brings its own dialect object
 def _events_sql(dialect: sa.engine.Dialect, named: int, unnamed: bool, since: bool, fields: int, detail: bool) -> str:
     """The text of `events` compiled by one dialect for one shape: `named` elements (0, 1 or more: one
     equality keeps the index's order, so the database sorts nothing), rows without an element or
