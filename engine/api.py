@@ -797,15 +797,15 @@ class Engine:
 
     # -- generic reads and purge for modules built on this API (indicators, reports, retention) --------
     @contextmanager
-    def reading(self, user: str | None = None) -> Any:  # Iterator[kpistore.Reader], as a context manager
+    def reading(self, user: str | None = None) -> Any:  # Iterator[reading.Reader], as a context manager
         """One read-only snapshot of history and instances with generic queries by process, kind,
-        element, period or instance ids (engine/kpistore.py `Reader`) over every case.
+        element, period or instance ids (engine/store/reading.py `Reader`) over every case.
 
         A named `user` needs the `see_all` permission. None is the system: a module built on the API
         that has authorized its own action first (`authorize`) and redacts what it shows
         (`redact_record`), as the indicators and retention do.
         """
-        from .kpistore import Reader
+        from .store.reading import Reader
 
         if user is not None:  # None: the system, even where the command line requires a user
             self._require(user, "see_all", "see", "the history of every case")
@@ -829,20 +829,20 @@ class Engine:
         """
         import json
 
-        from . import kpistore
+        from .store import reading
 
         self._require(user, "manage", "purge", "finished cases")
         wanted = [_int(i, "instance") for i in ids]
         if not wanted:
             return {}
         with self._tx(write=True) as tx:
-            finished = {r["id"]: r for r in kpistore.finished_before(tx, ended_before)}
+            finished = {r["id"]: r for r in reading.finished_before(tx, ended_before)}
             gone = [i for i in wanted if i not in finished]
             if gone:
                 raise HallError(
                     f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted"
                 )
-            rows = kpistore.delete_instances(tx, wanted)
+            rows = reading.delete_instances(tx, wanted)
             now = self.clock.now()
             tx.add_history(
                 [

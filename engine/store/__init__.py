@@ -3,10 +3,11 @@
 The runtime talks to a ``Tx`` (one transaction) through named operations; nothing above the store
 writes SQL but the jobs table's owner (``engine/jobs``). ``schema`` has the tables, ``codecs`` the
 UTC times and JSON, ``sql`` the named statements of each dialect (``queries/``), ``migrate`` the
-schema versions (Alembic, ``migrations/``), ``database`` the Store and ``tx`` the transaction.
+schema versions (Alembic, ``migrations/``), ``database`` the Store, ``tx`` the transaction and
+``reading`` the generic reads and purge that modules built on the API reach through the Engine.
 """
 
-from .codecs import TIME_COLUMNS, TimeWriter, UTCDateTime, dumps, loads, utc, utc_fields
+from .codecs import TIME_COLUMNS, TimeWriter, UTCDateTime, dumps, loads, utc, utc_at, utc_fields
 from .database import Store, normalise_url
 from .migrate import SCHEMA_VERSION
 from .schema import (
@@ -52,5 +53,6 @@ __all__ = [
     "schema_table",
     "sequences",
     "utc",
+    "utc_at",
     "utc_fields",
 ]

@@ -34,10 +34,25 @@ TIME_COLUMNS = frozenset(
 
 def utc(value: Any) -> datetime | None:
     """A time as read from either driver (SQLite's text, a naive or aware datetime, ISO text from a
-    JSON document) as an aware UTC datetime; None stays None."""
+    JSON document) as an aware UTC datetime; None stays None. (``utc_at``'s body, inlined: it runs
+    for every time of every row the store reads.)"""
     if value is None:
         return None
     if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return datetime.fromisoformat(value + "+00:00")
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utc_at(value: Any) -> datetime:
+    """``utc`` of a value that is not None (a NOT NULL column, or one filtered on), for large reads.
+
+    SQLite's own text (naive UTC, microseconds: 26 characters) is parsed with its offset appended,
+    several times faster than parsing it naive and replacing the zone afterwards."""
+    if isinstance(value, str):
+        if len(value) == 26 and value[10] == " ":
+            return datetime.fromisoformat(value + "+00:00")
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 

@@ -104,7 +104,7 @@ history = sa.Table(
     sa.Column("task_id", sa.Integer),
     sa.Column("detail", sa.Text),
     sa.Index("ix_history_instance", "instance_id", "id"),
-    # the indicators (engine/kpistore.py) ask for one (process, kind, element) over a time range
+    # the indicators (engine/store/reading.py) ask for one (process, kind, element) over a time range
     sa.Index("ix_history_process_kind_element_at", "process_id", "kind", "element", "at"),
 )
 

@@ -20,7 +20,7 @@ from hall.engine.errors import HallError, InstanceNotFound
 
 PACKAGE = Path(__file__).resolve().parents[2]  # the `hall` package (the repository's top folder)
 # the engine's store modules: the hall reaches their SQL only through Engine methods
-STORE_MODULES = ("hall.engine.kpistore", "hall.engine.store", "hall.engine.jobstore")
+STORE_MODULES = ("hall.engine.store", "hall.engine.jobs")
 
 
 def modules(folder: str) -> dict[str, Path]:

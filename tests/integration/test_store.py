@@ -247,15 +247,13 @@ def test_the_workload_count_reads_its_index_alone(engine: Engine, monkeypatch) -
         pytest.skip("EXPLAIN QUERY PLAN is SQLite's")
     from datetime import datetime
 
-    from hall.engine import kpistore
+    from hall.engine.store import reading
 
     sent: list[tuple[str, dict]] = []
-    real = kpistore._cursor
-    monkeypatch.setattr(
-        kpistore, "_cursor", lambda tx, sql, params: sent.append((sql, params)) or real(tx, sql, params)
-    )
+    real = reading._cursor
+    monkeypatch.setattr(reading, "_cursor", lambda tx, sql, params: sent.append((sql, params)) or real(tx, sql, params))
     with engine.store.tx(write=False) as tx:
-        kpistore.workload(tx, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
+        reading.workload(tx, datetime(2026, 1, 1, tzinfo=UTC), datetime(2027, 1, 1, tzinfo=UTC))
         sql, params = sent[-1]
         plan = tx.conn.connection.dbapi_connection.execute("EXPLAIN QUERY PLAN " + sql, params).fetchall()
     assert "COVERING INDEX ix_history_completed_at" in " ".join(str(r) for r in plan)

@@ -178,3 +178,10 @@ u AS (UPDATE instances SET version = x.version + 1, state = x.state, variables =
 -- after it cannot commit.
 -- name: group_save_check
 SELECT 1 / (count(*) = %(n)s)::int FROM u
+
+-- the purge of given instances (engine/store/reading.py): their waiting timers go with them
+-- name: purge_jobs
+DELETE FROM jobs WHERE instance_id = ANY(%(ids)s)
+
+-- name: count_jobs
+SELECT COUNT(*) FROM jobs

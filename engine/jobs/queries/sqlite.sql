@@ -99,3 +99,10 @@ SELECT found.id, found.element, found.due_at, instances.business_key, instances.
  WHERE instances.process_id = :process_id AND instances.status = 'running'
  AND jobs.element IN (SELECT value FROM json_each(:elements)) AND jobs.due_at <= :now
  ) AS found JOIN instances ON instances.id = found.id ORDER BY found.due_at, found.id
+
+-- the purge of given instances (engine/store/reading.py): their waiting timers go with them
+-- name: purge_jobs
+DELETE FROM jobs WHERE instance_id IN (SELECT value FROM json_each(:ids))
+
+-- name: count_jobs
+SELECT COUNT(*) FROM jobs

@@ -68,3 +68,67 @@ INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title
 -- name: insert_history
 INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
  VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)
+
+-- The generic reads and the purge of engine/store/reading.py (indicators, reports, retention).
+-- Lists of ids or names: one JSON array text, read with json_each.
+
+-- an instance's history rows of one kind at some elements before :u (e.g. the called-back cases')
+-- name: events_of
+SELECT instance_id, at, actor, element, detail FROM history
+ WHERE instance_id IN (SELECT value FROM json_each(:ids)) AND process_id = :p AND kind = :k
+ AND element IN (SELECT value FROM json_each(:elements)) AND at < :u ORDER BY at, id
+
+-- answered from the partial index ix_history_completed_at alone
+-- name: workload
+SELECT actor, process_id, COUNT(*) FROM history WHERE kind = 'task_completed' AND at >= :s AND at < :u
+ GROUP BY actor, process_id
+
+-- name: overdue_tasks
+SELECT h.instance_id, h.process_id, h.name, h.due_at, i.business_key FROM human_tasks h
+ JOIN instances i ON i.id = h.instance_id
+ WHERE h.status = 'ready' AND h.due_at IS NOT NULL AND h.due_at < :n AND i.status = 'running'
+ ORDER BY h.due_at, h.id
+
+-- name: variables_of
+SELECT id, variables FROM instances WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: started_between
+SELECT process_id, started_at FROM instances WHERE started_at >= :s AND started_at < :u
+
+-- name: ended_between
+SELECT process_id, status, ended_at FROM instances WHERE ended_at >= :s AND ended_at < :u
+
+-- name: finished_before
+SELECT id, process_id, business_key, status, started_at, ended_at, parent_id FROM instances
+ WHERE status IN ('completed', 'cancelled') AND ended_at IS NOT NULL AND ended_at < :b ORDER BY ended_at, id
+
+-- name: children_of
+SELECT parent_id, id FROM instances WHERE parent_id IN (SELECT value FROM json_each(:ids))
+
+-- the purge drops the links between the instances it deletes first, so the order of its deletes does not matter
+-- name: purge_unlink
+UPDATE instances SET parent_id = NULL WHERE id IN (SELECT value FROM json_each(:ids)) AND parent_id IS NOT NULL
+
+-- name: purge_history
+DELETE FROM history WHERE instance_id IN (SELECT value FROM json_each(:ids))
+
+-- name: purge_human_tasks
+DELETE FROM human_tasks WHERE instance_id IN (SELECT value FROM json_each(:ids))
+
+-- name: purge_instance_tasks
+DELETE FROM instance_tasks WHERE instance_id IN (SELECT value FROM json_each(:ids))
+
+-- name: purge_instances
+DELETE FROM instances WHERE id IN (SELECT value FROM json_each(:ids))
+
+-- name: count_instances
+SELECT COUNT(*) FROM instances
+
+-- name: count_instance_tasks
+SELECT COUNT(*) FROM instance_tasks
+
+-- name: count_human_tasks
+SELECT COUNT(*) FROM human_tasks
+
+-- name: count_history
+SELECT COUNT(*) FROM history
