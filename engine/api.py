@@ -791,7 +791,7 @@ class Engine:
             "coverage": {
                 "library": [LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR],
                 "configured": configured,
-                "provisional": "any other year: Monday-Friday, marked provisional",
+                "provisional": "any other year: Monday-Friday and the computed statutory holidays, marked provisional",
             },
         }
 
