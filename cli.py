@@ -438,6 +438,11 @@ def task(ctx: Context, task_id: str) -> None:
     click.echo(
         f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
         f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}"
+        + (
+            "~ (provisional: the holiday schedule of that year is not published yet)"
+            if view.get("due_provisional")
+            else ""
+        )
     )
     text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():

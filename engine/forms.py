@@ -698,6 +698,8 @@ class Form:
                     result["task"]["due_at"] = moment.astimezone(_zone(None)).strftime("%Y-%m-%d %H:%M")
             except ValueError:
                 pass
+        if result["task"].get("due_provisional") and result["task"].get("due_at"):  # R-T2: staff see the mark
+            result["task"]["due_at"] = f"{result['task']['due_at']}{PROVISIONAL_MARK}"
         result.setdefault("form", {"name": self.name, "title": self.title})
         return result
 
@@ -712,6 +714,10 @@ class Form:
                 line = self.template_line + (error.lineno or 1) - 1
                 self._compiled.append((None, (line, f"template syntax error: {error.message}")))
         return self._compiled[0]
+
+
+# R-T2: after a provisional deadline (its year's official holiday schedule is not published yet)
+PROVISIONAL_MARK = "（暂定）"
 
 
 def _template_error_line(error: BaseException) -> int | None:

@@ -74,6 +74,7 @@ class Step:
     job_deletes: list[str] = field(default_factory=list)  # written with the step's other rows in _save
     job_adds: list[dict] = field(default_factory=list)
     bytes_written: int = 0
+    script_data: dict | None = None  # the data of the script running now (its functions may add to it)
 
     @property
     def instance_id(self) -> int:
@@ -129,7 +130,15 @@ class Runtime:
             def execute(task: Any, script: str, external_context: Any = None) -> Any:
                 # a script that leaves a value the save cannot store fails here, at its element (an
                 # incident, the task back to ready), not later in the save with a traceback
-                result = run_script(task, script, external_context)
+                step = _current.get(None)
+                outer = step.script_data if step else None
+                if step:  # a function such as deadline() may leave a companion variable (R-T2)
+                    step.script_data = task.data
+                try:
+                    result = run_script(task, script, external_context)
+                finally:
+                    if step:
+                        step.script_data = outer
                 _check_storable(task)
                 return result
 

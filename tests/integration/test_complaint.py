@@ -529,3 +529,21 @@ def test_the_two_day_answer_is_due_from_receipt_whatever_step_the_case_is_at(hal
     assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_created"].count(
         "interim_answer"
     ) == 1
+
+
+# -- R-T2: a deadline computed in a script keeps its provisional mark -----------------------------------
+def test_R_T2_script_deadline_into_2027_keeps_the_provisional_mark(hall: Complaints) -> None:
+    """办结截止时间 = deadline('5 working days', 受理时间) reaches 2027, which has no official schedule:
+    the investigation task due at it is provisional (R-T2), counted with 元旦 closed (R-T1)."""
+    case = hall.classify(hall.receive("2026-12-30T10:00"), when="2026-12-30T10:10")
+    case = hall.work(case, "contact", who="张经理", when="2026-12-30T10:20")
+    task = hall.task(case, "investigate")
+    assert task["due_provisional"] is True
+    assert hall.due(case, "investigate") == at("2027-01-07T10:00")
+    marks = hall.show(case)["variables"]["待定截止时间"]
+    assert marks["2027-01-07T10:00:00+08:00"]["deadline"] == "5 working days"
+    # a deadline inside a year with its schedule is exact and noted nowhere
+    early = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
+    early = hall.work(early, "contact", who="张经理", when="2026-11-24T09:20")
+    assert hall.task(early, "investigate")["due_provisional"] is False
+    assert "待定截止时间" not in hall.show(early)["variables"]
