@@ -52,3 +52,28 @@ def test_R_T1_calendar_2027_01_shows_new_year_closed_and_provisional(tmp_path: P
     ]
     assert "closed" in feb and "春节" in feb and "~" in feb
     assert "provisional" in result.stderr
+
+
+def test_R_T1_calendar_refresh_moves_deadlines_once_hall_yaml_has_the_schedule(tmp_path: Path) -> None:
+    """The administrator adds 2027's schedule to hall.yaml, then `hall calendar refresh`: the
+    investigation's provisional deadline is counted again and exact; `hall history` shows the move."""
+    task = complaint_at_investigation(tmp_path)
+    runner = CliRunner()
+    now = "2026-12-30T11:00+08:00"
+    unchanged = runner.invoke(main, base(tmp_path, now) + ["calendar", "refresh"])
+    assert unchanged.exit_code == 0, unchanged.output
+    assert "0 deadline(s) moved in 1 case(s) checked" in unchanged.stdout
+    config = tmp_path / "hall.yaml"
+    text = (ROOT / "hall.yaml").read_text(encoding="utf-8")
+    office = '  office_hours: "08:50-17:30"        # R-T1\n'
+    assert office in text
+    official = "  official:\n    2027:\n      holidays: {元旦: [2027-01-01..2027-01-04]}\n"
+    config.write_text(text.replace(office, office + official), encoding="utf-8")
+    result = runner.invoke(main, base(tmp_path, now, config) + ["calendar", "refresh"])
+    assert result.exit_code == 0, result.output
+    [line] = [x for x in result.stdout.splitlines() if f"task {task} investigate" in x]
+    assert line.endswith("-> 2027-01-08T02:00:00+00:00 ")  # 10:00 Beijing time, no longer provisional
+    shown = runner.invoke(main, base(tmp_path, now, config) + ["task", str(task)])
+    assert "2027-01-08 10:00" in shown.stdout and "暂定" not in shown.stdout
+    history = runner.invoke(main, base(tmp_path, now, config) + ["history", "1"])
+    assert "deadline_moved" in history.stdout

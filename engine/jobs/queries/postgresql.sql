@@ -178,3 +178,8 @@ u AS (UPDATE instances SET version = x.version + 1, state = x.state, variables =
 -- after it cannot commit.
 -- name: group_save_check
 SELECT 1 / (count(*) = %(n)s)::int FROM u
+
+-- `hall calendar refresh` (R-T1): the pending timers of cases, not yet due, with when each started
+-- name: pending_timers
+SELECT instance_id, spiff_task_id, created_at, due_at FROM jobs
+ WHERE instance_id IS NOT NULL AND kind = 'timer' AND due_at > %(now)s ORDER BY instance_id, id

@@ -99,3 +99,8 @@ SELECT found.id, found.element, found.due_at, instances.business_key, instances.
  WHERE instances.process_id = :process_id AND instances.status = 'running'
  AND jobs.element IN (SELECT value FROM json_each(:elements)) AND jobs.due_at <= :now
  ) AS found JOIN instances ON instances.id = found.id ORDER BY found.due_at, found.id
+
+-- `hall calendar refresh` (R-T1): the pending timers of cases, not yet due, with when each started
+-- name: pending_timers
+SELECT instance_id, spiff_task_id, created_at, due_at FROM jobs
+ WHERE instance_id IS NOT NULL AND kind = 'timer' AND due_at > :now ORDER BY instance_id, id

@@ -73,3 +73,12 @@ INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title
 -- name: insert_history
 INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
  VALUES (%(instance_id)s, %(process_id)s, %(at)s, %(actor)s, %(kind)s, %(element)s, %(task_id)s, %(detail)s)
+
+-- `hall calendar refresh` (R-T1): the cases with an open deadline marked provisional
+-- name: provisional_task_instances
+SELECT DISTINCT instance_id FROM human_tasks WHERE status = 'ready' AND due_provisional = true ORDER BY instance_id
+
+-- a ready task's deadline counted again on the calendar as configured now
+-- name: move_task_deadline
+UPDATE human_tasks SET due_at = %(due_at)s, due_provisional = %(provisional)s
+ WHERE id = %(id)s AND status = 'ready'
