@@ -438,6 +438,11 @@ def task(ctx: Context, task_id: str) -> None:
     click.echo(
         f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
         f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}"
+        + (
+            "~ (provisional: the holiday schedule of that year is not published yet)"
+            if view.get("due_provisional")
+            else ""
+        )
     )
     text = ctx.engine.render_task(task_id, user=ctx.user)
     if text.strip():
@@ -745,7 +750,20 @@ def worker(
 @json_option
 @command
 def calendar_cmd(ctx: Context, month: str | None, as_json: bool) -> None:
-    """Show a month of the business calendar (default: this month) and which years it covers."""
+    """Show a month of the business calendar (default: this month) and which years it covers;
+    `hall calendar refresh` counts the open provisional deadlines again (R-T1)."""
+    if month == "refresh":
+        result = ctx.engine.refresh_deadlines(user=ctx.user)
+
+        def moved(v: dict) -> None:
+            for m in v["moved"]:
+                where = f"task {m['task']}" if m["task"] is not None else "timer"
+                mark = "~" if m["provisional"] else " "
+                click.echo(f"case {m['instance']} {where} {m['element']}: {m['from']} -> {m['to']}{mark}")
+            click.echo(f"{len(v['moved'])} deadline(s) moved in {v['cases']} case(s) checked")
+
+        emit(result, as_json, moved)
+        return
     if month:
         try:
             year, mon = (int(part) for part in month.split("-"))

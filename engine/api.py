@@ -791,9 +791,27 @@ class Engine:
             "coverage": {
                 "library": [LIBRARY_FIRST_YEAR, LIBRARY_LAST_YEAR],
                 "configured": configured,
-                "provisional": "any other year: Monday-Friday, marked provisional",
+                "provisional": "any other year: Monday-Friday and the computed statutory holidays, marked provisional",
             },
         }
+
+    def refresh_deadlines(self, user: str | None = None) -> dict:
+        """Count the open provisional deadlines again on the calendar as configured now (R-T1:
+        `hall calendar refresh`, once a year's official schedule is in hall.yaml or the library):
+        ready tasks' deadlines marked provisional and pending timers; each change is a
+        ``deadline_moved`` history row of its case. Needs `manage`."""
+        actor = self._require(user, "manage", "refresh", "deadlines")
+        who = actor.id if actor is not None else user
+        now = self.clock.now()
+        with self._tx(write=False) as tx:
+            tasks = tx.provisional_task_instances()
+            timers = jobtable.pending_timers(tx, now)
+        cases = sorted(set(tasks) | set(timers))
+        moved: list[dict] = []
+        for instance_id in cases:  # one transaction per case, as every step
+            with self._tx() as tx:
+                moved.extend(self.runtime.refresh_deadlines(instance_id, who, timers.get(instance_id, {}), tx))
+        return {"cases": len(cases), "moved": moved}
 
     # -- generic reads and purge for modules built on this API (indicators, reports, retention) --------
     @contextmanager

@@ -10,8 +10,11 @@ plus what the administrator configures:
 * local closed days (the hall is closed) and extra working days (an extra working Saturday),
   which win over everything else.
 
-A year that neither the library nor the configuration knows falls back to Monday–Friday; every
-answer that depended on such a day is marked *provisional* instead of being silently guessed.
+A year that neither the library nor the configuration knows falls back to Monday–Friday with the
+statutory holidays of 《全国年节及纪念日放假办法》 (2024 revision) computed for it (R-T1): 元旦,
+春节 (除夕 to 初三, from the lunar calendar), 清明 (the solar term), 劳动节 (05-01, 05-02), 端午,
+中秋 and 国庆节 (10-01 to 10-03). The 调休 swaps are unknown until the State Council publishes
+them, so every answer that depended on such a day is marked *provisional*.
 
 All times given to and returned by this module are timezone-aware; results are UTC. Office
 hours and dates are read in the calendar's timezone (default Asia/Shanghai). Working time is
@@ -29,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import chinese_calendar
+from lunardate import LunarDate
 
 from .clock import to_utc
 
@@ -171,7 +175,10 @@ class BusinessCalendar:
         if d in cfg.extra_working_days:
             return DayInfo(d, True, LOCAL_WORKING, False)
         schedule = cfg.official[d.year] if d.year in cfg.official else _library_schedule(d.year)
-        if schedule is None:
+        if schedule is None:  # R-T1: no official schedule: the statutory days, provisionally
+            name = statutory_holidays(d.year).get(d)
+            if name:
+                return DayInfo(d, False, name, True)
             return DayInfo(d, d.weekday() < 5, WEEKDAY if d.weekday() < 5 else WEEKEND, True)
         if d in schedule.holidays:
             return DayInfo(d, False, schedule.holidays[d] or STATUTORY, False)
@@ -317,6 +324,41 @@ def _library_schedule(year: int) -> YearSchedule | None:
 
             _LIBRARY_CACHE[year] = YearSchedule(pick(chinese_calendar.holidays), pick(chinese_calendar.workdays))
     return _LIBRARY_CACHE[year]
+
+
+# 《全国年节及纪念日放假办法》, 2024 revision (in force from 2025): the days it fixes
+STATUTORY_RULES_SINCE = 2025
+_STATUTORY_CACHE: dict[int, dict[date, str]] = {}
+
+
+def statutory_holidays(year: int) -> dict[date, str]:
+    """The statutory holidays of ``year`` computed from the 2024 rules (R-T1), without 调休.
+
+    Empty before the rules were in force and outside the lunar calendar's range (1900-2099).
+    Names as the library gives them (国庆节 wins where 中秋 falls on 10-01..10-03)."""
+    if year not in _STATUTORY_CACHE:
+        days: dict[date, str] = {}
+        if year >= STATUTORY_RULES_SINCE:
+            try:
+                new_year = LunarDate(year, 1, 1).to_solar_date()
+                dragon_boat = LunarDate(year, 5, 5).to_solar_date()
+                mid_autumn = LunarDate(year, 8, 15).to_solar_date()
+                qingming = [
+                    d
+                    for d, name in chinese_calendar.get_solar_terms(date(year, 4, 1), date(year, 4, 10))
+                    if name == "清明"
+                ]
+            except (ValueError, KeyError, IndexError):  # beyond the libraries' tables
+                qingming = []
+            else:
+                days[date(year, 1, 1)] = "元旦"
+                days.update({new_year + timedelta(days=i): "春节" for i in range(-1, 3)})  # 除夕 to 初三
+                days.update({d: "清明" for d in qingming})
+                days.update({date(year, 5, 1): "劳动节", date(year, 5, 2): "劳动节", dragon_boat: "端午"})
+                days[mid_autumn] = "中秋"
+                days.update({date(year, 10, i): "国庆节" for i in (1, 2, 3)})
+        _STATUTORY_CACHE[year] = days
+    return _STATUTORY_CACHE[year]
 
 
 def _check_schedule(year: int, schedule: YearSchedule) -> None:

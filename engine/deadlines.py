@@ -35,6 +35,12 @@ from .errors import DeadlineInvalid
 
 Value = str | date | datetime | timedelta
 
+# R-T2: the case variable in which the script function deadline() keeps, for each provisional
+# moment it returned, how it was computed: {"2027-01-05T16:00:00+08:00": {"deadline": "2 working
+# days", "start": "2026-12-31T16:00:00+08:00"}}. A due date or timer taking such a moment is
+# provisional too, and is counted again from the recipe (exact once the year's schedule is known).
+PROVISIONAL_VARIABLE = "待定截止时间"
+
 
 class _Why(ValueError):
     """Internal: the reason a text is not a deadline; :func:`parse` adds the text."""

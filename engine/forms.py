@@ -62,6 +62,7 @@ FIELD_KEYS = (
     "type",
     "required",
     "required_when",
+    "after",
     "default",
     "min",
     "max",
@@ -77,6 +78,8 @@ NUMBER_TYPES = frozenset({"int", "decimal", "money", "score"})
 BOUNDED_TYPES = TEXT_TYPES | NUMBER_TYPES | {"date", "datetime", "multi-choice"}
 PATTERN_TYPES = TEXT_TYPES | {"phone"}
 CHOICE_TYPES = frozenset({"choice", "multi-choice"})
+#: Types whose answers are ordered, so that ``after: other field`` means something.
+ORDERED_TYPES = frozenset({"date", "datetime", "int", "decimal", "money", "score"})
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 #: What the template shows for a missing variable or a ``None`` value.
@@ -122,6 +125,8 @@ class Field:
     line: int = 0
     # required only when every other field named here holds one of the values (``required: false``)
     required_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # not earlier (not smaller) than the answer of this other field of the form, e.g. an end date
+    after: str | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -202,6 +207,8 @@ class Field:
             hints.append(self.condition_text() + "时必填")
         elif not self.required:
             hints.append("可不填")
+        if self.after:
+            hints.append(f"不早于{self.after}")
         return head + (f" ({'，'.join(hints)})" if hints else "")
 
     def condition_text(self) -> str:
@@ -600,6 +607,11 @@ class Form:
         for f in self.fields:  # conditional requirements, on the values as they will be stored
             if f.name not in errors and _is_blank(result.get(f.name)) and f.required_now(result):
                 errors[f.name] = f"必填（{f.condition_text()}时）"
+        for f in self.fields:  # order between two answers (`after:`), when both are given and valid
+            if f.after and f.name not in errors and f.after not in errors:
+                mine, other = result.get(f.name), result.get(f.after)
+                if not _is_blank(mine) and not _is_blank(other) and _before(mine, other):
+                    errors[f.name] = f"不能早于{self.field(f.after).label}（{_display(other)}）"
         known = {f.name for f in self.fields}
         for key in data:
             if key not in known:
@@ -698,6 +710,8 @@ class Form:
                     result["task"]["due_at"] = moment.astimezone(_zone(None)).strftime("%Y-%m-%d %H:%M")
             except ValueError:
                 pass
+        if result["task"].get("due_provisional") and result["task"].get("due_at"):  # R-T2: staff see the mark
+            result["task"]["due_at"] = f"{result['task']['due_at']}{PROVISIONAL_MARK}"
         result.setdefault("form", {"name": self.name, "title": self.title})
         return result
 
@@ -712,6 +726,10 @@ class Form:
                 line = self.template_line + (error.lineno or 1) - 1
                 self._compiled.append((None, (line, f"template syntax error: {error.message}")))
         return self._compiled[0]
+
+
+# R-T2: after a provisional deadline (its year's official holiday schedule is not published yet)
+PROVISIONAL_MARK = "（暂定）"
 
 
 def _template_error_line(error: BaseException) -> int | None:
@@ -891,6 +909,7 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
         names[built.name] = line
         fields.append(built)
     fields = [_resolve_condition(f, raw_fields, fields, problems) for f in fields]
+    fields = [_resolve_after(f, raw_fields, fields, problems) for f in fields]
 
     form = Form(
         name=path.stem,
@@ -1066,6 +1085,45 @@ def _parse_field(raw: Any, line: int, problems: _Problems) -> Field | None:
             **bounds,
         )
     return probe
+
+
+def _resolve_after(f: Field, raw_fields: list, fields: list[Field], problems: _Problems) -> Field:
+    """Attach ``after: other`` of `f`: another field of the form, of the same ordered type."""
+    raw = next((r for r in raw_fields if isinstance(r, Mapping) and _plain(r.get("name")) == f.name), None)
+    if raw is None or raw.get("after") is None:
+        return f
+    line = _value_line(raw, "after", f.line)
+    other = _plain(raw.get("after"))
+    by_name = {g.name: g for g in fields}
+    if not isinstance(other, str) or other not in by_name or other == f.name:
+        problems.add(line, f"field {f.name}: after names {other!r}, which is not another field of this form")
+        return f
+    if f.type not in ORDERED_TYPES or by_name[other].type != f.type:
+        problems.add(
+            line,
+            f"field {f.name}: after needs two fields of the same ordered type "
+            f"({', '.join(sorted(ORDERED_TYPES))}); {f.name} is {f.type}, {other} is {by_name[other].type}",
+        )
+        return f
+    return replace(f, after=other)
+
+
+def _before(value: Any, other: Any) -> bool:
+    """Whether one stored answer is earlier (smaller) than another of the same type."""
+    try:
+        return bool(_ordered(value) < _ordered(other))
+    except TypeError:  # not comparable (cannot happen for two answers of one ordered type)
+        return False
+
+
+def _ordered(value: Any) -> Any:
+    """A stored answer as something to compare: money is text with two decimals, dates ISO text."""
+    if isinstance(value, str):
+        try:
+            return Decimal(value) if re.fullmatch(r"-?\d+(?:\.\d+)?", value) else datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value
 
 
 def _resolve_condition(f: Field, raw_fields: list, fields: list[Field], problems: _Problems) -> Field:

@@ -74,6 +74,7 @@ class Step:
     job_deletes: list[str] = field(default_factory=list)  # written with the step's other rows in _save
     job_adds: list[dict] = field(default_factory=list)
     bytes_written: int = 0
+    script_data: dict | None = None  # the data of the script running now (its functions may add to it)
 
     @property
     def instance_id(self) -> int:
@@ -129,7 +130,15 @@ class Runtime:
             def execute(task: Any, script: str, external_context: Any = None) -> Any:
                 # a script that leaves a value the save cannot store fails here, at its element (an
                 # incident, the task back to ready), not later in the save with a traceback
-                result = run_script(task, script, external_context)
+                step = _current.get(None)
+                outer = step.script_data if step else None
+                if step:  # a function such as deadline() may leave a companion variable (R-T2)
+                    step.script_data = task.data
+                try:
+                    result = run_script(task, script, external_context)
+                finally:
+                    if step:
+                        step.script_data = outer
                 _check_storable(task)
                 return result
 
@@ -506,6 +515,50 @@ class Runtime:
         now = step.now if step else self.clock.now()
         return self.deadlines.cycle_next(expression, now, task.data, previous)
 
+    # -- deadlines counted again (R-T1: `hall calendar refresh`) -------------------------------
+    def refresh_deadlines(
+        self, instance_id: int, actor: str | None, timers: Mapping[str, datetime], tx: Tx | None = None
+    ) -> list[dict]:
+        """Count again, on the calendar as configured now, the provisional deadlines of the case's
+        ready tasks (from their creation) and its pending ``timers`` (spiff id -> when each started);
+        move those that changed, each with a ``deadline_moved`` history row. Returns the moves."""
+
+        def act(step: Step) -> list[dict]:
+            loaded = step.loaded
+            moves: list[dict] = []
+            ready = {u.spiff_id: u for u in loaded.instance.ready_user_tasks()}
+            for spiff_id, human in loaded.human.items():
+                info = ready.get(spiff_id)
+                if info is None or not human.get("due_provisional") or human.get("due_at") is None:
+                    continue
+                due = self.deadlines.task_due(info.extensions.get("dueDate"), human["created_at"], info.data)
+                if due is None or (due.at == human["due_at"] and due.provisional == bool(human["due_provisional"])):
+                    continue
+                step.tx.move_task_deadline(human["id"], due.at, due.provisional)
+                moves.append(_moved(step, human["name"], human["id"], human["due_at"], due.at, due.provisional))
+                human["due_at"], human["due_provisional"] = due.at, due.provisional
+            started: dict[str, datetime] = {}
+            for spiff_id, start in timers.items():
+                timer = loaded.instance.timer_definition(spiff_id)
+                current = loaded.jobs.get(spiff_id)
+                if timer is None or current is None:
+                    continue
+                kind, expression, data = timer
+                due = self.deadlines.timer_due(kind, expression, start, data)
+                old = datetime.fromisoformat(str(current[0]))
+                if due.at == old:
+                    continue
+                loaded.instance.reschedule_timer(spiff_id, due.at.isoformat())
+                started[spiff_id] = start
+                moves.append(_moved(step, current[1], None, old, due.at, due.provisional))
+            if started:
+                self._sync_jobs(step)  # the moved timers' jobs: deleted and added at their new time
+                for job in step.job_adds:  # each still counts from when its timer started
+                    job["created_at"] = started.get(job["spiff_task_id"], job["created_at"])
+            return moves
+
+        return self.run_step(instance_id, actor, act, tx)
+
     # -- operations on instances ----------------------------------------------------------
     def complete(
         self,
@@ -694,6 +747,13 @@ class Runtime:
             step.log("incident", element, error=error)
 
         self.run_step(instance_id, actor, act, tx)
+
+
+def _moved(step: Step, element: str, task_id: int | None, old: datetime, new: datetime, provisional: bool) -> dict:
+    """Log one deadline counted again (history kind ``deadline_moved``) and describe it."""
+    detail = {"from": old.isoformat(), "to": new.isoformat(), "provisional": provisional}
+    step.log("deadline_moved", element, task_id=task_id, **detail)
+    return {"instance": step.instance_id, "element": element, "task": task_id, **detail}
 
 
 def _bind(fn: Callable[..., Any]) -> Callable[..., Any]:

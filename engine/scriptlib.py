@@ -23,6 +23,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import to_utc
+from .deadlines import PROVISIONAL_VARIABLE
 from .jobs import table as jobtable
 
 DEFAULT_PATTERN = "{prefix}{date:%Y%m%d}-{seq:04d}"
@@ -60,8 +61,18 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
         return pattern.format(prefix=conf.get("prefix", kind.upper()), date=local, seq=seq)
 
     def deadline(step: Any, text: str, start: Any = None) -> str:
+        """The moment as ISO text; a provisional one is also noted, with its recipe, in the script's
+        companion variable (R-T2), so the due dates and timers taking it stay provisional."""
         begin = _moment(start, tz) if start else step.now
-        return deadlines.task_due(text, begin, {}).at.astimezone(tz).isoformat(timespec="seconds")
+        due = deadlines.task_due(text, begin, {})
+        value = due.at.astimezone(tz).isoformat(timespec="seconds")
+        data = getattr(step, "script_data", None)
+        if due.provisional and data is not None:
+            marks = data.get(PROVISIONAL_VARIABLE)
+            marks = dict(marks) if isinstance(marks, Mapping) else {}
+            marks[value] = {"deadline": str(text), "start": begin.isoformat(timespec="seconds")}
+            data[PROVISIONAL_VARIABLE] = marks
+        return value
 
     def following_month(step: Any, day: int, at: str = "17:30") -> str:
         """`day` of the month after this one at `at` (local), e.g. files compiled by the 5th (R-F7)."""

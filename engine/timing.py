@@ -48,27 +48,34 @@ class CalendarDeadlines(DeadlineResolver):
             return exc.why
         return None
 
-    def _deadline(self, text: str, data: Mapping[str, Any]) -> Any:
+    def _deadline(self, text: str, data: Mapping[str, Any]) -> tuple[Any, datetime | None]:
+        """The parsed deadline, and the moment to count it from when it is not "now": a value
+        deadline() noted as provisional is counted again from its recipe (R-T2)."""
         from . import deadlines
 
         if deadlines.is_expression(text):
             value = eval(text.strip()[1:], {"__builtins__": {}}, dict(data))  # noqa: S307 - process owners' expression
+            recipe = _recipe(value, data)
+            if recipe is not None:
+                return deadlines.parse(recipe[0]), recipe[1]
             deadline = deadlines.parse(value if isinstance(value, (date, datetime)) else str(value))
             if deadlines.is_expression(str(value)):
                 raise ValueError(f"deadline expression {text!r} gave another expression {value!r}")
-            return deadline
-        return deadlines.parse(text)
+            return deadline, None
+        return deadlines.parse(text), None
 
     def task_due(self, text: str | None, now: datetime, data: Mapping[str, Any]) -> Any:
         if not text:
             return None
-        return self._deadline(text, data).due(now, self.calendar)
+        deadline, start = self._deadline(text, data)
+        return deadline.due(start or now, self.calendar)
 
     def timer_due(self, kind: str, text: str, now: datetime, data: Mapping[str, Any]) -> Any:
-        return self._deadline(text, data).due(now, self.calendar)
+        deadline, start = self._deadline(text, data)
+        return deadline.due(start or now, self.calendar)
 
     def cycle_next(self, text: str, now: datetime, data: Mapping[str, Any], previous: dict | None) -> dict:
-        cycle = self._deadline(text, data)
+        cycle, _start = self._deadline(text, data)
         if previous is None:
             fired, start = 0, now
         else:
@@ -80,3 +87,17 @@ class CalendarDeadlines(DeadlineResolver):
             "fired": fired,
             "provisional": bool(due and due.provisional),
         }
+
+
+def _recipe(value: Any, data: Mapping[str, Any]) -> tuple[str, datetime] | None:
+    """(deadline text, start) for a moment deadline() noted as provisional in the case data, or None."""
+    from .deadlines import PROVISIONAL_VARIABLE
+
+    marks = data.get(PROVISIONAL_VARIABLE)
+    entry = marks.get(value) if isinstance(marks, Mapping) and isinstance(value, str) else None
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("deadline"), str):
+        return None
+    try:
+        return entry["deadline"], datetime.fromisoformat(str(entry.get("start")))
+    except ValueError:
+        return None

@@ -184,6 +184,15 @@ def pending_stats(tx: Tx, now: datetime) -> dict:
 
 
 # -- an instance's timers, outside a step's save ---------------------------------------------------
+def pending_timers(tx: Tx, now: datetime) -> dict[int, dict[str, datetime]]:
+    """The timers of cases not yet due, by case: {instance: {spiff task id: when the timer started}}
+    (`hall calendar refresh` counts each again from there, R-T1)."""
+    out: dict[int, dict[str, datetime]] = {}
+    for r in tx.rows("pending_timers", {"now": tx.time(now)}):
+        out.setdefault(r["instance_id"], {})[r["spiff_task_id"]] = r["created_at"]
+    return out
+
+
 def jobs_of(tx: Tx, instance_id: int) -> list[dict[str, Any]]:
     """An instance's waiting timers: id, spiff_task_id, due_at, element."""
     return tx.rows("jobs_of", {"id": instance_id})

@@ -20,7 +20,7 @@ from .data import copy_data
 from .parser import CompiledProcess
 from .scripts import HallScriptEngine
 from .serializer import Snapshot, TaskRows, restore_workflow
-from .timers import TimerInfo, fire, fire_start_event, is_timer, waiting_timer
+from .timers import HallDuration, HallTimeDate, TimerInfo, fire, fire_start_event, is_timer, waiting_timer
 
 
 @dataclass
@@ -219,6 +219,21 @@ class Instance:
         for t in self._tasks_in(TaskState.READY):
             if _element(t) == element:
                 t.data.update(copy_data(data))
+
+    def timer_definition(self, spiff_id: str) -> tuple[str, str, dict] | None:
+        """(kind, expression, data) of a waiting date or duration timer, to count its due time again
+        (R-T1: `hall calendar refresh`); None for anything else (a cycle, a finished task)."""
+        task = self._task(spiff_id)
+        ed = getattr(task.task_spec, "event_definition", None) if task is not None else None
+        if task is None or task.state != TaskState.WAITING or not isinstance(ed, (HallTimeDate, HallDuration)):
+            return None
+        return ed.kind, ed.expression, task.data
+
+    def reschedule_timer(self, spiff_id: str, due: str) -> None:
+        """Give a waiting date or duration timer a new due time (ISO); the runtime moves its job."""
+        task = self._task(spiff_id)
+        assert task is not None  # read with timer_definition in the same step
+        task._set_internal_data(event_value=due)
 
     def fire_timer(self, spiff_id: str) -> bool:
         """Mark a waiting timer as due; False if the timer is no longer waiting (e.g. its task finished)."""

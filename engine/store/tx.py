@@ -333,6 +333,15 @@ class Tx:
         params = {"status": status, "at": self.time(at), "by": by, "id": task_id}
         return self.run("finish_human_task", params).rowcount == 1
 
+    def provisional_task_instances(self) -> list[int]:
+        """The cases with a ready task whose deadline is marked provisional (R-T1)."""
+        return [r["instance_id"] for r in self.rows("provisional_task_instances", {})]
+
+    def move_task_deadline(self, task_id: int, due_at: datetime, provisional: bool) -> bool:
+        """Set a ready task's deadline counted again; False if the task is no longer ready."""
+        params = {"due_at": self.time(due_at), "provisional": provisional, "id": task_id}
+        return self.run("move_task_deadline", params).rowcount == 1
+
     def set_assignee(self, task_id: int, assignee: str | None, expected: str | None) -> bool:
         cond = human_tasks.c.assignee.is_(None) if expected is None else human_tasks.c.assignee == expected
         q = (

@@ -392,7 +392,8 @@ def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> Non
     assert result.exit_code == 0
     assert result.stdout.count("~") == 2 and result.stderr.count("provisional") == 1
     [task] = json.loads(runner.invoke(main, base + ["tasks", "--json", "--instance", "1"]).stdout)
-    assert task["due_provisional"] is True and task["due_at"].startswith("2027-01-04")
+    # R-T1: 元旦 2027 is closed provisionally, so the fifth working day ends on 01-05 (was: 01-04)
+    assert task["due_provisional"] is True and task["due_at"].startswith("2027-01-05")
 
 
 @pytest.mark.parametrize(

@@ -529,3 +529,53 @@ def test_the_two_day_answer_is_due_from_receipt_whatever_step_the_case_is_at(hal
     assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_created"].count(
         "interim_answer"
     ) == 1
+
+
+# -- R-T2: a deadline computed in a script keeps its provisional mark -----------------------------------
+def test_R_T2_script_deadline_into_2027_keeps_the_provisional_mark(hall: Complaints) -> None:
+    """办结截止时间 = deadline('5 working days', 受理时间) reaches 2027, which has no official schedule:
+    the investigation task due at it is provisional (R-T2), counted with 元旦 closed (R-T1)."""
+    case = hall.classify(hall.receive("2026-12-30T10:00"), when="2026-12-30T10:10")
+    case = hall.work(case, "contact", who="张经理", when="2026-12-30T10:20")
+    task = hall.task(case, "investigate")
+    assert task["due_provisional"] is True
+    assert hall.due(case, "investigate") == at("2027-01-07T10:00")
+    marks = hall.show(case)["variables"]["待定截止时间"]
+    assert marks["2027-01-07T10:00:00+08:00"]["deadline"] == "5 working days"
+    # a deadline inside a year with its schedule is exact and noted nowhere
+    early = hall.classify(hall.receive("2026-11-24T09:00"), when="2026-11-24T09:10")
+    early = hall.work(early, "contact", who="张经理", when="2026-11-24T09:20")
+    assert hall.task(early, "investigate")["due_provisional"] is False
+    assert "待定截止时间" not in hall.show(early)["variables"]
+
+
+def test_R_T1_refresh_moves_provisional_deadlines_once_the_schedule_is_known(hall: Complaints) -> None:
+    """`refresh_deadlines` (hall calendar refresh): once 2027's schedule is configured, the open
+    provisional deadlines of a complaint received 2026-12-30 are counted again from receipt — the
+    investigation task's and the timers' — and each move is a `deadline_moved` history row."""
+    from hall.engine import Engine
+
+    case = hall.classify(hall.receive("2026-12-30T10:00"), when="2026-12-30T10:10")
+    case = hall.work(case, "contact", who="张经理", when="2026-12-30T10:20")
+    assert hall.due(case, "investigate") == at("2027-01-07T10:00") and hall.task(case, "investigate")["due_provisional"]
+    timers_before = {t["element"]: t["due_at"] for t in hall.show(case)["timers"]}
+    assert hall.eng.refresh_deadlines() == {"cases": 1, "moved": []}  # same calendar: nothing moves
+
+    settings = dict(hall.eng.settings)
+    # a schedule as the State Council might publish it: 01-01..01-04 off (01-04 a Monday)
+    settings["calendar"] = {
+        **(settings.get("calendar") or {}),
+        "official": {2027: {"holidays": {"元旦": ["2027-01-01..2027-01-04"]}, "workdays": {}}},
+    }
+    with Engine(hall.eng.store.url, clock=hall.clock, forms_dir=hall.eng.forms_dir, settings=settings) as eng:
+        result = eng.refresh_deadlines()
+        task = next(t for t in eng.tasks(instance=case["id"]) if t["name"] == "investigate")
+        assert datetime.fromisoformat(task["due_at"]) == at("2027-01-08T10:00") and task["due_provisional"] is False
+        moved = {m["element"]: m for m in result["moved"]}
+        assert datetime.fromisoformat(moved["investigate"]["to"]) == at("2027-01-08T10:00")
+        assert datetime.fromisoformat(moved["investigate"]["from"]) == at("2027-01-07T10:00")
+        timers_after = {t["element"]: t["due_at"] for t in eng.show(case["id"])["timers"]}
+        assert any(timers_after[e] != timers_before[e] for e in timers_before)
+        rows = [h for h in eng.history(case["id"]) if h["kind"] == "deadline_moved"]
+        assert len(rows) == len(result["moved"]) and {r["element"] for r in rows} == set(moved)
+        assert eng.refresh_deadlines()["moved"] == []  # exact now: a second refresh moves nothing

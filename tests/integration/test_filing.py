@@ -348,3 +348,16 @@ def test_the_composite_rule_is_configuration(db_url: str) -> None:
     with Filings(other, FixedClock(at("2026-11-24T09:00")), settings=settings) as h:
         case = h.call(h.at_callback(), (10, 6, 6))
         assert case["variables"]["综合得分"] == 8.0
+
+
+def test_R_F2_agreement_refuses_a_service_end_before_its_start(hall) -> None:
+    """服务起止时间 (R-F2): an end date before the start date is a field error, nothing is saved
+    (the form's `after: 服务开始日期`); the same day is a valid one-day service."""
+    from hall.engine.errors import FormInvalid
+
+    case = hall.consult(hall.visit("2026-11-24T09:00"))
+    with pytest.raises(FormInvalid) as refused:
+        hall.sign(case, end="2026-11-23")
+    assert refused.value.errors == {"服务结束日期": "不能早于服务开始日期（2026-11-24）"}
+    assert hall.names(case) == ["sign_agreement"]
+    assert hall.names(hall.sign(case, end="2026-11-24")) == ["review"]

@@ -3,7 +3,8 @@
 2026 facts used below (library data): National Day 10-01..10-07 off, 10-08 back to work,
 Sunday 09-20 and Saturday 10-10 are 调休 working days; Mid-Autumn Friday 09-25..09-27 off;
 Spring Festival 02-15..02-23 off with Saturdays 02-14 and 02-28 worked; Sunday 01-04 worked.
-The library stops at 2026, so 2027 is provisional unless configured.
+The library stops at 2026, so 2027 is provisional unless configured: Monday-Friday with the
+statutory holidays computed (R-T1; 元旦 2027-01-01 closed).
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def test_coverage_library_and_configuration() -> None:
 
 
 def test_uncovered_year_falls_back_to_monday_to_friday_provisionally() -> None:
-    assert CAL.day_info(date(2027, 1, 1)) == DayInfo(date(2027, 1, 1), True, "工作日", True)
+    assert CAL.day_info(date(2027, 1, 1)) == DayInfo(date(2027, 1, 1), False, "元旦", True)  # R-T1 (was: working)
+    assert CAL.day_info(date(2027, 1, 4)) == DayInfo(date(2027, 1, 4), True, "工作日", True)
     assert CAL.day_info(date(2027, 1, 2)) == DayInfo(date(2027, 1, 2), False, "周末", True)
 
 
@@ -256,7 +258,8 @@ def test_local_overrides_move_deadlines() -> None:
 
 # -- year end: the library stops at 2026 -------------------------------------------------------
 def test_year_end_without_2027_schedule_is_provisional() -> None:
-    assert CAL.add_working_days(sh(2026, 12, 31, 16, 0), 2) == Due(sh(2027, 1, 4, 16, 0).astimezone(UTC), True)
+    # R-T1: 2027-01-01 (元旦) is closed even without the official schedule (was: due 01-04)
+    assert CAL.add_working_days(sh(2026, 12, 31, 16, 0), 2) == Due(sh(2027, 1, 5, 16, 0).astimezone(UTC), True)
     assert CAL.add_working_days(sh(2026, 12, 30, 10, 0), 1) == Due(sh(2026, 12, 31, 10, 0).astimezone(UTC), False)
     # even a day skipped as "weekend" could turn out to be a 调休 working day
     assert CAL.next_working_moment(sh(2027, 1, 2, 10, 0)) == sh(2027, 1, 4, 8, 50)
@@ -279,7 +282,7 @@ def test_year_end_with_administrator_2027_schedule() -> None:
         (sh(2026, 11, 7, 10, 0), sh(2026, 11, 9, 15, 0), False),  # Saturday -> Monday
         (sh(2026, 9, 30, 9, 0), sh(2026, 10, 8, 15, 0), False),
         (sh(2026, 10, 9, 9, 0), sh(2026, 10, 10, 15, 0), False),  # 调休 Saturday
-        (sh(2026, 12, 31, 9, 0), sh(2027, 1, 1, 15, 0), True),
+        (sh(2026, 12, 31, 9, 0), sh(2027, 1, 4, 15, 0), True),  # R-T1: 元旦 closed (was: 01-01)
     ],
 )
 def test_at_time_on_next_working_day(start: datetime, expected: datetime, provisional: bool) -> None:
@@ -401,3 +404,52 @@ def test_from_dict_defaults_and_plain_lists() -> None:
 def test_from_dict_errors_name_the_key(section: dict, key: str) -> None:
     with pytest.raises(ValueError, match=key.replace(".", r"\.")):
         CalendarConfig.from_dict(section)
+
+
+# -- R-T1: a year without an official schedule (2027): the statutory days, computed, provisional --
+def test_R_T1_2027_new_year_is_closed_and_provisional() -> None:
+    assert CAL.day_info(date(2027, 1, 1)) == DayInfo(date(2027, 1, 1), False, "元旦", True)
+    assert not CAL.is_working_day(date(2027, 1, 1)) and not CAL.is_covered(2027)
+
+
+@pytest.mark.parametrize(
+    "day, name",
+    [
+        (date(2027, 2, 5), "春节"),  # 除夕
+        (date(2027, 2, 6), "春节"),  # LunarDate(2027, 1, 1)
+        (date(2027, 2, 8), "春节"),  # 初三
+        (date(2027, 4, 5), "清明"),  # the solar term
+        (date(2027, 5, 1), "劳动节"),
+        (date(2027, 5, 2), "劳动节"),
+        (date(2027, 6, 9), "端午"),
+        (date(2027, 9, 15), "中秋"),
+        (date(2027, 10, 1), "国庆节"),
+        (date(2027, 10, 3), "国庆节"),
+    ],
+)
+def test_R_T1_2027_statutory_holidays_are_computed_and_provisional(day: date, name: str) -> None:
+    assert CAL.day_info(day) == DayInfo(day, False, name, True)
+
+
+def test_R_T1_statutory_days_count_thirteen_and_weekends_stay_closed() -> None:
+    from hall.engine.calendar import statutory_holidays
+
+    assert len(statutory_holidays(2027)) == 13
+    assert statutory_holidays(2024) == {}  # before the 2024 rules; the library covers it anyway
+    assert CAL.day_info(date(2027, 2, 9)) == DayInfo(date(2027, 2, 9), True, "工作日", True)  # 初四: 调休 unknown
+    assert CAL.day_info(date(2027, 10, 4)) == DayInfo(date(2027, 10, 4), True, "工作日", True)
+    assert CAL.day_info(date(2027, 1, 2)) == DayInfo(date(2027, 1, 2), False, "周末", True)
+    january = CAL.month(2027, 1)
+    assert all(d.provisional for d in january) and sum(d.working for d in january) == 20
+
+
+def test_R_T1_official_schedule_replaces_the_computed_days() -> None:
+    # the administrator's schedule wins: a computed holiday it does not list is a working day, exact
+    assert WITH_2027.day_info(date(2027, 2, 8)) == DayInfo(date(2027, 2, 8), True, "工作日", False)
+    assert WITH_2027.day_info(date(2027, 1, 1)) == DayInfo(date(2027, 1, 1), False, "元旦", False)
+
+
+def test_R_T1_deadline_over_spring_festival_2027_skips_the_computed_days() -> None:
+    # Thursday 2027-02-04 16:00 + 2 working days: 02-05..02-08 closed (02-06/07 also a weekend)
+    due = CAL.add_working_days(sh(2027, 2, 4, 16, 0), 2)
+    assert due == Due(sh(2027, 2, 10, 16, 0).astimezone(UTC), True)

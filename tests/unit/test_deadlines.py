@@ -188,7 +188,8 @@ def test_every_working_day(text: str) -> None:
 
 def test_every_working_day_provisional_after_library_years() -> None:
     cycle = parse("every working day at 15:00")
-    assert cycle.next_after(sh(2026, 12, 31, 16), CAL, 3) == Due(sh(2027, 1, 1, 15).astimezone(UTC), True)
+    # R-T1: 元旦 2027 is closed provisionally (was: fired on 01-01)
+    assert cycle.next_after(sh(2026, 12, 31, 16), CAL, 3) == Due(sh(2027, 1, 4, 15).astimezone(UTC), True)
     cal = BusinessCalendar(CalendarConfig(official={2027: YearSchedule(holidays={date(2027, 1, 1): "元旦"})}))
     assert cycle.next_after(sh(2026, 12, 31, 16), cal, 3) == Due(sh(2027, 1, 4, 15).astimezone(UTC), False)
 
@@ -209,7 +210,8 @@ def test_national_day_2026(text: str, expected: datetime) -> None:
 
 
 def test_working_deadline_into_2027_is_provisional() -> None:
-    assert parse("2 working days").due(sh(2026, 12, 31, 16), CAL) == Due(sh(2027, 1, 4, 16).astimezone(UTC), True)
+    # R-T1: 元旦 2027 is closed provisionally (was: due 01-04)
+    assert parse("2 working days").due(sh(2026, 12, 31, 16), CAL) == Due(sh(2027, 1, 5, 16).astimezone(UTC), True)
     assert parse("P2D").due(sh(2026, 12, 31, 16), CAL).provisional is False
 
 

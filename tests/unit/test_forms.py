@@ -1121,3 +1121,54 @@ def test_number_bounds_are_shown_as_written():
     with pytest.raises(ValueError) as caught:
         Field("x", type="decimal", min=0.0).coerce("-1")
     assert str(caught.value) == "不能小于 0"
+
+
+# -- `after: other field`: an answer not earlier than another (issue 13, sign_agreement) ----------------
+ORDERED_FORM = """
+title: 起止
+fields:
+  - name: 开始
+    type: date
+  - name: 结束
+    type: date
+    after: 开始
+  - name: 最低
+    type: money
+    required: false
+  - name: 最高
+    type: money
+    required: false
+    after: 最低
+"""
+
+
+def test_after_refuses_an_answer_earlier_than_the_other_field(tmp_path):
+    form = form_from(tmp_path, ORDERED_FORM)
+    assert "不早于开始" in form.field("结束").describe()
+    with pytest.raises(FormInvalid) as caught:
+        form.validate({"开始": "2026-12-01", "结束": "2026/11/30", "最低": "100", "最高": "99.5"})
+    assert caught.value.errors == {"结束": "不能早于开始（2026-12-01）", "最高": "不能早于最低（100.00）"}
+    ok = form.validate({"开始": "2026-12-01", "结束": "2026-12-01", "最低": "9", "最高": "10"})
+    assert ok["结束"] == "2026-12-01" and ok["最高"] == "10.00"
+    assert form.validate({"开始": "2026-12-01", "结束": "2026-12-02"})["最高"] is None  # blank: nothing to compare
+
+
+@pytest.mark.parametrize(
+    "after, message",
+    [
+        ("没有", "after names '没有', which is not another field of this form"),
+        ("结束", "after names '结束', which is not another field of this form"),
+        ("名称", "after needs two fields of the same ordered type"),
+    ],
+)
+def test_after_must_name_another_field_of_the_same_ordered_type(tmp_path, after, message):
+    text = f"""
+    fields:
+      - name: 名称
+      - name: 开始
+        type: date
+      - name: 结束
+        type: date
+        after: {after}
+    """
+    assert message in str(definition_error(tmp_path, text))

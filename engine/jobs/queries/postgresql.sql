@@ -185,3 +185,8 @@ DELETE FROM jobs WHERE instance_id = ANY(%(ids)s)
 
 -- name: count_jobs
 SELECT COUNT(*) FROM jobs
+
+-- `hall calendar refresh` (R-T1): the pending timers of cases, not yet due, with when each started
+-- name: pending_timers
+SELECT instance_id, spiff_task_id, created_at, due_at FROM jobs
+ WHERE instance_id IS NOT NULL AND kind = 'timer' AND due_at > %(now)s ORDER BY instance_id, id

@@ -132,3 +132,12 @@ SELECT COUNT(*) FROM human_tasks
 
 -- name: count_history
 SELECT COUNT(*) FROM history
+
+-- `hall calendar refresh` (R-T1): the cases with an open deadline marked provisional
+-- name: provisional_task_instances
+SELECT DISTINCT instance_id FROM human_tasks WHERE status = 'ready' AND due_provisional = 1 ORDER BY instance_id
+
+-- a ready task's deadline counted again on the calendar as configured now
+-- name: move_task_deadline
+UPDATE human_tasks SET due_at = :due_at, due_provisional = :provisional
+ WHERE id = :id AND status = 'ready'
