@@ -272,6 +272,8 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     for keys, inlist in chunks:
         for table in ("history", "jobs", "human_tasks", "instance_tasks"):
             counts[table] += _cursor(tx, f"DELETE FROM {table} WHERE instance_id IN ({inlist})", keys).rowcount
+    for keys, inlist in chunks:  # the search rows go with their case (not counted: an index of it)
+        _cursor(tx, f"DELETE FROM case_search WHERE instance_id IN ({inlist})", keys)
     for keys, inlist in chunks:
         counts["instances"] += _cursor(tx, f"DELETE FROM instances WHERE id IN ({inlist})", keys).rowcount
     return counts
