@@ -313,7 +313,8 @@ class Runtime:
             "incident_error",
         )
         linked = row["parent_id"] is not None or found["has_children"]
-        search = self.fields.values(loads(row["variables"]), row["business_key"])
+        # what the search table holds for it (the variables are read only when some are searchable)
+        search = self.fields.values(loads(row["variables"]) if self.fields.search else None, row["business_key"])
         return Loaded(
             row["version"],
             {k: row[k] for k in keep},
