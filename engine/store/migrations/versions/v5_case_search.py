@@ -23,15 +23,17 @@ BATCH = 2000  # cases read and written per round
 
 
 def upgrade() -> None:
-    op.create_table(
-        "case_search",
-        sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), primary_key=True),
-        sa.Column("field", sa.String(200), primary_key=True),
-        sa.Column("value", sa.String(200), nullable=False),
-        sqlite_with_rowid=False,
-    )
     bind = op.get_bind()
+    if not sa.inspect(bind).has_table("case_search"):  # a database whose hall_schema was set back has it
+        op.create_table(
+            "case_search",
+            sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), primary_key=True),
+            sa.Column("field", sa.String(200), primary_key=True),
+            sa.Column("value", sa.String(200), nullable=False),
+            sqlite_with_rowid=False,
+        )
     op.execute(SEARCH_INDEXES[bind.dialect.name])
+    op.execute("DELETE FROM case_search")  # filled anew from the cases
     fields = context.config.attributes.get("case_fields") or CaseFields()
     instances = sa.table("instances", sa.column("id", sa.Integer), sa.column("business_key"), sa.column("variables"))
     search = sa.table("case_search", sa.column("instance_id"), sa.column("field"), sa.column("value"))
