@@ -129,8 +129,11 @@ def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, f
 
 # -- schema and definitions ------------------------------------------------------------------
 @main.command()
+@click.option(
+    "--reindex", is_flag=True, help="Index every case anew for `hall find` (after hall.yaml's cases.search changed)."
+)
 @command
-def init(ctx: Context) -> None:
+def init(ctx: Context, reindex: bool) -> None:
     """Create the database schema, or upgrade an older one without losing data."""
     result = ctx.engine.init()
     before = result["schema_before"]
@@ -138,6 +141,9 @@ def init(ctx: Context) -> None:
         click.echo(f"{result['database']}: schema already at version {before}")
     else:
         click.echo(f"{result['database']}: schema version {before or 'none'} -> {result['schema']}")
+    if reindex:
+        done = ctx.engine.reindex(user=ctx.user)
+        click.echo(f"search index: {done['values']} values of {done['cases']} cases")
 
 
 @main.command()
@@ -255,6 +261,35 @@ def list_instances(
         for r in rows:
             click.echo(
                 f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
+                f"  {r.get('customer') or ''}".rstrip()
+            )
+
+    emit(rows, as_json, human)
+
+
+@main.command()
+@click.argument("text")
+@limit_option(50)
+@json_option
+@command
+def find(ctx: Context, text: str, limit: int, as_json: bool) -> None:
+    """Find cases by number, company or person name, or phone number (any part of it).
+
+    Searches the business key and the variables hall.yaml's `cases.search` names, ignoring case,
+    spaces and punctuation: `hall find TS20261124-0002`, `hall find 华为`, `hall find 8000`.
+    """
+    rows = ctx.engine.find(text, user=ctx.user, limit=limit)
+    notice_cut(rows, "cases")
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo(f"no case found for {text!r}")
+            return
+        for r in rows:
+            matched = "; ".join(f"{m['field']}={m['value']}" for m in r["matches"])
+            click.echo(
+                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} "
+                f"{r['customer'] or '-'}  ({matched})"
             )
 
     emit(rows, as_json, human)
@@ -386,7 +421,8 @@ def tasks(
         for t in rows:
             click.echo(
                 f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
-                f"{t['process']}#{t['instance']:<6} {t['title']}  {('@' + t['assignee']) if t['assignee'] else ''}"
+                f"{t['process']}#{t['instance']:<6} {t.get('business_key') or '-':<16} {t['title']}  "
+                f"{t.get('customer') or ''}  {('@' + t['assignee']) if t['assignee'] else ''}".rstrip()
             )
 
     emit(rows, as_json, human)

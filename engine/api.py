@@ -29,6 +29,7 @@ from .errors import (
 )
 from .jobs import table as jobtable
 from .runtime import DeadlineResolver, Runtime, Step
+from .search import CaseFields, normalise
 from .services import Services
 from .store import Store, Tx, dumps
 from .view import history_view, iso, loads, read_instance, read_links, task_view
@@ -71,7 +72,9 @@ class Engine:
         # service tasks' handlers: hall.yaml's import paths, and callables given here (engine/services.py)
         handlers = dict(self.settings.get("services") or {})
         handlers.update(services or {})
-        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns, Services(handlers))
+        # which variables name a case's customer and are searchable (hall.yaml `cases`; engine.search)
+        self.fields = CaseFields.from_settings(self.settings)
+        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns, Services(handlers), self.fields)
         self._schema_checked = False
 
     @property
@@ -96,9 +99,27 @@ class Engine:
     # -- schema -------------------------------------------------------------------------------
     def init(self) -> dict:
         """Create the schema, or upgrade an older one in place; idempotent."""
-        before, after = self.store.init(self.clock.now())
+        before, after = self.store.init(self.clock.now(), self.runtime.fields)
         self._schema_checked = True
         return {"database": self.store.url, "schema_before": before, "schema": after}
+
+    def reindex(self, user: str | None = None, batch: int = 2000) -> dict:
+        """Index every case anew for `find` (after hall.yaml's `cases.search` changed); needs `manage`.
+        Returns how many cases and values were indexed."""
+        self._require(user, "manage", "reindex", "the search index")
+        cases = values = 0
+        after = 0
+        while True:
+            with self._tx() as tx:
+                found = tx.search_sources(after, batch)
+                if not found:
+                    break
+                rows = {i: self.fields.values(loads(v), key) for i, key, v in found}
+                tx.rewrite_search([i for i, _k, _v in found], rows)
+            cases += len(found)
+            values += sum(len(r) for r in rows.values())
+            after = found[-1][0]
+        return {"cases": cases, "values": values}
 
     def _tx(self, write: bool = True) -> Any:
         if not self._schema_checked:
@@ -254,20 +275,67 @@ class Engine:
             found = tx.list_instances(process, status, business_key, limit=limit + 1)
             cut = len(found) > limit
             rows = self.access.visible_instances(actor, found[:limit], tx)
-            page = Page(
-                {
-                    "id": r["id"],
-                    "process": r["process_id"],
-                    "business_key": r["business_key"],
-                    "status": r["status"],
-                    "started_at": iso(r["started_at"]),
-                    "ended_at": iso(r["ended_at"]),
-                }
-                for r in rows
-            )
+            page = Page(self._brief(r, actor) for r in rows)
             if cut:
                 page.cut(tx.count_instances_where(process, status, business_key) if actor is None else None)
             return page
+
+    def _brief(self, row: Mapping[str, Any], actor: User | None) -> dict:
+        """An instance as `instances` and `find` list it, with its customer (hall.yaml `cases.customer`;
+        None for a confidential case the actor may not read)."""
+        variables = loads(row["variables"])
+        hidden = actor is not None and self.access.hides(actor, variables)
+        return {
+            "id": row["id"],
+            "process": row["process_id"],
+            "business_key": row["business_key"],
+            "status": row["status"],
+            "started_at": iso(row["started_at"]),
+            "ended_at": iso(row["ended_at"]),
+            "customer": None if hidden else self.fields.customer_of(variables),
+        }
+
+    def find(self, text: str, user: str | None = None, limit: int = 50) -> Page:
+        """Cases whose business key or searchable variables (hall.yaml `cases.search`: names, phone
+        numbers...) contain `text`, compared normalised (engine.search): those with a value starting
+        with it first, then the others, newest first within each; at most `limit` (`.truncated` when
+        there were more). Each is an `instances` entry plus `matches` (`[{field, value}]`; field
+        `business_key` for the key). A user finds only the cases they may see, and no confidential
+        case they may not read (R-C10): not even a placeholder, which would tell that it matched."""
+        limit = _limit(limit)
+        actor = self._actor(user, "find")
+        wanted = normalise(text or "")
+        if not wanted:
+            raise HallError(f"nothing to find in {text!r}: give letters or digits of a number, name or phone")
+        out, seen = Page(), set()
+        batch = max(2 * limit, 100)
+        with self._tx(write=False) as tx:
+            for substring in (False, True):
+                before = MAX_ID + 1
+                while len(out) <= limit:
+                    ids = tx.find_cases(wanted, substring, before, batch)
+                    fresh = [i for i in ids if i not in seen]
+                    seen.update(fresh)
+                    rows = tx.instances_by_id(fresh)
+                    for row in self.access.findable(actor, [rows[i] for i in fresh if i in rows], tx):
+                        out.append(dict(self._brief(row, actor), matches=self._matches(row, wanted)))
+                    if len(ids) < batch:
+                        break
+                    before = ids[-1]
+        if len(out) > limit:
+            del out[limit:]
+            out.cut(None)
+        return out
+
+    def _matches(self, row: Mapping[str, Any], wanted: str) -> list[dict]:
+        """Which values of a found case contain the normalised text: [{field, value}]."""
+        variables = loads(row["variables"]) or {}
+        found = [("business_key", row["business_key"])] + [(f, variables.get(f)) for f in self.fields.search]
+        return [
+            {"field": f, "value": v}
+            for f, v in found
+            if isinstance(v, (str, int, float)) and not isinstance(v, bool) and wanted in normalise(v)
+        ]
 
     def _known_process(self, tx: Tx, process: str | None) -> None:
         if process is not None and tx.latest_definition(process) is None:
@@ -433,7 +501,8 @@ class Engine:
             query = dict(assignee=assignee, process=process, instance=instance_id, limit=limit + 1)
             if actor is None:
                 rows = tx.query_tasks(role=role, **query)
-                page = Page(task_view(r) for r in rows[:limit])
+                cases = tx.instances_by_id([r["instance_id"] for r in rows[:limit]])
+                page = Page(self._case_task(r, cases) for r in rows[:limit])
                 if len(rows) > limit:
                     page.cut(tx.count_tasks(role=role, assignee=assignee, process=process, instance=instance_id))
                 return page
@@ -447,17 +516,26 @@ class Engine:
                     for r in tx.query_tasks(**dict(query, **queue)):
                         found[r["id"]] = r
                 rows = sorted(found.values(), key=lambda r: (r["due_at"] is None, r["due_at"] or 0, r["id"]))
-            out, variables = Page(), {}
-            for r in rows:
-                if not access.task_visible(actor, r):
-                    continue
+            out = Page()
+            shown = [r for r in rows if access.task_visible(actor, r)]
+            cases = tx.instances_by_id([r["instance_id"] for r in shown[:limit]])
+            for r in shown:
                 if len(out) == limit:
                     out.cut(None)  # more than the limit visible to this user; not counted
                     break
-                if r["instance_id"] not in variables:
-                    variables[r["instance_id"]] = self._variables(tx, r["instance_id"])
-                out.append(access.present_task(actor, task_view(r), variables[r["instance_id"]]))
+                case = cases.get(r["instance_id"])
+                variables = loads(case["variables"]) if case else None
+                out.append(access.present_task(actor, self._case_task(r, cases), variables))
             return out
+
+    def _case_task(self, row: Mapping[str, Any], cases: Mapping[int, Mapping[str, Any]]) -> dict:
+        """A task of the queue with its case's business key and customer (hall.yaml `cases.customer`);
+        a confidential case's placeholder drops the customer."""
+        view = task_view(row)
+        case = cases.get(row["instance_id"])
+        view["business_key"] = case["business_key"] if case else None
+        view["customer"] = self.fields.customer_of(loads(case["variables"])) if case else None
+        return view
 
     def task(self, task_id: int, user: str | None = None) -> dict:
         """One task with its status and its case's variables, as `user` may see it."""

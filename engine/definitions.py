@@ -13,7 +13,18 @@ from pathlib import Path
 
 from lxml import etree
 
-from .extensions import BPMN_NS, CAMUNDA_NS, NS, camunda_deadline, decision_ref, form_key, form_name
+from .extensions import (
+    BPMN_NS,
+    BUSINESS_KEY,
+    BUSINESS_KEY_UNIQUE,
+    CAMUNDA_NS,
+    NS,
+    camunda_deadline,
+    decision_ref,
+    form_key,
+    form_name,
+    process_properties,
+)
 
 DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
@@ -170,6 +181,12 @@ class Checker:
     def _check_process(
         self, process: etree._Element, ids: dict, add: Callable, decisions: set, processes: set
     ) -> list[Finding]:
+        props = process_properties(process)
+        key = props.get(BUSINESS_KEY)
+        if key is not None and not key.isidentifier():
+            add(process, f"property {BUSINESS_KEY} must name the variable holding the business key, not {key!r}")
+        if BUSINESS_KEY_UNIQUE in props and not key:
+            add(process, f"property {BUSINESS_KEY_UNIQUE} needs property {BUSINESS_KEY} (the key's variable)")
         flows = process.xpath(".//bpmn:sequenceFlow", namespaces=NS)
         outgoing: dict[str, list[etree._Element]] = {}
         for flow in flows:

@@ -101,6 +101,17 @@ class InstanceNotActive(HallError):
         super().__init__(f"cannot {action} instance {instance}: it is {status}")
 
 
+class BusinessKeyTaken(HallError):
+    """A process declares its business key unique (property businessKeyUnique) and another case has it."""
+
+    def __init__(self, process: str, key: str) -> None:
+        self.process, self.key = process, key
+        super().__init__(
+            f"business key {key} is taken: another {process} case has it, and process {process} "
+            "declares its business key unique; nothing was written"
+        )
+
+
 class ConcurrentUpdate(HallError):
     def __init__(self, instance: Any) -> None:
         self.instance = instance

@@ -141,3 +141,38 @@ def _split_tag(tag: Any) -> tuple[str | None, str | None]:
         namespace, _, local = tag[1:].partition("}")
         return namespace, local
     return None, tag
+
+
+# A process's extension properties (Camunda Modeler: the process's "Extension properties";
+# spiff-arena: spiffworkflow:properties) that hall reads: the variable that holds the case's
+# business key, and whether no two cases of the process may share one.
+BUSINESS_KEY = "businessKey"
+BUSINESS_KEY_UNIQUE = "businessKeyUnique"
+
+
+def process_properties(node: Any) -> dict[str, str]:
+    """The camunda:property / spiffworkflow:property name-value pairs of an element (a process)."""
+    found = node.xpath(
+        "./bpmn:extensionElements/camunda:properties/camunda:property"
+        " | ./bpmn:extensionElements/spiffworkflow:properties/spiffworkflow:property",
+        namespaces={**NS, "bpmn": node.nsmap.get("bpmn") or BPMN_NS},
+    )
+    return {p.get("name"): (p.get("value") or "").strip() for p in found if p.get("name")}
+
+
+def business_key_of(node: Any) -> tuple[str | None, bool]:
+    """(the variable holding the business key, whether it is unique) that a process declares."""
+    props = process_properties(node)
+    return props.get(BUSINESS_KEY) or None, is_true(props.get(BUSINESS_KEY_UNIQUE))
+
+
+def business_key_in_source(source: str | bytes, process_id: str) -> tuple[str | None, bool]:
+    """``business_key_of`` for the process of that id in a stored BPMN document."""
+    from lxml import etree
+
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
+    for node in root.iter(f"{{{BPMN_NS}}}process"):
+        if node.get("id") == process_id:
+            return business_key_of(node)
+    return None, False

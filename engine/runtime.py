@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .clock import Clock
 from .errors import (
     ActionTooEarly,
+    BusinessKeyTaken,
     ConcurrentUpdate,
     DataInvalid,
     InstanceNotActive,
@@ -29,9 +30,10 @@ from .errors import (
     TaskNotFound,
     TaskNotReady,
 )
-from .extensions import form_name
+from .extensions import business_key_in_source, form_name
 from .jobs import table as jobtable
-from .store import Store, Tx, dumps
+from .search import CaseFields
+from .store import Store, Tx, dumps, loads
 from .view import instance_view, primary_role
 
 if TYPE_CHECKING:
@@ -55,6 +57,7 @@ class Loaded:
     linked: bool = False  # has a parent or children (their briefs need a query to show)
     variables: dict | None = None  # as saved by the last step
     stored_status: str | None = None  # the status the row holds now (written again only when it changes)
+    search: dict[str, str] | None = None  # its search values as stored (engine/search.py)
 
     def __post_init__(self) -> None:
         if self.stored_status is None:
@@ -105,8 +108,10 @@ class Runtime:
         deadlines: DeadlineResolver,
         functions: Mapping[str, Callable[..., Any]] | None = None,
         services: Any = None,
+        fields: CaseFields | None = None,
     ) -> None:
         self.store = store
+        self.fields = fields or CaseFields()  # the searchable variables (hall.yaml `cases`)
         self.clock = clock
         self.deadlines = deadlines
         self._definitions: dict[int, spiff.CompiledProcess] = {}
@@ -156,6 +161,7 @@ class Runtime:
             assert row is not None  # asked for by an instance or a deploy that stored it
             compiled = spiff.CompiledProcess.from_json(row["process_id"], row["name"] or row["process_id"], row["spec"])
             compiled.version = row["version"]
+            compiled.business_key, compiled.key_unique = business_key_in_source(row["source"], row["process_id"])
             self._definitions[definition_id] = compiled
         return compiled
 
@@ -211,6 +217,8 @@ class Runtime:
         from . import spiff
 
         definition = self.definition(tx, row["id"])
+        if business_key and definition.key_unique:
+            self.claim_key(tx, process_id, business_key, None)
         now = self.clock.now()
         instance = spiff.Instance.new(definition, self.script_engine, data)
         instance_id = tx.insert_instance(
@@ -247,6 +255,7 @@ class Runtime:
             {},
             {},
             parent_id is not None,
+            search={},
         )
 
         def begin(step: Step) -> None:
@@ -313,7 +322,19 @@ class Runtime:
             "incident_error",
         )
         linked = row["parent_id"] is not None or found["has_children"]
-        return Loaded(row["version"], {k: row[k] for k in keep}, definition, instance, task_rows, human, jobs, linked)
+        # what the search table holds for it (the variables are read only when some are searchable)
+        search = self.fields.values(loads(row["variables"]) if self.fields.search else None, row["business_key"])
+        return Loaded(
+            row["version"],
+            {k: row[k] for k in keep},
+            definition,
+            instance,
+            task_rows,
+            human,
+            jobs,
+            linked,
+            search=search,
+        )
 
     def _save(self, step: Step, last: bool = False) -> None:
         loaded = step.loaded
@@ -341,6 +362,8 @@ class Runtime:
         )
         if row["status"] != loaded.stored_status:
             values["status"] = row["status"]
+        key = self._new_key(step)
+        search = self.fields.values(loaded.variables, key or row["business_key"])
         if not step.tx.save_step(
             step.instance_id,
             loaded.version,
@@ -351,8 +374,13 @@ class Runtime:
             step.job_adds,
             step.history,
             last,
+            key,
+            search if search != loaded.search else None,
         ):
             raise ConcurrentUpdate(step.instance_id)
+        if key is not None:
+            row["business_key"] = key
+        loaded.search = search
         written = sum(len(v) for v in added.values()) + sum(len(v) for v in changed.values())
         step.bytes_written = (
             written + len(snap.state) + len(variables) + sum(len(h["detail"] or "") for h in step.history)
@@ -362,6 +390,29 @@ class Runtime:
         loaded.stored_status = row["status"]
         loaded.task_rows = snap.tasks
         row["updated_at"] = step.now
+
+    def _new_key(self, step: Step) -> str | None:
+        """The business key a step gives its case: the value of the variable its process declares
+        (property businessKey) when that changed; refused when the process declares it unique and
+        another case has it."""
+        loaded = step.loaded
+        name = loaded.definition.business_key
+        if not name:
+            return None
+        value = (loaded.variables or {}).get(name)
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or not str(value).strip():
+            return None
+        key = str(value).strip()[:200]
+        if key == loaded.row["business_key"]:
+            return None
+        if loaded.definition.key_unique:
+            self.claim_key(step.tx, loaded.row["process_id"], key, step.instance_id)
+        return key
+
+    def claim_key(self, tx: Tx, process_id: str, key: str, instance_id: int | None) -> None:
+        """BusinessKeyTaken when another case of the process has this key (checked under a lock)."""
+        if tx.business_key_taken(process_id, key, instance_id) is not None:
+            raise BusinessKeyTaken(process_id, key)
 
     # -- advancing an instance -------------------------------------------------------------
     def advance(self, step: Step) -> None:

@@ -65,9 +65,18 @@ def _retention(settings: dict[str, Any]) -> object:
     return policy(settings)
 
 
-# kpi.callbacks is not split: its weights go with its scores
+def _cases(settings: dict[str, Any]) -> None:
+    from ..engine.search import check_cases
+
+    check_cases(settings["cases"])
+
+
+# kpi.callbacks is not split: its weights go with its scores. `cases` (the customer and searchable
+# variables) is read by the engine (engine.search) from the settings it is given; the hall's file
+# declares it, as an application's schema does.
 HALL: Schema = ENGINE.extended(
     Section("settings", (check_settings,)),
+    Section("cases", (_cases,)),
     Section("kpi", (_kpi,), split=("complaint",)),
     Section("reports", (_reports,), split=("names", "look_back", "process_names")),
     Section("retention", (_retention,), split=("processes",)),

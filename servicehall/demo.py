@@ -167,9 +167,9 @@ class Day:
             if t["due_at"]:
                 at = datetime.fromisoformat(t["due_at"]).astimezone(TZ)
                 due = f", due {at:%a %m-%d %H:%M}{' (provisional)' if t['due_provisional'] else ''}"
-            self.echo(f"{'':13}-> queue {t['role']}: {t['title']} (case {case['id']}){due}")
+            self.echo(f"{'':13}-> queue {t['role']}: {t['title']} (case {case['id']}{_key(case)}){due}")
         if case["status"] in ("completed", "cancelled"):
-            self.echo(f"{'':13}-> case {case['id']} {case['process']} {case['status']}")
+            self.echo(f"{'':13}-> case {case['id']}{_key(case)} {case['process']} {case['status']}")
 
     def queue_report(self) -> None:
         now = self.clock.now()
@@ -201,6 +201,11 @@ def refuse_unless_demo(db: Path) -> None:
             f"{db} exists and is not a database made by hall demo: left untouched "
             f"(give another --file, or remove it yourself)"
         )
+
+
+def _key(case: dict) -> str:
+    """A case's business key (its number, issue 17) after its id, when it has one."""
+    return f" {case['business_key']}" if case.get("business_key") else ""
 
 
 def _short(value: Any) -> str:

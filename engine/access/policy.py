@@ -240,6 +240,21 @@ class AccessPolicy:
             if r["id"] in related or people.is_first_receiver(actor, _loads(r["variables"]), r.get("started_by"))
         ]
 
+    def findable(self, actor: User | None, rows: list[Mapping[str, Any]], tasks: TaskSource) -> list[Mapping[str, Any]]:
+        """The instance rows a search may show the user: those they may see, without the confidential
+        cases they may not read (not even a placeholder: it would tell that the case matched)."""
+        if actor is None:
+            return rows
+        return [
+            r
+            for r in self.visible_instances(actor, rows, tasks)
+            if not self.people.hides(actor, _loads(r["variables"]))
+        ]
+
+    def hides(self, actor: User | None, variables: Variables) -> bool:
+        """Whether the actor sees only a placeholder of a case with these variables (R-C10)."""
+        return actor is not None and self.people.hides(actor, variables)
+
     def queues(self, actor: User | None, role: str | None, assignee: str | None) -> list[dict[str, str]] | None:
         """The task queries whose merged result is the actor's queue: None for the query as asked
         (the system, `see_all`, or a role named), else one per group they serve and their own tasks."""

@@ -54,13 +54,15 @@ def _save_sql(parts: tuple[bool, ...]) -> bytes:
 
 class GroupWriter:
     """Queues each step that ends its firing (``last``) for the group's one save; a step nested in a
-    firing (a message to another instance) is written at once by the store's writer."""
+    firing (a message to another instance), or one that sets a business key or changes a case's search
+    values (a script issuing a number: rare in a timer's step), is written at once by the store's
+    writer."""
 
     def __init__(self) -> None:
         self.steps: list[Step] = []
 
     def write(self, tx: Tx, step: Step, last: bool) -> bool:
-        if not last:
+        if not last or step.rare:  # a key or search values set: written at once by the store's writer
             return Tx.writer.write(tx, step, last)
         self.steps.append(step)
         return True  # checked by ``GroupTx.commit``: the instance is locked, its version cannot move meanwhile

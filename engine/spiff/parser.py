@@ -19,7 +19,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
-from ..extensions import BPMN_NS, SPIFF_NS
+from ..extensions import BPMN_NS, SPIFF_NS, business_key_of
 from .patches import (
     DialectParser,
     HallCamundaRuleParser,
@@ -77,6 +77,8 @@ class CompiledProcess:
     source_file: str = ""
     version: int = 0
     decision_files: list[str] = field(default_factory=list)  # the .dmn files its rule tasks use
+    business_key: str | None = None  # the variable whose value becomes the case's business key
+    key_unique: bool = False  # no two cases of the process may have the same business key
 
     def start_timers(self) -> list[tuple[str, str, str]]:
         """(element, kind, expression) of each timer start event: the engine starts instances by them."""
@@ -119,6 +121,7 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
         proc = compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
+        proc.business_key, proc.key_unique = business_key_of(pp.node)
         for sid in [pid, *subs]:
             node = parser.process_parsers[sid].node
             for rule in node.xpath(".//bpmn:businessRuleTask", namespaces={"bpmn": BPMN_NS}):

@@ -89,8 +89,9 @@ class Store:
         if self.path is not None and not create and not os.path.exists(self.path):
             raise DatabaseMissing(self.path)
 
-    def init(self, now: datetime) -> tuple[int | None, int]:
-        """Create or upgrade the schema (Alembic, ``migrate.py``); returns (version before, version after)."""
+    def init(self, now: datetime, case_fields: Any = None) -> tuple[int | None, int]:
+        """Create or upgrade the schema (Alembic, ``migrate.py``); returns (version before, version after).
+        `case_fields`: the searchable variables a new search table is filled with (schema v5)."""
         target = migrate.SCHEMA_VERSION
         before = self.schema_version(create=True)
         if before is not None and before > target:
@@ -99,7 +100,7 @@ class Store:
             return before, target  # nothing to do: no write, and Alembic not even imported
         try:
             with self.engine.begin() as conn:
-                migrate.upgrade(conn, before, target, now)
+                migrate.upgrade(conn, before, target, now, case_fields)
         except self._driver_errors as exc:
             raise DatabaseFailed(self.url, _reason(exc)) from None
         return before, target

@@ -122,11 +122,34 @@ PARTIAL_INDEXES = {
 }
 
 
+# The search index of `hall find` (v5) looks values up by prefix: PostgreSQL's LIKE 'x%' uses a
+# b-tree only with the pattern operator class (whatever the database's collation); SQLite's range
+# `value >= x AND value < x||U+10FFFF` uses a plain one. Written per dialect, so not in the metadata.
+SEARCH_INDEXES = {
+    "postgresql": "CREATE INDEX IF NOT EXISTS ix_case_search_value ON case_search (value text_pattern_ops)",
+    "sqlite": "CREATE INDEX IF NOT EXISTS ix_case_search_value ON case_search (value)",
+}
+
+
 def create_partial_indexes(conn: Connection) -> None:
-    """The indexes of PARTIAL_INDEXES, where missing (a database built from the metadata lacks them)."""
+    """The indexes of PARTIAL_INDEXES and SEARCH_INDEXES, where missing (a database built from the
+    metadata lacks them)."""
     for name, target in PARTIAL_INDEXES.items():
         conn.exec_driver_sql(f"CREATE INDEX IF NOT EXISTS {name} ON {target}")
+    conn.exec_driver_sql(SEARCH_INDEXES[conn.dialect.name])
 
+
+# `hall find` (v5): one row per case and searchable value (its business key, and the variables
+# hall.yaml's `cases.search` names), normalised by engine/search.py; written with the step that
+# changes them. Clustered by case on SQLite (WITHOUT ROWID): a substring scan reads it newest first.
+case_search = sa.Table(
+    "case_search",
+    metadata,
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), primary_key=True),
+    sa.Column("field", sa.String(200), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sqlite_with_rowid=False,
+)  # and its value index, SEARCH_INDEXES
 
 sequences = sa.Table(
     "sequences",

@@ -60,6 +60,13 @@ class Step:
     job_deletes: Sequence[str]
     job_adds: Sequence[Mapping[str, Any]]
     history_rows: Sequence[Mapping[str, Any]]
+    business_key: str | None = None  # the case's new business key, when the step set one
+    search: Mapping[str, str] | None = None  # its search values ({field: value}) when they changed
+
+    @property
+    def rare(self) -> bool:
+        """Whether the step sets a business key or changes searchable values (a few steps of a case)."""
+        return self.business_key is not None or self.search is not None
 
     def rows(self, time: Any) -> dict[str, Any]:
         """The rows to write by kind, times through ``time`` (the driver's form): jd/ja jobs deleted
@@ -81,6 +88,9 @@ class Step:
                 ended_at=time(instance["ended_at"]),
             ),
             "h": [dict(r, at=time(r["at"])) for r in self.history_rows],
+            "k": [{"i": i, "k": self.business_key}] if self.business_key is not None else [],
+            "sd": [{"i": i}] if self.search is not None else [],
+            "si": [{"i": i, "f": f, "v": v} for f, v in (self.search or {}).items()],
         }
 
 
@@ -92,7 +102,15 @@ class StepWriter(Protocol):
 
 
 # the named statement of each kind of step row, in the order a step writes them
-_STEP_SQL = (("jd", "delete_job_of"), ("ja", "insert_job"), ("tr", "upsert_task_rows"), ("td", "delete_task_rows"))
+_STEP_SQL = (
+    ("jd", "delete_job_of"),
+    ("ja", "insert_job"),
+    ("tr", "upsert_task_rows"),
+    ("td", "delete_task_rows"),
+    ("k", "set_business_key"),
+    ("sd", "delete_search"),
+    ("si", "insert_search"),
+)
 
 
 class BatchWriter:
@@ -239,12 +257,23 @@ class Tx:
         job_adds: Sequence[Mapping[str, Any]],
         history_rows: Sequence[Mapping[str, Any]],
         last: bool = False,
+        business_key: str | None = None,
+        search: Mapping[str, str] | None = None,
     ) -> bool:
         """Everything a step writes (``Step``), through this transaction's writer. False if the version
         check failed: the caller must end the transaction. ``last``: no other write follows in this
         transaction (the worker's group then queues it for the group's one save)."""
         step = Step(
-            instance_id, expected_version, instance, task_rows, removed_rows, job_deletes, job_adds, history_rows
+            instance_id,
+            expected_version,
+            instance,
+            task_rows,
+            removed_rows,
+            job_deletes,
+            job_adds,
+            history_rows,
+            business_key,
+            search,
         )
         return self.writer.write(self, step, last)
 
@@ -285,6 +314,49 @@ class Tx:
     ) -> int:
         """How many instances `list_instances` with these filters would return without its limit."""
         return self.list_instances(process, status, business_key, count=True)
+
+    def business_key_taken(self, process_id: str, key: str, instance_id: int | None) -> int | None:
+        """Another case of the process with this business key, if any; the (process, key) pair stays
+        locked until the transaction ends (PostgreSQL; SQLite's write lock is held already)."""
+        params = {"p": process_id, "k": key, "i": instance_id or 0}
+        cursors = self.batch([("lock_business_key", params), ("business_key_taken", params)])
+        row = cursors[1].fetchone()
+        return row[0] if row else None
+
+    def find_cases(self, text: str, substring: bool, before: int, limit: int) -> list[int]:
+        """Ids of cases older than `before`, newest first, at most `limit`, with a search value that
+        starts with (or, with `substring`, contains) the normalised `text`."""
+        if substring:
+            cur = self.run("find_substring", {"t": text, "before": before, "n": limit})
+        else:
+            cur = self.run("find_prefix", {"prefix": text, "before": before, "n": limit})
+        return [r[0] for r in cur.fetchall()]
+
+    def search_sources(self, after: int, limit: int) -> list[tuple[int, str | None, str]]:
+        """(id, business key, variables text) of the cases after id `after`, in id order (a reindex)."""
+        q = (
+            sa.select(instances.c.id, instances.c.business_key, instances.c.variables)
+            .where(instances.c.id > after)
+            .order_by(instances.c.id)
+            .limit(limit)
+        )
+        return [(r[0], r[1], r[2]) for r in self.conn.execute(q)]
+
+    def rewrite_search(self, ids: Sequence[int], values: Mapping[int, Mapping[str, str]]) -> None:
+        """Replace the search rows of these cases by `values` ({id: {field: value}})."""
+        ops: list[tuple[str, Any]] = [("delete_search", [{"i": i} for i in ids])]
+        rows = [{"i": i, "f": f, "v": v} for i in ids for f, v in (values.get(i) or {}).items()]
+        if rows:
+            ops.append(("insert_search", rows))
+        self.batch(ops)
+
+    def instances_by_id(self, ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
+        """The rows (without their state) of these instances, by id."""
+        if not ids:
+            return {}
+        cols = [c for c in instances.c if c.name != "state"]
+        rows = _all(self.conn.execute(sa.select(*cols).where(instances.c.id.in_(sorted(set(ids))))))
+        return {r["id"]: r for r in rows}
 
     def count_instances(self) -> list[tuple[str, str, int]]:
         q = sa.select(instances.c.process_id, instances.c.status, sa.func.count()).group_by(

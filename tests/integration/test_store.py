@@ -11,21 +11,22 @@ from hall.engine import Engine, store
 from hall.engine.errors import DatabaseFailed, SchemaTooNew, SchemaTooOld
 from hall.engine.store import migrate
 
-V5 = '''"""Revision ID: v5 (a test's: a column added to the task queue)"""
+# the revision after the shipped head (NEXT: its version; written out for the head of the day)
+NEXT = '''"""Revision ID: vNEXT (a test's: a column added to the task queue)"""
 
 import sqlalchemy as sa
 from alembic import context, op
 
 from hall.engine.store.codecs import UTCDateTime
 
-revision = "v5"
-down_revision = "v4"
+revision = "vNEXT"
+down_revision = "vHEAD"
 
 
 def upgrade() -> None:
     op.execute(sa.text("ALTER TABLE human_tasks ADD COLUMN priority INTEGER DEFAULT 50"))
     hall_schema = sa.table("hall_schema", sa.column("version", sa.Integer), sa.column("applied_at", UTCDateTime()))
-    op.bulk_insert(hall_schema, [{"version": 5, "applied_at": context.config.attributes["now"]}])
+    op.bulk_insert(hall_schema, [{"version": NEXT, "applied_at": context.config.attributes["now"]}])
 '''
 
 
@@ -34,9 +35,10 @@ def test_init_upgrades_an_older_schema_and_keeps_the_data(engine: Engine, monkey
 
     scripts = tmp_path / "migrations"  # the shipped revisions and one more, as the next release ships them
     shutil.copytree(migrate.SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
-    (scripts / "versions" / "v5_priority.py").write_text(V5, encoding="utf-8")
-
     current = store.SCHEMA_VERSION
+    text = NEXT.replace("HEAD", str(current)).replace("NEXT", str(current + 1))
+    (scripts / "versions" / f"v{current + 1}_priority.py").write_text(text, encoding="utf-8")
+
     monkeypatch.setattr(migrate, "SCHEMA_VERSION", current + 1)
     monkeypatch.setattr(migrate, "SCRIPTS", scripts)
     assert engine.store.schema_version() == current

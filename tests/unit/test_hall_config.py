@@ -57,6 +57,7 @@ def test_the_halls_schema_lists_its_sections_where_they_always_were() -> None:
         "users",
         "confidential",
         "first_receiver",
+        "cases",  # issue 17: the customer and searchable variables
         "kpi",
         "reports",
         "retention",

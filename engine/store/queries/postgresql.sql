@@ -114,6 +114,9 @@ SELECT parent_id, id FROM instances WHERE parent_id = ANY(%(ids)s)
 -- name: purge_unlink
 UPDATE instances SET parent_id = NULL WHERE id = ANY(%(ids)s) AND parent_id IS NOT NULL
 
+-- name: purge_case_search
+DELETE FROM case_search WHERE instance_id = ANY(%(ids)s)
+
 -- name: purge_history
 DELETE FROM history WHERE instance_id = ANY(%(ids)s)
 
@@ -146,3 +149,36 @@ SELECT DISTINCT instance_id FROM human_tasks WHERE status = 'ready' AND due_prov
 -- name: move_task_deadline
 UPDATE human_tasks SET due_at = %(due_at)s, due_provisional = %(provisional)s
  WHERE id = %(id)s AND status = 'ready'
+
+-- A case's business key, written with the step that sets it (issue 17)
+-- name: set_business_key
+UPDATE instances SET business_key = %(k)s WHERE id = %(i)s
+
+-- The search rows of a case (`hall find`), replaced with the step that changes its searchable values
+-- name: delete_search
+DELETE FROM case_search WHERE instance_id = %(i)s
+
+-- name: insert_search
+INSERT INTO case_search (instance_id, field, value) VALUES (%(i)s, %(f)s, %(v)s)
+
+-- A unique business key is checked holding a lock on (process, key) until the transaction ends, so
+-- two cases taking the same key at the same moment cannot both see it free
+-- name: lock_business_key
+SELECT pg_advisory_xact_lock(hashtextextended(%(p)s || '/' || %(k)s, 0))
+
+-- name: business_key_taken
+SELECT id FROM instances WHERE process_id = %(p)s AND business_key = %(k)s AND id <> %(i)s LIMIT 1
+
+-- Cases with a value starting with %(prefix)s, newest first, older than %(before)s: a range on
+-- ix_case_search_value in its pattern operator class's byte order (~>=~, ~<~; whatever the collation),
+-- up to the prefix followed by the last code point
+-- name: find_prefix
+SELECT instance_id FROM case_search WHERE value ~>=~ %(prefix)s AND value ~<~ (%(prefix)s || chr(1114111))
+ AND instance_id < %(before)s
+ GROUP BY instance_id ORDER BY instance_id DESC LIMIT %(n)s
+
+-- Cases with a value containing %(t)s: a scan of the search table (no trigram index: pg_trgm is not
+-- on every server, and it cannot look up the two-character names and fragments staff type)
+-- name: find_substring
+SELECT instance_id FROM case_search WHERE instance_id < %(before)s AND strpos(value, %(t)s) > 0
+ GROUP BY instance_id ORDER BY instance_id DESC LIMIT %(n)s

@@ -109,6 +109,9 @@ SELECT parent_id, id FROM instances WHERE parent_id IN (SELECT value FROM json_e
 -- name: purge_unlink
 UPDATE instances SET parent_id = NULL WHERE id IN (SELECT value FROM json_each(:ids)) AND parent_id IS NOT NULL
 
+-- name: purge_case_search
+DELETE FROM case_search WHERE instance_id IN (SELECT value FROM json_each(:ids))
+
 -- name: purge_history
 DELETE FROM history WHERE instance_id IN (SELECT value FROM json_each(:ids))
 
@@ -141,3 +144,34 @@ SELECT DISTINCT instance_id FROM human_tasks WHERE status = 'ready' AND due_prov
 -- name: move_task_deadline
 UPDATE human_tasks SET due_at = :due_at, due_provisional = :provisional
  WHERE id = :id AND status = 'ready'
+
+-- A case's business key, written with the step that sets it (issue 17)
+-- name: set_business_key
+UPDATE instances SET business_key = :k WHERE id = :i
+
+-- The search rows of a case (`hall find`), replaced with the step that changes its searchable values
+-- name: delete_search
+DELETE FROM case_search WHERE instance_id = :i
+
+-- name: insert_search
+INSERT INTO case_search (instance_id, field, value) VALUES (:i, :f, :v)
+
+-- A unique business key is checked under the database's write lock (BEGIN IMMEDIATE holds it here)
+-- name: lock_business_key
+SELECT :p, :k
+
+-- name: business_key_taken
+SELECT id FROM instances WHERE process_id = :p AND business_key = :k AND id <> :i LIMIT 1
+
+-- Cases with a value starting with :prefix, newest first, older than :before: a range on
+-- ix_case_search_value up to the prefix followed by the last code point (BINARY: code point order)
+-- name: find_prefix
+SELECT instance_id FROM case_search WHERE value >= :prefix AND value < :prefix || char(1114111)
+ AND instance_id < :before
+ GROUP BY instance_id ORDER BY instance_id DESC LIMIT :n
+
+-- Cases with a value containing :t: the table read newest case first (it is clustered by case),
+-- stopping at :n cases
+-- name: find_substring
+SELECT instance_id FROM case_search WHERE instance_id < :before AND instr(value, :t) > 0
+ GROUP BY instance_id ORDER BY instance_id DESC LIMIT :n
