@@ -210,6 +210,36 @@ def test_message_first_after_event_based_gateway_drops_the_timer(eng: Engine, cl
     assert names(eng, case["id"]) == ["handle_reply"]
 
 
+@pytest.mark.parametrize(
+    "old, new, element, what",
+    [
+        (
+            "<bpmn:timeDuration>P2D</bpmn:timeDuration>",
+            "<bpmn:timeCycle>R3/P1D</bpmn:timeCycle>",
+            "two_days",
+            "a cycle timer after an event-based gateway is not supported",
+        ),
+        (
+            '<bpmn:messageEventDefinition messageRef="Message_reply" />',
+            "<bpmn:timerEventDefinition><bpmn:timeDuration>P1D</bpmn:timeDuration></bpmn:timerEventDefinition>",
+            "wait",
+            "more than one timer after an event-based gateway is not supported",
+        ),
+    ],
+    ids=["cycle", "two timers"],
+)
+def test_event_gateway_timers_hall_cannot_run_are_refused(
+    make_engine, tmp_path: Path, old: str, new: str, element: str, what: str
+) -> None:
+    path = _variant(tmp_path, "event_gateway.bpmn", old, new)
+    e = make_engine()
+    e.init()
+    findings = [str(f) for f in e.validate([path])]
+    assert len(findings) == 1 and f": {element}: {what}" in findings[0]
+    with pytest.raises(DefinitionInvalid):
+        e.deploy([path])
+
+
 # -- 6. an error end event at the top level -----------------------------------------------------
 def test_top_level_error_end_event_is_an_incident_naming_the_code(eng: Engine) -> None:
     load(eng, "error_end.bpmn")
