@@ -244,8 +244,12 @@ def test_event_gateway_timers_hall_cannot_run_are_refused(
 def test_top_level_error_end_event_is_an_incident_naming_the_code(eng: Engine) -> None:
     load(eng, "error_end.bpmn")
     case = eng.start("b12_error_end")
+    (inspect,) = queue(eng, case["id"])
+    shown = eng.complete(inspect["id"], {})  # the sub-process's error: caught by its boundary event
+    assert shown["status"] == "running" and shown["incident"] is None
     (decide,) = queue(eng, case["id"])
-    shown = eng.complete(decide["id"], {})
+    assert decide["name"] == "decide"
+    shown = eng.complete(decide["id"], {})  # the process's own error end event: nothing catches it
     assert shown["status"] == "incident"
     assert shown["incident"]["element"] == "rejected"
     assert "REJECTED" in shown["incident"]["error"]
