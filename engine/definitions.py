@@ -150,7 +150,15 @@ class Checker:
         if not compiled:
             for path in bpmn:
                 findings.append(Finding(path, 1, "-", 'no executable process (isExecutable="true")'))
-        return findings, compiled
+        for pid, proc in compiled.items():  # what validate accepts, deploy stores: made here, once
+            try:
+                proc.to_json()
+            except Exception as exc:  # noqa: BLE001 - a construct the store cannot hold is a finding
+                path = proc.source_file if proc.source_file in bpmn else next(iter(bpmn), "-")
+                line = bpmn[path].sourceline if path in bpmn else 1
+                what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                findings.append(Finding(path, line or 1, pid, f"process cannot be stored: {what}"))
+        return findings, ({} if findings else compiled)
 
     def _check_document(self, path: str, root: etree._Element, decisions: set, processes: set) -> list[Finding]:
         out: list[Finding] = []
@@ -218,6 +226,18 @@ class Checker:
                     ]
                     if bare:
                         add(gw, f"outgoing flow(s) {', '.join(bare)} have no condition and are not the default")
+        for gw in process.xpath(".//bpmn:eventBasedGateway", namespaces=NS):
+            timers = [
+                ids[f.get("targetRef")]
+                for f in outgoing.get(gw.get("id"), [])
+                if f.get("targetRef") in ids
+                and ids[f.get("targetRef")].find(f"{{{BPMN_NS}}}timerEventDefinition") is not None
+            ]
+            if len(timers) > 1:
+                add(gw, "more than one timer after an event-based gateway is not supported (one timer per gateway)")
+            for timer in timers:
+                if timer.find(f".//{{{BPMN_NS}}}timeCycle") is not None:
+                    add(timer, "a cycle timer after an event-based gateway is not supported (timeDate or timeDuration)")
         for script_task in process.xpath(".//bpmn:scriptTask", namespaces=NS):
             text = script_task.findtext(f"{{{BPMN_NS}}}script")
             if not (text or "").strip():
@@ -226,6 +246,8 @@ class Checker:
                 _compile(text, "exec", script_task, "script", add)
         for ev in process.xpath(".//bpmn:messageEventDefinition[@camunda:expression]", namespaces=NS):
             _compile(ev.get(f"{{{CAMUNDA_NS}}}expression"), "eval", ev.getparent(), "message payload", add)
+        for loop in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NS):
+            _check_multi_instance(loop, add)
         for ev in process.xpath(".//bpmn:boundaryEvent", namespaces=NS):
             if ev.get("attachedToRef") not in ids:
                 add(ev, f"attached to unknown element {ev.get('attachedToRef')!r}")
@@ -339,6 +361,25 @@ def _check_connections(process: etree._Element, flows: list, ids: dict, add: Cal
             kind == "endEvent" or event_sub or compensation or in_ad_hoc or (link and kind == "intermediateThrowEvent")
         ):
             add(node, "no sequence flow leaves here")
+
+
+def _check_multi_instance(loop: etree._Element, add: Callable) -> None:
+    """A multi-instance activity names how many instances run in one way, and completes them all
+    (``behavior`` All, the default: hall throws no events per instance)."""
+    task = loop.getparent()
+    cardinality = loop.find(f"{{{BPMN_NS}}}loopCardinality") is not None
+    data_input = loop.find(f"{{{BPMN_NS}}}loopDataInputRef") is not None
+    collection = loop.get(f"{{{CAMUNDA_NS}}}collection") is not None
+    if cardinality and (data_input or collection):
+        other = "loopDataInputRef" if data_input else "camunda:collection"
+        add(task, f"multi-instance has both loopCardinality and {other}: give one of them", at=loop)
+    elif data_input and collection:
+        add(task, "multi-instance has both loopDataInputRef and camunda:collection: give one of them", at=loop)
+    elif not (cardinality or data_input or collection):
+        add(task, "multi-instance needs loopCardinality, loopDataInputRef or camunda:collection", at=loop)
+    behavior = loop.get("behavior")
+    if behavior not in (None, "All"):
+        add(task, f"multi-instance behavior {behavior!r} is not supported (only 'All')", at=loop)
 
 
 def _compile(

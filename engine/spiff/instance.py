@@ -18,9 +18,19 @@ from SpiffWorkflow.util.task import TaskState
 from ..extensions import is_true
 from .data import copy_data
 from .parser import CompiledProcess
+from .patches import take_uncaught_errors
 from .scripts import HallScriptEngine
 from .serializer import Snapshot, TaskRows, restore_workflow
-from .timers import HallDuration, HallTimeDate, TimerInfo, fire, fire_start_event, is_timer, waiting_timer
+from .timers import (
+    HallDuration,
+    HallTimeDate,
+    TimerInfo,
+    event_definitions,
+    fire,
+    fire_start_event,
+    is_timer,
+    waiting_timer,
+)
 
 
 @dataclass
@@ -198,9 +208,9 @@ class Instance:
             return []
         names = []
         for t in self._tasks_in(TaskState.WAITING):
-            ed = getattr(t.task_spec, "event_definition", None)
-            if ed is not None and _is_message(ed):
-                names.append(ed.name)
+            for ed in event_definitions(getattr(t.task_spec, "event_definition", None)):
+                if _is_message(ed):
+                    names.append(ed.name)
         return names
 
     def has_task(self, spiff_id: str) -> bool:
@@ -304,6 +314,23 @@ class Instance:
                 ran.data = saved["data"]
             element = _element(failed) if failed is not None else "?"
             raise StepFailure(element, describe_error(exc), getattr(exc, "line_number", None)) from exc
+        self._uncaught_errors()
+
+    def _uncaught_errors(self) -> None:
+        """An error no boundary event caught reached the top level (an error end event of the
+        process, or of a sub-process without a catching boundary): the case stops as an incident
+        naming the error code, as Camunda does, not as a message thrown to nobody."""
+        errors = take_uncaught_errors(self.wf)
+        if not errors:
+            return
+        ed = errors[0].event_definition
+        thrower = [
+            t for t in self._tasks_in(TaskState.COMPLETED) if getattr(t.task_spec, "event_definition", None) is ed
+        ]
+        element = _element(max(thrower, key=lambda t: t.last_state_change)) if thrower else "?"
+        code = f"error code {ed.code!r}" if ed.code else "an error without a code"
+        name = f" ({ed.name})" if ed.name and ed.name != ed.code else ""
+        raise StepFailure(element, f"error end event: {code}{name} was not caught by any boundary event")
 
     def cancel(self) -> None:
         """Cancel the workflow (every task not finished)."""
@@ -321,11 +348,11 @@ def _waits_of(workflow: BpmnWorkflow) -> frozenset[str]:
             *spec.task_specs.values(),
             *(t for sub in workflow.subprocess_specs.values() for t in sub.task_specs.values()),
         ]:
-            ed = getattr(s, "event_definition", None)
-            if is_timer(ed):
-                found.add("timer")
-            elif _is_message(ed):
-                found.add("message")
+            for ed in event_definitions(getattr(s, "event_definition", None)):
+                if is_timer(ed):
+                    found.add("timer")
+                elif _is_message(ed):
+                    found.add("message")
             ext = getattr(s, "extensions", None) or {}
             if ext.get("hallAsync") or is_true(ext.get("asyncAfter")):
                 found.add("async")

@@ -15,6 +15,7 @@ from typing import Any
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.defaults import ReceiveTask, SendTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
@@ -23,6 +24,8 @@ from ..extensions import BPMN_NS, SPIFF_NS, business_key_of
 from .patches import (
     DialectParser,
     HallCamundaRuleParser,
+    HallReceiveTaskParser,
+    HallSendTaskParser,
     HallServiceTaskParser,
     HallSpiffRuleParser,
     HallSpiffScriptTaskParser,
@@ -46,6 +49,8 @@ class HallParser(DialectParser):
         CamundaParser.OVERRIDE_PARSER_CLASSES[full_tag("businessRuleTask")][1],
     )
     OVERRIDE_PARSER_CLASSES[full_tag("serviceTask")] = (HallServiceTaskParser, SpiffServiceTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("sendTask")] = (HallSendTaskParser, SendTask)
+    OVERRIDE_PARSER_CLASSES[full_tag("receiveTask")] = (HallReceiveTaskParser, ReceiveTask)
     SPIFF_PARSER_CLASSES = {
         tag: (with_extensions(parser), spec)
         for tag, (parser, spec) in SpiffBpmnParser.OVERRIDE_PARSER_CLASSES.items()
@@ -84,9 +89,13 @@ class CompiledProcess:
         """(element, kind, expression) of each timer start event: the engine starts instances by them."""
         return start_timers(self.spec)
 
+    stored: str | None = field(default=None, repr=False)  # to_json's text, made once
+
     def to_json(self) -> str:
-        """The specs as stored with the deployed version."""
-        return spec_to_json(self.spec, self.subprocess_specs)
+        """The specs as stored with the deployed version (made once: validate makes it, deploy stores it)."""
+        if self.stored is None:
+            self.stored = spec_to_json(self.spec, self.subprocess_specs)
+        return self.stored
 
     @classmethod
     def from_json(cls, process_id: str, name: str, text: str) -> CompiledProcess:

@@ -26,10 +26,15 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
+from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -37,14 +42,25 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.camunda.parser.event_parsers import CamundaEventDefinitionParser
 from SpiffWorkflow.camunda.parser.task_spec import BusinessRuleTaskParser as CamundaBusinessRuleTaskParser
+from SpiffWorkflow.camunda.parser.task_spec import CamundaTaskParser
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageEventDefinition
 from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser as SpiffBusinessRuleTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import ScriptTaskParser as SpiffScriptTaskParser
 from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from ..extensions import CAMUNDA_NS, has_spiff_extensions, is_true, read_extensions, service_name, spiff_extension
+from ..extensions import (
+    BPMN_NS,
+    CAMUNDA_NS,
+    has_spiff_extensions,
+    is_true,
+    read_extensions,
+    service_name,
+    spiff_extension,
+)
 
 
 @dataclass(frozen=True)
@@ -205,6 +221,21 @@ def start_cycle_branch(task: Any) -> None:
         child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
 
 
+# -- 3b. a Camunda message thrown without a payload -----------------------------------------------
+def throw_message(self: Any, my_task: Any) -> None:
+    """Camunda's MessageEventDefinition.throw, its payload evaluated only when the element has one
+    (``camunda:expression``): without one it evaluated the text 'None' and the case stopped."""
+    result = my_task.workflow.script_engine.evaluate(my_task, self.expression) if self.expression else None
+    event = BpmnEvent(self, payload={"payload": result, "result_var": self.result_var})
+    my_task.workflow.top_workflow.catch(event)
+
+
+_ORIGINALS["SpiffWorkflow.camunda.specs.event_definitions.MessageEventDefinition.throw"] = (
+    CamundaMessageEventDefinition.throw
+)
+CamundaMessageEventDefinition.throw = throw_message
+
+
 # -- 4. parsers: Camunda and spiff-arena extensions -------------------------------------------
 class ExtensionsMixin:
     """Added to every task parser hall uses: keeps camunda: attributes and spiffworkflow: extension
@@ -247,6 +278,22 @@ class ExtensionsMixin:
         raise ValidationException(
             "timer has no timeDate, timeDuration or timeCycle", node=self.node, file_name=self.filename
         )
+
+    def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
+        """A multi-instance task of either form on any task: Camunda's (``camunda:collection``) by
+        Camunda's ``_add_multiinstance_task``, which the parsers not derived from Camunda's (script,
+        send and receive tasks) lacked; standard BPMN (``loopDataInputRef``, ``inputDataItem``) by
+        SpiffWorkflow's standard one, which Camunda's parsers replaced with one that refuses it."""
+        standard = loop_characteristics.xpath(
+            "./bpmn:loopDataInputRef | ./bpmn:inputDataItem | ./bpmn:loopDataOutputRef | ./bpmn:outputDataItem",
+            namespaces={"bpmn": BPMN_NS},
+        )
+        if loop_characteristics.get(f"{{{CAMUNDA_NS}}}collection") is not None:
+            CamundaTaskParser._add_multiinstance_task(self, loop_characteristics)
+        elif standard:
+            TaskParser._add_multiinstance_task(self, loop_characteristics)
+        else:
+            super()._add_multiinstance_task(loop_characteristics)  # type: ignore[misc]
 
 
 def with_extensions(parser_cls: type) -> type:
@@ -311,6 +358,16 @@ class HallSpiffRuleParser(ExtensionsMixin, SpiffBusinessRuleTaskParser):
     """spiff-arena's rule task parser, also taking Camunda's decisionRef (replaces ``get_decision_ref``)."""
 
     get_decision_ref = staticmethod(HallCamundaRuleParser.get_decision_ref)
+
+
+class HallSendTaskParser(ExtensionsMixin, CamundaEventDefinitionParser, SendTaskParser):
+    """A send task's message read as Camunda's (``camunda:expression`` payload, ``camunda:resultVariable``),
+    like a message throw event's: SpiffWorkflow's default parser made a message definition the
+    Camunda serializer cannot store."""
+
+
+class HallReceiveTaskParser(ExtensionsMixin, CamundaEventDefinitionParser, ReceiveTaskParser):
+    """A receive task's message read as Camunda's, like a message catch event's (see the send task)."""
 
 
 class HallProcessParser(ProcessParser):
@@ -465,16 +522,48 @@ def task_fingerprint(task: Any, encode: Callable[[Any], Any]) -> tuple:
 
 
 # -- 7. the serializer's registry ---------------------------------------------------------------
-def spiff_typename(converter: Callable[..., Any], cls: type) -> Callable[..., Any]:
-    """The converter of a spiff-dialect spec class stored as `Spiff<name>`: spiff's spec classes share
-    their names with Camunda's, and both live in one registry (the converter's ``typename`` keyword)."""
-    return functools.partial(converter, typename=f"Spiff{cls.__name__}")
+def spiff_typename(converter: Callable[..., Any], cls: type, prefix: str = "Spiff") -> Callable[..., Any]:
+    """The converter of a spiff-dialect spec class stored as `Spiff<name>` (or another prefix): spiff's
+    and the standard spec classes share their names with Camunda's, and all live in one registry
+    (the converter's ``typename`` keyword)."""
+    return functools.partial(converter, typename=f"{prefix}{cls.__name__}")
 
 
 def plain_mode(registry: Any) -> None:
     """Make the registry convert to plain dicts: ``BpmnWorkflowSerializer.serialize_json`` leaves
     ``_encoder_mode`` set while it runs and hall's saves call ``convert`` directly."""
     registry._encoder_mode = False
+
+
+# -- 8. what an event-based gateway and an uncaught error look like inside SpiffWorkflow ------------
+def waited_event_definitions(event_definition: Any) -> list[Any]:
+    """The event definitions a task waits for: its own, or each of an event-based gateway's.
+
+    SpiffWorkflow's ``EventBasedGateway.connect`` moves the events of the catch events after the
+    gateway into the gateway's ``MultipleEventDefinition`` (in the order of its outputs): the
+    gateway's task waits for them, and a timer among them keeps its due time in that task."""
+    if isinstance(event_definition, MultipleEventDefinition):
+        return list(event_definition.event_definitions)
+    return [event_definition] if event_definition is not None else []
+
+
+def gateway_target(task_spec: Any, event_definition: Any) -> str | None:
+    """The element of the catch event after an event-based gateway that waits for this event."""
+    own = getattr(task_spec, "event_definition", None)
+    if not isinstance(own, MultipleEventDefinition) or event_definition not in own.event_definitions:
+        return None
+    target = task_spec.outputs[own.event_definitions.index(event_definition)]
+    return target.bpmn_id or target.name
+
+
+def take_uncaught_errors(workflow: Any) -> list[Any]:
+    """The error events no task caught, taken out of the workflow's outgoing events: SpiffWorkflow's
+    ``EventManager.catch`` passes an error thrown to its workflow up to the parent workflows, and
+    one nothing catches ends in the top workflow's ``bpmn_events`` like a message to another case."""
+    errors = [e for e in workflow.bpmn_events if isinstance(e.event_definition, ErrorEventDefinition)]
+    if errors:
+        workflow.bpmn_events = [e for e in workflow.bpmn_events if e not in errors]
+    return errors
 
 
 _SP = "SpiffWorkflow."
@@ -566,6 +655,44 @@ PATCHES: tuple[Patch, ...] = (
             _SP + "util.deep_merge.DeepMerge.get_updated_keys": "691095e6aad0724d",
             _SP + "util.deep_merge.DeepMerge.get_deleted_keys": "8167a1cedb32344a",
             _SP + "task.Task.__init__": "5d98d6df6c602dfb",
+        },
+    ),
+    Patch(
+        "ExtensionsMixin._add_multiinstance_task",
+        "a multi-instance in standard BPMN (loopDataInputRef, inputDataItem) runs: Camunda's parser read "
+        "only loopCardinality and camunda:collection and refused it",
+        {
+            _SP + "bpmn.parser.TaskParser.TaskParser._add_multiinstance_task": "5b0e68f97230b6f1",
+            _SP + "camunda.parser.task_spec.CamundaTaskParser._add_multiinstance_task": "4578c45c9cb1139a",
+        },
+    ),
+    Patch(
+        "HallSendTaskParser, HallReceiveTaskParser",
+        "a send or receive task's message is Camunda's (payload, result variable), which hall stores and routes",
+        {
+            _SP + "bpmn.parser.event_parsers.SendTaskParser.create_task": "377f24858b4da567",
+            _SP + "camunda.parser.event_parsers.CamundaEventDefinitionParser.parse_message_event": "995930330ac5d59a",
+        },
+    ),
+    Patch(
+        "throw_message (replaces Camunda's MessageEventDefinition.throw)",
+        "a message thrown without a payload (no camunda:expression) evaluated 'None' and stopped the case",
+        {_SP + "camunda.specs.event_definitions.MessageEventDefinition.throw": "194fd4c14abbcc00"},
+    ),
+    Patch(
+        "waited_event_definitions, gateway_target",
+        "a timer after an event-based gateway waits in the gateway's task: read from its events",
+        {
+            _SP + "bpmn.specs.mixins.events.intermediate_event.EventBasedGateway.connect": "2473f0f1aa0e5903",
+            _SP + "bpmn.specs.event_definitions.multiple.MultipleEventDefinition.has_fired": "735a9c586e81e112",
+        },
+    ),
+    Patch(
+        "take_uncaught_errors",
+        "an error nothing caught is an incident naming its code, not an event to send to another case",
+        {
+            _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
+            _SP + "bpmn.specs.event_definitions.item_aware_event.CodeEventDefinition.throw": "a2d6914fbc7c7b9c",
         },
     ),
     Patch(

@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer import DEFAULT_CONFIG, BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.event_definition import TimerConditionalEventDefinitionConverter
+from SpiffWorkflow.bpmn.specs.defaults import ParallelMultiInstanceTask, SequentialMultiInstanceTask
+from SpiffWorkflow.bpmn.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.serializer.config import CAMUNDA_CONFIG
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
@@ -36,6 +38,10 @@ def _make_serializer() -> BpmnWorkflowSerializer:
     for cls, converter in SPIFF_CONFIG.items():
         if cls not in config and cls.__module__.startswith("SpiffWorkflow.spiff."):
             config[cls] = spiff_typename(converter, cls)
+    # SpiffWorkflow's standard classes the Camunda configuration drops for its own (same names): a
+    # standard multi-instance (loopDataInputRef) and message definitions are stored as "Bpmn<name>"
+    for cls in (ParallelMultiInstanceTask, SequentialMultiInstanceTask, MessageEventDefinition):
+        config[cls] = spiff_typename(DEFAULT_CONFIG[cls], cls, prefix="Bpmn")
     config[BpmnWorkflow] = SpecAwareWorkflowConverter
     for cls in TIMER_DEFINITIONS:
         config[cls] = TimerConditionalEventDefinitionConverter

@@ -10,7 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .patches import TIMER_DEFINITIONS, HallCycle, HallDuration, HallTimeDate, start_cycle_branch
+from .patches import (
+    TIMER_DEFINITIONS,
+    HallCycle,
+    HallDuration,
+    HallTimeDate,
+    gateway_target,
+    start_cycle_branch,
+    waited_event_definitions,
+)
 
 __all__ = [
     "TIMER_DEFINITIONS",
@@ -20,6 +28,7 @@ __all__ = [
     "TimerInfo",
     "fire",
     "fire_start_event",
+    "event_definitions",
     "is_timer",
     "start_timers",
     "waiting_timer",
@@ -41,24 +50,38 @@ def is_timer(event_definition: Any) -> bool:
     return isinstance(event_definition, TIMER_DEFINITIONS)
 
 
+def event_definitions(event_definition: Any) -> list[Any]:
+    """The event definitions a task waits for: its own, or each of an event-based gateway's."""
+    return waited_event_definitions(event_definition)
+
+
+def _timer_of(task: Any) -> Any:
+    """The timer a task waits for (an event-based gateway's: the one after it), or None."""
+    for ed in event_definitions(getattr(task.task_spec, "event_definition", None)):
+        if is_timer(ed):
+            return ed
+    return None
+
+
 def _element(task: Any) -> str:
     return task.task_spec.bpmn_id or task.task_spec.name
 
 
 def waiting_timer(task: Any) -> TimerInfo | None:
     """The timer a waiting task is, or None when it is not one."""
-    ed = getattr(task.task_spec, "event_definition", None)
-    if isinstance(ed, (HallTimeDate, HallDuration)):
-        return TimerInfo(str(task.id), _element(task), ed.kind, task._get_internal_data("event_value"))
+    ed = _timer_of(task)
+    if ed is None:
+        return None
+    element = gateway_target(task.task_spec, ed) or _element(task)  # a gateway's: the catch event after it
     if isinstance(ed, HallCycle):
         value = task._get_internal_data("event_value") or {}
-        return TimerInfo(str(task.id), _element(task), "cycle", value.get("next"))
-    return None
+        return TimerInfo(str(task.id), element, "cycle", value.get("next"))
+    return TimerInfo(str(task.id), element, ed.kind, task._get_internal_data("event_value"))
 
 
 def fire(task: Any) -> None:
     """Mark a waiting timer task as due (the workflow's next timer refresh lets it go on)."""
-    if isinstance(task.task_spec.event_definition, HallCycle):
+    if isinstance(_timer_of(task), HallCycle):
         task._set_internal_data(cycle_fire=True)
     else:
         task._set_internal_data(event_fired=True)
