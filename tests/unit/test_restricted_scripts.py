@@ -60,7 +60,7 @@ def value(expression: str, data: dict | None = None, timeout: float | None = Non
         "getattr((), '_' + '_class__').__base__",
         "(lambda: 0).__globals__",
         "f = (x for x in []); f.gi_frame.f_globals",
-        "'{0.__class__}'.format(1)",
+        "'{{0.__class__}}'.format(1)",
         "vars()",
         "locals()",
     ],
