@@ -15,6 +15,8 @@ from typing import Any
 from .access import AccessPolicy, People, User
 from .clock import Clock
 from .errors import (
+    ConfigInvalid,
+    DataInvalid,
     DefinitionInvalid,
     FormInvalid,
     HallError,
@@ -52,7 +54,7 @@ class Engine:
         people: People | None = None,
         services: Mapping[str, Any] | None = None,
     ) -> None:
-        from . import scriptlib, timing
+        from . import restricted, scriptlib, timing
 
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
@@ -74,7 +76,13 @@ class Engine:
         handlers.update(services or {})
         # which variables name a case's customer and are searchable (hall.yaml `cases`; engine.search)
         self.fields = CaseFields.from_settings(self.settings)
-        self.runtime = Runtime(self.store, self.clock, self.deadlines, fns, Services(handlers), self.fields)
+        try:
+            script_timeout = restricted.timeout_of(self.settings)  # hall.yaml scripts: {timeout: 2 seconds}
+        except ValueError as exc:
+            raise ConfigInvalid(str(self.settings.get("_source", "configuration")), None, str(exc)) from None
+        self.runtime = Runtime(
+            self.store, self.clock, self.deadlines, fns, Services(handlers), self.fields, script_timeout
+        )
         self._schema_checked = False
 
     @property
@@ -85,6 +93,24 @@ class Engine:
     @people.setter
     def people(self, people: People) -> None:
         self.access = AccessPolicy(people)
+
+    def _check_data(self, data: Mapping[str, Any], source: str = "data") -> dict:
+        """Data entering a case (start, complete, message, retry): identifiers, storable, and no name
+        a script would see as part of its environment (engine.restricted)."""
+        return _check_data(data, self._check_names, source)
+
+    def _check_names(self, data: Mapping[str, Any], source: str = "data") -> None:
+        """DataInvalid naming the first variable that would shadow the scripts' environment."""
+        from . import restricted
+
+        name = restricted.shadowing(data, self.runtime.function_names)
+        if name is not None:
+            raise DataInvalid(
+                source,
+                f"variable {name!r} would shadow the scripts' environment (names starting with _, "
+                "__builtins__, globals, eval, open, the value types and script functions such as "
+                "next_number); rename it",
+            )
 
     def close(self) -> None:
         """Close the database connections."""
@@ -231,7 +257,7 @@ class Engine:
     ) -> dict:
         """Start the latest version of a process and run it until it waits for someone."""
         actor = self._actor(user, "start")
-        payload = _check_data(data or {})
+        payload = self._check_data(data or {})
         with self._tx() as tx:
             instance_id = self.runtime.start(tx, process, business_key, payload, user)
         return self._fresh_view(instance_id, actor)
@@ -402,7 +428,7 @@ class Engine:
         every element it has tasks at exists there; history kind `migrated`)."""
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "retry")
-        fixes = _check_data(data or {})
+        fixes = self._check_data(data or {})
 
         def act(step: Step) -> None:
             row = step.loaded.row
@@ -469,6 +495,8 @@ class Engine:
 
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "send a message to")
+        if isinstance(payload, Mapping):
+            self._check_names(payload, "message payload")
         with self._tx() as tx:
             if not self.runtime.deliver(tx, instance_id, name, payload, external_message(name, payload), user):
                 raise HallError(f"instance {instance_id} is not waiting for message {name!r}")
@@ -671,7 +699,7 @@ class Engine:
     def complete(self, task_id: int, data: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
         """Complete a ready task with data checked against its form; returns the instance view."""
         task_id = _int(task_id, "task")
-        payload = _check_data(data or {})
+        payload = self._check_data(data or {})
         with self._guard():
             actor = self._actor(user, "complete")
             with self._tx() as tx:
@@ -958,13 +986,16 @@ class Engine:
         return rows
 
 
-def _check_data(data: Mapping[str, Any]) -> dict:
-    """Instance data must be a mapping of identifiers to JSON-storable values."""
+def _check_data(data: Mapping[str, Any], check_names: Any = None, source: str = "data") -> dict:
+    """Instance data must be a mapping of identifiers to JSON-storable values, none of them shadowing
+    the scripts' environment (`check_names` raises DataInvalid naming the variable)."""
     if not isinstance(data, Mapping):
         raise FormInvalid("data", {"-": "data must be a mapping of names to values"})
     bad = {k: "not a valid variable name" for k in data if not isinstance(k, str) or not k.isidentifier()}
     if bad:
         raise FormInvalid("data", bad)
+    if check_names is not None:
+        check_names(data, source)
     try:
         dumps(dict(data))
     except TypeError as exc:

@@ -434,6 +434,13 @@ def _check_services(values: Any) -> None:
             raise ValueError(problem)
 
 
+def _check_scripts(settings: dict[str, Any]) -> None:
+    """scripts: {timeout: 2 seconds}: how long one script, condition or expression may run."""
+    from .restricted import timeout_of
+
+    timeout_of(settings)
+
+
 ENGINE = Schema(
     (
         Section("database"),
@@ -446,6 +453,7 @@ ENGINE = Schema(
         Section("confidential"),
         Section("first_receiver"),
         Section("services", (lambda st: _check_services(st["services"]),)),
+        Section("scripts", (_check_scripts,)),
     )
 )
 SECTIONS = ENGINE.names  # the engine's own sections

@@ -163,8 +163,8 @@ class Checker:
     def _check_document(self, path: str, root: etree._Element, decisions: set, processes: set) -> list[Finding]:
         out: list[Finding] = []
 
-        def add(el: etree._Element, msg: str, at: etree._Element | None = None) -> None:
-            line = (at if at is not None else el).sourceline or 1
+        def add(el: etree._Element, msg: str, at: etree._Element | None = None, offset: int = 0) -> None:
+            line = ((at if at is not None else el).sourceline or 1) + offset
             out.append(Finding(path, line, el.get("id") or etree.QName(el).localname, msg))
 
         ids: dict[str, etree._Element] = {}
@@ -207,7 +207,7 @@ class Checker:
             outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
             cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             if cond is not None and (cond.text or "").strip():
-                _compile(cond.text.strip(), "eval", flow, "condition", add)
+                _compile(cond.text, "eval", flow, "condition", add, at=cond)
         for ref in process.xpath(".//bpmn:flowNodeRef", namespaces=NS):
             if (ref.text or "").strip() not in ids:
                 add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}", at=ref)
@@ -243,7 +243,7 @@ class Checker:
             if not (text or "").strip():
                 add(script_task, "script task has no script")
             else:
-                _compile(text, "exec", script_task, "script", add)
+                _compile(text, "exec", script_task, "script", add, at=script_task.find(f"{{{BPMN_NS}}}script"))
         for ev in process.xpath(".//bpmn:messageEventDefinition[@camunda:expression]", namespaces=NS):
             _compile(ev.get(f"{{{CAMUNDA_NS}}}expression"), "eval", ev.getparent(), "message payload", add)
         for loop in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NS):
@@ -385,12 +385,23 @@ def _check_multi_instance(loop: etree._Element, add: Callable) -> None:
 def _compile(
     source: str, mode: str, el: etree._Element, what: str, add: Callable, at: etree._Element | None = None
 ) -> None:
+    """A finding if the text does not compile, and one at its line of the file for each construct the
+    scripts' restricted environment refuses (`script uses import`, issue 15)."""
+    from . import restricted
+
+    text = source.strip() if mode == "eval" else source
     try:
-        compile(source, el.get("id") or what, mode)
+        compile(text, el.get("id") or what, mode)
     except SyntaxError as exc:
         add(el, f"{what} does not compile: {exc.msg} (line {exc.lineno} of the {what})", at=at)
+        return
     except ValueError as exc:
         add(el, f"{what} does not compile: {exc}", at=at)
+        return
+    # the text's first line is on the line of its element (its start tag), when it begins there
+    lead = source[: len(source) - len(source.lstrip())].count("\n") if mode == "eval" else 0
+    for line, problem in restricted.problems(text, mode):
+        add(el, f"{what} {problem}", at=at, offset=line - 1 + lead if at is not None else 0)
 
 
 def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Finding:

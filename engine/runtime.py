@@ -109,9 +109,11 @@ class Runtime:
         functions: Mapping[str, Callable[..., Any]] | None = None,
         services: Any = None,
         fields: CaseFields | None = None,
+        script_timeout: float | None = None,
     ) -> None:
         self.store = store
         self.fields = fields or CaseFields()  # the searchable variables (hall.yaml `cases`)
+        self.script_timeout = script_timeout  # seconds a script may run (None: the default, 2 s)
         self.clock = clock
         self.deadlines = deadlines
         self._definitions: dict[int, spiff.CompiledProcess] = {}
@@ -124,12 +126,19 @@ class Runtime:
         self.last_bytes_written = 0
 
     @property
+    def function_names(self) -> frozenset[str]:
+        """The names of the functions scripts may call (a variable may not take one)."""
+        return frozenset(self._functions)
+
+    @property
     def script_engine(self) -> spiff.HallScriptEngine:
         """Built on first use: commands that only read (`hall tasks`) never import SpiffWorkflow."""
         if self._script_engine is None:
             from . import spiff
 
-            engine = spiff.HallScriptEngine(self._functions, self._resolve_timer, self._resolve_cycle, self._services)
+            engine = spiff.HallScriptEngine(
+                self._functions, self._resolve_timer, self._resolve_cycle, self._services, self.script_timeout
+            )
             run_script = engine.execute
 
             def execute(task: Any, script: str, external_context: Any = None) -> Any:

@@ -370,6 +370,10 @@ def describe_error(exc: BaseException) -> str:
         if str(exc)
         else type(exc).__name__
     )
+    cause = exc.__cause__ or exc.__context__
+    if inner is None and cause is not None and base.startswith("Error evaluating expression"):
+        # SpiffWorkflow's wrapper of a failing condition keeps the error only as the context
+        base = f"{base.rstrip('. ')}: {type(cause).__name__}: {cause}"
     line_no = getattr(exc, "line_number", None)
     line = getattr(exc, "error_line", "")
     if line_no:

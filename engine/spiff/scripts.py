@@ -1,5 +1,5 @@
-"""The script engine instances run with: Python on the case's variables, the engine's functions,
-service calls to configured handlers, and timers resolved by the engine."""
+"""The script engine instances run with: restricted Python on the case's variables (``restricted``),
+the engine's functions, service calls to configured handlers, and timers resolved by the engine."""
 
 from __future__ import annotations
 
@@ -8,8 +8,44 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 
+from .. import restricted
 from ..services import Services
 from .data import copy_data
+
+
+class RestrictedEnvironment(TaskDataEnvironment):
+    """SpiffWorkflow's task-data environment, every script and expression it evaluates (scripts,
+    pre/post scripts, conditions, message payloads, DMN entries, multi-instance expressions) run by
+    ``restricted``: compiled with RestrictedPython, guarded, within the time limit. The supported
+    extension point (``evaluate``/``execute``), not a patch of SpiffWorkflow's internals."""
+
+    def __init__(self, functions: Mapping[str, Callable], timeout: float = restricted.DEFAULT_TIMEOUT) -> None:
+        super().__init__(dict(functions))
+        self.timeout = timeout
+
+    def evaluate(self, expression: str, context: dict, external_context: Mapping[str, Any] | None = None) -> Any:
+        """The expression's value on the task's data (and data objects), restricted."""
+        scope = {**external_context, **context} if external_context else context
+        return restricted.evaluate(expression, scope, self.globals, self.timeout)
+
+    def execute(self, script: str, context: dict, external_context: Mapping[str, Any] | None = None) -> bool:
+        """Run the script on the task's data, restricted; the environment's names and any function
+        the script defined are taken out of the data again (as SpiffWorkflow's environment does)."""
+        self.check_for_overwrite(context, external_context or {})
+        if external_context:
+            context.update(external_context)
+        try:
+            restricted.execute(script, context, self.globals, self.timeout)
+        finally:
+            for name in list(context):
+                if (
+                    name in restricted.ENVIRONMENT
+                    or name in self.globals
+                    or callable(context[name])
+                    or (external_context and name in external_context)
+                ):
+                    context.pop(name)
+        return True
 
 
 class HallScriptEngine(PythonScriptEngine):
@@ -21,8 +57,9 @@ class HallScriptEngine(PythonScriptEngine):
         resolve_timer: Callable,
         resolve_cycle: Callable,
         services: Services | None = None,
+        timeout: float | None = None,
     ) -> None:
-        super().__init__(environment=TaskDataEnvironment(dict(functions)))
+        super().__init__(environment=RestrictedEnvironment(functions, timeout or restricted.DEFAULT_TIMEOUT))
         self._resolve_timer = resolve_timer
         self._resolve_cycle = resolve_cycle
         self._services = services or Services()
