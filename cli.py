@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import update_wrapper
 from typing import Any
 
@@ -66,6 +66,10 @@ def parse_now(text: str) -> datetime:
         ) from None
     if value.tzinfo is None:
         raise click.BadParameter(f"{text!r} has no UTC offset (write e.g. 2026-09-30T16:00+08:00)", param_hint="--now")
+    try:
+        value.astimezone(UTC)  # every time is stored in UTC: one that has none there is refused here
+    except OverflowError:
+        raise click.BadParameter(f"{text!r} lies outside the years 1 to 9999 in UTC", param_hint="--now") from None
     return value
 
 

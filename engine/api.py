@@ -865,6 +865,10 @@ class Engine:
 
         if not 1 <= month <= 12:
             raise HallError(f"month {month} is not between 1 and 12 (write e.g. 2026-10)")
+        if not 1 <= year <= LAST_CALENDAR_YEAR:  # a month's view reads into the next month's first day
+            raise HallError(
+                f"year {year} is outside the calendar (years 1 to {LAST_CALENDAR_YEAR}; write e.g. 2026-10)"
+            )
         cal = self.deadlines.calendar
         cfg = cal.config
         configured = sorted(cfg.official)
@@ -1014,12 +1018,14 @@ class Page(list):
 
 
 def _limit(limit: Any) -> int:
+    """A list's limit: at least 1; one above any number of rows the database can hold means all of them."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise HallError(f"limit must be a whole number of at least 1, not {limit!r}")
-    return limit
+    return min(limit, MAX_ID)
 
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL): a larger number names nothing
+LAST_CALENDAR_YEAR = 9998  # datetime's last year is 9999, and a month's view reads the next month's first day
 
 
 def _int(value: Any, what: str) -> int:
