@@ -54,7 +54,7 @@ class Engine:
         people: People | None = None,
         services: Mapping[str, Any] | None = None,
     ) -> None:
-        from . import scriptconfig, scriptlib, timing
+        from . import restricted, scriptlib, timing
 
         self.clock = clock or Clock()
         self.settings = dict(settings or {})
@@ -77,7 +77,7 @@ class Engine:
         # which variables name a case's customer and are searchable (hall.yaml `cases`; engine.search)
         self.fields = CaseFields.from_settings(self.settings)
         try:
-            script_timeout = scriptconfig.timeout_of(self.settings)  # hall.yaml scripts: {timeout: 2 seconds}
+            script_timeout = restricted.timeout_of(self.settings)  # hall.yaml scripts: {timeout: 2 seconds}
         except ValueError as exc:
             raise ConfigInvalid(str(self.settings.get("_source", "configuration")), None, str(exc)) from None
         self.runtime = Runtime(

@@ -436,7 +436,7 @@ def _check_services(values: Any) -> None:
 
 def _check_scripts(settings: dict[str, Any]) -> None:
     """scripts: {timeout: 2 seconds}: how long one script, condition or expression may run."""
-    from .scriptconfig import timeout_of
+    from .restricted import timeout_of
 
     timeout_of(settings)
 

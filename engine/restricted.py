@@ -38,10 +38,7 @@ from RestrictedPython.Guards import (
 )
 from RestrictedPython.PrintCollector import PrintCollector
 
-# the configured limit lives apart (no RestrictedPython on a command that runs no script); named here too
-from .scriptconfig import DEFAULT_TIMEOUT as DEFAULT_TIMEOUT
-from .scriptconfig import timeout_of as timeout_of
-
+DEFAULT_TIMEOUT = 2.0  # seconds a script, condition or expression may run (hall.yaml scripts.timeout)
 RANGE_LIMIT = 1_000_000  # the most numbers one range() may hold
 
 # Builtins a script must never reach; named in `hall validate` findings and refused at compile time.
@@ -327,3 +324,30 @@ def execute(script: str, data: dict[str, Any], functions: Mapping[str, Any], lim
     exec(code, data)  # noqa: S102 - restricted code
     if clock.expired:
         raise ScriptTimeout(f"script ran longer than {limit:g} s (the limit, hall.yaml scripts.timeout)")
+
+
+def parse_timeout(value: Any) -> float:
+    """hall.yaml's scripts.timeout: seconds as a number or text (`2`, `2.5 seconds`, `500 ms`)."""
+    if isinstance(value, bool):
+        raise ValueError("scripts.timeout: must be a duration like `2 seconds`")
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|second|seconds)?\s*", str(value))
+        if not match:
+            raise ValueError(f"scripts.timeout: {value!r} is not a duration like `2 seconds` or `500 ms`")
+        seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"scripts.timeout: {value!r} must be more than 0 and at most an hour")
+    return seconds
+
+
+def timeout_of(settings: Mapping[str, Any]) -> float:
+    """The time limit configured in settings (hall.yaml `scripts: {timeout: 2 seconds}`), else the default."""
+    section = settings.get("scripts") or {}
+    if not isinstance(section, Mapping):
+        raise ValueError("scripts: must be a mapping like {timeout: 2 seconds}")
+    for key in section:
+        if key != "timeout":
+            raise ValueError(f"scripts.{key}: unknown key (known: timeout)")
+    return parse_timeout(section["timeout"]) if "timeout" in section else DEFAULT_TIMEOUT

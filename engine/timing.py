@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from . import scriptconfig
+from . import restricted
 from .runtime import DeadlineResolver
 
 
@@ -18,7 +18,7 @@ class CalendarDeadlines(DeadlineResolver):
     """Resolves deadline texts (see docs/deadlines.md) on one business calendar; an expression
     (`=联系截止时间`) is evaluated in the scripts' restricted environment, within their time limit."""
 
-    def __init__(self, calendar: Any, timeout: float = scriptconfig.DEFAULT_TIMEOUT) -> None:
+    def __init__(self, calendar: Any, timeout: float = restricted.DEFAULT_TIMEOUT) -> None:
         self.calendar = calendar
         self.timeout = timeout
 
@@ -29,7 +29,7 @@ class CalendarDeadlines(DeadlineResolver):
 
         try:
             config = CalendarConfig.from_dict(dict(settings.get("calendar") or {}))
-            timeout = scriptconfig.timeout_of(settings)
+            timeout = restricted.timeout_of(settings)
         except (TypeError, ValueError) as exc:
             raise ConfigInvalid(str(settings.get("_source", "configuration")), None, str(exc)) from None
         return cls(BusinessCalendar(config), timeout)
@@ -37,7 +37,7 @@ class CalendarDeadlines(DeadlineResolver):
     def problem(self, text: str, element: str = "dueDate") -> str | None:
         """Why a deadline text is invalid where it is written (timeDate, timeDuration, timeCycle,
         dueDate), or None; expressions are only compiled here."""
-        from . import deadlines, restricted  # RestrictedPython only when a deadline is checked
+        from . import deadlines
         from .errors import DeadlineInvalid
 
         if deadlines.is_expression(text):
@@ -52,7 +52,7 @@ class CalendarDeadlines(DeadlineResolver):
     def _deadline(self, text: str, data: Mapping[str, Any]) -> tuple[Any, datetime | None]:
         """The parsed deadline, and the moment to count it from when it is not "now": a value
         deadline() noted as provisional is counted again from its recipe (R-T2)."""
-        from . import deadlines, restricted  # RestrictedPython only when a deadline is computed
+        from . import deadlines
 
         if deadlines.is_expression(text):
             value = restricted.evaluate(text.strip()[1:], data, {}, self.timeout)
