@@ -213,8 +213,8 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
                     bad(line, f"{where}: must be a mapping like {{id: 小王, name: 王晓, roles: [前台接待]}}")
                     continue
                 for key in spec:
-                    if key not in ("id", "name", "roles"):
-                        bad(_line(spec, key), f"{where}: unknown key {key!r} (known: id, name, roles)")
+                    if key not in ("id", "name", "roles", "organisation"):
+                        bad(_line(spec, key), f"{where}: unknown key {key!r} (known: id, name, roles, organisation)")
                 uid = spec.get("id")
                 if uid is None or isinstance(uid, (bool, dict, list)) or not str(uid).strip():
                     bad(line, f"{where}.id: every user needs an id (what --user gives)")
@@ -225,6 +225,8 @@ def check_people(data: Any, path: str) -> list[ConfigInvalid]:
                     seen.setdefault(uid, i)
                 if "name" in spec and not isinstance(spec["name"], (str, int)):
                     bad(_line(spec, "name"), f"{where}.name: must be text")
+                if "organisation" in spec and not isinstance(spec["organisation"], str):
+                    bad(_line(spec, "organisation"), f"{where}.organisation: must be text (the agency or department)")
                 r = spec.get("roles")
                 if not _names(r) or not r:
                     bad(

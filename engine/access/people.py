@@ -44,11 +44,13 @@ class Role:
 
 @dataclass(frozen=True)
 class User:
-    """A configured user: who acts (`--user`), by id, with a display name and roles."""
+    """A configured user: who acts (`--user`), by id, with a display name, roles and the
+    organisation (agency, department) they work for, if any."""
 
     id: str
     name: str
     roles: tuple[str, ...]
+    organisation: str | None = None
 
 
 @dataclass
@@ -80,7 +82,13 @@ class People:
         users = {}
         for spec in config.get("users") or ():
             uid = str(spec["id"])
-            users[uid] = User(uid, str(spec.get("name") or uid), tuple(str(r) for r in spec.get("roles") or ()))
+            org = spec.get("organisation")
+            users[uid] = User(
+                uid,
+                str(spec.get("name") or uid),
+                tuple(str(r) for r in spec.get("roles") or ()),
+                str(org) if org else None,
+            )
         return cls(
             users=users,
             roles=roles,

@@ -36,7 +36,7 @@ def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> Non
     assert lines == [
         f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy)",
         f"{bad}:13: users[5].roles: unknown role '前台' (known: admin, clerk, manager, supervisor)",
-        f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles)",
+        f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles, organisation)",
         f"{bad}:14: users[6].id: duplicate user 'ann' (also users[0])",
         f"{bad}:15: users[7].roles: must be a non-empty list of roles",
         f"{bad}:16: confidential.variables: must be a list of variable names",
