@@ -745,12 +745,40 @@ def _template_error_line(error: BaseException) -> int | None:
 
 _env: list[Any] = []
 
+# A block tag ending a line of text, e.g. ``类型：{{ x }}{% endif %}``: the newline after it is text.
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+_TRAILING_BLOCK = re.compile(r"(?<![-+])%\}([ \t]*)$")
+
+
+def keep_text_newlines(source: str) -> str:
+    """Mark the newline after a block tag that ends a line of text as kept (``+%}``).
+
+    ``trim_blocks`` drops the newline after every block tag, which is right for a line holding
+    only tags (``{% for ... %}``) but joins a line of text ending in ``{% endif %}`` onto the next
+    one. Line numbers are unchanged, so template errors still point at the file's line.
+
+    >>> keep_text_newlines("类型：{{ t }}{% endif %}\n{% for x in y %}\n")
+    '类型：{{ t }}{% endif +%}\n{% for x in y %}\n'
+    """
+    lines = source.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        if _TRAILING_BLOCK.search(line) and _TAG.sub("", line).strip():
+            lines[i] = _TRAILING_BLOCK.sub(r"+%}\1", line)
+    return "\n".join(lines)
+
 
 def _environment() -> Any:
     """The shared Jinja2 environment (sandboxed, forgiving about missing values); built once."""
     if not _env:
         from jinja2 import ChainableUndefined
+        from jinja2.ext import Extension
         from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        class TextNewlines(Extension):
+            """Keeps the newline that ends a line of text, even after a block tag."""
+
+            def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+                return keep_text_newlines(source)
 
         class DashUndefined(ChainableUndefined):
             """A missing variable renders as "—", is false, empty when looped over."""
@@ -777,6 +805,7 @@ def _environment() -> Any:
                 keep_trailing_newline=False,
                 trim_blocks=True,
                 lstrip_blocks=True,
+                extensions=[TextNewlines],
             )
         )
     return _env[0]
