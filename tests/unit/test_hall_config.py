@@ -61,6 +61,7 @@ def test_the_halls_schema_lists_its_sections_where_they_always_were() -> None:
         "kpi",
         "reports",
         "retention",
+        "topics",  # issue 14: R-C2's topics, R-K2's hot issues
         "services",
         "scripts",  # the scripts' time limit (issue 15)
     )
