@@ -94,6 +94,8 @@ def test_r_s1_a_rebooked_call_waits_for_the_agreed_time(hall: Hall) -> None:
     assert hall.names(case) == ["callback"]
     hall.fire("2026-12-03T15:01")  # the callback was due the next working day, not overdue yet
     assert hall.names(case) == ["callback"]
+    text = hall.eng.render_task(roster(hall)["tasks"][0]["id"])  # the day's roster at 15:00
+    assert "甲科技有限公司" in text and "已改约：2026-12-03 10:30" in text
 
 
 def test_r_s1_a_rebooking_needs_the_agreed_time(hall: Hall) -> None:
