@@ -872,7 +872,7 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
 
 
 @main.command("report")
-@click.argument("kind", type=click.Choice(["daily", "monthly", "quarterly", "half-year", "yearly", "due"]))
+@click.argument("kind", type=click.Choice(["daily", "weekly", "monthly", "quarterly", "half-year", "yearly", "due"]))
 @click.option(
     "--date", "day", metavar="DATE", help="The day the report is made (default today): it covers the period before it."
 )
@@ -880,7 +880,7 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
 @json_option
 @command
 def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as_json: bool) -> None:
-    """Write the daily/monthly/quarterly/half-year/yearly report (R-K3), or list the reports `due`."""
+    """Write the daily/weekly/monthly/quarterly/half-year/yearly report (R-K3, R-K2), or list the reports `due`."""
     from .servicehall import kpi, reports
 
     eng = ctx.engine

@@ -160,7 +160,7 @@ class Engine:
         if self._forms is None and self.forms_dir is not None:
             from .forms import FormLibrary
 
-            self._forms = FormLibrary(self.forms_dir)
+            self._forms = FormLibrary(self.forms_dir, lists=self.settings)
         return self._forms
 
     def form(self, name: str | None) -> Any:

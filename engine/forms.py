@@ -68,6 +68,7 @@ FIELD_KEYS = (
     "max",
     "pattern",
     "choices",
+    "choices_from",
     "help",
 )
 FORM_KEYS = ("title", "template", "fields")
@@ -127,6 +128,8 @@ class Field:
     required_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     # not earlier (not smaller) than the answer of this other field of the form, e.g. an end date
     after: str | None = None
+    # the configuration list whose entries replace ``choices`` when it is set (``choices_from: topics``)
+    choices_from: str | None = None
 
     def __post_init__(self) -> None:
         if not self.label:
@@ -577,6 +580,18 @@ class Form:
     template_line: int = 1
     _compiled: list[Any] = dc_field(default_factory=list, init=False, repr=False, compare=False)
 
+    def configured(self, lists: Mapping[str, Any]) -> Form:
+        """This form with the choices of each ``choices_from`` field taken from ``lists`` (the
+        configuration: a list of names, or a mapping whose keys are the names); the file's own
+        ``choices`` stay where the configuration has no such list."""
+        fields = []
+        for f in self.fields:
+            names = _names_of(lists.get(f.choices_from)) if f.choices_from else ()
+            fields.append(replace(f, choices=names) if names else f)
+        if tuple(fields) == self.fields:
+            return self
+        return replace(self, fields=tuple(fields))
+
     def field(self, name: str) -> Field:
         """The field called ``name`` (``KeyError`` if the form has none)."""
         for f in self.fields:
@@ -732,6 +747,15 @@ class Form:
 PROVISIONAL_MARK = "（暂定）"
 
 
+def _names_of(value: Any) -> tuple[str, ...]:
+    """The entries of a configured list (or the keys of a mapping), as choices."""
+    if isinstance(value, Mapping):
+        value = list(value)
+    if not isinstance(value, (list, tuple)):
+        return ()
+    return tuple(dict.fromkeys(str(v).strip() for v in value if v is not None and str(v).strip()))
+
+
 def _template_error_line(error: BaseException) -> int | None:
     """The template line a Jinja runtime error happened on (Jinja rewrites tracebacks)."""
     import traceback
@@ -745,12 +769,40 @@ def _template_error_line(error: BaseException) -> int | None:
 
 _env: list[Any] = []
 
+# A block tag ending a line of text, e.g. ``类型：{{ x }}{% endif %}``: the newline after it is text.
+_TAG = re.compile(r"\{%.*?%\}|\{#.*?#\}")
+_TRAILING_BLOCK = re.compile(r"(?<![-+])%\}([ \t]*)$")
+
+
+def keep_text_newlines(source: str) -> str:
+    """Mark the newline after a block tag that ends a line of text as kept (``+%}``).
+
+    ``trim_blocks`` drops the newline after every block tag, which is right for a line holding
+    only tags (``{% for ... %}``) but joins a line of text ending in ``{% endif %}`` onto the next
+    one. Line numbers are unchanged, so template errors still point at the file's line.
+
+    >>> keep_text_newlines("类型：{{ t }}{% endif %}\n{% for x in y %}\n")
+    '类型：{{ t }}{% endif +%}\n{% for x in y %}\n'
+    """
+    lines = source.split("\n")
+    for i, line in enumerate(lines[:-1]):
+        if _TRAILING_BLOCK.search(line) and _TAG.sub("", line).strip():
+            lines[i] = _TRAILING_BLOCK.sub(r"+%}\1", line)
+    return "\n".join(lines)
+
 
 def _environment() -> Any:
     """The shared Jinja2 environment (sandboxed, forgiving about missing values); built once."""
     if not _env:
         from jinja2 import ChainableUndefined
+        from jinja2.ext import Extension
         from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+        class TextNewlines(Extension):
+            """Keeps the newline that ends a line of text, even after a block tag."""
+
+            def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
+                return keep_text_newlines(source)
 
         class DashUndefined(ChainableUndefined):
             """A missing variable renders as "—", is false, empty when looped over."""
@@ -777,6 +829,7 @@ def _environment() -> Any:
                 keep_trailing_newline=False,
                 trim_blocks=True,
                 lstrip_blocks=True,
+                extensions=[TextNewlines],
             )
         )
     return _env[0]
@@ -903,6 +956,20 @@ def _parse(path: Path, with_template: bool = False) -> tuple[Form | None, list[t
         built = _parse_field(raw, line, problems)
         if built is None:
             continue
+        source = _plain(raw.get("choices_from"))
+        if source is not None:
+            if built.type not in CHOICE_TYPES:
+                problems.add(
+                    _value_line(raw, "choices_from", line),
+                    f"field {built.name}: choices_from only applies to choice and multi-choice fields",
+                )
+            elif not isinstance(source, str) or not source.isidentifier():
+                problems.add(
+                    _value_line(raw, "choices_from", line),
+                    f"field {built.name}: choices_from names a list of the configuration, e.g. `choices_from: topics`",
+                )
+            else:
+                built = replace(built, choices_from=source)
         if built.name in names:
             problems.add(line, f"field {built.name!r} is declared twice (first on line {names[built.name]})")
             continue
@@ -1236,8 +1303,9 @@ class FormLibrary:
 
     SUFFIXES = (".yaml", ".yml")
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, lists: Mapping[str, Any] | None = None) -> None:
         self.folder = Path(folder)
+        self.lists = dict(lists or {})  # the configuration's lists that ``choices_from`` fields name
         self._cache: dict[Path, tuple[tuple[int, int], Form]] = {}
 
     def _path(self, name: str) -> Path | None:
@@ -1267,7 +1335,7 @@ class FormLibrary:
         cached = self._cache.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        form = load_form(path)
+        form = load_form(path).configured(self.lists)
         self._cache[path] = (stamp, form)
         return form
 

@@ -1,5 +1,5 @@
 """The service hall's sections of `hall.yaml` on top of the engine's: `kpi` (R-K1), `reports` (R-K3),
-`retention` (R-C9, R-F2) and the meaning of some `settings` (deadlines named …时限, R-S2's score rule).
+`retention` (R-C9, R-F2), `topics` (R-C2, R-K2) and the meaning of some `settings` (deadlines named …时限, R-S2's score rule).
 
 The engine checks only its own sections (hall.engine.config.ENGINE); the hall's commands read the
 file with `HALL`, the engine's schema extended with these, so `hall config check` and every command
@@ -65,6 +65,12 @@ def _retention(settings: dict[str, Any]) -> object:
     return policy(settings)
 
 
+def _topics(settings: dict[str, Any]) -> None:
+    from .topics import check_topics
+
+    check_topics(settings)
+
+
 def _cases(settings: dict[str, Any]) -> None:
     from ..engine.search import check_cases
 
@@ -80,6 +86,7 @@ HALL: Schema = ENGINE.extended(
     Section("kpi", (_kpi,), split=("complaint",)),
     Section("reports", (_reports,), split=("names", "look_back", "process_names")),
     Section("retention", (_retention,), split=("processes",)),
+    Section("topics", (_topics,)),
     before="services",
 )
 

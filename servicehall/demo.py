@@ -39,6 +39,7 @@ STAFF = {  # role -> the person on duty
     "部门负责人": "吴部长",
     "监察部门": "郑监察",
     "公司领导": "钱总",
+    "营业大厅": "小王",
 }
 
 
@@ -96,6 +97,26 @@ class Day:
             due = roster["variables"].get("今日回访") or []
             names = "、".join(c.get("咨询企业") or "?" for c in due) or "今日无到期需回访的合同"
             self.work(roster, "daily_callbacks", 回访安排=f"{len(due)} 份：{names}，由小赵当日15:00起逐一回访")
+        for task in self.eng.tasks(process="suggestion_round"):  # R-C11: the box at 08:50, the book at closing
+            round_ = self.eng.show(task["instance"])
+            if task["name"] == "open_box":
+                self.work(
+                    round_,
+                    "open_box",
+                    开启时间=self.clock.now().astimezone(TZ).strftime("%Y-%m-%dT%H:%M"),
+                    开启人="小王",
+                    箱内件数=0,
+                    有待登记=False,
+                )
+            elif task["name"] == "read_book":
+                self.work(
+                    round_,
+                    "read_book",
+                    查阅时间=self.clock.now().astimezone(TZ).strftime("%Y-%m-%dT%H:%M"),
+                    查阅人="小王",
+                    新增条数=0,
+                    有待登记=False,
+                )
 
     def now(self) -> str:
         return self.clock.now().astimezone(TZ).strftime("%a %H:%M")
@@ -423,8 +444,7 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
         complaint,
         "classify",
         类型="投诉",
-        专题="服务质量",
-        服务质量细项="效率",
+        专题="服务效率",
         是否重大投诉=False,
         涉及工作人员违纪=False,
         责任单位="合肥某咨询服务公司",

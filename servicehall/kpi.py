@@ -1,4 +1,4 @@
-"""Indicators from the history table (R-K1, R-K2, R-C2, R-C3, R-S2): `hall kpi`.
+"""Indicators from the history table (R-K1, R-K2, R-C2, R-C3, R-S2, R-S5): `hall kpi`.
 
 Generic: which process, which tasks and which variables stand for "the complaint", "its limit",
 "resolved", "revisited", "satisfied" comes from the `kpi:` section of hall.yaml; the defaults match
@@ -45,6 +45,16 @@ DEFAULTS: dict[str, Any] = {
         "agency_task": "sign_agreement",
         "agency_field": "服务机构",
     },
+    "ratings": {  # R-S5 一事一评: the customer's rating of one transaction
+        "field": "办理评分",
+        # process -> rating task -> the tasks whose staff member it rates: the one of them completed
+        # last before the rating is the transaction; its actor served, its role is the window
+        "tasks": {
+            "filing": {"rate_visit": ["record_consult", "refuse_notice"], "rate_filing": ["review"]},
+            "complaint": {"rate": ["revisit", "reply_nonvalid"]},
+        },
+        "low": 6,  # a rating below this is counted as low (一般 is 6, R-S2)
+    },
     "lookback_days": 120,  # how far before the period a complaint's limit task may lie
     "percentile": 90,
 }
@@ -61,6 +71,7 @@ UNCLASSIFIED = "未分类"
 class KpiConfig:
     complaint: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["complaint"]))
     callbacks: dict[str, Any] = field(default_factory=lambda: dict(DEFAULTS["callbacks"]))
+    ratings: dict[str, Any] = field(default_factory=lambda: copy.deepcopy(DEFAULTS["ratings"]))
     lookback_days: int = DEFAULTS["lookback_days"]
     percentile: int = DEFAULTS["percentile"]
 
@@ -105,12 +116,33 @@ class KpiConfig:
             )  # a bad one: config check says so
         if cb["weights"] is not None and not _weights(cb["weights"], cb["scores"]):
             raise ConfigInvalid(source, None, "kpi.callbacks.weights: one weight >= 0 per score, not all 0")
+        _check_ratings(merged["ratings"], source)
         lookback, pct = merged["lookback_days"], merged["percentile"]
         if not _whole(lookback) or lookback < 0:
             raise ConfigInvalid(source, None, "kpi.lookback_days: must be a whole number of days >= 0")
         if not _whole(pct) or not 1 <= pct <= 100:
             raise ConfigInvalid(source, None, "kpi.percentile: must be a whole number from 1 to 100")
-        return cls(merged["complaint"], cb, lookback, pct)
+        return cls(merged["complaint"], cb, merged["ratings"], lookback, pct)
+
+
+def _check_ratings(r: Mapping[str, Any], source: str) -> None:
+    """kpi.ratings: a field name, {process: {rating task: [served tasks]}}, a low mark from 0 to 10."""
+    if not isinstance(r["field"], str) or not r["field"].strip():
+        raise ConfigInvalid(source, None, "kpi.ratings.field: must be a name (text)")
+    low = r["low"]
+    if isinstance(low, bool) or not isinstance(low, (int, float)) or not 0 <= low <= 10:
+        raise ConfigInvalid(source, None, "kpi.ratings.low: must be a score from 0 to 10")
+    tasks = r["tasks"]
+    if not isinstance(tasks, Mapping):
+        raise ConfigInvalid(source, None, "kpi.ratings.tasks: must map a process to {rating task: [served tasks]}")
+    for process, rating in tasks.items():
+        if not isinstance(rating, Mapping) or not rating:
+            raise ConfigInvalid(source, None, f"kpi.ratings.tasks.{process}: must map a rating task to [served tasks]")
+        for task, served in rating.items():
+            if not isinstance(served, list) or not served or not all(isinstance(t, str) and t for t in served):
+                raise ConfigInvalid(
+                    source, None, f"kpi.ratings.tasks.{process}.{task}: must be a list of the tasks it rates"
+                )
 
 
 def _weights(w: Any, scores: list[Any]) -> bool:
@@ -218,9 +250,73 @@ def collect(engine: Any, cfg: KpiConfig, start: datetime, end: datetime, now: da
         raw["callbacks"] = ks.events(cb["process"], "task_completed", [cb["task"]], start, asof)
         ids = sorted({r[0] for r in raw["callbacks"]})
         raw["agreements"] = ks.events_of(cb["process"], "task_completed", [cb["agency_task"]], ids, asof)
+        raw["ratings"] = _collect_ratings(ks, cfg.ratings, start, asof)
         raw["workload"] = ks.workload(start, asof)
         raw["overdue"] = ks.overdue_tasks(now)
     return raw
+
+
+def _collect_ratings(ks: Any, r: Mapping[str, Any], start: datetime, asof: datetime) -> list[dict[str, Any]]:
+    """Every rating (R-S5) completed in [start, asof) with the transaction it rates: the served task
+    completed last before it (its actor) and that task's role when it was created (the window)."""
+    out: list[dict[str, Any]] = []
+    for process, rating in r["tasks"].items():
+        rated = ks.events(process, "task_completed", list(rating), start, asof, fields=[f"data.{r['field']}"])
+        if not rated:
+            continue
+        ids = sorted({row[0] for row in rated})
+        served = sorted({t for tasks in rating.values() for t in tasks})
+        done = ks.events_of(process, "task_completed", served, ids, asof)
+        created = ks.events_of(process, "task_created", served, ids, asof)
+        for i, at, _actor, element, detail in rated:
+            value = ((detail or {}).get("data") or {}).get(r["field"])
+            before = [row for row in done if row[0] == i and row[3] in rating[element] and row[1] <= at]
+            staff, window = None, None
+            if before:
+                _i, when, staff, task, _d = before[-1]
+                roles = [row for row in created if row[0] == i and row[3] == task and row[1] <= when]
+                window = ((roles[-1][4] or {}).get("role") if roles else None) or None
+            out.append({"process": process, "score": _score(value), "staff": staff, "window": window})
+    return out
+
+
+def _score(value: Any) -> float | None:
+    try:
+        return None if value is None or str(value).strip() == "" else float(value)
+    except ValueError:
+        return None
+
+
+def _rating_groups(ratings: list[dict[str, Any]], key: str, low: float) -> list[dict[str, Any]]:
+    """Ratings grouped by window, or by (staff member, window), most rated first."""
+    groups: dict[tuple[str, ...], list[float]] = defaultdict(list)
+    for r in ratings:
+        if r["score"] is None:
+            continue
+        window = str(r["window"] or UNCLASSIFIED)
+        name: tuple[str, ...] = (str(r["staff"] or UNCLASSIFIED), window) if key == "staff" else (window,)
+        groups[name].append(r["score"])
+    rows = []
+    for name, scores in groups.items():
+        row: dict[str, Any] = dict(zip(("staff", "window") if key == "staff" else ("window",), name))
+        row.update(ratings=len(scores), average=round(sum(scores) / len(scores), 2), low=sum(s < low for s in scores))
+        rows.append(row)
+    return sorted(rows, key=lambda x: (-x["ratings"], -x["average"], tuple(str(v) for v in x.values())))
+
+
+def summarise_ratings(ratings: list[dict[str, Any]], r: Mapping[str, Any]) -> dict[str, Any]:
+    """R-S5: the period's ratings, overall, per window and per staff member who served."""
+    scores = [x["score"] for x in ratings if x["score"] is not None]
+    return {
+        "field": r["field"],
+        "rated": len(scores),
+        "unrated": len(ratings) - len(scores),
+        "average": _r(sum(scores) / len(scores)) if scores else None,
+        "low": sum(s < r["low"] for s in scores),
+        "low_below": r["low"],
+        "by_window": _rating_groups(ratings, "window", r["low"]),
+        "by_staff": _rating_groups(ratings, "staff", r["low"]),
+    }
 
 
 # -- computing ---------------------------------------------------------------------------------------------
@@ -403,6 +499,7 @@ def compute(raw: Mapping[str, Any], cfg: KpiConfig, calendar: Any) -> dict[str, 
             "rounds": {str(k): v for k, v in sorted(Counter(per_case).items())},
         },
         "callbacks": agencies,
+        "ratings": summarise_ratings(raw.get("ratings", []), cfg.ratings),
         "workload": workload,
         "overdue_now": overdue,
         "cases": {"late": sorted(late), "not_revisited": sorted(not_revisited)},
@@ -502,6 +599,17 @@ def format_text(k: Mapping[str, Any]) -> str:
     for a in k["callbacks"]:
         scores = ", ".join(f"{s} {v}" for s, v in a.items() if s not in ("agency", "calls"))
         lines.append(f"  {a['agency']}: {a['calls']} call(s); {scores}")
+    g = k["ratings"]
+    lines.append(
+        f"ratings ({g['field']}, R-S5): {g['rated']} rated, average {_num(g['average'])}, "
+        f"{g['low']} below {g['low_below']}; {g['unrated']} not rated"
+    )
+    for w in g["by_window"]:
+        lines.append(f"  window {w['window']}: {w['ratings']} rating(s), average {w['average']}, low {w['low']}")
+    for w in g["by_staff"]:
+        lines.append(
+            f"  {w['staff']} ({w['window']}): {w['ratings']} rating(s), average {w['average']}, low {w['low']}"
+        )
     lines.append("tasks completed per staff member:" + ("" if k["workload"] else f" {DASH}"))
     for w in k["workload"]:
         lines.append(

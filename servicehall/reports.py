@@ -1,7 +1,9 @@
-"""Periodic reports (R-K3): daily, monthly, quarterly, half-yearly, yearly — Markdown, CSV and an SVG chart.
+"""Periodic reports (R-K3, R-K2): daily, weekly, monthly, quarterly, half-yearly, yearly — Markdown,
+CSV and an SVG chart, in Chinese with the hall's local times (docs/reports.md).
 
 `hall report KIND [--date D]` writes the report of the period before D (default today):
-daily = 00:00–24:00 of the previous day, monthly = the previous calendar month, quarterly = the
+daily = 00:00–24:00 of the previous day, weekly = the previous Monday–Sunday week (R-K2's 周报),
+monthly = the previous calendar month, quarterly = the
 previous quarter, half-year = the previous half (Jan–Jun / Jul–Dec), yearly = the previous year.
 Files are archived by kind and date (R-K3): `<out>/daily/YYYY/MM/<name>.md|.csv|.svg` for daily
 reports, `<out>/<kind>/YYYY/<name>.*` for the others (the year and month the period starts), the
@@ -9,7 +11,10 @@ name being the template name plus the dates (`20261123业务受理日报`, `2026
 A report of a period that has not ended yet (engine clock) is refused. `hall report due` lists the
 reports whose period is over and whose file is missing, with the deadline the rules give (R-K3:
 daily by 09:00 — of the next working day, since nobody sends it on a day the hall is closed — the
-others by the 10th of the following month). Names and deadlines: the `reports:` section.
+weekly by the end of the first working day after the week, the others by the 10th of the following
+month); periods that ended before the hall's first process was deployed are never due. The weekly
+and monthly reports rank the period's topics as hot issues, with the change against the period
+before (R-K2). Names and deadlines: the `reports:` section.
 
 Reading reports needs the `see_all` permission once users are configured (servicehall.kpi.reader).
 """
@@ -29,10 +34,12 @@ from zoneinfo import ZoneInfo
 from ..engine.errors import ConfigInvalid, HallError, OutputNotWritable
 from .kpi import DASH, Period, indicators, rate_text
 
-KINDS = ("daily", "monthly", "quarterly", "half-year", "yearly")
+KINDS = ("daily", "weekly", "monthly", "quarterly", "half-year", "yearly")
+HOT_KINDS = ("weekly", "monthly")  # R-K2: weekly and monthly statistics with the hot issues
 DEFAULTS: dict[str, Any] = {
     "names": {
         "daily": "业务受理日报",
+        "weekly": "业务受理周报",
         "monthly": "业务受理总量月报",
         "quarterly": "业务受理总量季报",
         "half-year": "业务受理总量半年报",
@@ -40,9 +47,10 @@ DEFAULTS: dict[str, Any] = {
     },
     "daily_due": "09:00",  # R-K3: the daily report is sent by 09:00
     "due_day": 10,  # R-K3: monthly / quarterly by the 10th; half-year and yearly likewise
-    "look_back": {"daily": 7, "monthly": 3, "quarterly": 2, "half-year": 1, "yearly": 1},  # periods `due` checks
+    "look_back": {"daily": 7, "weekly": 4, "monthly": 3, "quarterly": 2, "half-year": 1, "yearly": 1},
     "out": "reports",
-    "process_names": {},  # optional display names: {complaint: 投诉, filing: 备案}
+    "process_names": {},  # display names over the diagrams' own (name of the process): {complaint: 投诉}
+    "hot": 3,  # R-K2: how many of the top topics are marked 热点
 }
 
 
@@ -54,6 +62,7 @@ class ReportsConfig:
     look_back: Mapping[str, int]
     out: str
     process_names: Mapping[str, str]
+    hot: int = 3
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any] | None) -> ReportsConfig:
@@ -98,7 +107,12 @@ class ReportsConfig:
             raise bad("due_day", f"{due_day!r} is not a day of the month from 1 to 28")
         if not isinstance(merged["out"], str) or not merged["out"].strip():
             raise bad("out", "must be a folder (text)")
-        return cls(merged["names"], daily_due, due_day, merged["look_back"], merged["out"], merged["process_names"])
+        hot = merged["hot"]
+        if not isinstance(hot, int) or isinstance(hot, bool) or hot < 0:
+            raise bad("hot", "must be a whole number of topics >= 0")
+        return cls(
+            merged["names"], daily_due, due_day, merged["look_back"], merged["out"], merged["process_names"], hot
+        )
 
 
 # -- periods, names, deadlines -----------------------------------------------------------------------
@@ -112,6 +126,9 @@ def period_for(kind: str, day: date, tz: str = "Asia/Shanghai") -> Period:
     if kind == "daily":
         prev = day - timedelta(days=1)
         return Period(prev, prev, tz)
+    if kind == "weekly":
+        monday = day - timedelta(days=day.weekday())
+        return Period(monday - timedelta(days=7), monday - timedelta(days=1), tz)
     if kind == "monthly":
         first = _month_start(day, 1)
         return Period(first, _month_start(day) - timedelta(days=1), tz)
@@ -143,12 +160,15 @@ def deadline(kind: str, period: Period, cfg: ReportsConfig, calendar: Any = None
 
     Daily: by `daily_due` (09:00) of the day after — with a business calendar, of the first working
     day after the period (a Friday's, Saturday's and Sunday's reports are all due Monday 09:00).
+    Weekly: by the end of the first working day after the week (the regulation names no hour).
     """
     tz = ZoneInfo(period.tz)
     after = period.last + timedelta(days=1)
-    if kind == "daily":
+    if kind in ("daily", "weekly"):
         while calendar is not None and not calendar.is_working_day(after):
             after += timedelta(days=1)
+        if kind == "weekly":
+            return datetime.combine(after + timedelta(days=1), time(0), tzinfo=tz)
         return datetime.combine(after, cfg.daily_due, tzinfo=tz)
     # "by the 10th": until the end of that day
     return datetime.combine(after.replace(day=cfg.due_day) + timedelta(days=1), time(0), tzinfo=tz)
@@ -165,7 +185,8 @@ def files_of(out: Path, kind: str, period: Period, name: str) -> dict[str, Path]
 def due_reports(
     engine: Any, out: str | Path | None = None, day: date | None = None, user: str | None = None
 ) -> list[dict[str, Any]]:
-    """Reports whose period is over, not yet produced (no .md file), with deadline and state."""
+    """Reports whose period is over, not yet produced (no .md file), with deadline and state; none of a
+    period that ended before the hall's first process was deployed (nothing to report then)."""
     from .kpi import reader
 
     reader(engine, user, "the reports due")
@@ -173,6 +194,9 @@ def due_reports(
     calendar = engine.deadlines.calendar
     tz = engine.deadlines.calendar.config.timezone
     now = engine.clock.now()
+    began = _first_deployed(engine)
+    if began is None:
+        return []
     today = day or now.astimezone(ZoneInfo(tz)).date()
     out_dir = Path(out or cfg.out)
     found = []
@@ -186,6 +210,8 @@ def due_reports(
             seen.add(period.first)
             name = report_name(kind, period, cfg)
             md = files_of(out_dir, kind, period, name)["md"]
+            if period.end <= began:
+                break  # this period and the ones before it ended before the hall ran anything
             if period.end <= now and not md.exists():  # a period not over yet is not due (nor makeable)
                 dl = deadline(kind, period, cfg, calendar)
                 found.append(
@@ -202,6 +228,54 @@ def due_reports(
             probe = period.first  # the period before this one
     found.sort(key=lambda r: r["deadline"])
     return found
+
+
+def _first_deployed(engine: Any) -> datetime | None:
+    """When the hall's first process was deployed (UTC), or None when nothing is deployed."""
+    times = [datetime.fromisoformat(d["deployed_at"]) for d in engine.definitions() if d.get("deployed_at")]
+    if not times:
+        return None
+    return min(t if t.tzinfo else t.replace(tzinfo=UTC) for t in times)
+
+
+def process_names(engine: Any, cfg: ReportsConfig) -> dict[str, str]:
+    """Each process's display name: `reports.process_names`, else the name its latest diagram gives it."""
+    names: dict[str, str] = {}
+    for d in sorted(engine.definitions(), key=lambda d: (d["process"], d["version"])):
+        if d.get("name"):
+            names[d["process"]] = str(d["name"])
+    names.update({str(k): str(v) for k, v in cfg.process_names.items()})
+    return names
+
+
+def office_hour_buckets(calendar: Any) -> list[str]:
+    """The hours a daily chart shows: those the office hours touch (08:50–17:30 → 08:00 … 17:00)."""
+    cfg = calendar.config
+    last = cfg.office_end.hour - (1 if cfg.office_end.minute == 0 else 0)
+    return [f"{h:02d}:00" for h in range(cfg.office_start.hour, last + 1)]
+
+
+OUTSIDE_HOURS = "非办公时间"
+
+
+def hot_issues(current: Mapping[str, int], previous: Mapping[str, int], top: int) -> list[dict[str, Any]]:
+    """R-K2: the topics of the period ranked by count (ties: the larger rise first, then the name), each
+    with the previous period's count and the change; the first `top` with any case are 热点."""
+    topics = {t for t, n in current.items() if n} | {t for t, n in previous.items() if n}
+    ranked = sorted(topics, key=lambda t: (-current.get(t, 0), -(current.get(t, 0) - previous.get(t, 0)), t))
+    total = sum(current.values())
+    return [
+        {
+            "rank": i + 1,
+            "topic": t,
+            "count": current.get(t, 0),
+            "previous": previous.get(t, 0),
+            "change": current.get(t, 0) - previous.get(t, 0),
+            "share": round(current.get(t, 0) / total, 4) if total else None,
+            "hot": i < top and current.get(t, 0) > 0,
+        }
+        for i, t in enumerate(ranked)
+    ]
 
 
 # -- content ------------------------------------------------------------------------------------------
@@ -228,8 +302,15 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
         started = ks.started_between(period.start, min(period.end, now))
         ended = ks.ended_between(period.start, min(period.end, now))
     if kind == "daily":
-        buckets = [f"{h:02d}:00" for h in range(24)]
-        key = lambda at: f"{at.astimezone(zone).hour:02d}:00"  # noqa: E731
+        buckets = office_hour_buckets(engine.deadlines.calendar)
+        hours = set(buckets)
+
+        def key(at: datetime) -> str:
+            hour = f"{at.astimezone(zone).hour:02d}:00"
+            return hour if hour in hours else OUTSIDE_HOURS
+
+        if any(key(at) == OUTSIDE_HOURS for _p, at in started):
+            buckets.append(OUTSIDE_HOURS)
     else:
         buckets = [d.isoformat() for d in period.days()]
         key = lambda at: at.astimezone(zone).date().isoformat()  # noqa: E731
@@ -241,6 +322,15 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
     for p, status, _at in ended:
         closed[p][status] += 1
     k = indicators(engine, period, user)
+    hot = None
+    if kind in HOT_KINDS:
+        before = period_for(kind, period.first, tz)
+        previous = indicators(engine, before, user)["by_topic"]
+        hot = {
+            "previous": {"from": before.first.isoformat(), "to": before.last.isoformat()},
+            "topics": hot_issues(k["by_topic"], previous, cfg.hot),
+        }
+    names = process_names(engine, cfg)
     return {
         "kind": kind,
         "name": report_name(kind, period, cfg),
@@ -252,27 +342,54 @@ def build(engine: Any, kind: str, day: date | None = None, user: str | None = No
         "bucket": "hour" if kind == "daily" else "day",
         "buckets": buckets,
         "processes": processes,
-        "process_names": {p: cfg.process_names.get(p, p) for p in processes},
+        "process_names": {p: names.get(p, p) for p in processes},
         "started": {p: [series[p].get(b, 0) for b in buckets] for p in processes},
         "started_total": {p: sum(series[p].values()) for p in processes},
         "ended": {p: dict(closed[p]) for p in processes},
         "kpi": k,
+        "hot_issues": hot,
     }
 
 
+RATE_MEANINGS = {  # R-K1's definitions, as the report states them
+    "timely": "期限内办结的投诉 / 本期应办结的投诉",
+    "revisit": "已回访的投诉 / 本期应回访的投诉",
+    "satisfied": "回访满意 / 本期回访",
+}
+KIND_WORDS = {"daily": "日", "weekly": "周", "monthly": "月", "quarterly": "季度", "half-year": "半年", "yearly": "年"}
+
+
+def local(text: str | None, tz: str, end_of_day: bool = False) -> str:
+    """An ISO instant as the hall's local time to the minute; with `end_of_day`, midnight is written as
+    24:00 of the day before ("by the 10th" reads 12-10 24:00, not 12-11 00:00)."""
+    if not text:
+        return DASH
+    at = datetime.fromisoformat(text)
+    at = (at if at.tzinfo else at.replace(tzinfo=UTC)).astimezone(ZoneInfo(tz))
+    if end_of_day and at.time() == time(0):
+        return f"{at.date() - timedelta(days=1)} 24:00"
+    return f"{at:%Y-%m-%d %H:%M}"
+
+
+def _signed(n: int) -> str:
+    return f"+{n}" if n > 0 else ("±0" if n == 0 else str(n))
+
+
 def render_markdown(r: Mapping[str, Any]) -> str:
+    """The report as staff read it: Chinese, local times (the JSON keeps ISO UTC)."""
     k = r["kpi"]
+    tz = r["timezone"]
     names = r["process_names"]
     out = [
         f"# {r['name']}",
         "",
-        f"统计期间 period: {r['from']} 00:00 – {r['to']} 24:00 ({r['timezone']})  ",
-        f"生成时间 generated: {r['generated_at']}  ",
-        f"报送期限 due: {r['deadline']}",
+        f"- 统计期间：{r['from']} 00:00 至 {r['to']} 24:00（{tz}）",
+        f"- 生成时间：{local(r['generated_at'], tz)}",
+        f"- 报送期限：{local(r['deadline'], tz, end_of_day=True)} 前（R-K3）",
         "",
-        "## 业务受理量 volumes",
+        "## 业务受理量",
         "",
-        "| 流程 process | 受理 started | 办结 completed | 撤销 cancelled |",
+        "| 流程 | 受理 | 办结 | 撤销 |",
         "|---|---:|---:|---:|",
     ]
     for p in r["processes"]:
@@ -282,38 +399,56 @@ def render_markdown(r: Mapping[str, Any]) -> str:
         out.append(f"| {DASH} | 0 | 0 | 0 |")
     out += [
         "",
-        f"![{r['name']}]({r['name']}.svg)",
+        f"![{r['name']}：受理量]({r['name']}.svg)",
         "",
-        "## 投诉指标 complaint indicators (R-K1)",
+        "## 投诉指标（R-K1）",
         "",
         "| 指标 | 分子/分母 = 比率 | 口径 |",
         "|---|---|---|",
     ]
     for rate in k["rates"]:
-        out.append(f"| {rate['name']} | {rate_text(rate)} | {rate['meaning']} |")
+        out.append(f"| {rate['name']} | {rate_text(rate)} | {RATE_MEANINGS.get(rate['key'], rate['meaning'])} |")
     h = k["handling_hours"]
     pk = next(x for x in h if x.startswith("p"))
     out += [
         "",
-        f"受理投诉 complaints received: {k['received']}; 处理时长 handling time (working hours): "
-        f"{h['count']} resolved, average {_v(h['average'])} h, {pk} {_v(h[pk])} h",
+        f"本期受理投诉 {k['received']} 件；处理时长（受理至办结，工作小时）：办结 {h['count']} 件，"
+        f"平均 {_v(h['average'])} 小时，{pk.upper()} {_v(h[pk])} 小时。",
         "",
-        "## 分类统计 by type and topic (R-C2, R-K2)",
+        "## 分类统计（R-C2、R-K2）",
         "",
-        "| 类型 type | 件数 |",
+        "| 类型 | 件数 |",
         "|---|---:|",
     ]
     out += [f"| {t} | {n} |" for t, n in k["by_type"].items()] or [f"| {DASH} | 0 |"]
-    out += ["", "| 专题 topic (热点 hot issues first) | 件数 |", "|---|---:|"]
+    out += ["", "| 专题 | 件数 |", "|---|---:|"]
     out += [f"| {t} | {n} |" for t, n in k["by_topic"].items()] or [f"| {DASH} | 0 |"]
+    hot = r.get("hot_issues")
+    if hot is not None:
+        prev = hot["previous"]
+        out += [
+            "",
+            "## 热点问题（R-K2）",
+            "",
+            f"按专题排名，与上{KIND_WORDS.get(r['kind'], '期')}（{prev['from']} 至 {prev['to']}）比较。",
+            "",
+            "| 排名 | 专题 | 本期 | 上期 | 变化 | 占比 | |",
+            "|---:|---|---:|---:|---:|---:|---|",
+        ]
+        rows = [
+            f"| {t['rank']} | {t['topic']} | {t['count']} | {t['previous']} | {_signed(t['change'])} | "
+            f"{_pct(t['share'])} | {'热点' if t['hot'] else ''} |"
+            for t in hot["topics"]
+        ]
+        out += rows or [f"| {DASH} | 本期与上期均无投诉 | 0 | 0 | ±0 | {DASH} | |"]
     d = k["pdca"]
     out += [
         "",
-        "## PDCA (R-C3)",
+        "## PDCA 处理轮次（R-C3）",
         "",
-        f"closed complaints: {d['complaints']}, rounds average {_v(d['average'])}, max {_v(d['max'])}",
+        f"本期结案投诉 {d['complaints']} 件，平均 {_v(d['average'])} 轮，最多 {_v(d['max'])} 轮。",
         "",
-        "## 回访评分 callback scores by service agency (R-S2)",
+        "## 满意度回访评分（按服务机构，R-S2）",
         "",
     ]
     if k["callbacks"]:
@@ -324,49 +459,83 @@ def render_markdown(r: Mapping[str, Any]) -> str:
             for a in k["callbacks"]
         ]
     else:
-        out.append(DASH)
+        out.append("本期无回访。")
+    g = k.get("ratings")
+    if g is not None:
+        out += [
+            "",
+            "## 一事一评（R-S5）",
+            "",
+            f"本期评分 {g['rated']} 条，平均 {_v(g['average'])} 分，低于 {g['low_below']} 分 {g['low']} 条；"
+            f"客户未评分 {g['unrated']} 次。",
+        ]
+        if g["by_window"]:
+            out += ["", "| 窗口 | 评分数 | 平均分 | 低分数 |", "|---|---:|---:|---:|"]
+            out += [f"| {w['window']} | {w['ratings']} | {w['average']} | {w['low']} |" for w in g["by_window"]]
+            out += ["", "| 人员 | 窗口 | 评分数 | 平均分 | 低分数 |", "|---|---|---:|---:|---:|"]
+            out += [
+                f"| {w['staff']} | {w['window']} | {w['ratings']} | {w['average']} | {w['low']} |"
+                for w in g["by_staff"]
+            ]
     o = k["overdue_now"]
-    out += ["", "## 工作量 tasks completed per staff member", "", "| 人员 | 完成任务 |", "|---|---:|"]
+    out += ["", "## 工作量（完成任务数）", "", "| 人员 | 完成任务 |", "|---|---:|"]
     out += [f"| {w['actor']} | {w['tasks']} |" for w in k["workload"]] or [f"| {DASH} | 0 |"]
-    out += ["", f"## 超时 overdue at {o['at']}", "", f"{o['cases']} case(s), {o['tasks']} task(s)", ""]
+    out += [
+        "",
+        f"## 超时（截至 {local(o['at'], tz)}）",
+        "",
+        f"超时案件 {o['cases']} 件，超时任务 {o['tasks']} 项。",
+        "",
+    ]
     return "\n".join(out)
 
 
+def _pct(share: float | None) -> str:
+    return DASH if share is None else f"{share * 100:.1f}%"
+
+
 def render_csv(r: Mapping[str, Any]) -> str:
-    """Long format: section, key, value, numerator, denominator — one row per figure."""
+    """Long format, one row per figure: 分组, 项目, 数值, 分子, 分母 — written with a UTF-8 byte order
+    mark (`write`), so that Excel on a Chinese Windows opens it without mojibake."""
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["section", "key", "value", "numerator", "denominator"])
-    w.writerow(["report", "name", r["name"], "", ""])
-    w.writerow(["report", "period", f"{r['from']}..{r['to']}", "", ""])
+    k = r["kpi"]
+    names = r["process_names"]
+    w.writerow(["分组", "项目", "数值", "分子", "分母"])
+    w.writerow(["报表", "名称", r["name"], "", ""])
+    w.writerow(["报表", "统计期间", f"{r['from']}..{r['to']}", "", ""])
+    w.writerow(["报表", "时区", r["timezone"], "", ""])
     for p in r["processes"]:
         for b, n in zip(r["buckets"], r["started"][p]):
-            w.writerow([f"started:{p}", b, n, "", ""])
-    for rate in r["kpi"]["rates"]:
-        w.writerow(
-            [
-                "rate",
-                rate["name"],
-                "" if rate["rate"] is None else round(rate["rate"], 4),
-                rate["numerator"],
-                rate["denominator"],
-            ]
-        )
-    for section in ("by_type", "by_topic"):
-        for t, n in r["kpi"][section].items():
-            w.writerow([section, t, n, "", ""])
-    for key, value in r["kpi"]["handling_hours"].items():
-        w.writerow(["handling_hours", key, "" if value is None else value, "", ""])
-    for a in r["kpi"]["callbacks"]:
+            w.writerow([f"受理量:{names[p]}", b, n, "", ""])
+    for rate in k["rates"]:
+        value = "" if rate["rate"] is None else round(rate["rate"], 4)
+        w.writerow(["投诉指标", rate["name"], value, rate["numerator"], rate["denominator"]])
+    for section, title in (("by_type", "类型"), ("by_topic", "专题")):
+        for t, n in k[section].items():
+            w.writerow([title, t, n, "", ""])
+    for t in (r.get("hot_issues") or {}).get("topics", []):
+        w.writerow(["热点问题", t["topic"], t["count"], t["previous"], t["change"]])
+    for key, value in k["handling_hours"].items():
+        w.writerow(["处理时长（工作小时）", key, "" if value is None else value, "", ""])
+    for a in k["callbacks"]:
         for key, value in a.items():
             if key != "agency":
-                w.writerow([f"callback:{a['agency']}", key, value, "", ""])
-    for wl in r["kpi"]["workload"]:
-        w.writerow(["workload", wl["actor"], wl["tasks"], "", ""])
+                w.writerow([f"回访评分:{a['agency']}", "回访数" if key == "calls" else key, value, "", ""])
+    g = k.get("ratings") or {}
+    for row in g.get("by_window", []):
+        w.writerow([f"一事一评:{row['window']}", "平均分", row["average"], row["ratings"], ""])
+    for row in g.get("by_staff", []):
+        w.writerow([f"一事一评:{row['staff']}（{row['window']}）", "平均分", row["average"], row["ratings"], ""])
+    for wl in k["workload"]:
+        w.writerow(["工作量", wl["actor"], wl["tasks"], "", ""])
     return buf.getvalue()
 
 
 COLOURS = ["#4472c4", "#ed7d31", "#a5a5a5", "#ffc000", "#5b9bd5", "#70ad47", "#264478", "#9e480e"]
+# Chinese glyphs need a CJK font where the SVG is drawn: the first of these the viewer (or a PNG/PDF
+# renderer on a server) has; docs/reports.md says which to install.
+FONTS = "'Noto Sans CJK SC', 'Source Han Sans SC', 'Source Han Sans', 'Microsoft YaHei', 'PingFang SC', sans-serif"
 
 
 def _esc(text: Any) -> str:
@@ -374,24 +543,31 @@ def _esc(text: Any) -> str:
 
 
 def render_svg(r: Mapping[str, Any]) -> str:
-    """Stacked bars of the volumes per day (hour) by process, and the three rates as bars."""
+    """Stacked bars of the volumes per day (per office hour for a daily report) by process, with axis
+    titles and the processes' names in the legend, and the three rates as bars."""
     buckets, procs = r["buckets"], r["processes"]
-    W, H, left, top, plot_h = 900, 420, 50, 40, 220
+    W, H, left, top, plot_h = 900, 450, 70, 40, 220
     n = max(len(buckets), 1)
     bw = (W - left - 20) / n
     totals = [sum(r["started"][p][i] for p in procs) for i in range(len(buckets))]
     peak = max(totals + [1])
+    hourly = r["bucket"] == "hour"
+    x_title = "时段（办公时间，每小时）" if hourly else "日期"
+    bottom = top + plot_h
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" '
-        'font-family="sans-serif" font-size="11">',
-        f'<text x="{left}" y="20" font-size="14">{_esc(r["name"])}：受理量（每{"小时" if r["bucket"] == "hour" else "日"}）</text>',
-        f'<line x1="{left}" y1="{top + plot_h}" x2="{W - 20}" y2="{top + plot_h}" stroke="#333"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="#333"/>',
+        f'font-family="{FONTS}" font-size="11">',
+        f'<text x="{left}" y="20" font-size="14">{_esc(r["name"])}：受理量（每{"小时" if hourly else "日"}）</text>',
+        f'<line x1="{left}" y1="{bottom}" x2="{W - 20}" y2="{bottom}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{bottom}" stroke="#333"/>',
         f'<text x="{left - 6}" y="{top + 4}" text-anchor="end">{peak}</text>',
-        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end">0</text>',
+        f'<text x="{left - 6}" y="{bottom}" text-anchor="end">0</text>',
+        f'<text x="{left - 40}" y="{top + plot_h / 2:.0f}" text-anchor="middle" '
+        f'transform="rotate(-90 {left - 40} {top + plot_h / 2:.0f})">受理量（件）</text>',
+        f'<text x="{left + (W - left - 20) / 2:.0f}" y="{bottom + 30}" text-anchor="middle">{x_title}</text>',
     ]
     for i, b in enumerate(buckets):
-        y = top + plot_h
+        y = bottom
         for j, p in enumerate(procs):
             v = r["started"][p][i]
             if not v:
@@ -400,21 +576,21 @@ def render_svg(r: Mapping[str, Any]) -> str:
             y -= h
             parts.append(
                 f'<rect x="{left + i * bw + 1:.1f}" y="{y:.1f}" width="{max(bw - 2, 1):.1f}" height="{h:.1f}" '
-                f'fill="{COLOURS[j % len(COLOURS)]}"><title>{_esc(b)} {_esc(p)}: {v}</title></rect>'
+                f'fill="{COLOURS[j % len(COLOURS)]}"><title>{_esc(b)} {_esc(r["process_names"][p])}：{v}</title></rect>'
             )
         step = max(1, n // 12)
         if i % step == 0:
             parts.append(
-                f'<text x="{left + i * bw + bw / 2:.1f}" y="{top + plot_h + 14}" text-anchor="middle">'
+                f'<text x="{left + i * bw + bw / 2:.1f}" y="{bottom + 14}" text-anchor="middle">'
                 f"{_esc(b[5:] if len(b) == 10 else b)}</text>"
             )
     for j, p in enumerate(procs):
-        x = left + j * 140
+        x = left + j * 170
         parts.append(
-            f'<rect x="{x}" y="{top + plot_h + 24}" width="10" height="10" fill="{COLOURS[j % len(COLOURS)]}"/>'
-            f'<text x="{x + 14}" y="{top + plot_h + 33}">{_esc(r["process_names"][p])} {r["started_total"][p]}</text>'
+            f'<rect x="{x}" y="{bottom + 44}" width="10" height="10" fill="{COLOURS[j % len(COLOURS)]}"/>'
+            f'<text x="{x + 14}" y="{bottom + 53}">{_esc(r["process_names"][p])} {r["started_total"][p]} 件</text>'
         )
-    y0 = top + plot_h + 60
+    y0 = bottom + 80
     for i, rate in enumerate(r["kpi"]["rates"]):
         y = y0 + i * 22
         width = 400 * (rate["rate"] or 0)
@@ -436,7 +612,7 @@ def write(r: Mapping[str, Any], out: str | Path) -> dict[str, str]:
         paths["md"].parent.mkdir(parents=True, exist_ok=True)
         for ext, text in (("svg", render_svg(r)), ("csv", render_csv(r)), ("md", render_markdown(r))):
             tmp = paths[ext].with_name(paths[ext].name + ".tmp")
-            tmp.write_text(text, encoding="utf-8")
+            tmp.write_text(text, encoding="utf-8-sig" if ext == "csv" else "utf-8")  # the CSV for Excel
             tmp.replace(paths[ext])  # the .md last: its presence means the report is produced
     except OSError as exc:
         raise OutputNotWritable(str(paths["md"].parent), exc.strerror or str(exc)) from None

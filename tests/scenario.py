@@ -72,11 +72,13 @@ class Hall:
         )
 
     def fill(self, task: dict, data: dict) -> dict:
-        """The values given, and ordinary answers for the form's other required fields."""
+        """The values given, and ordinary answers for the form's other required fields (also those
+        that the answers given or the defaults make required, `required_when`)."""
         form = self.eng.form(task["form"])
         values = dict(data)
+        answers = {f.name: values.get(f.name, f.default) for f in form.fields} if form else {}
         for f in form.fields if form else []:
-            if f.name in values or not f.required or f.default is not None:
+            if f.name in values or not (f.required or f.required_now(answers)) or f.default is not None:
                 continue
             if f.type == "choice":
                 values[f.name] = f.choices[0]

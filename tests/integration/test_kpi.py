@@ -20,7 +20,7 @@ class Hall(Scenario):
     def start(self, when: str, **data) -> dict:
         return super().start("complaint", when, user="hotline", **dict({"渠道": "热线"}, **data))
 
-    def to_investigate(self, case: dict, type_="投诉", topic="质量", major=False) -> dict:
+    def to_investigate(self, case: dict, type_="投诉", topic="服务收费", major=False) -> dict:
         case = self.work(case, "register", who="小孙")
         case = self.work(case, "classify", who="小孙", 类型=type_, 专题=topic, 是否重大投诉=major)
         return self.work(case, "contact", who="张经理")
@@ -145,7 +145,7 @@ def test_revisit_rates_types_topics_rounds_and_workload(hall: Hall) -> None:
     assert k["revisit_answers"] == {"不满意": 1, "基本满意": 1}
     assert k["received"] == 3
     assert k["by_type"] == {"投诉": 2, "咨询": 1}
-    assert k["by_topic"] == {"服务质量": 1, "质量": 1, "信息沟通": 1}
+    assert k["by_topic"] == {"服务质量": 1, "服务收费": 1, "信息沟通": 1}
     assert k["pdca"] == {"complaints": 1, "average": 3.0, "max": 3, "rounds": {"3": 1}}
     staff = {w["actor"]: w["tasks"] for w in k["workload"]}
     assert staff["刘主任"] == 2 * 3 + 2 and staff["黄经理"] == 3 and staff["小周"] == 1

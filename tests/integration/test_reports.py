@@ -86,11 +86,12 @@ def test_monthly_report_files(eng: Engine, tmp_path: Path) -> None:
     assert paths["md"] == str(tmp_path / "monthly" / "2026" / "20261101-1130业务受理总量月报.md")  # by kind and date
     md = Path(paths["md"]).read_text(encoding="utf-8")
     assert md.startswith("# 20261101-1130业务受理总量月报")
-    assert "| 投诉及时办结率 | 0/0 = — |" in md and "| complaint | 5 | 0 | 0 |" in md
-    rows = list(csv.reader(io.StringIO(Path(paths["csv"]).read_text(encoding="utf-8"))))
-    assert rows[0] == ["section", "key", "value", "numerator", "denominator"]
-    assert ["started:complaint", "2026-11-02", "4", "", ""] in rows
-    assert ["rate", "投诉及时办结率", "", "0", "0"] in rows
+    assert "| 投诉及时办结率 | 0/0 = — |" in md and "| 投诉处理（PDCA） | 5 | 0 | 0 |" in md
+    assert Path(paths["csv"]).read_bytes().startswith("\ufeff分组".encode())  # a BOM: Excel reads UTF-8
+    rows = list(csv.reader(io.StringIO(Path(paths["csv"]).read_text(encoding="utf-8-sig"))))
+    assert rows[0] == ["分组", "项目", "数值", "分子", "分母"]
+    assert ["受理量:投诉处理（PDCA）", "2026-11-02", "4", "", ""] in rows
+    assert ["投诉指标", "投诉及时办结率", "", "0", "0"] in rows
     svg = Path(paths["svg"]).read_text(encoding="utf-8")
     import xml.dom.minidom
 
@@ -107,17 +108,16 @@ def test_daily_report_covers_the_previous_day_by_hour(eng: Engine, tmp_path: Pat
 
 
 def test_report_due_lists_missing_reports(eng: Engine, tmp_path: Path) -> None:
-    eng.settings["reports"] = {"look_back": {"daily": 2, "monthly": 1, "quarterly": 1, "half-year": 1, "yearly": 1}}
+    eng.settings["reports"] = {
+        "look_back": {"daily": 2, "weekly": 0, "monthly": 1, "quarterly": 1, "half-year": 1, "yearly": 1}
+    }
     eng.clock.set(datetime.fromisoformat("2026-12-01T08:30:00+08:00"))
     due = {r["name"]: r for r in reports.due_reports(eng, tmp_path)}
     assert set(due) == {
         "20261130业务受理日报",
         "20261129业务受理日报",
         "20261101-1130业务受理总量月报",
-        "20260701-0930业务受理总量季报",
-        "20260101-0630业务受理总量半年报",
-        "20250101-1231业务受理总量年报",
-    }
+    }  # the quarter, half-year and year before ended before the processes were deployed (2026-11-02)
     assert due["20261130业务受理日报"]["overdue"] is False  # by 09:00, it is 08:30
     assert due["20261129业务受理日报"]["overdue"] is True
     assert due["20261101-1130业务受理总量月报"]["overdue"] is False  # by the 10th
@@ -175,7 +175,9 @@ def test_bad_dates_and_unwritable_folders_are_one_line_errors(eng: Engine, db_ur
 
 def test_daily_report_of_a_day_before_a_closed_day_is_due_the_next_working_day(eng: Engine, tmp_path: Path) -> None:
     """R-K3: sent by 09:00; nobody sends it on a closed day: Friday's, Saturday's, Sunday's are due Monday 09:00."""
-    eng.settings["reports"] = {"look_back": {"daily": 4, "monthly": 0, "quarterly": 0, "half-year": 0, "yearly": 0}}
+    eng.settings["reports"] = {
+        "look_back": {"daily": 4, "weekly": 0, "monthly": 0, "quarterly": 0, "half-year": 0, "yearly": 0}
+    }
     eng.clock.set(datetime.fromisoformat("2026-11-30T08:00:00+08:00"))  # Monday morning
     due = {r["from"]: r for r in reports.due_reports(eng, tmp_path)}
     assert set(due) == {"2026-11-26", "2026-11-27", "2026-11-28", "2026-11-29"}

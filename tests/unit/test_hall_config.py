@@ -12,13 +12,13 @@ from hall.servicehall.config import HALL, check_config
 def test_config_check_lists_every_bad_entry_of_a_mapping(tmp_path: Path) -> None:
     bad = tmp_path / "hall.yaml"
     bad.write_text(
-        "reports:\n  names: {daily: 3, weekly: 周报}\n  look_back: {daily: -1}\n"
+        "reports:\n  names: {daily: 3, hourly: 时报}\n  look_back: {daily: -1}\n"
         "kpi:\n  complaint: {limit: middle, process: 5}\n",
         encoding="utf-8",
     )
     assert check_config(bad)[0] == [
         f"{bad}:2: reports.names.daily: must be the template name (text), e.g. 业务受理日报",
-        f"{bad}:2: reports.names.weekly: unknown report kind (known: daily, monthly, quarterly, half-year, yearly)",
+        f"{bad}:2: reports.names.hourly: unknown report kind (known: daily, weekly, monthly, quarterly, half-year, yearly)",
         f"{bad}:3: reports.look_back.daily: must be a whole number of periods >= 0",
         f"{bad}:5: kpi.complaint.limit: must be first or last",
         f"{bad}:5: kpi.complaint.process: must be a name (text)",
@@ -61,6 +61,7 @@ def test_the_halls_schema_lists_its_sections_where_they_always_were() -> None:
         "kpi",
         "reports",
         "retention",
+        "topics",  # issue 14: R-C2's topics, R-K2's hot issues
         "services",
         "scripts",  # the scripts' time limit (issue 15)
     )
