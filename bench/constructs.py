@@ -99,10 +99,9 @@ def run_raw(case: dict) -> str:
 
 def run_hall(case: dict, folder: Path) -> str:
     """The case under hall, through its public API on a fresh SQLite file."""
-    from lxml import etree
-
     from hall import Engine
     from hall.engine.clock import FixedClock
+    from lxml import etree
 
     path = CASES_DIR / case["file"]
     eng = Engine(f"sqlite:///{folder / 'hall.db'}", clock=FixedClock(datetime.fromisoformat("2026-11-24T09:00+08:00")))
