@@ -94,6 +94,12 @@ def check_process(process: etree._Element, ids: dict[str, etree._Element], add: 
             for start in el.findall(f"{{{BPMN_NS}}}startEvent"):
                 if _definitions(start):
                     add(start, "the start event of a sub-process has no trigger (no event definition)")
+        elif kind in ACTIVITIES and el.get("default"):
+            default = [f for f in outs if f.get("id") == el.get("default")]
+            if not default:
+                add(el, f"default flow {el.get('default')!r} is not an outgoing flow of this activity")
+            elif default[0].find(f"{{{BPMN_NS}}}conditionExpression") is not None:
+                add(default[0], "a default flow has no condition (it is taken when no other condition holds)")
         _check_unsupported(el, kind, ids, add)
     compensation = process.xpath(
         ".//bpmn:compensateEventDefinition | .//*[@isForCompensation='true']", namespaces={"bpmn": BPMN_NS}

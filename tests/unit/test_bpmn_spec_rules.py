@@ -138,6 +138,13 @@ def test_the_base_diagram_is_valid(tmp_path: Path) -> None:
             '<bpmn:startEvent id="s2"',
             "the start event of a sub-process has no trigger (no event definition)",
         ),
+        (
+            '<bpmn:userTask id="a" />',
+            '<bpmn:userTask id="a" default="f1" />',
+            "a",
+            '<bpmn:userTask id="a"',
+            "default flow 'f1' is not an outgoing flow of this activity",
+        ),
     ],
     ids=[
         "start-incoming",
@@ -152,6 +159,7 @@ def test_the_base_diagram_is_valid(tmp_path: Path) -> None:
         "parallel-condition",
         "event-gateway-to-task",
         "subprocess-start-trigger",
+        "activity-default-elsewhere",
     ],
 )
 def test_spec_violation_is_one_line_at_the_element(
