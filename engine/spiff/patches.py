@@ -37,8 +37,9 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, EscalationEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -779,6 +780,14 @@ def take_uncaught_errors(workflow: Any) -> list[Any]:
     return errors
 
 
+def leaves_the_case(event_definition: Any) -> bool:
+    """Whether an event SpiffWorkflow passes out of the top workflow (``EventManager.catch`` appends
+    every uncaught event to ``bpmn_events``) is one for other cases: a message or a signal. An
+    escalation nothing caught has no effect (BPMN 2.0, 10.5.4: it is not critical) and a terminate
+    end event has already ended the case: neither is a message sent."""
+    return not isinstance(event_definition, (EscalationEventDefinition, TerminateEventDefinition))
+
+
 _SP = "SpiffWorkflow."
 PATCHES: tuple[Patch, ...] = (
     Patch(
@@ -948,6 +957,15 @@ PATCHES: tuple[Patch, ...] = (
             _SP + "task.Task.cancel": "16a6cc6f7ea48468",
             _SP + "specs.base.TaskSpec.__init__": "df987d5843e7f374",
             _SP + "bpmn.parser.event_parsers.StartEventParser.create_task": "b8924dd9e92f995a",
+        },
+    ),
+    Patch(
+        "leaves_the_case",
+        "an uncaught escalation and a terminate end event stay in the case: SpiffWorkflow passes every "
+        "uncaught event out of the workflow, and hall recorded them as messages sent",
+        {
+            _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
+            _SP + "bpmn.workflow.BpmnWorkflow.get_events": "0502792570fbfc63",
         },
     ),
     Patch(

@@ -101,3 +101,19 @@ def test_link_throw_without_its_catch_is_refused(make_engine, tmp_path) -> None:
     eng.init()
     findings = [str(f) for f in eng.validate([path])]
     assert any(": go_on: no link catch event named 'page2' in this process level" in f for f in findings), findings
+
+
+@pytest.mark.parametrize("name", ["terminate_end", "escalation_uncaught"])
+def test_events_that_stay_in_the_case_are_no_message_sent(make_engine, name: str) -> None:
+    """SpiffWorkflow passes every event it did not catch out of the workflow; hall recorded a terminate
+    end event and an uncaught escalation as `message_sent`. Neither leaves the case."""
+    case = CASES[name]
+    eng = make_engine()
+    eng.init()
+    eng.deploy([CONSTRUCTS / case["file"]])
+    iid = eng.start(process_id(CONSTRUCTS / case["file"]))["id"]
+    for step in case["steps"]:
+        task = next(t for t in eng.tasks(instance=iid) if t["name"] == step["complete"])
+        eng.complete(task["id"], {})
+    kinds = [h["kind"] for h in eng.history(iid)]
+    assert "message_sent" not in kinds and kinds[-1] == "ended"
