@@ -112,6 +112,12 @@ def check_process(process: etree._Element, ids: dict[str, etree._Element], add: 
     _check_links(process, add)
 
 
+def check_document(root: etree._Element, add: Add) -> None:
+    """The findings of a document outside its processes: data stores, which hall does not provide."""
+    for store in root.iter(f"{{{BPMN_NS}}}dataStore"):
+        add(store, "data stores are not supported: keep the data in the case's variables or call a service")
+
+
 def _check_event(
     ev: etree._Element, kind: str, ins: list, outs: list, ids: dict[str, etree._Element], add: Add
 ) -> None:

@@ -179,6 +179,7 @@ class Checker:
                 ids[el_id] = el
         for process in root.iter(f"{{{BPMN_NS}}}process"):
             out.extend(self._check_process(process, ids, add, decisions, processes))
+        bpmnspec.check_document(root, add)
         for msg_ref in root.xpath(".//bpmn:messageEventDefinition[@messageRef]", namespaces=NS):
             if msg_ref.get("messageRef") not in ids:
                 add(msg_ref.getparent(), f"unknown message {msg_ref.get('messageRef')!r}")

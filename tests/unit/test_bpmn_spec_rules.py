@@ -172,6 +172,14 @@ def test_spec_violation_is_one_line_at_the_element(
     assert any(f.startswith(f"{path}:{line}: {element}: {message}") for f in findings), findings
 
 
+def test_data_stores_are_refused_at_their_line(tmp_path: Path) -> None:
+    text = BASE.replace("  <bpmn:process", '  <bpmn:dataStore id="archive" name="archive" />\n  <bpmn:process', 1)
+    path, findings = check(tmp_path, text)
+    assert findings == [
+        f"{path}:3: archive: data stores are not supported: keep the data in the case's variables or call a service"
+    ]
+
+
 def test_link_catch_names_are_unique_per_level(tmp_path: Path) -> None:
     text = BASE.replace(
         "<!-- more -->",
