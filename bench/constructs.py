@@ -64,7 +64,7 @@ def run_raw(case: dict) -> str:
     from SpiffWorkflow.util.task import TaskState
 
     parser = CamundaParser()
-    parser.add_bpmn_file(str(CASES_DIR / case["file"]))
+    parser.add_bpmn_file(str((CASES_DIR / case["file"]).resolve()))
     pid = parser.get_process_ids()[0]
     wf = BpmnWorkflow(parser.get_spec(pid), parser.get_subprocess_specs(pid))
 
@@ -103,7 +103,7 @@ def run_hall(case: dict, folder: Path) -> str:
     from hall.engine.clock import FixedClock
     from lxml import etree
 
-    path = CASES_DIR / case["file"]
+    path = (CASES_DIR / case["file"]).resolve()
     eng = Engine(f"sqlite:///{folder / 'hall.db'}", clock=FixedClock(datetime.fromisoformat("2026-11-24T09:00+08:00")))
     eng.init()
     findings = [str(f) for f in eng.validate([path])]

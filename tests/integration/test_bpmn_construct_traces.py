@@ -34,7 +34,7 @@ def ready(eng: Engine, instance_id: int) -> list[str]:
 @pytest.mark.parametrize("name", RUN)
 def test_construct_runs_as_the_specification_says(make_engine, name: str) -> None:
     case = CASES[name]
-    path = CONSTRUCTS / case["file"]
+    path = (CONSTRUCTS / case["file"]).resolve()
     eng = make_engine()
     eng.init()
     assert [str(f) for f in eng.validate([path])] == []
@@ -58,7 +58,7 @@ def test_construct_runs_as_the_specification_says(make_engine, name: str) -> Non
 @pytest.mark.parametrize("name", REFUSED)
 def test_construct_hall_cannot_run_is_refused_in_one_line(make_engine, name: str) -> None:
     case = CASES[name]
-    path = CONSTRUCTS / case["file"]
+    path = (CONSTRUCTS / case["file"]).resolve()
     eng = make_engine()
     eng.init()
     findings = [str(f) for f in eng.validate([path])]
@@ -110,8 +110,8 @@ def test_events_that_stay_in_the_case_are_no_message_sent(make_engine, name: str
     case = CASES[name]
     eng = make_engine()
     eng.init()
-    eng.deploy([CONSTRUCTS / case["file"]])
-    iid = eng.start(process_id(CONSTRUCTS / case["file"]))["id"]
+    eng.deploy([(CONSTRUCTS / case["file"]).resolve()])
+    iid = eng.start(process_id((CONSTRUCTS / case["file"]).resolve()))["id"]
     for step in case["steps"]:
         task = next(t for t in eng.tasks(instance=iid) if t["name"] == step["complete"])
         eng.complete(task["id"], {})
