@@ -247,8 +247,8 @@ CamundaMessageEventDefinition.throw = throw_message
 # re-checks only timers afterwards (BpmnWorkflow.refresh_timers): a condition that became true later,
 # or in another branch, was never seen. Each engine step now ends by evaluating the waiting
 # conditional events again on the case's latest data, and runs on while one fires.
-# a bound on the rounds of one step: conditions that keep firing each other are a modelling loop
-MAX_ROUNDS = 100
+
+MAX_ROUNDS = 100  # rounds of one step: conditions that keep firing each other are a modelling loop
 
 
 def latest_data(task: Any) -> dict:
@@ -264,16 +264,27 @@ def latest_data(task: Any) -> dict:
     return data
 
 
+def condition_holds(workflow: Any, task: Any, expression: str, data: dict) -> bool:
+    """A conditional event's condition on the given data. A variable it names that the case does not
+    have yet makes it false (the event waits until a step sets it); any other failure is an incident
+    naming the condition and what went wrong."""
+    try:
+        return bool(workflow.script_engine.environment.evaluate(expression, data, None))
+    except NameError:
+        return False
+    except Exception as exc:
+        raise WorkflowTaskException(
+            f"condition '{expression}' of a conditional event failed: {type(exc).__name__}: {exc}",
+            task=task,
+            exception=exc,
+        ) from exc
+
+
 def conditional_has_fired(self: ConditionalEventDefinition, my_task: Any) -> bool:
     """Replaces ``ConditionalEventDefinition.has_fired``: the condition on the case's latest data; when
     it holds, the waiting task takes that data on (the branch it starts sees what made it fire)."""
     data = latest_data(my_task)
-    try:
-        fired = bool(my_task.workflow.script_engine.environment.evaluate(self.expression, data, None))
-    except Exception as exc:  # the incident names the element and the condition, as a gateway's does
-        raise WorkflowTaskException(
-            f"Error evaluating condition '{self.expression}'", task=my_task, exception=exc
-        ) from exc
+    fired = condition_holds(my_task.workflow, my_task, self.expression, data)
     if fired:
         my_task.data = data
     my_task._set_internal_data(has_fired=fired)
@@ -341,6 +352,8 @@ def event_subprocess_step(workflow: Any) -> int:
     top = workflow.top_workflow
     acted = 0
     for wf in (top, *top.subprocesses.values()):
+        if wf.completed:  # a finished process level starts nothing more
+            continue
         start = wf.spec.start
         for name in getattr(start, "trigger_specs", ()):
             sp_spec = top.subprocess_specs.get(name)
@@ -349,14 +362,7 @@ def event_subprocess_step(workflow: Any) -> int:
                     continue
                 key = f"hall_condition_{name}"
                 data = latest_data(wf.task_tree)
-                try:
-                    now = bool(wf.script_engine.environment.evaluate(ts.event_definition.expression, data, None))
-                except Exception as exc:
-                    raise WorkflowTaskException(
-                        f"Error evaluating condition '{ts.event_definition.expression}'",
-                        task=wf.task_tree,
-                        exception=exc,
-                    ) from exc
+                now = condition_holds(wf, wf.task_tree, ts.event_definition.expression, data)
                 before = wf.task_tree._get_internal_data(key, False)
                 wf.task_tree._set_internal_data(**{key: now})
                 if now and not before:  # the condition became true: the sub-process starts (again)

@@ -117,3 +117,27 @@ def test_events_that_stay_in_the_case_are_no_message_sent(make_engine, name: str
         eng.complete(task["id"], {})
     kinds = [h["kind"] for h in eng.history(iid)]
     assert "message_sent" not in kinds and kinds[-1] == "ended"
+
+
+def test_conditional_event_on_a_variable_not_set_yet_waits_for_it(make_engine) -> None:
+    eng = make_engine()
+    eng.init()
+    eng.deploy([CONSTRUCTS / "conditional_boundary.bpmn"])
+    case = eng.start("c_conditional_boundary")  # no `urgent` yet: the boundary event waits
+    assert case["incident"] is None and ready(eng, case["id"]) == ["flag", "work"]
+    flag = next(t for t in eng.tasks(instance=case["id"]) if t["name"] == "flag")
+    eng.complete(flag["id"], {"urgent": True})
+    assert ready(eng, case["id"]) == ["rush"]
+
+
+def test_conditional_event_whose_condition_fails_is_an_incident_naming_it(make_engine, tmp_path) -> None:
+    path = tmp_path / "failing.bpmn"
+    path.write_text((CONSTRUCTS / "conditional_boundary.bpmn").read_text().replace("urgent == True", "urgent &gt; 1"))
+    eng = make_engine()
+    eng.init()
+    eng.deploy([path])
+    case = eng.start("c_conditional_boundary", data={"urgent": "no"})
+    assert case["status"] == "incident"
+    assert case["incident"]["element"] == "on_urgent"
+    assert "condition 'urgent > 1' of a conditional event failed: TypeError" in case["incident"]["error"]
+    assert "\n" not in case["incident"]["error"]
