@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from . import bpmnspec, parsemessages
 from .extensions import (
     BPMN_NS,
     BUSINESS_KEY,
@@ -178,6 +179,7 @@ class Checker:
                 ids[el_id] = el
         for process in root.iter(f"{{{BPMN_NS}}}process"):
             out.extend(self._check_process(process, ids, add, decisions, processes))
+        bpmnspec.check_document(root, add)
         for msg_ref in root.xpath(".//bpmn:messageEventDefinition[@messageRef]", namespaces=NS):
             if msg_ref.get("messageRef") not in ids:
                 add(msg_ref.getparent(), f"unknown message {msg_ref.get('messageRef')!r}")
@@ -265,9 +267,10 @@ class Checker:
         for call in process.xpath(".//bpmn:callActivity", namespaces=NS):
             if not call.get("calledElement"):
                 add(call, "call activity names no calledElement")
-            elif call.get("calledElement") not in processes:
+            elif call.get("calledElement") not in processes and call.get("calledElement") not in ids:
                 add(call, f"calls process {call.get('calledElement')!r}, which is in none of the files given")
         _check_connections(process, flows, ids, add)
+        bpmnspec.check_process(process, ids, add)
         if self.deadline_problem is not None:
             for tag in ("timeDate", "timeDuration", "timeCycle"):
                 for el in process.xpath(f".//bpmn:{tag}", namespaces=NS):
@@ -355,6 +358,7 @@ def _check_connections(process: etree._Element, flows: list, ids: dict, add: Cal
             or compensation
             or in_ad_hoc
             or (link and kind == "intermediateCatchEvent")
+            or (kind == "receiveTask" and node.get("instantiate") == "true")  # refused by bpmnspec
         ):
             add(node, "no sequence flow leads here")
         if node_id not in outs and not (
@@ -413,13 +417,17 @@ def _parser_finding(exc: Exception, trees: Mapping[str, etree._Element]) -> Find
     element = getattr(exc, "id", None) or "-"
     path = getattr(exc, "file_name", None) or ""
     line = getattr(exc, "line_number", None) or getattr(exc, "sourceline", None)
-    if (not line or not str(line).isdigit()) and element != "-":
+    kind = None
+    if element != "-":
         for where in ([path] if path in trees else []) + [p for p in trees if p != path]:
             found = trees[where].xpath("//*[@id=$id]", id=element)
             if found:
-                path, line = where, found[0].sourceline
+                kind = etree.QName(found[0]).localname
+                if not line or not str(line).isdigit():
+                    path, line = where, found[0].sourceline
                 break
     if path not in trees:
         path = next(iter(trees), "-")
-    message = str(getattr(exc, "message", None) or exc).splitlines()[0] if str(exc) else type(exc).__name__
+    message = str(getattr(exc, "message", None) or exc) if str(exc) else type(exc).__name__
+    message = parsemessages.plain_message(message, kind)
     return Finding(path, int(str(line)) if str(line or "").isdigit() else 1, element, message)

@@ -18,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from ..extensions import is_true
 from .data import copy_data
 from .parser import CompiledProcess
-from .patches import take_uncaught_errors
+from .patches import leaves_the_case, recheck_conditions, take_uncaught_errors
 from .scripts import HallScriptEngine
 from .serializer import Snapshot, TaskRows, restore_workflow
 from .timers import (
@@ -265,6 +265,8 @@ class Instance:
         """Messages this instance threw that it could not catch itself: (name, payload, event)."""
         out = []
         for ev in self.wf.get_events():
+            if not leaves_the_case(ev.event_definition):
+                continue
             payload = ev.payload.get("payload") if isinstance(ev.payload, dict) else ev.payload
             out.append((ev.event_definition.name, payload, ev))
         return out
@@ -304,6 +306,7 @@ class Instance:
                     task.run()
                     did(task)
             self.wf.do_engine_steps(will_complete_task=will, did_complete_task=did)
+            recheck_conditions(self.wf, lambda: self.wf.do_engine_steps(will_complete_task=will, did_complete_task=did))
         except _Pause:  # the step ends here; the worker continues after the asyncAfter task
             pass
         except Exception as exc:  # every failure of process code becomes an incident

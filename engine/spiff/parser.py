@@ -29,6 +29,7 @@ from .patches import (
     HallServiceTaskParser,
     HallSpiffRuleParser,
     HallSpiffScriptTaskParser,
+    prepare_event_subprocesses,
     with_extensions,
 )
 from .serializer import spec_from_json, spec_to_json
@@ -101,6 +102,8 @@ class CompiledProcess:
     def from_json(cls, process_id: str, name: str, text: str) -> CompiledProcess:
         """A deployed version's process, from what ``to_json`` stored."""
         spec, subprocess_specs = spec_from_json(text)
+        for each in (spec, *subprocess_specs.values()):
+            prepare_event_subprocesses(each)
         return cls(process_id, name, spec, subprocess_specs)
 
 
@@ -129,6 +132,8 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
     for pid, pp in top:
         spec = parser.get_spec(pid)
         subs = parser.get_subprocess_specs(pid)
+        for each in (spec, *subs.values()):
+            prepare_event_subprocesses(each)
         proc = compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
         proc.business_key, proc.key_unique = business_key_of(pp.node)
         for sid in [pid, *subs]:

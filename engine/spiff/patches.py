@@ -26,15 +26,20 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from lxml import etree
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.event_parsers import ReceiveTaskParser, SendTaskParser
 from SpiffWorkflow.bpmn.parser.ProcessParser import ProcessParser
 from SpiffWorkflow.bpmn.parser.TaskParser import TaskParser
 from SpiffWorkflow.bpmn.parser.util import first
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition
+from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, EscalationEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -236,6 +241,162 @@ _ORIGINALS["SpiffWorkflow.camunda.specs.event_definitions.MessageEventDefinition
 CamundaMessageEventDefinition.throw = throw_message
 
 
+# -- 3c. conditional events, re-checked when the case's data changes --------------------------------
+# BPMN 2.0, 10.5.1: a conditional event fires when its condition becomes true. SpiffWorkflow 3.2
+# evaluates it once, when its task is first updated, on that task's own branch of the data, and
+# re-checks only timers afterwards (BpmnWorkflow.refresh_timers): a condition that became true later,
+# or in another branch, was never seen. Each engine step now ends by evaluating the waiting
+# conditional events again on the case's latest data, and runs on while one fires.
+
+MAX_ROUNDS = 100  # rounds of one step: conditions that keep firing each other are a modelling loop
+
+
+def latest_data(task: Any) -> dict:
+    """The task's data overlaid with the data of the instance's most recently completed task (in the
+    top workflow or any of its sub-process workflows): the case's data as it stands now."""
+    top = task.workflow.top_workflow
+    candidates = [wf.last_task for wf in (top, *top.subprocesses.values()) if wf.last_task is not None]
+    data = dict(task.data)
+    if candidates:
+        latest = max(candidates, key=lambda t: t.last_state_change)
+        if latest is not task:
+            data.update(latest.data)
+    return data
+
+
+def condition_holds(workflow: Any, task: Any, expression: str, data: dict) -> bool:
+    """A conditional event's condition on the given data. A variable it names that the case does not
+    have yet makes it false (the event waits until a step sets it); any other failure is an incident
+    naming the condition and what went wrong."""
+    try:
+        return bool(workflow.script_engine.environment.evaluate(expression, data, None))
+    except NameError:
+        return False
+    except Exception as exc:
+        raise WorkflowTaskException(
+            f"condition '{expression}' of a conditional event failed: {type(exc).__name__}: {exc}",
+            task=task,
+            exception=exc,
+        ) from exc
+
+
+def conditional_has_fired(self: ConditionalEventDefinition, my_task: Any) -> bool:
+    """Replaces ``ConditionalEventDefinition.has_fired``: the condition on the case's latest data; when
+    it holds, the waiting task takes that data on (the branch it starts sees what made it fire)."""
+    data = latest_data(my_task)
+    fired = condition_holds(my_task.workflow, my_task, self.expression, data)
+    if fired:
+        my_task.data = data
+    my_task._set_internal_data(has_fired=fired)
+    return fired
+
+
+_ORIGINALS["SpiffWorkflow.bpmn.specs.event_definitions.conditional.ConditionalEventDefinition.has_fired"] = (
+    ConditionalEventDefinition.has_fired
+)
+ConditionalEventDefinition.has_fired = conditional_has_fired
+
+
+def recheck_conditions(workflow: Any, run_steps: Callable[[], None]) -> int:
+    """Evaluate every waiting conditional event again; while one fires, run the engine's steps
+    (``run_steps``) and check again. The number of events that fired."""
+    fired = 0
+    for _ in range(MAX_ROUNDS):
+        waiting = [
+            t
+            for t in list(workflow.event_manager.tasks.values())
+            if isinstance(t.task_spec.event_definition, ConditionalEventDefinition) and t.has_state(TaskState.WAITING)
+        ]
+        now = 0
+        for task in waiting:
+            task.task_spec._update(task)
+            now += task.has_state(TaskState.READY)
+        now += event_subprocess_step(workflow)
+        if not now:
+            return fired
+        fired += now
+        run_steps()
+    raise WorkflowTaskException(
+        f"conditional events fired each other more than {MAX_ROUNDS} times in one step", task=workflow.last_task
+    )
+
+
+# -- 3d. event sub-processes: conditional starts, and interrupting ones interrupt ---------------------
+# SpiffWorkflow 3.2 starts an event sub-process whose start event catches a message, signal or
+# escalation (BpmnStartTask.trigger_specs, EventManager.update_collaboration), but never one with a
+# conditional start, and reads no isInterrupting: an interrupting event sub-process ran beside the
+# flow it should have ended (BPMN 2.0, 10.3.5). ``event_subprocess_step`` does both after each step.
+INTERRUPTING = "hallInterrupting"  # the start event's isInterrupting, kept in its spec's extensions
+
+
+def prepare_event_subprocesses(spec: Any) -> None:
+    """Give each event sub-process that an event starts its way to the end of its process level once,
+    in the spec, as ``BpmnStartTask.trigger_wf`` does at its first start: that changed the spec in
+    memory only (hall stores the spec once per version), so a case loaded by another process failed
+    at its end ("No input task connected"). The start goes among its inputs only, not among the
+    start's outputs, so trigger_wf finds it connected and changes nothing."""
+    start = spec.start
+    for name in getattr(start, "trigger_specs", ()):
+        task_spec = spec.task_specs.get(name)
+        if task_spec is None or start.name in task_spec._inputs:
+            continue
+        task_spec._inputs.append(start.name)  # ``inputs`` is a property made from these names
+        if spec.end not in task_spec.outputs:
+            task_spec.connect(spec.end)
+
+
+def event_subprocess_step(workflow: Any) -> int:
+    """Start each event sub-process whose conditional start became true, and let each newly started
+    interrupting one cancel the rest of its process level. The number of sub-processes started or
+    interrupting (the caller runs the engine's steps again when it is not 0)."""
+    top = workflow.top_workflow
+    acted = 0
+    for wf in (top, *top.subprocesses.values()):
+        if wf.completed:  # a finished process level starts nothing more
+            continue
+        start = wf.spec.start
+        for name in getattr(start, "trigger_specs", ()):
+            sp_spec = top.subprocess_specs.get(name)
+            for ts in sp_spec.bpmn_start_events if sp_spec is not None else ():
+                if not isinstance(ts.event_definition, ConditionalEventDefinition):
+                    continue
+                key = f"hall_condition_{name}"
+                data = latest_data(wf.task_tree)
+                now = condition_holds(wf, wf.task_tree, ts.event_definition.expression, data)
+                before = wf.task_tree._get_internal_data(key, False)
+                wf.task_tree._set_internal_data(**{key: now})
+                if now and not before:  # the condition became true: the sub-process starts (again)
+                    wf.task_tree.data.update(data)
+                    start.trigger_wf(wf.task_tree, name)
+                    acted += 1
+        for task in list(wf.task_tree.children):
+            if task.task_spec.name not in getattr(start, "trigger_specs", ()):
+                continue
+            if task._get_internal_data("hall_interrupted") or task.has_state(TaskState.FINISHED_MASK):
+                continue
+            sub = top.subprocesses.get(task.id)
+            fired = [
+                t
+                for t in (sub.tasks.values() if sub is not None else ())
+                if t.task_spec in sub.spec.bpmn_start_events and t.has_state(TaskState.FINISHED_MASK | TaskState.READY)
+            ]
+            if not fired:
+                continue
+            task._set_internal_data(hall_interrupted=True)
+            extensions = getattr(fired[0].task_spec, "extensions", None) or {}
+            if extensions.get(INTERRUPTING) == "true":
+                for other in list(wf.task_tree.children):
+                    if other is not task:
+                        other.cancel()
+                # trigger_wf adds the sub-process's task without predicting its children: give it its
+                # way to the process's end, which the cancelled flow no longer reaches
+                task._sync_children(task.task_spec.outputs, TaskState.FUTURE)
+                for child in task.children:
+                    child.task_spec._predict(child, mask=TaskState.NOT_FINISHED_MASK)
+                acted += 1
+    return acted
+
+
 # -- 4. parsers: Camunda and spiff-arena extensions -------------------------------------------
 class ExtensionsMixin:
     """Added to every task parser hall uses: keeps camunda: attributes and spiffworkflow: extension
@@ -254,8 +415,13 @@ class ExtensionsMixin:
         return read_extensions(node, super().parse_extensions(node))  # type: ignore[misc]
 
     def parse_node(self) -> Any:
-        """The spec, held READY for the worker when the task is an asynchronous continuation."""
+        """The spec, held READY for the worker when the task is an asynchronous continuation; a link
+        throw event's spec goes on at its catch event (``connect_link``)."""
         spec = super().parse_node()  # type: ignore[misc]
+        self.connect_link()
+        parent = self.node.getparent()
+        if etree.QName(self.node).localname == "startEvent" and parent.get("triggeredByEvent") == "true":
+            spec.extensions[INTERRUPTING] = "false" if self.node.get("isInterrupting") == "false" else "true"
         ext = getattr(spec, "extensions", None)
         if ext and (is_true(ext.get("asyncBefore")) or is_true(ext.get("async"))) and not spec.manual:
             # An asynchronous continuation (camunda:asyncBefore): SpiffWorkflow leaves a manual task
@@ -278,6 +444,60 @@ class ExtensionsMixin:
         raise ValidationException(
             "timer has no timeDate, timeDuration or timeCycle", node=self.node, file_name=self.filename
         )
+
+    def connect_link(self) -> None:
+        """A link throw event leads to the link catch event of its name in the same process level
+        (BPMN 2.0, 10.5.4: a pair of link events is a sequence flow drawn in two pieces).
+        SpiffWorkflow 3.2 reads no linkEventDefinition: the throw ended its token and the catch was
+        never reached. Validate has checked that exactly one catch of the name exists."""
+        link = self.node.find(f"{{{BPMN_NS}}}linkEventDefinition")
+        if link is None or etree.QName(self.node).localname != "intermediateThrowEvent":
+            return
+        for catch in self.node.getparent().iterchildren(f"{{{BPMN_NS}}}intermediateCatchEvent"):
+            target = catch.find(f"{{{BPMN_NS}}}linkEventDefinition")
+            if target is not None and target.get("name") == link.get("name"):
+                self.task.connect(self.process_parser.parse_node(catch))  # type: ignore[attr-defined]
+                return
+        raise ValidationException(
+            f"no link catch event named {link.get('name')!r} in this process level",
+            node=self.node,
+            file_name=self.filename,
+        )
+
+    def handles_multiple_outgoing(self) -> bool:
+        """Every element may have several outgoing flows (BPMN 2.0, 13.2.1): unconditional ones are a
+        parallel split, which SpiffWorkflow's task specs make of several outputs; conditional ones
+        and a default flow leaving an activity go through ``connect_outgoing``. SpiffWorkflow's
+        ``TaskParser.handles_multiple_outgoing`` refused them on every task."""
+        return True
+
+    def connect_outgoing(self, outgoing_task: Any, sequence_flow: Any, is_default: bool) -> None:
+        """An activity's outgoing flows with conditions (or a default flow) are an implicit inclusive
+        split (BPMN 2.0, 13.2.1): each flow whose condition holds gets a token, an unconditional one
+        always does, the default only when no other does. Made as an inclusive gateway after the
+        activity (``<id>.ImplicitSplit``); other elements connect as SpiffWorkflow's ``connect_outgoing``."""
+        if not self._implicit_split():
+            return super().connect_outgoing(outgoing_task, sequence_flow, is_default)  # type: ignore[misc]
+        name = f"{self.bpmn_id}.ImplicitSplit"  # type: ignore[attr-defined]
+        split = self.spec.task_specs.get(name)  # type: ignore[attr-defined]
+        if split is None:
+            split = InclusiveGateway(self.spec, name, lane=self.task.lane)  # type: ignore[attr-defined]
+            self.task.connect(split)  # type: ignore[attr-defined]
+        condition = self.parse_condition(sequence_flow)  # type: ignore[attr-defined]
+        if is_default:
+            split.connect(outgoing_task)
+        else:
+            split.connect_outgoing_if(condition if condition is not None else "True", outgoing_task)
+        return None
+
+    def _implicit_split(self) -> bool:
+        """Whether this element is an activity whose outgoing flows carry a condition or a default."""
+        if etree.QName(self.node).localname.endswith(("Event", "Gateway")):
+            return False
+        if self.node.get("default"):
+            return True
+        flows = self.process_parser.get_outgoing_sequence_flows(self.bpmn_id)  # type: ignore[attr-defined]
+        return any(self.parse_condition(flow) is not None for flow in flows)  # type: ignore[attr-defined]
 
     def _add_multiinstance_task(self, loop_characteristics: Any) -> None:
         """A multi-instance task of either form on any task: Camunda's (``camunda:collection``) by
@@ -566,6 +786,14 @@ def take_uncaught_errors(workflow: Any) -> list[Any]:
     return errors
 
 
+def leaves_the_case(event_definition: Any) -> bool:
+    """Whether an event SpiffWorkflow passes out of the top workflow (``EventManager.catch`` appends
+    every uncaught event to ``bpmn_events``) is one for other cases: a message or a signal. An
+    escalation nothing caught has no effect (BPMN 2.0, 10.5.4: it is not critical) and a terminate
+    end event has already ended the case: neither is a message sent."""
+    return not isinstance(event_definition, (EscalationEventDefinition, TerminateEventDefinition))
+
+
 _SP = "SpiffWorkflow."
 PATCHES: tuple[Patch, ...] = (
     Patch(
@@ -693,6 +921,57 @@ PATCHES: tuple[Patch, ...] = (
         {
             _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
             _SP + "bpmn.specs.event_definitions.item_aware_event.CodeEventDefinition.throw": "a2d6914fbc7c7b9c",
+        },
+    ),
+    Patch(
+        "ExtensionsMixin.handles_multiple_outgoing, connect_outgoing, _implicit_split",
+        "several flows may leave an activity (BPMN 13.2.1): unconditional ones a parallel split, conditional "
+        "ones and a default flow an inclusive gateway made after it; SpiffWorkflow refused them all",
+        {
+            _SP + "bpmn.parser.TaskParser.TaskParser.handles_multiple_outgoing": "a62ca20f0f3b58f5",
+            _SP + "bpmn.parser.TaskParser.TaskParser.connect_outgoing": "ee226c74a06fe7bf",
+            _SP + "bpmn.parser.task_parsers.ConditionalGatewayParser.connect_outgoing": "b18793f600e29991",
+            _SP + "bpmn.specs.mixins.inclusive_gateway.InclusiveGateway._run_hook": "a2c4b3bf4d78dee4",
+        },
+    ),
+    Patch(
+        "ExtensionsMixin.connect_link",
+        "a link throw event goes on at its catch event: SpiffWorkflow 3.2 reads no linkEventDefinition "
+        "(the throw is a none event that ends its token, the catch a none event nothing reaches)",
+        {
+            _SP + "bpmn.parser.event_parsers.IntermediateThrowEventParser.create_task": "219814fb9bc27f88",
+            _SP + "bpmn.parser.event_parsers.IntermediateCatchEventParser.create_task": "c2eb625f11703395",
+        },
+    ),
+    Patch(
+        "conditional_has_fired (replaces ConditionalEventDefinition.has_fired), latest_data, recheck_conditions",
+        "a conditional event fires when its condition becomes true on the case's latest data: SpiffWorkflow "
+        "evaluated it once, on its own branch's data, and re-checked only timers",
+        {
+            _SP + "bpmn.specs.event_definitions.conditional.ConditionalEventDefinition.has_fired": "e257fbceba0b08e1",
+            _SP + "bpmn.workflow.BpmnWorkflow.refresh_timers": "e1995bf4ce4f0ff0",
+        },
+    ),
+    Patch(
+        "event_subprocess_step, prepare_event_subprocesses, ExtensionsMixin.parse_node (isInterrupting)",
+        "an event sub-process starts on its conditional start event, and an interrupting one ends the rest "
+        "of its process level: SpiffWorkflow started only event-triggered ones and never interrupted",
+        {
+            _SP + "bpmn.specs.control.BpmnStartTask.connect_or_add_trigger": "9a02b76837570d6b",
+            _SP + "bpmn.specs.control.BpmnStartTask.trigger_wf": "6f1a0430eb3a0986",
+            _SP + "bpmn.util.event.EventManager.update_collaboration": "261b539094d6e6d6",
+            _SP + "task.Task.cancel": "16a6cc6f7ea48468",
+            _SP + "specs.base.TaskSpec.__init__": "df987d5843e7f374",
+            _SP + "bpmn.parser.event_parsers.StartEventParser.create_task": "b8924dd9e92f995a",
+        },
+    ),
+    Patch(
+        "leaves_the_case",
+        "an uncaught escalation and a terminate end event stay in the case: SpiffWorkflow passes every "
+        "uncaught event out of the workflow, and hall recorded them as messages sent",
+        {
+            _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
+            _SP + "bpmn.workflow.BpmnWorkflow.get_events": "0502792570fbfc63",
         },
     ),
     Patch(
