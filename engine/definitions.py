@@ -207,7 +207,7 @@ class Checker:
             outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
             cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             if cond is not None and (cond.text or "").strip():
-                _compile(cond.text, "eval", flow, "condition", add, at=cond)
+                _check_condition(cond, flow, add)
         for ref in process.xpath(".//bpmn:flowNodeRef", namespaces=NS):
             if (ref.text or "").strip() not in ids:
                 add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}", at=ref)
@@ -380,6 +380,20 @@ def _check_multi_instance(loop: etree._Element, add: Callable) -> None:
     behavior = loop.get("behavior")
     if behavior not in (None, "All"):
         add(task, f"multi-instance behavior {behavior!r} is not supported (only 'All')", at=loop)
+
+
+def _check_condition(cond: etree._Element, flow: etree._Element, add: Callable) -> None:
+    """A condition in Python, or in Camunda Modeler's JUEL/FEEL translated to Python (``juel``, as
+    the parser translates it for deploy): a finding if it cannot be translated or does not compile."""
+    from . import juel
+
+    text = cond.text or ""
+    try:
+        translated = juel.translate(text)
+    except juel.NotTranslatable as exc:
+        add(flow, f"condition {exc}; {juel.HINT}", at=cond)
+        return
+    _compile(translated, "eval", flow, "condition", add, at=cond)
 
 
 def _compile(

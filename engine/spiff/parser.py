@@ -20,6 +20,7 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
+from .. import juel
 from ..extensions import BPMN_NS, SPIFF_NS, business_key_of
 from .patches import (
     DialectParser,
@@ -104,6 +105,17 @@ class CompiledProcess:
         return cls(process_id, name, spec, subprocess_specs)
 
 
+def translate_conditions(root: Any) -> None:
+    """Camunda Modeler's JUEL/FEEL conditions (``${approved}``) become the Python expressions the
+    engine evaluates (``juel``); ``hall validate`` has reported those that cannot be translated."""
+    for cond in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        if cond.text and juel.is_foreign(cond.text):
+            try:
+                cond.text = juel.translate(cond.text)
+            except juel.NotTranslatable:
+                pass  # left as written: validate refused it, and the parser never sees it
+
+
 def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, CompiledProcess]]:
     """Parse BPMN and DMN documents (path -> bytes) together, so call activities and rule tasks
     resolve across files."""
@@ -117,7 +129,9 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
             parser.add_dmn_xml(root, filename=path)
     for path, content in sources.items():
         if not path.endswith(".dmn"):
-            parser.add_bpmn_xml(etree.fromstring(content, parser=xml), filename=path)
+            root = etree.fromstring(content, parser=xml)
+            translate_conditions(root)
+            parser.add_bpmn_xml(root, filename=path)
     compiled = {}
     # Only top-level <bpmn:process> elements are processes; getting a spec registers a parser for
     # each embedded subProcess it contains, so iterate over a snapshot of the top-level ones.
