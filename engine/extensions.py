@@ -130,6 +130,12 @@ def read_extensions(node: Any, base: dict) -> dict:
                     ext.setdefault("formKey", spiff_form_name(props["formJsonSchemaFilename"]))
             elif len(el) == 0:
                 ext[localname] = (el.text or "").strip()
+        elif namespace == CAMUNDA_NS and localname == "properties":  # only what hall reads of them
+            for p in el:
+                if _split_tag(p.tag)[1] == "property" and p.get("name") == CORRELATION_KEY and p.get("value"):
+                    ext[CORRELATION_KEY] = p.get("value").strip()
+    if CORRELATION_KEY in ext.get("properties", {}) and ext["properties"][CORRELATION_KEY]:
+        ext.setdefault(CORRELATION_KEY, ext["properties"][CORRELATION_KEY].strip())
     return ext
 
 
@@ -147,6 +153,9 @@ def _split_tag(tag: Any) -> tuple[str | None, str | None]:
 # spiff-arena: spiffworkflow:properties) that hall reads: the variable that holds the case's
 # business key, and whether no two cases of the process may share one.
 BUSINESS_KEY = "businessKey"
+# A message event's (or send/receive task's) extension property: the expression, on the case's
+# variables, whose value is the message's correlation key (issue 12); else the case's business key.
+CORRELATION_KEY = "correlationKey"
 BUSINESS_KEY_UNIQUE = "businessKeyUnique"
 
 
