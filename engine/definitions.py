@@ -244,6 +244,13 @@ class Checker:
                 add(script_task, "script task has no script")
             else:
                 _compile(text, "exec", script_task, "script", add, at=script_task.find(f"{{{BPMN_NS}}}script"))
+        for prop in process.xpath(
+            ".//camunda:property[@name='correlationKey'] | .//spiffworkflow:property[@name='correlationKey']",
+            namespaces=NS,
+        ):  # a message's correlation key: an expression on the case's variables (issue 12)
+            _check_expression(
+                prop.get("value") or "", prop.getparent().getparent().getparent(), "correlationKey", add, prop
+            )
         for ev in process.xpath(".//bpmn:messageEventDefinition[@camunda:expression]", namespaces=NS):
             _compile(ev.get(f"{{{CAMUNDA_NS}}}expression"), "eval", ev.getparent(), "message payload", add)
         for loop in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NS):
@@ -385,15 +392,23 @@ def _check_multi_instance(loop: etree._Element, add: Callable) -> None:
 def _check_condition(cond: etree._Element, flow: etree._Element, add: Callable) -> None:
     """A condition in Python, or in Camunda Modeler's JUEL/FEEL translated to Python (``juel``, as
     the parser translates it for deploy): a finding if it cannot be translated or does not compile."""
+    _check_expression(cond.text or "", flow, "condition", add, cond)
+
+
+def _check_expression(text: str, el: etree._Element, what: str, add: Callable, at: etree._Element) -> None:
+    """An expression in Python or JUEL/FEEL (``juel``): a finding if it is empty, cannot be translated
+    or does not compile."""
     from . import juel
 
-    text = cond.text or ""
+    if not text.strip():
+        add(el, f"{what} is empty", at=at)
+        return
     try:
         translated = juel.translate(text)
     except juel.NotTranslatable as exc:
-        add(flow, f"condition {exc}; {juel.HINT}", at=cond)
+        add(el, f"{what} {exc}; {juel.HINT}", at=at)
         return
-    _compile(translated, "eval", flow, "condition", add, at=cond)
+    _compile(translated, "eval", el, what, add, at=at)
 
 
 def _compile(

@@ -241,3 +241,12 @@ def test_a_case_that_stops_waiting_leaves_the_wait_index(eng: Engine) -> None:
         eng.correlate_message("fee_paid", key="TS-7")
     eng.resume(suspended["id"])
     assert eng.correlate_message("fee_paid", key="TS-7")["id"] == suspended["id"]
+
+
+def test_a_correlation_key_that_does_not_compile_is_a_validate_finding_at_its_line(eng: Engine, tmp_path) -> None:
+    text = (MESSAGES / "receive_keyed.bpmn").read_text().replace("${order_no}", "${order_no.trim()}")
+    path = tmp_path / "bad_key.bpmn"
+    path.write_text(text, encoding="utf-8")
+    [finding] = eng.validate([path])
+    assert finding.element == "stamped" and finding.line == text[: text.index("order_no.trim")].count("\n") + 1
+    assert "correlationKey cannot translate" in finding.message and "method calls (trim())" in finding.message
