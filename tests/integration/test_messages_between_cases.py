@@ -250,3 +250,27 @@ def test_a_correlation_key_that_does_not_compile_is_a_validate_finding_at_its_li
     [finding] = eng.validate([path])
     assert finding.element == "stamped" and finding.line == text[: text.index("order_no.trim")].count("\n") + 1
     assert "correlationKey cannot translate" in finding.message and "method calls (trim())" in finding.message
+
+
+def test_a_receivers_failing_save_ends_the_senders_transaction_instead_of_an_incident(
+    eng: Engine, make_engine, monkeypatch
+) -> None:
+    """A failure of the engine itself while a message is delivered (the database, a concurrent
+    update) is not the sender's incident: the whole transaction ends, nothing is written."""
+    waiting = eng.start("msg_wait_paid", business_key="TS-10")
+    sender = eng.start("msg_throw_paid", business_key="TS-10")
+    [task] = eng.tasks(instance=sender["id"])
+    save = Tx.save_step
+
+    def crash(self: Tx, instance_id: int, *args, **kwargs) -> bool:
+        if instance_id == waiting["id"]:
+            raise RuntimeError("the database went away")
+        return save(self, instance_id, *args, **kwargs)
+
+    monkeypatch.setattr(Tx, "save_step", crash)
+    with pytest.raises(RuntimeError, match="the database went away"):
+        eng.complete(task["id"], {"amount": 7})
+    monkeypatch.setattr(Tx, "save_step", save)
+    fresh = make_engine()
+    assert fresh.show(sender["id"])["status"] == "running" and names(fresh, sender["id"]) == ["cash"]
+    assert history(fresh, sender["id"], "incident") == []
