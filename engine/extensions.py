@@ -132,10 +132,11 @@ def read_extensions(node: Any, base: dict) -> dict:
                 ext[localname] = (el.text or "").strip()
         elif namespace == CAMUNDA_NS and localname == "properties":  # only what hall reads of them
             for p in el:
-                if _split_tag(p.tag)[1] == "property" and p.get("name") == CORRELATION_KEY and p.get("value"):
-                    ext[CORRELATION_KEY] = p.get("value").strip()
-    if CORRELATION_KEY in ext.get("properties", {}) and ext["properties"][CORRELATION_KEY]:
-        ext.setdefault(CORRELATION_KEY, ext["properties"][CORRELATION_KEY].strip())
+                if _split_tag(p.tag)[1] == "property" and p.get("name") in MESSAGE_PROPERTIES and p.get("value"):
+                    ext[p.get("name")] = p.get("value").strip()
+    for name in MESSAGE_PROPERTIES:
+        if (ext.get("properties") or {}).get(name):
+            ext.setdefault(name, ext["properties"][name].strip())
     return ext
 
 
@@ -156,6 +157,10 @@ BUSINESS_KEY = "businessKey"
 # A message event's (or send/receive task's) extension property: the expression, on the case's
 # variables, whose value is the message's correlation key (issue 12); else the case's business key.
 CORRELATION_KEY = "correlationKey"
+# A throwing element's extension property: `true` when a message nobody waits for may be dropped
+# (recorded in the sender's history) instead of failing the element (issue 12).
+MESSAGE_OPTIONAL = "messageOptional"
+MESSAGE_PROPERTIES = (CORRELATION_KEY, MESSAGE_OPTIONAL)
 BUSINESS_KEY_UNIQUE = "businessKeyUnique"
 
 

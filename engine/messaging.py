@@ -116,16 +116,23 @@ def route_thrown(runtime: Runtime, step: Step, task: Any, event: Any) -> None:
             step.log("signal_sent", info.element, name=info.name, reached=routed.reached, started=routed.started)
             return
         key = _thrower_key(step, info)
-        routed = correlate(
-            runtime,
-            step.tx,
-            info.name,
-            key,
-            event,
-            step.actor,
-            source=step.instance_id,
-            parent=step.loaded.row["parent_id"],
-        )
+        try:
+            routed = correlate(
+                runtime,
+                step.tx,
+                info.name,
+                key,
+                event,
+                step.actor,
+                source=step.instance_id,
+                parent=step.loaded.row["parent_id"],
+            )
+        except MessageNotCorrelated:
+            if not info.optional:
+                raise
+            # the element says a message nobody waits for may go unanswered: recorded, not failed
+            step.log("message_sent", info.element, name=info.name, payload=info.payload, key=key, to=None)
+            return
         step.log(
             "message_sent",
             info.element,

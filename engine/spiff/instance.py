@@ -17,7 +17,7 @@ from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from .. import juel
-from ..extensions import CORRELATION_KEY, is_true
+from ..extensions import CORRELATION_KEY, MESSAGE_OPTIONAL, is_true
 from .data import copy_data
 from .parser import CompiledProcess
 from .patches import event_kind, gateway_target, take_uncaught_errors
@@ -116,6 +116,7 @@ class Thrown:
     element: str
     key_expression: str | None
     data: dict  # the throwing task's (its correlation key is evaluated on them)
+    optional: bool = False  # extension property messageOptional: nobody waiting is no failure
 
 
 def thrown(task: Any, event: Any) -> Thrown:
@@ -123,7 +124,8 @@ def thrown(task: Any, event: Any) -> Thrown:
     ed = event.event_definition
     kind = event_kind(ed) or "message"
     payload = event.payload.get("payload") if kind == "message" and isinstance(event.payload, dict) else None
-    return Thrown(kind, ed.name, payload, _element(task), _key_expression(task.task_spec), task.data)
+    optional = is_true((getattr(task.task_spec, "extensions", None) or {}).get(MESSAGE_OPTIONAL))
+    return Thrown(kind, ed.name, payload, _element(task), _key_expression(task.task_spec), task.data, optional)
 
 
 class PassThrough(Exception):  # noqa: N818 - a carrier, not an error of its own

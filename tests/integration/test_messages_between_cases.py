@@ -274,3 +274,25 @@ def test_a_receivers_failing_save_ends_the_senders_transaction_instead_of_an_inc
     fresh = make_engine()
     assert fresh.show(sender["id"])["status"] == "running" and names(fresh, sender["id"]) == ["cash"]
     assert history(fresh, sender["id"], "incident") == []
+
+
+def test_an_element_may_declare_that_nobody_waiting_is_no_failure(eng: Engine, tmp_path) -> None:
+    """Extension property messageOptional=true: a message nobody takes is recorded in the sender's
+    history (`to` null) instead of failing the element; a case waiting for it still gets it."""
+    text = (MESSAGES / "throw_paid.bpmn").read_text()
+    text = text.replace(
+        '<bpmn:intermediateThrowEvent id="tell" name="Fee paid">',
+        '<bpmn:intermediateThrowEvent id="tell" name="Fee paid"><bpmn:extensionElements><camunda:properties>'
+        '<camunda:property name="messageOptional" value="true" /></camunda:properties></bpmn:extensionElements>',
+    )
+    path = tmp_path / "throw_optional.bpmn"
+    path.write_text(text, encoding="utf-8")
+    eng.deploy([path])
+    alone = eng.start("msg_throw_paid", business_key="TS-11")
+    assert finish(eng, alone["id"], "cash", {"amount": 1})["status"] == "completed"
+    [sent] = history(eng, alone["id"], "message_sent")
+    assert sent["detail"]["to"] is None and sent["detail"]["key"] == "TS-11"
+    waiting = eng.start("msg_wait_paid", business_key="TS-12")
+    sender = eng.start("msg_throw_paid", business_key="TS-12")
+    finish(eng, sender["id"], "cash", {"amount": 2})
+    assert names(eng, waiting["id"]) == ["issue"]
