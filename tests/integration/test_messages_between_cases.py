@@ -8,11 +8,19 @@ construct in tests/fixtures/messages/.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta
+
 import pytest
-from conftest import FIXTURES
+import sqlalchemy as sa
+from conftest import FIXTURES, PG_URL
 from hall import Engine
 from hall.engine.errors import MessageAmbiguous, MessageNotCorrelated, MessageNotWaited, ProcessNotFound
 from hall.engine.store import Tx
+from hall.engine.store import history as store_history
+from hall.engine.store import jobs as store_jobs
 
 MESSAGES = FIXTURES / "messages"
 
@@ -296,3 +304,68 @@ def test_an_element_may_declare_that_nobody_waiting_is_no_failure(eng: Engine, t
     sender = eng.start("msg_throw_paid", business_key="TS-12")
     finish(eng, sender["id"], "cash", {"amount": 2})
     assert names(eng, waiting["id"]) == ["issue"]
+
+
+# -- the worker: messages thrown by fired timers, several workers, kill -9 ------------------------
+def _received_per_case(eng: Engine) -> dict[int, int]:
+    with eng.store.tx(write=False) as tx:
+        q = (
+            sa.select(store_history.c.instance_id, sa.func.count())
+            .where(store_history.c.kind == "message_received")
+            .group_by(store_history.c.instance_id)
+        )
+        return dict(tx.conn.execute(q).all())
+
+
+def _pairs(eng: Engine, n: int) -> tuple[list[int], list[int]]:
+    """n waiting cases and n senders whose timers throw to them (business keys K-0 .. K-n-1)."""
+    waiting = [eng.start("msg_wait_paid", business_key=f"K-{i}")["id"] for i in range(n)]
+    senders = [eng.start("msg_timer_throw", business_key=f"K-{i}")["id"] for i in range(n)]
+    return waiting, senders
+
+
+def test_messages_thrown_by_the_workers_timers_reach_each_case_once(eng: Engine, clock) -> None:
+    """On PostgreSQL the worker fires the timers of many cases in one transaction (a group): each
+    delivery is nested in its sender's step there."""
+    waiting, senders = _pairs(eng, 30)
+    clock.advance(hours=1)
+    summary = eng.run_due_jobs(once=True, install_signals=False)
+    assert summary["fired"] == 30
+    assert _received_per_case(eng) == {i: 1 for i in waiting}
+    assert {eng.show(i)["status"] for i in senders} == {"completed"}
+    assert all(names(eng, i) == ["issue"] for i in waiting)
+
+
+@pytest.mark.skipif(not PG_URL, reason="needs PostgreSQL (HALL_TEST_DATABASE_URL)")
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+@pytest.mark.timeout(300)
+def test_three_workers_deliver_each_message_exactly_once_despite_kill_9(eng: Engine, db_url, clock, tmp_path) -> None:
+    waiting, _senders = _pairs(eng, 300)
+    now = clock.now() + timedelta(hours=1)
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+
+    def worker(batch: int, moment: datetime = now) -> subprocess.Popen:
+        cmd = [sys.executable, "-u", "-m", "hall.cli", "--db", db_url, "--now", moment.isoformat()]
+        cmd += ["worker", "--once", "--batch", str(batch), "--lease", "30"]
+        return subprocess.Popen(cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    victim = worker(150)  # claims a big batch, dies in the middle of it
+    others = [worker(10), worker(10)]
+    line = victim.stdout.readline()
+    assert line.startswith("fired"), line + victim.stderr.read()
+    victim.kill()  # SIGKILL: its open transaction is rolled back by the server, nothing half-delivered
+    victim.wait()
+    victim.stdout.close()
+    victim.stderr.close()
+    for p in others:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    with eng.store.tx(write=False) as tx:
+        orphaned = tx.conn.execute(sa.select(sa.func.count()).where(store_jobs.c.locked_by.is_not(None))).scalar()
+    assert orphaned, "the killed worker held no jobs: it was not killed mid-batch"
+    late = [worker(100, now + timedelta(seconds=31)) for _ in range(2)]  # after the killed one's lease
+    for p in late:
+        _out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    assert _received_per_case(eng) == {i: 1 for i in waiting}
+    assert {r["status"] for r in eng.instances(process="msg_timer_throw", limit=1000)} == {"completed"}
