@@ -31,7 +31,6 @@ from .errors import (
     BusinessKeyTaken,
     CorrelationKeyFailed,
     DataInvalid,
-    HallError,
     MessageAmbiguous,
     MessageNotCorrelated,
     ProcessNotFound,
@@ -144,9 +143,7 @@ def route_thrown(runtime: Runtime, step: Step, task: Any, event: Any) -> None:
         )
     except PROCESS_ERRORS:
         raise
-    except HallError as exc:
-        raise spiff.PassThrough(exc) from exc
-    except Exception as exc:
+    except Exception as exc:  # the engine's own (a HallError such as ConcurrentUpdate, or the database's)
         raise spiff.PassThrough(exc) from exc
 
 
