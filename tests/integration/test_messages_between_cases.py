@@ -369,3 +369,14 @@ def test_three_workers_deliver_each_message_exactly_once_despite_kill_9(eng: Eng
         assert p.returncode == 0, err
     assert _received_per_case(eng) == {i: 1 for i in waiting}
     assert {r["status"] for r in eng.instances(process="msg_timer_throw", limit=1000)} == {"completed"}
+
+
+def test_a_message_boundary_event_interrupts_the_task_of_the_case_it_is_for(eng: Engine) -> None:
+    mine = eng.start("msg_boundary", business_key="SQ-1")
+    other = eng.start("msg_boundary", business_key="SQ-2")
+    assert eng.correlate_message("application_withdrawn", key="SQ-1")["id"] == mine["id"]
+    assert names(eng, mine["id"]) == ["file_away"]  # the review was cancelled
+    assert names(eng, other["id"]) == ["review"]
+    finish(eng, other["id"], "review")  # done: it no longer waits for the message
+    with pytest.raises(MessageNotCorrelated):
+        eng.correlate_message("application_withdrawn", key="SQ-2")
