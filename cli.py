@@ -374,14 +374,46 @@ def history(ctx: Context, instance: str | None, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("instance")
-@click.argument("name")
+@click.argument("target", nargs=-1, required=True, metavar="[INSTANCE] NAME")
+@click.option("--key", help="The correlation key (the waiting case's business key unless its diagram says otherwise).")
+@click.option("--process", help="Only cases of this process, or start one by its message start event.")
 @set_option
 @data_option
 @command
-def message(ctx: Context, instance: str, name: str, sets: tuple[str, ...], data_file: str | None) -> None:
-    """Deliver message NAME (with a payload from --set/--data) to an instance waiting for it."""
-    print_instance(ctx, ctx.engine.send_message(instance, name, read_data(sets, data_file) or None, user=ctx.user))
+def message(
+    ctx: Context,
+    target: tuple[str, ...],
+    key: str | None,
+    process: str | None,
+    sets: tuple[str, ...],
+    data_file: str | None,
+) -> None:
+    """Deliver message NAME (payload from --set/--data): to INSTANCE, or to the one case waiting for it
+    with --key, else start a case by its message start event (docs/bpmn.md, messages)."""
+    if len(target) > 2 or (len(target) == 2 and (key is not None or process is not None)):
+        raise click.UsageError("give INSTANCE NAME, or NAME with --key/--process")
+    payload = read_data(sets, data_file) or None
+    if len(target) == 2:
+        print_instance(ctx, ctx.engine.send_message(target[0], target[1], payload, user=ctx.user))
+    else:
+        print_instance(ctx, ctx.engine.correlate_message(target[0], payload, key, process, user=ctx.user))
+
+
+@main.command()
+@click.argument("name")
+@set_option
+@data_option
+@json_option
+@command
+def signal(ctx: Context, name: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
+    """Broadcast signal NAME: every case waiting for it catches it (with the --set/--data variables),
+    every process with a signal start event for it starts a case."""
+    sent = ctx.engine.send_signal(name, read_data(sets, data_file) or None, user=ctx.user)
+
+    def human(d: dict) -> None:
+        click.echo(f"signal {d['signal']}: reached {len(d['reached'])} case(s) {d['reached']}, started {d['started']}")
+
+    emit(sent, as_json, human)
 
 
 # -- tasks --------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from .errors import (
     HallError,
     InstanceNotActive,
     InstanceNotFound,
+    MessageNotWaited,
     PermissionDenied,
     ProcessNotFound,
     TaskAlreadyCompleted,
@@ -498,9 +499,56 @@ class Engine:
         if isinstance(payload, Mapping):
             self._check_names(payload, "message payload")
         with self._tx() as tx:
-            if not self.runtime.deliver(tx, instance_id, name, payload, external_message(name, payload), user):
-                raise HallError(f"instance {instance_id} is not waiting for message {name!r}")
+            if not self.runtime.deliver(tx, instance_id, "message", name, external_message(name, payload), user):
+                raise MessageNotWaited(instance_id, name)
         return self.show(instance_id, user=user)
+
+    def correlate_message(
+        self,
+        name: str,
+        payload: Any = None,
+        key: str | None = None,
+        process: str | None = None,
+        user: str | None = None,
+    ) -> dict:
+        """Deliver message `name` from outside (another system, `hall message NAME`) to the one running
+        case waiting for it with correlation key `key` (None: whatever its key), else start a case of
+        the process whose message start event catches it (its business key `key`); `process` narrows
+        both to one process. Returns that case. MessageNotCorrelated when nothing takes the message,
+        MessageAmbiguous when more than one case or process would; then nothing is written. The
+        payload lands where the catching element puts it (camunda:resultVariable, else
+        `<element>_Response`). Delivering needs `manage` on the case reached (as `send_message`)."""
+        from . import messaging
+        from .spiff import external_message
+
+        actor = self._actor(user, "send a message")
+        if isinstance(payload, Mapping):
+            self._check_names(payload, "message payload")
+        key = messaging.key_text(key)
+        with self._guard(), self._tx() as tx:
+
+            def check(target: int | None) -> None:
+                if target is not None and actor is not None:
+                    self.access.check_manage(actor, self._instance_row(tx, target), "send a message to", tx)
+
+            routed = messaging.correlate(
+                self.runtime, tx, name, key, external_message(name, payload), user, process=process, check=check
+            )
+        return self.show((routed.reached or routed.started)[0], user=user)
+
+    def send_signal(self, name: str, variables: Mapping[str, Any] | None = None, user: str | None = None) -> dict:
+        """Broadcast signal `name` from outside: every running case waiting for it catches it (the
+        variables, if any, are set on each), and every process whose signal start event catches it
+        starts a case. Returns `{signal, reached, started}` (instance ids); reaching nobody is not
+        an error. Needs the `manage` permission."""
+        from . import messaging
+        from .spiff import external_signal
+
+        self._require(user, "manage", "send signal", repr(name))
+        values = self._check_data(variables or {}, "signal variables")
+        with self._tx() as tx:
+            routed = messaging.broadcast(self.runtime, tx, name, external_signal(name, values), user)
+        return {"signal": name, "reached": routed.reached, "started": routed.started}
 
     # -- tasks ----------------------------------------------------------------------------------
     def tasks(

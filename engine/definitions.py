@@ -209,7 +209,7 @@ class Checker:
             outgoing.setdefault(flow.get("sourceRef"), []).append(flow)
             cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
             if cond is not None and (cond.text or "").strip():
-                _compile(cond.text, "eval", flow, "condition", add, at=cond)
+                _check_condition(cond, flow, add)
         for ref in process.xpath(".//bpmn:flowNodeRef", namespaces=NS):
             if (ref.text or "").strip() not in ids:
                 add(ref.getparent(), f"lane lists unknown element {(ref.text or '').strip()!r}", at=ref)
@@ -246,6 +246,13 @@ class Checker:
                 add(script_task, "script task has no script")
             else:
                 _compile(text, "exec", script_task, "script", add, at=script_task.find(f"{{{BPMN_NS}}}script"))
+        for prop in process.xpath(
+            ".//camunda:property[@name='correlationKey'] | .//spiffworkflow:property[@name='correlationKey']",
+            namespaces=NS,
+        ):  # a message's correlation key: an expression on the case's variables (issue 12)
+            _check_expression(
+                prop.get("value") or "", prop.getparent().getparent().getparent(), "correlationKey", add, prop
+            )
         for ev in process.xpath(".//bpmn:messageEventDefinition[@camunda:expression]", namespaces=NS):
             _compile(ev.get(f"{{{CAMUNDA_NS}}}expression"), "eval", ev.getparent(), "message payload", add)
         for loop in process.xpath(".//bpmn:multiInstanceLoopCharacteristics", namespaces=NS):
@@ -384,6 +391,28 @@ def _check_multi_instance(loop: etree._Element, add: Callable) -> None:
     behavior = loop.get("behavior")
     if behavior not in (None, "All"):
         add(task, f"multi-instance behavior {behavior!r} is not supported (only 'All')", at=loop)
+
+
+def _check_condition(cond: etree._Element, flow: etree._Element, add: Callable) -> None:
+    """A condition in Python, or in Camunda Modeler's JUEL/FEEL translated to Python (``juel``, as
+    the parser translates it for deploy): a finding if it cannot be translated or does not compile."""
+    _check_expression(cond.text or "", flow, "condition", add, cond)
+
+
+def _check_expression(text: str, el: etree._Element, what: str, add: Callable, at: etree._Element) -> None:
+    """An expression in Python or JUEL/FEEL (``juel``): a finding if it is empty, cannot be translated
+    or does not compile."""
+    from . import juel
+
+    if not text.strip():
+        add(el, f"{what} is empty", at=at)
+        return
+    try:
+        translated = juel.translate(text)
+    except juel.NotTranslatable as exc:
+        add(el, f"{what} {exc}; {juel.HINT}", at=at)
+        return
+    _compile(translated, "eval", el, what, add, at=at)
 
 
 def _compile(

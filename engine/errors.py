@@ -256,3 +256,49 @@ class MigrationRefused(HallError):
     def __init__(self, instance: Any, process: str, version: int, why: str) -> None:
         self.instance, self.process, self.version, self.why = instance, process, version, why
         super().__init__(f"cannot move instance {instance} to {process} v{version}: {why}; nothing was changed")
+
+
+def _message_label(name: str, key: str | None) -> str:
+    """`message 'paid' with correlation key 'TS-1'` (or without one)."""
+    return f"message {name!r}" + (f" with correlation key {key!r}" if key is not None else " without a correlation key")
+
+
+class MessageNotCorrelated(HallError):
+    """A message no running case waits for (with its correlation key) and no process starts with."""
+
+    def __init__(self, name: str, key: str | None, process: str | None = None) -> None:
+        self.name, self.key, self.process = name, key, process
+        where = (
+            f"no running {process} case waits for it and {process}"
+            if process
+            else "no running case waits for it and no process"
+        )
+        super().__init__(f"{_message_label(name, key)} was not correlated: {where} starts with it")
+
+
+class MessageAmbiguous(HallError):
+    """A message that fits more than one waiting case, or more than one process's message start event."""
+
+    def __init__(self, name: str, key: str | None, targets: Sequence[str]) -> None:
+        self.name, self.key, self.targets = name, key, list(targets)
+        shown = ", ".join(self.targets[:5]) + (", ..." if len(self.targets) > 5 else "")
+        super().__init__(
+            f"{_message_label(name, key)} fits {len(self.targets)} targets ({shown}): give it a correlation "
+            "key (--key) or a process (--process) that picks one"
+        )
+
+
+class MessageNotWaited(HallError):
+    """A message sent to one case (`hall message INSTANCE NAME`) that it does not wait for."""
+
+    def __init__(self, instance: Any, name: str) -> None:
+        self.instance, self.name = instance, name
+        super().__init__(f"instance {instance} is not waiting for message {name!r}")
+
+
+class CorrelationKeyFailed(HallError):
+    """The correlation key expression of a throwing element failed on the case's data."""
+
+    def __init__(self, element: str, expression: str, error: str) -> None:
+        self.element, self.expression, self.error = element, expression, error
+        super().__init__(f"correlation key {expression!r} of {element} cannot be evaluated: {error}")

@@ -130,6 +130,13 @@ def read_extensions(node: Any, base: dict) -> dict:
                     ext.setdefault("formKey", spiff_form_name(props["formJsonSchemaFilename"]))
             elif len(el) == 0:
                 ext[localname] = (el.text or "").strip()
+        elif namespace == CAMUNDA_NS and localname == "properties":  # only what hall reads of them
+            for p in el:
+                if _split_tag(p.tag)[1] == "property" and p.get("name") in MESSAGE_PROPERTIES and p.get("value"):
+                    ext[p.get("name")] = p.get("value").strip()
+    for name in MESSAGE_PROPERTIES:
+        if (ext.get("properties") or {}).get(name):
+            ext.setdefault(name, ext["properties"][name].strip())
     return ext
 
 
@@ -147,6 +154,13 @@ def _split_tag(tag: Any) -> tuple[str | None, str | None]:
 # spiff-arena: spiffworkflow:properties) that hall reads: the variable that holds the case's
 # business key, and whether no two cases of the process may share one.
 BUSINESS_KEY = "businessKey"
+# A message event's (or send/receive task's) extension property: the expression, on the case's
+# variables, whose value is the message's correlation key (issue 12); else the case's business key.
+CORRELATION_KEY = "correlationKey"
+# A throwing element's extension property: `true` when a message nobody waits for may be dropped
+# (recorded in the sender's history) instead of failing the element (issue 12).
+MESSAGE_OPTIONAL = "messageOptional"
+MESSAGE_PROPERTIES = (CORRELATION_KEY, MESSAGE_OPTIONAL)
 BUSINESS_KEY_UNIQUE = "businessKeyUnique"
 
 

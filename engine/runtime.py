@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from . import messaging
 from .clock import Clock
 from .errors import (
     ActionTooEarly,
@@ -58,6 +59,7 @@ class Loaded:
     variables: dict | None = None  # as saved by the last step
     stored_status: str | None = None  # the status the row holds now (written again only when it changes)
     search: dict[str, str] | None = None  # its search values as stored (engine/search.py)
+    waits: frozenset | None = None  # its rows of the wait index as stored (None: not read; engine/messaging.py)
 
     def __post_init__(self) -> None:
         if self.stored_status is None:
@@ -118,7 +120,8 @@ class Runtime:
         self.deadlines = deadlines
         self._definitions: dict[int, spiff.CompiledProcess] = {}
         self._cache: OrderedDict[int, Loaded] = OrderedDict()
-        self._depth = 0  # steps in progress (a step may run another: a message to its parent case)
+        self._depth = 0  # steps in progress (a step may run another: a message to another case)
+        self._stepping: set[int] = set()  # the instances of those steps (no message is delivered into one)
         self._functions = {name: _bind(fn) for name, fn in (functions or {}).items()}
         self._functions["start_process"] = _script_start_process
         self._script_engine: Any = None
@@ -137,7 +140,12 @@ class Runtime:
             from . import spiff
 
             engine = spiff.HallScriptEngine(
-                self._functions, self._resolve_timer, self._resolve_cycle, self._services, self.script_timeout
+                self._functions,
+                self._resolve_timer,
+                self._resolve_cycle,
+                self._services,
+                self.script_timeout,
+                self._route_thrown,
             )
             run_script = engine.execute
 
@@ -199,6 +207,7 @@ class Runtime:
         step = self._open(tx, instance_id, actor, version, preloaded)
         token = _current.set(step)
         self._depth += 1
+        self._stepping.add(instance_id)
         try:
             result = action(step)
             self._save(step, last=self._depth == 1)
@@ -207,8 +216,16 @@ class Runtime:
             raise
         finally:
             self._depth -= 1
+            self._stepping.discard(instance_id)
             _current.reset(token)
+        if self._depth:  # nested in another case's step: an outer failure may still roll it back
+            self._cache.pop(instance_id, None)
         return result
+
+    @property
+    def stepping(self) -> set[int]:
+        """The instances whose steps are in progress (a step nests another's: a message to it)."""
+        return set(self._stepping)
 
     def start(
         self,
@@ -219,7 +236,11 @@ class Runtime:
         actor: str | None,
         parent_id: int | None = None,
         timer: str | None = None,
+        event: Any = None,
+        source: int | None = None,
     ) -> int:
+        """Start a case of the latest version of a process and run it until it waits; with `event`, by
+        the message or signal start event that catches it (``start_by_event``)."""
         row = tx.latest_definition(process_id)
         if row is None:
             raise ProcessNotFound(process_id)
@@ -276,9 +297,24 @@ class Runtime:
                 parent=parent_id,
                 **({"timer": timer} if timer else {}),  # type: ignore[arg-type]  # detail, not task_id
             )
+            if event is not None:
+                kind, name = spiff.event_name(event)
+                if not step.loaded.instance.start_by(event):
+                    raise ProcessNotFound(f"{process_id} (no start event catches {kind} {name!r})")
+                step.log(f"{kind}_received", name=name, payload=spiff.event_payload(event), source=source)
             self.advance(step)
 
         self.run_step(instance_id, actor, begin, tx)
+        return instance_id
+
+    def start_by_event(
+        self, tx: Tx, process_id: str, business_key: str | None, event: Any, actor: str | None, source: int | None
+    ) -> int:
+        """A new case of a process started by its message or signal start event (the message's key is
+        its business key); nested in the sender's step, if there is one."""
+        instance_id = self.start(tx, process_id, business_key, {}, actor, event=event, source=source)
+        if self._depth:
+            self._cache.pop(instance_id, None)
         return instance_id
 
     def _open(
@@ -373,6 +409,7 @@ class Runtime:
             values["status"] = row["status"]
         key = self._new_key(step)
         search = self.fields.values(loaded.variables, key or row["business_key"])
+        messaging.sync_waits(step, key or row["business_key"])
         if not step.tx.save_step(
             step.instance_id,
             loaded.version,
@@ -440,7 +477,6 @@ class Runtime:
             step.log("incident", failure.element, error=failure.error, line=failure.line)
         self._sync_human_tasks(step)
         self._sync_jobs(step)
-        self._route_messages(step)
         if loaded.instance.completed and loaded.row["status"] == "running":
             loaded.row["status"] = "completed"
             step.log("ended")
@@ -528,37 +564,33 @@ class Runtime:
             loaded.jobs[spiff_id] = (timer.due, timer.element)
             step.log("timer_scheduled", timer.element, due_at=timer.due, timer=timer.kind)
 
-    def _route_messages(self, step: Step) -> None:
-        """Deliver thrown messages to the linked instances (parent first, then children) waiting for them."""
-        for name, payload, event in step.loaded.instance.thrown_events():
-            step.log("message_sent", name=name, payload=payload)
-            targets = []
-            parent = step.loaded.row.get("parent_id")
-            if parent:
-                targets.append(parent)
-            targets.extend(c["id"] for c in step.tx.children(step.instance_id))
-            for target in targets:
-                if self.deliver(step.tx, target, name, payload, event, step.actor, source=step.instance_id):
-                    break
+    def _route_thrown(self, task: Any, event: Any) -> None:
+        """A message or signal a running task throws out of its case (the script engine's hook)."""
+        messaging.route_thrown(self, _current.get(), task, event)
 
     def deliver(
         self,
         tx: Tx,
         instance_id: int,
+        kind: str,
         name: str,
-        payload: Any,
         event: Any,
         actor: str | None,
         source: int | None = None,
     ) -> bool:
-        """Deliver one message to one instance if it is waiting for it; True when caught."""
+        """Deliver one message or signal to one instance if it is running and waiting for it; True when
+        caught. Never into an instance whose step is in progress (its own sender)."""
+        from . import spiff
+
+        if instance_id in self._stepping:
+            return False
 
         def act(step: Step) -> bool:
-            if step.loaded.row["status"] != "running" or name not in step.loaded.instance.waiting_messages():
+            if step.loaded.row["status"] != "running" or not step.loaded.instance.waits_for(kind, name):
                 return False
             caught = step.loaded.instance.deliver(event)
             if caught:
-                step.log("message_received", name=name, payload=payload, source=source)
+                step.log(f"{kind}_received", name=name, payload=spiff.event_payload(event), source=source)
                 self.advance(step)
             return bool(caught)
 

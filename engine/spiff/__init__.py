@@ -15,11 +15,19 @@ from ..extensions import BPMN_NS, CAMUNDA_TASK_ATTRIBUTES, SPIFF_NS, service_nam
 from .data import copy_data
 from .instance import (
     AsyncInfo,
+    EventWait,
     Instance,
+    PassThrough,
     StepFailure,
+    Thrown,
     UserTaskInfo,
+    copy_event,
     describe_error,
+    event_name,
+    event_payload,
     external_message,
+    external_signal,
+    thrown,
 )
 from .parser import CompiledProcess, HallParser, parse_bpmn
 from .scripts import HallScriptEngine
@@ -35,6 +43,14 @@ __all__ = [
     "VERIFY_SNAPSHOTS",
     "AsyncInfo",
     "CompiledProcess",
+    "EventWait",
+    "PassThrough",
+    "Thrown",
+    "copy_event",
+    "event_name",
+    "event_payload",
+    "external_signal",
+    "thrown",
     "HallCycle",
     "HallDuration",
     "HallParser",

@@ -9,16 +9,18 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
-from ..extensions import is_true
+from .. import juel
+from ..extensions import CORRELATION_KEY, MESSAGE_OPTIONAL, is_true
 from .data import copy_data
 from .parser import CompiledProcess
-from .patches import leaves_the_case, recheck_conditions, take_uncaught_errors
+from .patches import event_kind, gateway_target, recheck_conditions, take_uncaught_errors
 from .scripts import HallScriptEngine
 from .serializer import Snapshot, TaskRows, restore_workflow
 from .timers import (
@@ -76,8 +78,64 @@ def _element(task: Any) -> str:
     return task.task_spec.bpmn_id or task.task_spec.name
 
 
-def _is_message(event_definition: Any) -> bool:
-    return event_definition is not None and type(event_definition).__name__ == "MessageEventDefinition"
+def _is_start(task: Any) -> bool:
+    return type(task.task_spec).__name__ == "StartEvent"
+
+
+def _key_expression(task_spec: Any) -> str | None:
+    """The correlation key's expression an element declares (extension property correlationKey, or
+    a standard correlationProperty's retrieval expression, kept there by the parser), as Python."""
+    text = ((getattr(task_spec, "extensions", None) or {}).get(CORRELATION_KEY) or "").strip()
+    if not text:
+        return None
+    try:
+        return juel.translate(text)
+    except juel.NotTranslatable:
+        return text  # hall validate has named it; evaluating it fails, and the key is then none
+
+
+@dataclass
+class EventWait:
+    """A message or signal a case waits for: at which element, and how its correlation key is made
+    (an expression on ``data``, the waiting task's; None: the case's business key)."""
+
+    kind: str  # message | signal
+    name: str
+    element: str
+    key_expression: str | None
+    data: dict
+
+
+@dataclass
+class Thrown:
+    """A message or signal a case throws out of itself, as the engine routes it."""
+
+    kind: str  # message | signal
+    name: str
+    payload: Any
+    element: str
+    key_expression: str | None
+    data: dict  # the throwing task's (its correlation key is evaluated on them)
+    optional: bool = False  # extension property messageOptional: nobody waiting is no failure
+
+
+def thrown(task: Any, event: Any) -> Thrown:
+    """What the engine needs of an event a task throws (``patches.route_thrown``)."""
+    ed = event.event_definition
+    kind = event_kind(ed) or "message"
+    payload = event.payload.get("payload") if kind == "message" and isinstance(event.payload, dict) else None
+    optional = is_true((getattr(task.task_spec, "extensions", None) or {}).get(MESSAGE_OPTIONAL))
+    return Thrown(kind, ed.name, payload, _element(task), _key_expression(task.task_spec), task.data, optional)
+
+
+class PassThrough(Exception):  # noqa: N818 - a carrier, not an error of its own
+    """Raised by the engine's router inside a throwing task for a failure that is not the process's
+    (the database, a concurrent update): ``Instance.run`` re-raises the carried exception instead of
+    making it an incident."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class Instance:
@@ -202,16 +260,51 @@ class Instance:
                 return info
         return None
 
-    def waiting_messages(self) -> list[str]:
-        """The names of the messages the instance waits for."""
-        if "message" not in self._kinds:
+    @property
+    def waits_for_events(self) -> bool:
+        """Whether anything in the process can wait for a message or signal."""
+        return "message" in self._kinds or "signal" in self._kinds
+
+    def waiting_events(self) -> list[EventWait]:
+        """The messages and signals the instance waits for (an event-based gateway's each)."""
+        if "message" not in self._kinds and "signal" not in self._kinds:
             return []
-        names = []
+        out = []
         for t in self._tasks_in(TaskState.WAITING):
-            for ed in event_definitions(getattr(t.task_spec, "event_definition", None)):
-                if _is_message(ed):
-                    names.append(ed.name)
-        return names
+            spec = t.task_spec
+            for ed in event_definitions(getattr(spec, "event_definition", None)):
+                kind = event_kind(ed)
+                if kind is None:
+                    continue
+                target = gateway_target(spec, ed)
+                catcher = next((o for o in spec.outputs if (o.bpmn_id or o.name) == target), spec) if target else spec
+                out.append(EventWait(kind, ed.name, target or _element(t), _key_expression(catcher), t.data))
+        return out
+
+    def waits_for(self, kind: str, name: str) -> bool:
+        """Whether the instance waits for a message or signal of that name."""
+        return any(w.kind == kind and w.name == name for w in self.waiting_events())
+
+    def evaluate(self, expression: str, data: Mapping[str, Any]) -> Any:
+        """An expression on some data, restricted as every expression of a diagram runs."""
+        return self.wf.script_engine.environment.evaluate(expression, dict(data))
+
+    def start_by(self, event: Any) -> bool:
+        """Start a new instance by the message or signal its start event waits for: the workflow runs
+        up to its start events, the others among them are cancelled, the event caught. False (nothing
+        changed that matters: the instance is dropped) when no start event catches it."""
+        for _ in range(2):  # the workflow's own start, then the split into several start events
+            for t in self.wf.get_tasks(state=TaskState.READY):
+                if t.task_spec.name in ("Start", "StartEventSplit"):
+                    t.run()
+        starts = [t for t in self._tasks_in(TaskState.READY | TaskState.WAITING) if _is_start(t)]
+        keep = [t for t in starts if t.task_spec.event_definition.catches(t, event)]
+        if not keep or not self.wf.event_manager.catch(event, internal=False):
+            return False
+        for t in starts:
+            if t not in keep:
+                t.cancel()  # a none start event, or another event's: this case began by this event
+        return True
 
     def has_task(self, spiff_id: str) -> bool:
         """Whether the instance has a task with this id."""
@@ -261,16 +354,6 @@ class Instance:
         """Hand a message thrown elsewhere to this instance; returns how many events caught it."""
         return self.wf.event_manager.catch(event, internal=False)
 
-    def thrown_events(self) -> list[tuple[str, Any, Any]]:
-        """Messages this instance threw that it could not catch itself: (name, payload, event)."""
-        out = []
-        for ev in self.wf.get_events():
-            if not leaves_the_case(ev.event_definition):
-                continue
-            payload = ev.payload.get("payload") if isinstance(ev.payload, dict) else ev.payload
-            out.append((ev.event_definition.name, payload, ev))
-        return out
-
     def run(self, on_gateway: Callable[[str, list[str]], None]) -> None:
         """Run engine steps until the instance waits; a failing element becomes a StepFailure.
 
@@ -309,6 +392,12 @@ class Instance:
             recheck_conditions(self.wf, lambda: self.wf.do_engine_steps(will_complete_task=will, did_complete_task=did))
         except _Pause:  # the step ends here; the worker continues after the asyncAfter task
             pass
+        except PassThrough as carrier:  # the engine's own failure while it routed a thrown event
+            ran = saved.get("task")
+            if ran is not None:
+                ran._set_state(TaskState.READY)
+                ran.data = saved["data"]
+            raise carrier.error from None
         except Exception as exc:  # every failure of process code becomes an incident
             failed: Any = getattr(exc, "task", None) or saved.get("task")
             ran = saved.get("task")
@@ -354,8 +443,8 @@ def _waits_of(workflow: BpmnWorkflow) -> frozenset[str]:
             for ed in event_definitions(getattr(s, "event_definition", None)):
                 if is_timer(ed):
                     found.add("timer")
-                elif _is_message(ed):
-                    found.add("message")
+                elif (kind := event_kind(ed)) is not None:
+                    found.add(kind)
             ext = getattr(s, "extensions", None) or {}
             if ext.get("hallAsync") or is_true(ext.get("asyncAfter")):
                 found.add("async")
@@ -389,11 +478,41 @@ def external_message(name: str, payload: Any) -> Any:
     return BpmnEvent(MessageEventDefinition(name), {"payload": payload, "result_var": None})
 
 
+def external_signal(name: str, payload: Mapping[str, Any] | None = None) -> Any:
+    """A signal from outside any instance; its variables (if any) are set on each case that catches it."""
+    return BpmnEvent(SignalEventDefinition(name), dict(payload or {}))
+
+
+def event_name(event: Any) -> tuple[str, str]:
+    """(kind, name) of a message or signal event."""
+    return event_kind(event.event_definition) or "message", event.event_definition.name
+
+
+def event_payload(event: Any) -> Any:
+    """What a message carries (its payload), or a signal (its variables)."""
+    if event_kind(event.event_definition) == "message" and isinstance(event.payload, dict):
+        return event.payload.get("payload")
+    return event.payload or None
+
+
+def copy_event(event: Any) -> Any:
+    """The same event for one more receiver: a catch may write into its payload (the result variable)."""
+    return BpmnEvent(event.event_definition, copy_data(event.payload) if isinstance(event.payload, dict) else None)
+
+
 __all__ = [
     "AsyncInfo",
+    "EventWait",
     "Instance",
+    "PassThrough",
     "StepFailure",
+    "Thrown",
     "UserTaskInfo",
+    "copy_event",
     "describe_error",
+    "event_name",
+    "event_payload",
     "external_message",
+    "external_signal",
+    "thrown",
 ]

@@ -20,7 +20,8 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 
-from ..extensions import BPMN_NS, SPIFF_NS, business_key_of
+from .. import juel
+from ..extensions import BPMN_NS, CORRELATION_KEY, SPIFF_NS, business_key_of
 from .patches import (
     DialectParser,
     HallCamundaRuleParser,
@@ -29,6 +30,7 @@ from .patches import (
     HallServiceTaskParser,
     HallSpiffRuleParser,
     HallSpiffScriptTaskParser,
+    event_kind,
     prepare_event_subprocesses,
     with_extensions,
 )
@@ -90,6 +92,16 @@ class CompiledProcess:
         """(element, kind, expression) of each timer start event: the engine starts instances by them."""
         return start_timers(self.spec)
 
+    def event_starts(self) -> list[tuple[str, str, str]]:
+        """(kind, name, element) of each message or signal start event: the engine starts cases by them."""
+        out = []
+        for task_spec in self.spec.task_specs.values():
+            ed: Any = getattr(task_spec, "event_definition", None)
+            kind = event_kind(ed)
+            if kind and type(task_spec).__name__ == "StartEvent":
+                out.append((kind, ed.name, task_spec.bpmn_id or task_spec.name))
+        return out
+
     stored: str | None = field(default=None, repr=False)  # to_json's text, made once
 
     def to_json(self) -> str:
@@ -107,6 +119,34 @@ class CompiledProcess:
         return cls(process_id, name, spec, subprocess_specs)
 
 
+def translate_conditions(root: Any) -> None:
+    """Camunda Modeler's JUEL/FEEL conditions (``${approved}``) become the Python expressions the
+    engine evaluates (``juel``); ``hall validate`` has reported those that cannot be translated."""
+    for cond in root.iter(f"{{{BPMN_NS}}}conditionExpression"):
+        if cond.text and juel.is_foreign(cond.text):
+            try:
+                cond.text = juel.translate(cond.text)
+            except juel.NotTranslatable:
+                pass  # left as written: validate refused it, and the parser never sees it
+
+
+def keep_correlation_keys(specs: list[Any]) -> None:
+    """A standard ``correlationProperty`` of a message becomes the element's correlation key
+    expression (extension ``correlationKey``), evaluated by the engine on each case's own data, and
+    is taken off the message: SpiffWorkflow would evaluate it again on the payload when a message
+    is caught, and refuse a message whose correlations it did not compute itself (issue 12)."""
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            ed: Any = getattr(task_spec, "event_definition", None)
+            props = getattr(ed, "correlation_properties", None)
+            if not props:
+                continue
+            ext = getattr(task_spec, "extensions", None)
+            if ext is not None and props[0].retrieval_expression:
+                ext.setdefault(CORRELATION_KEY, props[0].retrieval_expression)
+            ed.correlation_properties = []
+
+
 def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, CompiledProcess]]:
     """Parse BPMN and DMN documents (path -> bytes) together, so call activities and rule tasks
     resolve across files."""
@@ -120,7 +160,9 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
             parser.add_dmn_xml(root, filename=path)
     for path, content in sources.items():
         if not path.endswith(".dmn"):
-            parser.add_bpmn_xml(etree.fromstring(content, parser=xml), filename=path)
+            root = etree.fromstring(content, parser=xml)
+            translate_conditions(root)
+            parser.add_bpmn_xml(root, filename=path)
     compiled = {}
     # Only top-level <bpmn:process> elements are processes; getting a spec registers a parser for
     # each embedded subProcess it contains, so iterate over a snapshot of the top-level ones.
@@ -134,6 +176,7 @@ def parse_bpmn(sources: Mapping[str, bytes]) -> tuple[HallParser, dict[str, Comp
         subs = parser.get_subprocess_specs(pid)
         for each in (spec, *subs.values()):
             prepare_event_subprocesses(each)
+        keep_correlation_keys([spec, *subs.values()])
         proc = compiled[pid] = CompiledProcess(pid, pp.node.get("name") or pid, spec, subs, pp.filename or "")
         proc.business_key, proc.key_unique = business_key_of(pp.node)
         for sid in [pid, *subs]:

@@ -37,9 +37,11 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import InclusiveGateway
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import ErrorEventDefinition, EscalationEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import (
+    ErrorEventDefinition,
+    SignalEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
-from SpiffWorkflow.bpmn.specs.event_definitions.simple import TerminateEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition,
     DurationTimerEventDefinition,
@@ -229,16 +231,42 @@ def start_cycle_branch(task: Any) -> None:
 # -- 3b. a Camunda message thrown without a payload -----------------------------------------------
 def throw_message(self: Any, my_task: Any) -> None:
     """Camunda's MessageEventDefinition.throw, its payload evaluated only when the element has one
-    (``camunda:expression``): without one it evaluated the text 'None' and the case stopped."""
+    (``camunda:expression``): without one it evaluated the text 'None' and the case stopped. A
+    message no element of the case itself catches goes to the engine at once (``route_thrown``)."""
     result = my_task.workflow.script_engine.evaluate(my_task, self.expression) if self.expression else None
     event = BpmnEvent(self, payload={"payload": result, "result_var": self.result_var})
-    my_task.workflow.top_workflow.catch(event)
+    if my_task.workflow.top_workflow.event_manager.catch(event, internal=False) == 0:
+        route_thrown(my_task, event)
+
+
+def throw_signal(self: Any, my_task: Any) -> None:
+    """A signal: caught by the case's own waiting elements, and always handed to the engine too
+    (``route_thrown``), which broadcasts it to every other case; it carries no variables (upstream's
+    ItemAwareEventDefinition.throw sent a copy of all the case's data to whoever caught it)."""
+    event = BpmnEvent(self, payload={})
+    my_task.workflow.top_workflow.event_manager.catch(event, internal=False)
+    route_thrown(my_task, event)
+
+
+def route_thrown(my_task: Any, event: Any) -> None:
+    """Hand an event thrown out of a case to the engine's router (the script engine's ``route_event``),
+    while the throwing task runs: a message nobody takes fails that task. Without a router, the
+    event is kept for ``BpmnWorkflow.get_events`` as upstream keeps it."""
+    route = getattr(my_task.workflow.script_engine, "route_event", None)
+    if route is None:
+        my_task.workflow.top_workflow.bpmn_events.append(event)
+    else:
+        route(my_task, event)
 
 
 _ORIGINALS["SpiffWorkflow.camunda.specs.event_definitions.MessageEventDefinition.throw"] = (
     CamundaMessageEventDefinition.throw
 )
 CamundaMessageEventDefinition.throw = throw_message
+_ORIGINALS["SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event.SignalEventDefinition.throw"] = (
+    SignalEventDefinition.throw
+)
+SignalEventDefinition.throw = throw_signal
 
 
 # -- 3c. conditional events, re-checked when the case's data changes --------------------------------
@@ -767,6 +795,14 @@ def waited_event_definitions(event_definition: Any) -> list[Any]:
     return [event_definition] if event_definition is not None else []
 
 
+def event_kind(event_definition: Any) -> str | None:
+    """'message' or 'signal' for the events that travel between cases (either dialect's message
+    class), else None."""
+    if event_definition is not None and type(event_definition).__name__ == "MessageEventDefinition":
+        return "message"
+    return "signal" if isinstance(event_definition, SignalEventDefinition) else None
+
+
 def gateway_target(task_spec: Any, event_definition: Any) -> str | None:
     """The element of the catch event after an event-based gateway that waits for this event."""
     own = getattr(task_spec, "event_definition", None)
@@ -784,14 +820,6 @@ def take_uncaught_errors(workflow: Any) -> list[Any]:
     if errors:
         workflow.bpmn_events = [e for e in workflow.bpmn_events if e not in errors]
     return errors
-
-
-def leaves_the_case(event_definition: Any) -> bool:
-    """Whether an event SpiffWorkflow passes out of the top workflow (``EventManager.catch`` appends
-    every uncaught event to ``bpmn_events``) is one for other cases: a message or a signal. An
-    escalation nothing caught has no effect (BPMN 2.0, 10.5.4: it is not critical) and a terminate
-    end event has already ended the case: neither is a message sent."""
-    return not isinstance(event_definition, (EscalationEventDefinition, TerminateEventDefinition))
 
 
 _SP = "SpiffWorkflow."
@@ -908,6 +936,16 @@ PATCHES: tuple[Patch, ...] = (
         {_SP + "camunda.specs.event_definitions.MessageEventDefinition.throw": "194fd4c14abbcc00"},
     ),
     Patch(
+        "throw_message, throw_signal, route_thrown",
+        "a message or signal thrown out of a case reaches other cases through the engine while the "
+        "throwing task runs (issue 12): a message nobody takes fails that task; a signal carries no data",
+        {
+            _SP + "bpmn.specs.event_definitions.item_aware_event.SignalEventDefinition.throw": "cbddccbe298dd23e",
+            _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
+            _SP + "bpmn.workflow.BpmnWorkflow.get_events": "0502792570fbfc63",
+        },
+    ),
+    Patch(
         "waited_event_definitions, gateway_target",
         "a timer after an event-based gateway waits in the gateway's task: read from its events",
         {
@@ -963,15 +1001,6 @@ PATCHES: tuple[Patch, ...] = (
             _SP + "task.Task.cancel": "16a6cc6f7ea48468",
             _SP + "specs.base.TaskSpec.__init__": "df987d5843e7f374",
             _SP + "bpmn.parser.event_parsers.StartEventParser.create_task": "b8924dd9e92f995a",
-        },
-    ),
-    Patch(
-        "leaves_the_case",
-        "an uncaught escalation and a terminate end event stay in the case: SpiffWorkflow passes every "
-        "uncaught event out of the workflow, and hall recorded them as messages sent",
-        {
-            _SP + "bpmn.util.event.EventManager.catch": "317969fa2c94244b",
-            _SP + "bpmn.workflow.BpmnWorkflow.get_events": "0502792570fbfc63",
         },
     ),
     Patch(

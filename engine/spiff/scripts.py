@@ -58,11 +58,21 @@ class HallScriptEngine(PythonScriptEngine):
         resolve_cycle: Callable,
         services: Services | None = None,
         timeout: float | None = None,
+        route_event: Callable | None = None,
     ) -> None:
         super().__init__(environment=RestrictedEnvironment(functions, timeout or restricted.DEFAULT_TIMEOUT))
         self._resolve_timer = resolve_timer
         self._resolve_cycle = resolve_cycle
         self._services = services or Services()
+        self._route_event = route_event
+
+    def route_event(self, task: Any, event: Any) -> None:
+        """A message or signal thrown out of a case (``patches.route_thrown``): the engine delivers it
+        to other cases while the throwing task runs; what it raises fails that task."""
+        if self._route_event is None:
+            task.workflow.top_workflow.bpmn_events.append(event)
+        else:
+            self._route_event(task, event)
 
     def call_service(self, task: Any, operation_name: str, operation_params: dict) -> str:
         """A service task's call (SpiffWorkflow's spiff ServiceTask) goes to its configured handler

@@ -269,6 +269,7 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     params = {"ids": _list(tx, ids)}
     _run(tx, "purge_unlink", params).close()
     _run(tx, "purge_case_search", params).close()  # the search rows go with their case (an index of it: not counted)
+    _run(tx, "purge_event_waits", params).close()  # so do its waits for messages and signals (issue 12)
     for table, name in _PURGE:
         cur = _run(tx, name, params)
         counts[table] += cur.rowcount

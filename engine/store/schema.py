@@ -180,3 +180,21 @@ jobs = sa.Table(
     sa.Index("ix_jobs_instance", "instance_id"),
     sqlite_autoincrement=True,  # a job id is never reused, so a stale lease can never touch a new job
 )
+
+# What each case waits for besides people and timers (v9, issue 12): one row per waiting message or
+# signal catch (an event, a receive task, an event-based gateway's branch), with the message's
+# correlation key (the catch's correlation expression on the case's data, else its business key);
+# rewritten with the step that changes them. A thrown message is correlated by (kind, name, key).
+event_waits = sa.Table(
+    "event_waits",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("instance_id", sa.Integer, sa.ForeignKey("instances.id"), nullable=False),
+    sa.Column("process_id", sa.String(200), nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # message | signal
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("correlation_key", sa.String(200)),
+    sa.Column("element", sa.String(200), nullable=False),
+    sa.Index("ix_event_waits_name", "kind", "name", "correlation_key"),
+    sa.Index("ix_event_waits_instance", "instance_id"),
+)

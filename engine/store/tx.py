@@ -498,6 +498,41 @@ class Tx:
         q = q.on_conflict_do_update(index_elements=["name", "period"], set_={"value": sequences.c.value + 1})
         return self.conn.execute(q.returning(sequences.c.value)).scalar_one()
 
+    # -- what cases wait for: messages and signals (issue 12) -----------------------------------
+    def replace_event_waits(
+        self, instance_id: int, process_id: str, waits: Sequence[tuple[str, str, str | None, str]]
+    ) -> None:
+        """The case's waits (kind, name, correlation key, element) replace those stored for it."""
+        ops: list[tuple[str, Any]] = [("delete_event_waits", {"i": instance_id})]
+        if waits:
+            rows = [
+                {"i": instance_id, "p": process_id, "kind": kind, "name": name, "key": key, "element": element}
+                for kind, name, key, element in waits
+            ]
+            ops.append(("insert_event_wait", rows))
+        self.batch(ops)
+
+    def event_waiters(
+        self, kind: str, name: str, key: str | None = None, any_key: bool = False
+    ) -> list[tuple[int, str]]:
+        """(instance, process) of the running cases waiting for a signal, or a message with this
+        correlation key (with ``any_key``: whatever their key), oldest first."""
+        if kind == "signal":
+            rows = self.run("signal_waiters", {"name": name}).fetchall()
+        elif any_key:
+            rows = self.run("message_waiters_any_key", {"name": name}).fetchall()
+        else:
+            rows = self.run("message_waiters", {"name": name, "key": key}).fetchall()
+        return list(dict.fromkeys((r[0], r[1]) for r in rows))
+
+    def latest_definition_ids(self) -> list[int]:
+        """The id of the latest version of each deployed process."""
+        latest: dict[str, tuple[int, int]] = {}
+        for d in self.list_definitions():
+            if d["process_id"] not in latest or d["version"] > latest[d["process_id"]][0]:
+                latest[d["process_id"]] = (d["version"], d["id"])
+        return [definition_id for _version, definition_id in latest.values()]
+
 
 def _first(result: sa.CursorResult[Any]) -> Mapping[str, Any] | None:
     """The first row of a Core query as a mapping, or None."""

@@ -182,3 +182,32 @@ SELECT instance_id FROM case_search WHERE value ~>=~ %(prefix)s AND value ~<~ (%
 -- name: find_substring
 SELECT instance_id FROM case_search WHERE instance_id < %(before)s AND strpos(value, %(t)s) > 0
  GROUP BY instance_id ORDER BY instance_id DESC LIMIT %(n)s
+
+-- What a case waits for (messages, signals: issue 12), rewritten with the step that changes it
+-- name: delete_event_waits
+DELETE FROM event_waits WHERE instance_id = %(i)s
+
+-- name: insert_event_wait
+INSERT INTO event_waits (instance_id, process_id, kind, name, correlation_key, element)
+ VALUES (%(i)s, %(p)s, %(kind)s, %(name)s, %(key)s, %(element)s)
+
+-- The running cases waiting for a message of this name with this correlation key, oldest first
+-- name: message_waiters
+SELECT w.instance_id, w.process_id FROM event_waits w JOIN instances i ON i.id = w.instance_id
+ WHERE w.kind = 'message' AND w.name = %(name)s AND w.correlation_key = %(key)s AND i.status = 'running'
+ ORDER BY w.instance_id
+
+-- The running cases waiting for a message of this name, whatever their key (a message without one)
+-- name: message_waiters_any_key
+SELECT w.instance_id, w.process_id FROM event_waits w JOIN instances i ON i.id = w.instance_id
+ WHERE w.kind = 'message' AND w.name = %(name)s AND i.status = 'running'
+ ORDER BY w.instance_id
+
+-- The running cases waiting for a signal of this name, oldest first
+-- name: signal_waiters
+SELECT w.instance_id, w.process_id FROM event_waits w JOIN instances i ON i.id = w.instance_id
+ WHERE w.kind = 'signal' AND w.name = %(name)s AND i.status = 'running'
+ ORDER BY w.instance_id
+
+-- name: purge_event_waits
+DELETE FROM event_waits WHERE instance_id = ANY(%(ids)s)
