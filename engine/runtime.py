@@ -468,6 +468,7 @@ class Runtime:
                 lane=info.lane,
                 role=_groups(ext.get("candidateGroups")) or info.lane,
                 assignee=_assignee(ext.get("assignee"), info.data),
+                organisation=_assignee((ext.get("properties") or {}).get(CANDIDATE_ORGANISATION), info.data),
                 form=form_name(ext.get("formKey")),
                 status="ready",
                 created_at=step.now,
@@ -873,13 +874,19 @@ def _groups(groups: str | None) -> str | None:
     return ",".join(dict.fromkeys(names)) or None
 
 
+# A user task's extension property naming the organisation whose users alone serve it (a name, or
+# `${variable}` on the case data): docs/bpmn.md "Organisations".
+CANDIDATE_ORGANISATION = "candidateOrganisation"
+
+
 def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
-    """camunda:assignee is a user name or an expression `${variable}` on the instance data."""
+    """camunda:assignee (or the candidate organisation) is a name or an expression `${variable}` on
+    the instance data; an empty variable names nobody."""
     if not value:
         return None
     if value.startswith("${") and value.endswith("}"):
         found = data.get(value[2:-1].strip())
-        return str(found) if found else None
+        return str(found).strip() or None if found else None
     return value
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from hall.engine.store import SCHEMA_VERSION, Store, create_partial_indexes, metadata, migrate
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)
+VERSIONS = [1, 2, 3, 4, 5, 12]  # the shipped revisions, v1 .. v5 and v12 (tasks bound to an organisation)
 
 
 def snapshot(store: Store) -> dict[str, Any]:
@@ -71,10 +72,10 @@ def drop_all(store: Store) -> None:
 
 
 def test_the_newest_revision_is_this_halls_schema_version() -> None:
-    assert migrate.head() == migrate.revision(SCHEMA_VERSION)
+    assert migrate.head() == migrate.revision(SCHEMA_VERSION) == migrate.revision(VERSIONS[-1])
 
 
-@pytest.mark.parametrize("version", [None, *range(1, SCHEMA_VERSION + 1)])
+@pytest.mark.parametrize("version", [None, *VERSIONS])
 def test_an_upgrade_from_every_earlier_version_ends_identical_to_a_fresh_schema(db_url: str, version) -> None:
     """A database left at `version` by a release before Alembic (hall_schema rows only; None: an
     empty database) is upgraded by `hall init` to exactly the schema of the tables in schema.py."""
