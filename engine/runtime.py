@@ -645,6 +645,9 @@ class Runtime:
             if current["assignee"] and actor and current["assignee"] != actor:
                 raise TaskClaimedByOther(task_id, current["assignee"])
             values = validate(current["form"], data)
+            keep = _completed_by_variable(step.loaded.instance, current["spiff_task_id"])
+            if keep and actor:  # who did the task, for later tasks assigned to them by ${variable}
+                values = {**values, keep: actor}
             if not step.tx.finish_human_task(task_id, "completed", step.now, actor):
                 raise TaskAlreadyCompleted(task_id)
             step.loaded.human.pop(current["spiff_task_id"], None)
@@ -872,6 +875,19 @@ def _groups(groups: str | None) -> str | None:
     the queue of each (the first is its primary role, the JSON `role`)."""
     names = [g.strip() for g in (groups or "").split(",") if g.strip()]
     return ",".join(dict.fromkeys(names)) or None
+
+
+# A user task's extension property naming the variable that keeps who completed it (a user id), so a
+# later task can be assigned to that person: camunda:assignee="${variable}" (docs/routing.md).
+COMPLETED_BY_VARIABLE = "completedByVariable"
+
+
+def _completed_by_variable(instance: Any, spiff_id: str) -> str | None:
+    """The variable a ready user task's completedByVariable property names, if it has one."""
+    for info in instance.ready_user_tasks():
+        if info.spiff_id == spiff_id:
+            return (info.extensions.get("properties") or {}).get(COMPLETED_BY_VARIABLE) or None
+    return None
 
 
 # A user task's extension property naming the organisation whose users alone serve it (a name, or

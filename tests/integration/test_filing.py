@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from hall.engine import FixedClock
 from hall.engine.config import load_config
+from hall.engine.errors import TaskClaimedByOther
 from scenario import ROOT, Hall, at, hall_fixture
 
 
@@ -99,35 +100,55 @@ def test_no_service_intent_records_the_consultation_and_ends(hall: Filings) -> N
     assert case["variables"]["备案编号"] == "" and case["variables"]["首问负责人"] == "小王"
 
 
-def test_handover_is_registered_and_the_receiver_contacts_the_customer(hall: Filings) -> None:
-    """R-F6: the right person cannot be reached → hand-over registered; the receiver contacts the
-    customer within the limit (1 working day, configuration)."""
+def test_r_f6_handover_is_registered_and_the_named_receiver_contacts_the_customer(hall: Filings) -> None:
+    """R-F6: the right person cannot be reached → hand-over registered; the receiver it names (by
+    user id), and nobody else of the window, contacts the customer within the limit (1 working day)."""
     case = hall.visit("2026-11-27T16:00", handover=True)  # a Friday
     assert hall.names(case) == ["handover_register"]
-    case = hall.work(case, "handover_register", who="小王", 转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
-    assert hall.names(case) == ["handover_contact"] and hall.task(case, "handover_contact")["role"] == "咨询窗口"
+    case = hall.work(
+        case, "handover_register", who="小王", 转交对象="咨询窗口小李", 转交对象账号="小李", 拟办事项="政策补贴咨询"
+    )
+    contact = hall.task(case, "handover_contact")
+    assert hall.names(case) == ["handover_contact"] and contact["role"] == "咨询窗口"
+    assert contact["assignee"] == "小李"
+    with pytest.raises(TaskClaimedByOther):
+        hall.eng.complete(contact["id"], hall.fill(contact, {}), user="小马")
     assert hall.due(case, "handover_contact") == at("2026-11-30T16:00")
     case = hall.work(case, "handover_contact", who="小李", when="2026-11-30T10:00", 联系情况="已电话联系")
     assert hall.names(case) == ["consult"]
     assert case["variables"]["转交对象"] == "咨询窗口小李" and case["variables"]["来访企业"] == "甲科技有限公司"
 
 
-def test_a_handover_not_contacted_in_time_returns_to_the_first_receiver(hall: Filings) -> None:
-    """R-F6: past the limit the first receiver reports to their leader and answers the customer."""
+def test_r_f6_a_handover_not_contacted_in_time_returns_to_the_first_receiver_in_person(hall: Filings) -> None:
+    """R-F6: past the limit the first receiver (who did the reception, not any receptionist)
+    reports to their leader and answers the customer."""
     case = hall.work(
         hall.visit("2026-11-27T16:00", handover=True),
         "handover_register",
         who="小王",
         转交对象="咨询窗口小李",
+        转交对象账号="小李",
         拟办事项="政策补贴咨询",
     )
     hall.fire("2026-11-30T15:59")
     assert hall.names(case) == ["handover_contact"]
     hall.fire("2026-11-30T16:01")
     assert hall.names(case) == ["first_receiver_answer"]  # the hand-over is withdrawn
-    assert hall.task(case, "first_receiver_answer")["role"] == "前台接待"
+    answer = hall.task(case, "first_receiver_answer")
+    assert answer["role"] == "前台接待" and answer["assignee"] == "小王"
+    with pytest.raises(TaskClaimedByOther):
+        hall.eng.complete(answer["id"], hall.fill(answer, {}), user="小吴")
     case = hall.work(case, "first_receiver_answer", who="小王", 报告领导="刘主任", 答复内容="已致歉并安排咨询")
     assert hall.names(case) == ["consult"]
+
+
+def test_r_f6_an_in_scope_question_is_handled_at_the_desk(hall: Filings) -> None:
+    """R-F6: the first receiver handles a question in their scope at once: rated, and the visit ends."""
+    case = hall.start("filing", "2026-11-24T09:00", user="小王")
+    case = hall.work(case, "reception", who="小王", 首问处理="当场办结", 办理情况="已说明补贴申报时间")
+    assert hall.names(case) == ["rate_visit"]
+    case = hall.work(case, "rate_visit", who="小王", 办理评分=10)
+    assert case["status"] == "completed" and case["variables"]["首问负责人账号"] == "小王"
 
 
 # -- filing review and the 123 rule (R-F2..R-F5) ----------------------------------------------------------
@@ -314,7 +335,7 @@ def test_below_7_the_agency_rectifies_and_a_linked_complaint_decides_the_archive
         ("rate", {}),
     ):
         assert hall.names(case) == [] and hall.show(case)["status"] == "running"  # still waiting
-        complaint = hall.work(complaint, name, **data)
+        complaint = hall.work(complaint, name, who="小孙" if name == "revisit" else "staff", **data)
     complaint = hall.work(complaint, "archive", who="小周")
     assert complaint["status"] == "completed"
     case = hall.show(case)

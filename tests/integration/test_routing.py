@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from hall.engine import FixedClock
 from hall.engine.config import load_config
-from hall.engine.errors import PermissionDenied
+from hall.engine.errors import PermissionDenied, TaskClaimedByOther
 from hall.servicehall.access import with_defaults
 from scenario import ROOT, Hall, at
 
@@ -16,6 +16,8 @@ AGENCY_A = "合肥华信会计师事务所"
 AGENCY_B = "安徽启明律师事务所"
 USERS = [
     {"id": "小孙", "name": "孙磊", "roles": ["受理员"]},
+    {"id": "小钱", "name": "钱多", "roles": ["受理员"]},
+    {"id": "黄经理", "name": "黄丽", "roles": ["客服经理"]},
     {"id": "小王", "name": "王晓", "roles": ["前台接待"]},
     {"id": "小吴", "name": "吴凡", "roles": ["前台接待"]},
     {"id": "小李", "name": "李静", "roles": ["咨询窗口"]},
@@ -95,3 +97,22 @@ def test_r_c10_a_filing_agency_signs_only_agreements_it_was_recommended_for(hall
     assert task["organisation"] == AGENCY_A
     assert [t["name"] for t in hall.eng.tasks(user="林律师")] == []
     assert [t["name"] for t in hall.eng.tasks(user="张经理")] == ["sign_agreement"]
+
+
+def test_r_f6_the_receiver_of_a_complaint_does_its_revisit(hall: Routed) -> None:
+    """Seed 003 §7.4: the receiver (受理人员) who registered the complaint revisits the customer, not
+    any other receiver; a supervisor may still hand it on (hall reassign)."""
+    case = hall.complaint_against(AGENCY_A)
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.work(case, "rectify", who="张经理", 整改措施="更换负责人")
+    case = hall.work(case, "hall_review", who="刘主任", 大厅审核意见="通过")
+    case = hall.work(case, "feedback", who="小钱", 客户是否满意=True)
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意")
+    revisit = hall.task(case, "revisit")
+    assert revisit["assignee"] == "小孙" and case["variables"]["受理人账号"] == "小孙"
+    with pytest.raises(TaskClaimedByOther):
+        hall.eng.complete(revisit["id"], hall.fill(revisit, {}), user="小钱")
+    case = hall.work(case, "revisit", who="小孙", 回访满意度="满意", 回访记录="客户认可")
+    assert hall.names(case) == ["rate"]
