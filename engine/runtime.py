@@ -466,7 +466,7 @@ class Runtime:
                 name=info.name,
                 title=info.title,
                 lane=info.lane,
-                role=_groups(ext.get("candidateGroups")) or info.lane,
+                role=_groups(_expand(ext.get("candidateGroups"), info.data)) or info.lane,
                 assignee=_assignee(ext.get("assignee"), info.data),
                 organisation=_assignee((ext.get("properties") or {}).get(CANDIDATE_ORGANISATION), info.data),
                 form=form_name(ext.get("formKey")),
@@ -893,6 +893,17 @@ def _completed_by_variable(instance: Any, spiff_id: str) -> str | None:
 # A user task's extension property naming the organisation whose users alone serve it (a name, or
 # `${variable}` on the case data): docs/bpmn.md "Organisations".
 CANDIDATE_ORGANISATION = "candidateOrganisation"
+
+
+def _expand(value: str | None, data: Mapping[str, Any]) -> str | None:
+    """camunda:candidateGroups="${variable}": the groups a variable of the case names (a name, a
+    comma-separated text or a list); a plain text is the groups themselves."""
+    if value and value.startswith("${") and value.endswith("}"):
+        found = data.get(value[2:-1].strip())
+        if isinstance(found, (list, tuple)):
+            return ",".join(str(g) for g in found)
+        return str(found) if found else None
+    return value
 
 
 def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:

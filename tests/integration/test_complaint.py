@@ -252,11 +252,11 @@ def test_an_unsatisfied_revisit_opens_another_round(hall: Complaints) -> None:
 
 
 # -- supervision, major complaints, extensions, transfers (R-C6, R-C7) ----------------------------------
-@pytest.mark.parametrize("kind,misconduct", [("举报", False), ("投诉", True)])
-def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: str, misconduct: bool) -> None:
-    """R-C2, R-C7: 举报 and staff misconduct → supervision → contact the complainant → investigate;
-    the contact limit still counts from receipt (R-C4)."""
-    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=misconduct, when="2026-11-24T09:05")
+@pytest.mark.parametrize("kind", ["投诉", "举报"])
+def test_r_c7_staff_misconduct_goes_to_supervision_which_investigates_it_itself(hall: Complaints, kind: str) -> None:
+    """R-C7: serious misconduct (行风) → supervision registers it and handles it directly: contact,
+    investigation, rectification and report are 监察部门's; the contact limit counts from receipt (R-C4)."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=True, when="2026-11-24T09:05")
     assert hall.names(case) == ["supervision_handle"]
     assert hall.task(case, "supervision_handle")["role"] == "监察部门"
     assert hall.due(case, "supervision_handle") == at("2026-11-24T09:45")
@@ -264,11 +264,29 @@ def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: 
         case, "supervision_handle", who="郑监察", when="2026-11-24T09:20", 查处情况="已受理", 处理决定="立案查处"
     )
     assert hall.names(case) == ["contact"]
+    contact = hall.task(case, "contact")
+    assert contact["role"] == "监察部门" and contact["organisation"] is None
     assert hall.due(case, "contact") == at("2026-11-24T09:45")
     case = hall.work(case, "contact", who="郑监察")
-    assert hall.names(case) == ["investigate"]
+    assert hall.task(case, "investigate")["role"] == "监察部门"
+    case = hall.work(case, "investigate", who="郑监察", 需要延期=False)
+    assert hall.task(case, "rectify")["role"] == "监察部门"
     order = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed"]
-    assert order == ["register", "classify", "supervision_handle", "contact"]
+    assert order == ["register", "classify", "supervision_handle", "contact", "investigate"]
+
+
+def test_r_c7_a_report_without_misconduct_follows_the_normal_path_with_who_may_read_it(hall: Complaints) -> None:
+    """R-C7, R-C10: a 举报 that is no staff misconduct skips supervision; being confidential it is
+    handled by the hall's receivers (举报处理角色, who may read it), not the accused agency, so the
+    contact limit never runs against a queue that cannot open the case."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型="举报", when="2026-11-24T09:05")
+    assert hall.names(case) == ["contact"]
+    contact = hall.task(case, "contact")
+    assert contact["role"] == "受理员" and contact["organisation"] is None
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")
+    case = hall.work(case, "contact", who="小孙", when="2026-11-24T09:30")
+    assert hall.task(case, "investigate")["role"] == "受理员"
+    assert "supervision_handle" not in [h["element"] for h in hall.eng.history(case["id"])]
 
 
 def test_a_plain_complaint_skips_supervision(hall: Complaints) -> None:
