@@ -158,13 +158,47 @@ def test_r_f7_the_archive_deadline_is_the_5th_or_the_next_working_day(
     assert hall.due(case, "archive") == at(due)
 
 
+def test_r_c2_an_opinion_not_accepted_is_handled_until_the_customer_is_satisfied(hall: Complaints) -> None:
+    """R-C2, R-C3: a 意见 the customer does not accept is not closed: the responsible agency contacts
+    the customer (counted from then, R-C4) and the PDCA loop runs; a 咨询 not accepted still closes."""
+    opinion = hall.classify(hall.receive("2026-11-24T09:00"), 类型="意见", when="2026-11-24T09:05")
+    opinion = hall.work(
+        opinion, "reply_nonvalid", who="小孙", when="2026-11-25T10:00", 答复内容="已解释", 客户是否满意=False
+    )
+    assert hall.names(opinion) == ["contact"]
+    assert hall.due(opinion, "contact") == at("2026-11-25T10:45")
+    opinion = hall.work(opinion, "contact", who="张经理")
+    opinion = hall.work(opinion, "investigate", who="张经理", 需要延期=False)
+    assert hall.names(opinion) == ["rectify"]
+    question = hall.classify(hall.receive("2026-11-24T09:00"), 类型="咨询")
+    question = hall.work(question, "reply_nonvalid", who="小孙", 答复内容="已解释", 客户是否满意=False)
+    assert hall.names(question) == ["rate"]
+
+
+def test_r_c2_after_investigation_the_complaint_is_confirmed_or_reclassified(hall: Complaints) -> None:
+    """R-C2 (seed 003 §7.5): the manager's review confirms the classification (blank) or changes it;
+    each change is recorded with the classification it replaced."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, True, 1)
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意", 核定类型="意见", 核定专题="信息沟通")
+    assert case["variables"]["类型"] == "意见" and case["variables"]["专题"] == "信息沟通"
+    [change] = case["variables"]["分类记录"]
+    assert (change["原类型"], change["原专题"], change["类型"]) == ("投诉", "服务质量", "意见")
+    same = hall.classify(hall.receive("2026-11-24T09:00"))
+    same = hall.to_revisit(same)
+    assert same["variables"]["类型"] == "投诉" and "分类记录" not in same["variables"]
+
+
 @pytest.mark.parametrize("kind", ["咨询", "意见", "建议"])
 def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, kind: str) -> None:
     """R-C2: a consultation, opinion or suggestion is answered (within 2 working days, R-C5) and closed."""
     case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind)
     assert hall.names(case) == ["reply_nonvalid"]
     assert hall.due(case, "reply_nonvalid") == at("2026-11-26T09:00")
-    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
+    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释", 客户是否满意=True)
     assert hall.names(case) == ["rate"]  # R-S5: every finished transaction is rated
     case = hall.work(case, "rate", who="小孙", 办理评分=10)
     # R-F7: November's files by 5 December, a Saturday: the next working day
