@@ -152,19 +152,21 @@ def test_r_f6_an_in_scope_question_is_handled_at_the_desk(hall: Filings) -> None
 
 
 # -- filing review and the 123 rule (R-F2..R-F5) ----------------------------------------------------------
-def test_filed_on_the_first_visit_with_a_filing_number(hall: Filings) -> None:
-    """R-F4 一次限时 and R-F2: complete materials are filed in one visit, with a 备案编号."""
+def test_r_f2_filed_on_the_first_visit_with_a_filing_number_issued_when_filed(hall: Filings) -> None:
+    """R-F4 一次限时 and R-F2: complete materials are filed in one visit; the 备案编号 is issued
+    when the contract is filed, not when it reaches review."""
     case = hall.sign(hall.consult(hall.visit()))
     assert hall.names(case) == ["review"]
-    assert case["variables"]["备案编号"] == "BA20261124-0001" and case["variables"]["来访次数"] == 1
+    assert case["variables"]["备案编号"] == "" and case["variables"]["来访次数"] == 1
     assert hall.due(case, "review") == at("2026-11-25T09:00")  # R-F5: 1 working day
     case = hall.review(case)
+    assert case["variables"]["备案编号"] == "BA20261124-0001" and case["business_key"] == "BA20261124-0001"
     assert case["variables"]["备案状态"] == "已备案" and case["variables"]["备案日期"] == "2026-11-24"
     assert hall.names(case) == ["rate_filing"]  # R-S5
     case = hall.work(case, "rate_filing", who="小陈", 办理评分=10)
     assert case["status"] == "running" and case["tasks"] == []
     assert [t["element"] for t in case["timers"]] == ["wait_contract_end"]
-    other = hall.sign(hall.consult(hall.visit()))
+    other = hall.review(hall.sign(hall.consult(hall.visit())))
     assert other["variables"]["备案编号"] == "BA20261124-0002"
 
 
@@ -175,8 +177,9 @@ def test_second_visit_finishes_after_one_written_list(hall: Filings) -> None:
     case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 营业执照复印件\n2. 法人授权书\n3. 收费明细")
     assert hall.names(case) == ["second_visit"]
     case = hall.work(case, "second_visit", who="小陈", 补交材料="营业执照复印件、法人授权书、收费明细")
-    assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == "BA20261124-0001"
+    assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == ""
     case = hall.review(case)
+    assert case["variables"]["备案编号"] == "BA20261124-0001"
     assert hall.names(case) == ["rate_filing"]
     lists = [
         h for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed" and h["element"] == "missing_list"
@@ -239,12 +242,15 @@ def test_the_reason_is_required_when_materials_are_incomplete(hall: Filings) -> 
     assert hall.names(hall.review(case)) == ["rate_filing"]  # not needed when filed
 
 
-def test_a_refused_filing_is_explained_and_rated(hall: Filings) -> None:
+def test_r_f2_a_refused_filing_is_explained_and_rated_and_uses_no_number(hall: Filings) -> None:
     case = hall.review(hall.sign(hall.consult(hall.visit())), "不予备案")
     assert hall.names(case) == ["refuse_notice"]
     case = hall.work(case, "refuse_notice", who="小陈", 不予备案理由="超出备案范围", 告知方式="当面")
     case = hall.work(case, "rate_visit", who="小王", 办理评分=6)
     assert case["status"] == "completed" and "备案状态" not in case["variables"]
+    assert case["variables"]["备案编号"] == "" and case["business_key"] is None
+    filed = hall.review(hall.sign(hall.consult(hall.visit())))
+    assert filed["variables"]["备案编号"] == "BA20261124-0001"  # the refused case took no number
 
 
 def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall: Filings) -> None:
