@@ -801,6 +801,30 @@ class Runtime:
         jobtable.reschedule_start_job(tx, job.id, due, job.fired + 1)
         return instance_id
 
+    def linked_case_cancelled(self, tx: Tx, child_id: int, reason: str, actor: str | None) -> None:
+        """A case was cancelled: a parent case still running that nothing else moves on (no ready task,
+        no timer: it waits for a message of the child, which will never come) gets an incident naming
+        the child, so a supervisor sees it (`hall incidents`) instead of a case waiting forever."""
+        child = tx.instance(child_id)
+        if child is None or child["parent_id"] is None:
+            return
+        process = child["process_id"]
+
+        def act(step: Step) -> None:
+            loaded = step.loaded
+            if loaded.row["status"] != "running" or loaded.human or loaded.instance.waiting_timers():
+                return
+            waiting = loaded.instance.waiting_messages()
+            error = (
+                f"linked case {child_id} ({process}) was cancelled ({reason}); this case waits for "
+                f"{', '.join(waiting) or 'it'} with nothing else to move it on: `hall retry` and deliver "
+                "the message (`hall message`), or cancel this case"
+            )
+            loaded.row.update(status="incident", incident_element=waiting[0] if waiting else None, incident_error=error)
+            step.log("incident", waiting[0] if waiting else None, error=error, child=child_id)
+
+        self.run_step(child["parent_id"], actor, act, tx)
+
     def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:
         """Mark an instance `incident` from outside a step (e.g. a job that kept failing)."""
 

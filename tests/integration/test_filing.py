@@ -388,3 +388,28 @@ def test_R_F2_agreement_refuses_a_service_end_before_its_start(hall) -> None:
     assert refused.value.errors == {"服务结束日期": "不能早于服务开始日期（2026-11-24）"}
     assert hall.names(case) == ["sign_agreement"]
     assert hall.names(hall.sign(case, end="2026-11-24")) == ["review"]
+
+
+def test_r_s3_a_cancelled_linked_complaint_raises_an_incident_on_its_waiting_filing(hall: Filings) -> None:
+    """A linked complaint cancelled (a duplicate, withdrawn) never sends complaint_closed: its filing,
+    which nothing else moves on, is put in incident naming the complaint, for the supervisor to see;
+    retried and given the message by hand, it goes on to close the case (issue 13)."""
+    case = hall.call(hall.at_callback(), (5, 5, 5))
+    case = hall.work(case, "supervisor_review", who="刘主任", 投诉内容摘要="效率偏低")
+    case = hall.work(case, "agency_rectify", who="张经理", 服务机构整改意见="增派人员")
+    [child] = case["links"]["children"]
+    hall.eng.cancel(child["id"], "客户撤回投诉")
+    case = hall.show(case)
+    assert case["status"] == "incident"
+    [incident] = [i for i in hall.eng.incidents() if i["instance"] == case["id"]]
+    assert f"linked case {child['id']} (complaint) was cancelled (客户撤回投诉)" in incident["error"]
+    hall.eng.retry(case["id"])
+    hall.eng.send_message(case["id"], "complaint_closed", {"结果": False, "投诉编号": "撤回"})
+    assert hall.names(hall.show(case)) == ["close_case"]
+
+
+def test_a_cancelled_case_without_a_waiting_parent_changes_no_other_case(hall: Filings) -> None:
+    """Cancelling a case with no parent, or whose parent still has work of its own, raises nothing."""
+    case = hall.visit()
+    hall.eng.cancel(case["id"], "误建")
+    assert hall.eng.incidents() == []
