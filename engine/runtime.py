@@ -21,6 +21,7 @@ from .errors import (
     BusinessKeyTaken,
     ConcurrentUpdate,
     DataInvalid,
+    HallError,
     InstanceNotActive,
     InstanceNotFound,
     MigrationRefused,
@@ -455,6 +456,7 @@ class Runtime:
                 del loaded.human[spiff_id]
         for spiff_id, info in ready.items():
             if spiff_id in loaded.human:
+                self._follow_due(step, loaded.human[spiff_id], info)
                 continue
             ext = info.extensions
             due = self.deadlines.task_due(ext.get("dueDate"), step.now, info.data)
@@ -486,6 +488,22 @@ class Runtime:
                 role=primary_role(values["role"]),
                 due_at=values["due_at"].isoformat() if values["due_at"] else None,
             )
+
+    def _follow_due(self, step: Step, human: dict, info: Any) -> None:
+        """A ready task whose due date names a case variable (`=备案截止时间`) follows it: counted
+        again from the task's creation, a changed value moves the deadline (`deadline_moved`)."""
+        text = info.extensions.get("dueDate")
+        if not text or not str(text).startswith("=") or human.get("due_at") is None:
+            return
+        try:
+            due = self.deadlines.task_due(text, human["created_at"], info.data)
+        except HallError:
+            return  # a value that no longer reads as a deadline keeps the one the task has
+        if due is None or due.at == human["due_at"]:
+            return
+        step.tx.move_task_deadline(human["id"], due.at, due.provisional)
+        _moved(step, human["name"], human["id"], human["due_at"], due.at, due.provisional)
+        human["due_at"], human["due_provisional"] = due.at, due.provisional
 
     def _sync_jobs(self, step: Step) -> None:
         loaded = step.loaded
@@ -645,13 +663,17 @@ class Runtime:
             if current["assignee"] and actor and current["assignee"] != actor:
                 raise TaskClaimedByOther(task_id, current["assignee"])
             values = validate(current["form"], data)
-            keep = _completed_by_variable(step.loaded.instance, current["spiff_task_id"])
+            props = _task_properties(step.loaded.instance, current["spiff_task_id"])
+            keep = props.get(COMPLETED_BY_VARIABLE)
             if keep and actor:  # who did the task, for later tasks assigned to them by ${variable}
                 values = {**values, keep: actor}
             if not step.tx.finish_human_task(task_id, "completed", step.now, actor):
                 raise TaskAlreadyCompleted(task_id)
             step.loaded.human.pop(current["spiff_task_id"], None)
             step.loaded.instance.complete_user_task(current["spiff_task_id"], values)
+            for element in (props.get(SHARE_WITH) or "").split(","):  # Camunda's process-wide variables
+                if element.strip():
+                    step.loaded.instance.update_ready_data(element.strip(), values)
             step.log("task_completed", current["name"], task_id=task_id, data=values)
             self.advance(step)
 
@@ -906,12 +928,18 @@ def _groups(groups: str | None) -> str | None:
 COMPLETED_BY_VARIABLE = "completedByVariable"
 
 
-def _completed_by_variable(instance: Any, spiff_id: str) -> str | None:
-    """The variable a ready user task's completedByVariable property names, if it has one."""
+# A user task's extension property naming the elements (comma-separated) whose ready tasks also get
+# the values it is completed with: a task of a non-interrupting boundary branch (a delay notice) tells
+# the task it is attached to, as Camunda's process-wide variables would (docs/routing.md).
+SHARE_WITH = "shareWith"
+
+
+def _task_properties(instance: Any, spiff_id: str) -> dict[str, str]:
+    """The camunda/spiff extension properties of a ready user task."""
     for info in instance.ready_user_tasks():
         if info.spiff_id == spiff_id:
-            return (info.extensions.get("properties") or {}).get(COMPLETED_BY_VARIABLE) or None
-    return None
+            return dict(info.extensions.get("properties") or {})
+    return {}
 
 
 # A user task's extension property naming the organisation whose users alone serve it (a name, or

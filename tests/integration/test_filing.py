@@ -253,7 +253,7 @@ def test_r_f2_a_refused_filing_is_explained_and_rated_and_uses_no_number(hall: F
     assert filed["variables"]["备案编号"] == "BA20261124-0001"  # the refused case took no number
 
 
-def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall: Filings) -> None:
+def test_r_f5_a_review_past_its_limit_tells_the_customer_and_its_deadline_moves_to_the_new_time(hall: Filings) -> None:
     """R-F5: the committed limit passes → a delay notice with the cause and the new expected time."""
     case = hall.sign(hall.consult(hall.visit("2026-11-27T16:00")))
     hall.fire("2026-11-30T15:59")
@@ -271,6 +271,10 @@ def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall:
     assert case["variables"]["延期原因"] == "需核对收费标准"
     assert case["variables"]["新的预计办结时间"].startswith("2026-12-01T17:00")
     assert hall.names(case) == ["review"]
+    # R-F5: the review's deadline is now the time the customer was promised
+    assert hall.due(case, "review") == at("2026-12-01T17:00")
+    moved = [h for h in hall.eng.history(case["id"]) if h["kind"] == "deadline_moved"]
+    assert [(h["element"], h["detail"]["to"]) for h in moved] == [("review", "2026-12-01T09:00:00+00:00")]
 
 
 # -- performance period and the satisfaction callback (R-S1..R-S4) ---------------------------------------
