@@ -419,6 +419,8 @@ class Engine:
 
         with self._tx() as tx:
             self.runtime.run_step(instance_id, user, act, tx)
+            if action == "cancel":
+                self.runtime.linked_case_cancelled(tx, instance_id, reason or "", user)
         return self.show(instance_id, user=user)
 
     def retry(

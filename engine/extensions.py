@@ -120,7 +120,10 @@ def read_extensions(node: Any, base: dict) -> dict:
             ext[attr] = camunda_deadline(value) if attr in ("dueDate", "followUpDate") else value.strip()
     for el in node.xpath("./bpmn:extensionElements/*", namespaces={"bpmn": node.nsmap.get("bpmn") or BPMN_NS}):
         namespace, localname = _split_tag(el.tag)
-        if namespace == SPIFF_NS:
+        if namespace == CAMUNDA_NS and localname == "properties":  # a task's camunda:property pairs
+            props = {p.get("name"): (p.get("value") or "").strip() for p in el if _split_tag(p.tag)[1] == "property"}
+            ext.setdefault("properties", {}).update(props)
+        elif namespace == SPIFF_NS:
             if localname == "properties":
                 props = {p.get("name"): p.get("value") for p in el if _split_tag(p.tag)[1] == "property"}
                 ext.setdefault("properties", {}).update(props)

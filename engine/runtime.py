@@ -22,6 +22,7 @@ from .errors import (
     BusinessKeyTaken,
     ConcurrentUpdate,
     DataInvalid,
+    HallError,
     InstanceNotActive,
     InstanceNotFound,
     MigrationRefused,
@@ -491,6 +492,7 @@ class Runtime:
                 del loaded.human[spiff_id]
         for spiff_id, info in ready.items():
             if spiff_id in loaded.human:
+                self._follow_due(step, loaded.human[spiff_id], info)
                 continue
             ext = info.extensions
             due = self.deadlines.task_due(ext.get("dueDate"), step.now, info.data)
@@ -502,8 +504,9 @@ class Runtime:
                 name=info.name,
                 title=info.title,
                 lane=info.lane,
-                role=_groups(ext.get("candidateGroups")) or info.lane,
+                role=_groups(_expand(ext.get("candidateGroups"), info.data)) or info.lane,
                 assignee=_assignee(ext.get("assignee"), info.data),
+                organisation=_assignee((ext.get("properties") or {}).get(CANDIDATE_ORGANISATION), info.data),
                 form=form_name(ext.get("formKey")),
                 status="ready",
                 created_at=step.now,
@@ -521,6 +524,22 @@ class Runtime:
                 role=primary_role(values["role"]),
                 due_at=values["due_at"].isoformat() if values["due_at"] else None,
             )
+
+    def _follow_due(self, step: Step, human: dict, info: Any) -> None:
+        """A ready task whose due date names a case variable (`=备案截止时间`) follows it: counted
+        again from the task's creation, a changed value moves the deadline (`deadline_moved`)."""
+        text = info.extensions.get("dueDate")
+        if not text or not str(text).startswith("=") or human.get("due_at") is None:
+            return
+        try:
+            due = self.deadlines.task_due(text, human["created_at"], info.data)
+        except HallError:
+            return  # a value that no longer reads as a deadline keeps the one the task has
+        if due is None or due.at == human["due_at"]:
+            return
+        step.tx.move_task_deadline(human["id"], due.at, due.provisional)
+        _moved(step, human["name"], human["id"], human["due_at"], due.at, due.provisional)
+        human["due_at"], human["due_provisional"] = due.at, due.provisional
 
     def _sync_jobs(self, step: Step) -> None:
         loaded = step.loaded
@@ -676,10 +695,17 @@ class Runtime:
             if current["assignee"] and actor and current["assignee"] != actor:
                 raise TaskClaimedByOther(task_id, current["assignee"])
             values = validate(current["form"], data)
+            props = _task_properties(step.loaded.instance, current["spiff_task_id"])
+            keep = props.get(COMPLETED_BY_VARIABLE)
+            if keep and actor:  # who did the task, for later tasks assigned to them by ${variable}
+                values = {**values, keep: actor}
             if not step.tx.finish_human_task(task_id, "completed", step.now, actor):
                 raise TaskAlreadyCompleted(task_id)
             step.loaded.human.pop(current["spiff_task_id"], None)
             step.loaded.instance.complete_user_task(current["spiff_task_id"], values)
+            for element in (props.get(SHARE_WITH) or "").split(","):  # Camunda's process-wide variables
+                if element.strip():
+                    step.loaded.instance.update_ready_data(element.strip(), values)
             step.log("task_completed", current["name"], task_id=task_id, data=values)
             self.advance(step)
 
@@ -829,6 +855,32 @@ class Runtime:
         jobtable.reschedule_start_job(tx, job.id, due, job.fired + 1)
         return instance_id
 
+    def linked_case_cancelled(self, tx: Tx, child_id: int, reason: str, actor: str | None) -> None:
+        """A case was cancelled: a parent case still running that nothing else moves on (no ready task,
+        no timer: it waits for a message of the child, which will never come) gets an incident naming
+        the child, so a supervisor sees it (`hall incidents`) instead of a case waiting forever."""
+        child = tx.instance(child_id)
+        if child is None or child["parent_id"] is None:
+            return
+        process = child["process_id"]
+
+        def act(step: Step) -> None:
+            loaded = step.loaded
+            if loaded.row["status"] != "running" or loaded.human or loaded.instance.waiting_timers():
+                return
+            waits = [w for w in loaded.instance.waiting_events() if w.kind == "message"]
+            waiting = [w.name for w in waits]
+            error = (
+                f"linked case {child_id} ({process}) was cancelled ({reason}); this case waits for "
+                f"{', '.join(waiting) or 'it'} with nothing else to move it on: `hall retry` and deliver "
+                "the message (`hall message`), or cancel this case"
+            )
+            element = waits[0].element if waits else None
+            loaded.row.update(status="incident", incident_element=element, incident_error=error)
+            step.log("incident", element, error=error, child=child_id)
+
+        self.run_step(child["parent_id"], actor, act, tx)
+
     def record_incident(self, tx: Tx, instance_id: int, element: str, error: str, actor: str | None) -> None:
         """Mark an instance `incident` from outside a step (e.g. a job that kept failing)."""
 
@@ -905,13 +957,49 @@ def _groups(groups: str | None) -> str | None:
     return ",".join(dict.fromkeys(names)) or None
 
 
+# A user task's extension property naming the variable that keeps who completed it (a user id), so a
+# later task can be assigned to that person: camunda:assignee="${variable}" (docs/routing.md).
+COMPLETED_BY_VARIABLE = "completedByVariable"
+
+
+# A user task's extension property naming the elements (comma-separated) whose ready tasks also get
+# the values it is completed with: a task of a non-interrupting boundary branch (a delay notice) tells
+# the task it is attached to, as Camunda's process-wide variables would (docs/routing.md).
+SHARE_WITH = "shareWith"
+
+
+def _task_properties(instance: Any, spiff_id: str) -> dict[str, str]:
+    """The camunda/spiff extension properties of a ready user task."""
+    for info in instance.ready_user_tasks():
+        if info.spiff_id == spiff_id:
+            return dict(info.extensions.get("properties") or {})
+    return {}
+
+
+# A user task's extension property naming the organisation whose users alone serve it (a name, or
+# `${variable}` on the case data): docs/bpmn.md "Organisations".
+CANDIDATE_ORGANISATION = "candidateOrganisation"
+
+
+def _expand(value: str | None, data: Mapping[str, Any]) -> str | None:
+    """camunda:candidateGroups="${variable}": the groups a variable of the case names (a name, a
+    comma-separated text or a list); a plain text is the groups themselves."""
+    if value and value.startswith("${") and value.endswith("}"):
+        found = data.get(value[2:-1].strip())
+        if isinstance(found, (list, tuple)):
+            return ",".join(str(g) for g in found)
+        return str(found) if found else None
+    return value
+
+
 def _assignee(value: str | None, data: Mapping[str, Any]) -> str | None:
-    """camunda:assignee is a user name or an expression `${variable}` on the instance data."""
+    """camunda:assignee (or the candidate organisation) is a name or an expression `${variable}` on
+    the instance data; an empty variable names nobody."""
     if not value:
         return None
     if value.startswith("${") and value.endswith("}"):
         found = data.get(value[2:-1].strip())
-        return str(found) if found else None
+        return str(found).strip() or None if found else None
     return value
 
 

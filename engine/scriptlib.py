@@ -10,7 +10,7 @@ deadline in the notation of docs/deadlines.md falls when counted from `start` (a
 the case's receipt), so a due date or timer can be measured from an earlier moment than the
 task's opening (`camunda:dueDate="=联系截止时间"`); `tasks_created(element, since)` counts the
 tasks of this case created at `element` (at or after `since`), e.g. to escalate once per deadline;
-`following_month(day, at)` is that day of next month (files compiled by the 5th, R-F7).
+`following_month(day, at, working_day=False)` is that day of next month (files compiled by the 5th, R-F7), moved to the next working day on request.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import string
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -74,12 +74,21 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
             data[PROVISIONAL_VARIABLE] = marks
         return value
 
-    def following_month(step: Any, day: int, at: str = "17:30") -> str:
-        """`day` of the month after this one at `at` (local), e.g. files compiled by the 5th (R-F7)."""
+    def following_month(step: Any, day: int, at: str = "17:30", working_day: bool = False) -> str:
+        """`day` of the month after this one at `at` (local), e.g. files compiled by the 5th (R-F7);
+        with `working_day`, a day the calendar closes (a weekend, a holiday) moves to the next
+        working day."""
         local = step.now.astimezone(tz)
         year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
         hh, mm = (int(x) for x in at.split(":"))
-        return datetime(year, month, int(day), hh, mm, tzinfo=tz).isoformat(timespec="seconds")
+        moment = datetime(year, month, int(day), hh, mm, tzinfo=tz)
+        calendar = getattr(deadlines, "calendar", None)
+        if working_day and calendar is not None:
+            for _ in range(366):  # a year of closed days is a broken calendar, not a loop forever
+                if calendar.is_working_day(moment.date()):
+                    break
+                moment += timedelta(days=1)
+        return moment.isoformat(timespec="seconds")
 
     def tasks_created(step: Any, element: str, since: Any = None) -> int:
         after = to_utc(_moment(since, tz)) if since else None

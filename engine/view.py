@@ -51,6 +51,7 @@ def task_view(row: Mapping[str, Any]) -> dict:
         "form": row["form"],
         "due_provisional": bool(row["due_provisional"]),
         "warn_at": iso(row["warn_at"]),
+        "organisation": row.get("organisation"),
     }
 
 

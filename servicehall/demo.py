@@ -42,6 +42,29 @@ STAFF = {  # role -> the person on duty
     "营业大厅": "小王",
 }
 
+AGENCIES = {  # the two agencies of the day and who works for each (R-C10: each sees only its own cases)
+    "合肥某咨询服务公司": "张经理",
+    "安徽某财务顾问公司": "马经理",
+}
+# The day shift, with the agencies' staff in their organisations: the demo enforces them when
+# hall.yaml lists no users of its own (hall.yaml's commented `users` are the same people).
+USERS = [
+    {"id": "admin", "name": "系统管理员", "roles": ["系统管理员"]},
+    {"id": "小王", "name": "王晓", "roles": ["前台接待", "营业大厅"]},
+    {"id": "小李", "name": "李静", "roles": ["咨询窗口"]},
+    {"id": "张经理", "name": "张伟", "roles": ["服务机构"], "organisation": "合肥某咨询服务公司"},
+    {"id": "马经理", "name": "马骏", "roles": ["服务机构"], "organisation": "安徽某财务顾问公司"},
+    {"id": "小陈", "name": "陈晨", "roles": ["备案窗口"]},
+    {"id": "小赵", "name": "赵敏", "roles": ["回访员"]},
+    {"id": "刘主任", "name": "刘洋", "roles": ["大厅主管"]},
+    {"id": "小周", "name": "周婷", "roles": ["档案管理"]},
+    {"id": "小孙", "name": "孙磊", "roles": ["受理员"]},
+    {"id": "黄经理", "name": "黄丽", "roles": ["客服经理"]},
+    {"id": "吴部长", "name": "吴强", "roles": ["部门负责人"]},
+    {"id": "郑监察", "name": "郑军", "roles": ["监察部门"]},
+    {"id": "钱总", "name": "钱进", "roles": ["公司领导"]},
+]
+
 
 class Day:
     """The hall's day: a clock that only moves forward, the engine, and what staff see."""
@@ -56,6 +79,8 @@ class Day:
         self.clock = FixedClock(MONDAY)
         # the hall's configuration where one is kept here (its users, calendar), else the shipped one
         settings = load_config() if Path("hall.yaml").exists() else load_config(bundle.config())
+        if not settings.get("users"):
+            settings["users"] = USERS
         # the hall's confidential and first-receiver rules where hall.yaml names none (as the command does)
         self.eng = Engine(
             f"sqlite:///{db}", clock=self.clock, forms_dir=bundle.forms(), settings=access.with_defaults(settings)
@@ -140,7 +165,11 @@ class Day:
             open_ = [t["name"] for t in self.eng.tasks(instance=case["id"])]
             raise RuntimeError(f"case {case['id']} has no ready task {task_name!r} (open: {open_})")
         self.clock.advance(minutes=4)  # a few minutes at the desk
-        who = STAFF.get(task["role"], task["role"])
+        who = (
+            AGENCIES.get(task.get("organisation") or "")
+            or task.get("assignee")
+            or STAFF.get(task["role"], task["role"])
+        )
         if show:
             self.echo(f"{'':13}== {task['title']} (task {task['id']}), as {who} reads it ==")
             for line in self.eng.render_task(task["id"]).splitlines():
@@ -257,7 +286,7 @@ def filing_until_filed(
         case,
         "sign_agreement",
         服务机构=agency,
-        服务机构联系人="张经理",
+        服务机构联系人=AGENCIES[agency],
         联系电话="055165001234",
         咨询企业=company,
         企业联系人="李经理",
@@ -503,6 +532,9 @@ def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) ->
         echo(f"{what:<18} {n}")
     waiting = day.eng.tasks()
     echo(f"open tasks         {len(waiting)}")
+    for agency, who in AGENCIES.items():  # R-C10: each agency's staff see only the cases of their agency
+        seen = day.eng.instances(user=who)
+        echo(f"{who} ({agency}) sees {len(seen)} case(s): " + ", ".join(str(c["id"]) for c in seen))
     echo(
         f"waiting contracts  {sum(1 for i in day.eng.instances(process='filing', status='running'))} "
         "(performance period running; callbacks come when it ends)"

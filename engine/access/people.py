@@ -128,9 +128,19 @@ class People:
 
     # -- tasks -------------------------------------------------------------------------------------
     def serves_task(self, user: User, task: Mapping[str, Any]) -> bool:
-        """The task belongs to one of the user's roles (its role: candidate group, else lane)."""
+        """The task belongs to one of the user's roles (its role: candidate group, else lane) and,
+        when it is bound to an organisation (candidateOrganisation), the user works for that one."""
         role = task.get("role") or task.get("lane")  # a task row's role lists its candidate groups `a,b`
-        return role is not None and not self.groups(user).isdisjoint(role.split(","))
+        if role is None or self.groups(user).isdisjoint(role.split(",")):
+            return False
+        return self.of_organisation(user, task)
+
+    @staticmethod
+    def of_organisation(user: User, task: Mapping[str, Any]) -> bool:
+        """A task bound to no organisation is anybody's of its roles; a bound one only its
+        organisation's users' (a user of no organisation serves no bound task)."""
+        bound = task.get("organisation")
+        return not bound or user.organisation == bound
 
     def task_visible(self, user: User | None, task: Mapping[str, Any]) -> bool:
         """A user sees a task of their roles, one assigned to them or done by them (see_all: every task)."""

@@ -37,6 +37,7 @@ class TaskSource(Protocol):
         status: str = "ready",
         limit: int = 500,
         count: bool = False,
+        organisation: str | None = None,
     ) -> Any: ...
 
 
@@ -111,7 +112,11 @@ class AccessPolicy:
         )
 
     def role_reason(self, actor: User, task: Mapping[str, Any]) -> str:
-        """Why a task is not the actor's: the role it is for, theirs, and not assigned to them."""
+        """Why a task is not the actor's: the role (or organisation) it is for, theirs, and not
+        assigned to them."""
+        bound = task.get("organisation")
+        if bound and self.people.serves_task(User(actor.id, actor.name, actor.roles, bound), task):
+            return f"it is for organisation {bound} (yours: {actor.organisation or '-'}) and not assigned to you"
         return (
             f"it is for role {task['role'] or task['lane'] or '-'} "
             f"(yours: {', '.join(actor.roles) or '-'}) and not assigned to you"
@@ -173,7 +178,18 @@ class AccessPolicy:
         task: Mapping[str, Any],
         variables: Callable[[], Variables],
     ) -> None:
-        """A task of a confidential case goes only to a user with the `confidential` permission."""
+        """A task of a confidential case goes only to a user with the `confidential` permission, and
+        a task bound to an organisation only to a user of that organisation."""
+        if target is not None and not self.people.of_organisation(target, task):
+            who = actor or User(user or "system", user or "system", ())
+            raise self.refusal(
+                who,
+                "reassign",
+                f"task {task['id']} to {target.id}",
+                f"the task is for organisation {task['organisation']} and {target.id} works for "
+                f"{target.organisation or 'none'}",
+                task=task,
+            )
         if target is None or not self._may_be_hidden_from(target) or not self.people.hides(target, variables()):
             return
         who = actor or User(user or "system", user or "system", ())
@@ -230,7 +246,12 @@ class AccessPolicy:
         related: set[int] = set()
         for status in TASK_STATUSES:
             for group in sorted(people.groups(actor)):
-                related.update(t["instance_id"] for t in tasks.query_tasks(role=group, status=status, limit=1_000_000))
+                related.update(
+                    t["instance_id"]
+                    for t in tasks.query_tasks(
+                        role=group, status=status, limit=1_000_000, organisation=actor.organisation or ""
+                    )
+                )
             related.update(
                 t["instance_id"] for t in tasks.query_tasks(assignee=actor.id, status=status, limit=1_000_000)
             )
@@ -260,7 +281,10 @@ class AccessPolicy:
         (the system, `see_all`, or a role named), else one per group they serve and their own tasks."""
         if actor is None or role is not None or self.people.may(actor, "see_all"):
             return None
-        out = [{"role": group} for group in sorted(self.people.groups(actor))]
+        org = actor.organisation or ""  # tasks bound to another organisation are not in the queue (R-C10)
+        out: list[dict[str, str]] = [
+            {"role": group, "organisation": org} for group in sorted(self.people.groups(actor))
+        ]
         if assignee in (None, actor.id):
             out.append({"assignee": actor.id})
         return out

@@ -87,6 +87,7 @@ human_tasks = sa.Table(
     sa.Column("warn_at", UTCDateTime),
     sa.Column("completed_at", UTCDateTime),
     sa.Column("completed_by", sa.String(200)),
+    sa.Column("organisation", sa.String(200)),  # v12: only users of this organisation serve the task
     sa.Index("ix_human_tasks_instance", "instance_id", "status"),
 )  # and the partial queue indexes of PARTIAL_INDEXES
 

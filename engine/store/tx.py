@@ -432,8 +432,10 @@ class Tx:
         status: str = "ready",
         limit: int = 500,
         count: bool = False,
+        organisation: str | None = None,
     ) -> Any:
-        """Tasks by these filters, most urgent first, at most `limit`; with `count` how many there are."""
+        """Tasks by these filters, most urgent first, at most `limit`; with `count` how many there are.
+        `organisation` keeps the tasks bound to no organisation and those of that one ("": none)."""
         # 'ready' written into the statement: the partial queue indexes are planned for it on every backend
         q = sa.select(human_tasks).where(
             human_tasks.c.status == (sa.literal_column("'ready'") if status == "ready" else status)
@@ -452,6 +454,8 @@ class Tx:
             q = q.where(human_tasks.c.process_id == process)
         if instance is not None:
             q = q.where(human_tasks.c.instance_id == instance)
+        if organisation is not None:
+            q = q.where(sa.or_(human_tasks.c.organisation.is_(None), human_tasks.c.organisation == organisation))
         if count:  # by the very same filters
             return self.conn.execute(sa.select(sa.func.count()).select_from(q.subquery())).scalar_one()
         q = q.order_by(human_tasks.c.due_at.is_(None), human_tasks.c.due_at, human_tasks.c.id).limit(limit)

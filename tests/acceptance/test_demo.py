@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -23,7 +24,12 @@ def test_demo_plays_the_day_and_can_be_run_again(tmp_path: Path, monkeypatch) ->
     assert "composite score 5.0 < 7" in out  # R-S3
     assert "OVERDUE: 联系投诉人" in out and "督办：超时未联系" in out  # R-C4 escalation
     assert "PDCA rounds        2" in out
+    # R-C10: two agencies, each seeing only its own cases (the demo's staff carry organisations)
+    assert "张经理 (合肥某咨询服务公司) sees 4 case(s)" in out
+    [ma_sees] = re.findall(r"马经理 \(安徽某财务顾问公司\) sees 1 case\(s\): (\d+)", out)
+    assert "马经理    [服务机构] 现场签订服务协议" in out
     eng = Engine(f"sqlite:///{db}", forms_dir=None)
+    assert eng.show(int(ma_sees))["variables"]["服务机构"] == "安徽某财务顾问公司"
     counts = eng.counts()
     assert counts["complaint"] == {"completed": 2}
     assert counts["filing"] == {"completed": 2, "running": 3}

@@ -24,14 +24,15 @@ users:
 
 
 def filing_up_to_review(hall: Hall) -> dict:
-    """A visit whose agreement is signed: the 备案编号 is issued."""
+    """A visit whose agreement is signed and filed: the 备案编号 is issued (R-F2: when filed)."""
     case = hall.start("filing", user="小王")
     case = hall.work(case, "reception", 首问负责人="小王", 来访企业="甲科技有限公司", 来访人="李经理",
                      来访人电话="13912345678", 来访事项="办理合同备案", 首问处理="引导至咨询窗口")  # fmt: skip
     case = hall.work(case, "consult", 咨询内容="管理咨询", 是否达成服务意向=True)
-    return hall.work(case, "sign_agreement", 服务机构="合肥某咨询服务公司", 咨询企业="甲科技有限公司",
+    case = hall.work(case, "sign_agreement", 服务机构="合肥某咨询服务公司", 咨询企业="甲科技有限公司",
                      联系人移动电话="13912345678", 咨询项目名称="管理体系咨询", 服务开始日期="2026-11-24",
                      服务结束日期="2026-11-30", 服务收费="12000.00", 协议签订日期="2026-11-24")  # fmt: skip
+    return hall.work(case, "review", 备案意见="同意备案")
 
 
 def report(hall: Hall, user: str | None = None) -> dict:

@@ -196,7 +196,7 @@ def test_user_and_role_editing_keeps_comments(tmp_path: Path) -> None:
     for line in before.splitlines():  # every comment line of the hall's file is still there
         if line.lstrip().startswith("#"):
             assert line in after
-    assert "  投诉联系时限: 45 minutes              # R-C4 internal commitment" in after
+    assert "  投诉联系时限: 45 working minutes      # R-C4 internal commitment" in after
     assert "  - {id: 小王, name: 王晓, roles: [前台接待]}" in after
     assert "  窗口组长: {serves: [咨询窗口, 备案窗口], may: [reassign]}" in after
     code, out, _ = hall("user", "list", "--json")

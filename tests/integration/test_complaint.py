@@ -140,16 +140,69 @@ def test_two_workers_never_hand_out_the_same_monthly_number(db_url: str) -> None
     assert got == [f"TS202611-000{n}" for n in range(1, 6)]
 
 
+@pytest.mark.parametrize(
+    "received,due",
+    [
+        ("2026-09-15T09:00", "2026-10-08T17:30"),  # 10-05 is in the National Day holiday
+        ("2026-11-24T09:00", "2026-12-07T17:30"),  # 12-05 is a Saturday
+        ("2026-12-01T09:00", "2027-01-05T17:30"),  # a working day stays
+    ],
+)
+def test_r_f7_the_archive_deadline_is_the_5th_or_the_next_working_day(
+    hall: Complaints, received: str, due: str
+) -> None:
+    """R-F7: files compiled by the 5th of the following month, on the working-day calendar."""
+    case = hall.classify(hall.receive(received), 类型="咨询")
+    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释", 客户是否满意=True)
+    case = hall.work(case, "rate", who="小孙", 办理评分=10)
+    assert hall.due(case, "archive") == at(due)
+
+
+def test_r_c2_an_opinion_not_accepted_is_handled_until_the_customer_is_satisfied(hall: Complaints) -> None:
+    """R-C2, R-C3: a 意见 the customer does not accept is not closed: the responsible agency contacts
+    the customer (counted from then, R-C4) and the PDCA loop runs; a 咨询 not accepted still closes."""
+    opinion = hall.classify(hall.receive("2026-11-24T09:00"), 类型="意见", when="2026-11-24T09:05")
+    opinion = hall.work(
+        opinion, "reply_nonvalid", who="小孙", when="2026-11-25T10:00", 答复内容="已解释", 客户是否满意=False
+    )
+    assert hall.names(opinion) == ["contact"]
+    assert hall.due(opinion, "contact") == at("2026-11-25T10:45")
+    opinion = hall.work(opinion, "contact", who="张经理")
+    opinion = hall.work(opinion, "investigate", who="张经理", 需要延期=False)
+    assert hall.names(opinion) == ["rectify"]
+    question = hall.classify(hall.receive("2026-11-24T09:00"), 类型="咨询")
+    question = hall.work(question, "reply_nonvalid", who="小孙", 答复内容="已解释", 客户是否满意=False)
+    assert hall.names(question) == ["rate"]
+
+
+def test_r_c2_after_investigation_the_complaint_is_confirmed_or_reclassified(hall: Complaints) -> None:
+    """R-C2 (seed 003 §7.5): the manager's review confirms the classification (blank) or changes it;
+    each change is recorded with the classification it replaced."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理")
+    case = hall.work(case, "investigate", who="张经理", 需要延期=False)
+    case = hall.round(case, True, 1)
+    case = hall.work(case, "report", who="张经理")
+    case = hall.work(case, "manager_review", who="黄经理", 审核结论="同意", 核定类型="意见", 核定专题="信息沟通")
+    assert case["variables"]["类型"] == "意见" and case["variables"]["专题"] == "信息沟通"
+    [change] = case["variables"]["分类记录"]
+    assert (change["原类型"], change["原专题"], change["类型"]) == ("投诉", "服务质量", "意见")
+    same = hall.classify(hall.receive("2026-11-24T09:00"))
+    same = hall.to_revisit(same)
+    assert same["variables"]["类型"] == "投诉" and "分类记录" not in same["variables"]
+
+
 @pytest.mark.parametrize("kind", ["咨询", "意见", "建议"])
 def test_not_a_complaint_is_answered_as_such_rated_and_closed(hall: Complaints, kind: str) -> None:
     """R-C2: a consultation, opinion or suggestion is answered (within 2 working days, R-C5) and closed."""
     case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind)
     assert hall.names(case) == ["reply_nonvalid"]
     assert hall.due(case, "reply_nonvalid") == at("2026-11-26T09:00")
-    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释")
+    case = hall.work(case, "reply_nonvalid", who="小孙", 答复内容="已解释", 客户是否满意=True)
     assert hall.names(case) == ["rate"]  # R-S5: every finished transaction is rated
     case = hall.work(case, "rate", who="小孙", 办理评分=10)
-    assert hall.due(case, "archive") == at("2026-12-05T17:30")  # R-F7: November's files by 5 December
+    # R-F7: November's files by 5 December, a Saturday: the next working day
+    assert hall.due(case, "archive") == at("2026-12-07T17:30")
     case = hall.work(case, "archive", who="小周")
     assert case["status"] == "completed"
     assert "contact" not in [h["element"] for h in hall.eng.history(case["id"])]
@@ -252,11 +305,11 @@ def test_an_unsatisfied_revisit_opens_another_round(hall: Complaints) -> None:
 
 
 # -- supervision, major complaints, extensions, transfers (R-C6, R-C7) ----------------------------------
-@pytest.mark.parametrize("kind,misconduct", [("举报", False), ("投诉", True)])
-def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: str, misconduct: bool) -> None:
-    """R-C2, R-C7: 举报 and staff misconduct → supervision → contact the complainant → investigate;
-    the contact limit still counts from receipt (R-C4)."""
-    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=misconduct, when="2026-11-24T09:05")
+@pytest.mark.parametrize("kind", ["投诉", "举报"])
+def test_r_c7_staff_misconduct_goes_to_supervision_which_investigates_it_itself(hall: Complaints, kind: str) -> None:
+    """R-C7: serious misconduct (行风) → supervision registers it and handles it directly: contact,
+    investigation, rectification and report are 监察部门's; the contact limit counts from receipt (R-C4)."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型=kind, misconduct=True, when="2026-11-24T09:05")
     assert hall.names(case) == ["supervision_handle"]
     assert hall.task(case, "supervision_handle")["role"] == "监察部门"
     assert hall.due(case, "supervision_handle") == at("2026-11-24T09:45")
@@ -264,11 +317,29 @@ def test_reports_and_staff_misconduct_go_to_supervision(hall: Complaints, kind: 
         case, "supervision_handle", who="郑监察", when="2026-11-24T09:20", 查处情况="已受理", 处理决定="立案查处"
     )
     assert hall.names(case) == ["contact"]
+    contact = hall.task(case, "contact")
+    assert contact["role"] == "监察部门" and contact["organisation"] is None
     assert hall.due(case, "contact") == at("2026-11-24T09:45")
     case = hall.work(case, "contact", who="郑监察")
-    assert hall.names(case) == ["investigate"]
+    assert hall.task(case, "investigate")["role"] == "监察部门"
+    case = hall.work(case, "investigate", who="郑监察", 需要延期=False)
+    assert hall.task(case, "rectify")["role"] == "监察部门"
     order = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed"]
-    assert order == ["register", "classify", "supervision_handle", "contact"]
+    assert order == ["register", "classify", "supervision_handle", "contact", "investigate"]
+
+
+def test_r_c7_a_report_without_misconduct_follows_the_normal_path_with_who_may_read_it(hall: Complaints) -> None:
+    """R-C7, R-C10: a 举报 that is no staff misconduct skips supervision; being confidential it is
+    handled by the hall's receivers (举报处理角色, who may read it), not the accused agency, so the
+    contact limit never runs against a queue that cannot open the case."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"), 类型="举报", when="2026-11-24T09:05")
+    assert hall.names(case) == ["contact"]
+    contact = hall.task(case, "contact")
+    assert contact["role"] == "受理员" and contact["organisation"] is None
+    assert hall.due(case, "contact") == at("2026-11-24T09:45")
+    case = hall.work(case, "contact", who="小孙", when="2026-11-24T09:30")
+    assert hall.task(case, "investigate")["role"] == "受理员"
+    assert "supervision_handle" not in [h["element"] for h in hall.eng.history(case["id"])]
 
 
 def test_a_plain_complaint_skips_supervision(hall: Complaints) -> None:
@@ -402,10 +473,14 @@ def test_contact_opened_after_the_45_minutes_escalates_at_once(hall: Complaints)
     assert hall.names(case) == ["contact", "escalate_contact"]
 
 
-def test_the_public_one_working_day_contact_commitment(hall: Complaints) -> None:
-    """R-C4: the public commitment (1 working day) escalates separately; Friday evening → Monday."""
+def test_r_c4_45_working_minutes_and_the_public_one_working_day_contact_commitment(hall: Complaints) -> None:
+    """R-C4: 45 minutes of office time (30 on Friday before 17:30, 15 from Monday's 08:50), so
+    nothing escalates after closing; the public commitment (1 working day) escalates separately."""
     case = hall.classify(hall.receive("2026-11-27T17:00"))  # a Friday
-    hall.fire("2026-11-27T18:00")  # the 45 minutes pass
+    assert hall.due(case, "contact") == at("2026-11-30T09:05")
+    assert hall.fire_for(case, "2026-11-27T18:00") == 0  # 45 clock minutes: the hall is closed
+    assert hall.fire_for(case, "2026-11-30T09:04") == 0
+    hall.fire("2026-11-30T09:06")
     assert hall.names(case) == ["contact", "escalate_contact"]
     assert hall.fire_for(case, "2026-11-30T16:59") == 0  # Monday, before the working day is up
     assert hall.fire_for(case, "2026-11-30T17:01") == 1
@@ -418,9 +493,10 @@ def test_answer_and_resolution_limits_across_the_national_day_holiday(hall: Comp
     case = hall.classify(hall.receive("2026-09-30T16:00"))
     case = hall.work(case, "contact", who="张经理", when="2026-09-30T16:30")
     assert hall.due(case, "investigate") == at("2026-10-13T16:00")
-    assert hall.fire_for(case, "2026-10-09T15:59") == 0
-    hall.fire("2026-10-09T16:01")
-    assert hall.names(case) == ["interim_answer", "investigate"]  # R-C5: answer within 2 working days
+    assert hall.fire_for(case, "2026-10-08T15:59") == 0
+    hall.fire("2026-10-08T16:01")  # R-C5: asked for a working day ahead of the 2-working-day answer
+    assert hall.names(case) == ["interim_answer", "investigate"]
+    assert hall.due(case, "interim_answer") == at("2026-10-09T16:00")
     case = hall.work(case, "interim_answer", who="小孙", 答复内容="正在调查", 预计处结时间="2026-10-13T16:00")
     assert hall.names(case) == ["investigate"]
     assert hall.fire_for(case, "2026-10-13T15:59") == 0
@@ -443,8 +519,37 @@ def test_a_timer_of_a_finished_task_never_fires(hall: Complaints) -> None:
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
     case = hall.work(case, "investigate", who="张经理", 需要延期=False, when="2026-11-24T10:00")
     hall.fire("2026-11-25T16:00")  # past the public 1 working day
-    assert hall.names(case) == ["rectify"]
-    assert not [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
+    fired = [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"]
+    assert fired == ["rectify_answer_due"]  # the interim answer's warning, no contact timer
+    assert hall.names(case) == ["interim_answer", "rectify"]
+
+
+def test_r_c5_the_interim_answer_is_asked_for_ahead_of_its_deadline(hall: Complaints) -> None:
+    """R-C5: the interim answer appears at the warning time (投诉答复提醒时限, 1 working day after
+    receipt) with the two-working-day deadline still ahead of it, not overdue on arrival."""
+    case = hall.classify(hall.receive("2026-11-24T09:00"))
+    case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
+    assert case["variables"]["答复提醒时间"] == "2026-11-25T09:00:00+08:00"
+    assert hall.fire_for(case, "2026-11-25T08:59") == 0
+    hall.fire("2026-11-25T09:01")
+    assert hall.names(case) == ["interim_answer", "investigate"]
+    assert hall.due(case, "interim_answer") == at("2026-11-26T09:00")
+
+
+def test_r_c5_a_timely_contact_that_answered_the_customer_counts_as_the_answer(hall: Complaints) -> None:
+    """R-C5: the agency answered the customer when it called them, before the answer deadline: no
+    interim answer is asked for; a contact that did not answer still gets one."""
+    answered = hall.classify(hall.receive("2026-11-24T09:00"))
+    answered = hall.work(
+        answered, "contact", who="张经理", 联系时间="2026-11-24T09:20", 联系时已答复=True, when="2026-11-24T09:20"
+    )
+    silent = hall.classify(hall.receive("2026-11-24T09:00"))
+    silent = hall.work(silent, "contact", who="张经理", 联系时间="2026-11-24T09:20", when="2026-11-24T09:21")
+    hall.fire("2026-11-25T09:01")
+    assert hall.names(answered) == ["investigate"]
+    fired = [h["element"] for h in hall.eng.history(answered["id"]) if h["kind"] == "timer_fired"]
+    assert fired == ["answer_due"]  # the warning came, and found the customer answered
+    assert hall.names(silent) == ["interim_answer", "investigate"]
 
 
 def resolve_timers(hall: Complaints, case: dict) -> tuple[list[str], int]:
@@ -518,8 +623,8 @@ def test_the_two_day_answer_is_due_from_receipt_whatever_step_the_case_is_at(hal
     case = hall.classify(hall.receive("2026-11-24T09:00"))
     case = hall.work(case, "contact", who="张经理", when="2026-11-24T09:20")
     case = hall.work(case, "investigate", who="张经理", when="2026-11-24T11:00", 需要延期=False)
-    assert hall.fire_for(case, "2026-11-26T08:59") == 0
-    hall.fire("2026-11-26T09:01")
+    assert hall.fire_for(case, "2026-11-25T08:59") == 0
+    hall.fire("2026-11-25T09:01")
     assert hall.names(case) == ["interim_answer", "rectify"]
     assert hall.due(case, "interim_answer") == at("2026-11-26T09:00")
     case = hall.work(case, "interim_answer", who="小孙", 答复内容="整改方案制定中")

@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from hall.engine import FixedClock
 from hall.engine.config import load_config
+from hall.engine.errors import TaskClaimedByOther
 from scenario import ROOT, Hall, at, hall_fixture
 
 
@@ -99,51 +100,73 @@ def test_no_service_intent_records_the_consultation_and_ends(hall: Filings) -> N
     assert case["variables"]["备案编号"] == "" and case["variables"]["首问负责人"] == "小王"
 
 
-def test_handover_is_registered_and_the_receiver_contacts_the_customer(hall: Filings) -> None:
-    """R-F6: the right person cannot be reached → hand-over registered; the receiver contacts the
-    customer within the limit (1 working day, configuration)."""
+def test_r_f6_handover_is_registered_and_the_named_receiver_contacts_the_customer(hall: Filings) -> None:
+    """R-F6: the right person cannot be reached → hand-over registered; the receiver it names (by
+    user id), and nobody else of the window, contacts the customer within the limit (1 working day)."""
     case = hall.visit("2026-11-27T16:00", handover=True)  # a Friday
     assert hall.names(case) == ["handover_register"]
-    case = hall.work(case, "handover_register", who="小王", 转交对象="咨询窗口小李", 拟办事项="政策补贴咨询")
-    assert hall.names(case) == ["handover_contact"] and hall.task(case, "handover_contact")["role"] == "咨询窗口"
+    case = hall.work(
+        case, "handover_register", who="小王", 转交对象="咨询窗口小李", 转交对象账号="小李", 拟办事项="政策补贴咨询"
+    )
+    contact = hall.task(case, "handover_contact")
+    assert hall.names(case) == ["handover_contact"] and contact["role"] == "咨询窗口"
+    assert contact["assignee"] == "小李"
+    with pytest.raises(TaskClaimedByOther):
+        hall.eng.complete(contact["id"], hall.fill(contact, {}), user="小马")
     assert hall.due(case, "handover_contact") == at("2026-11-30T16:00")
     case = hall.work(case, "handover_contact", who="小李", when="2026-11-30T10:00", 联系情况="已电话联系")
     assert hall.names(case) == ["consult"]
     assert case["variables"]["转交对象"] == "咨询窗口小李" and case["variables"]["来访企业"] == "甲科技有限公司"
 
 
-def test_a_handover_not_contacted_in_time_returns_to_the_first_receiver(hall: Filings) -> None:
-    """R-F6: past the limit the first receiver reports to their leader and answers the customer."""
+def test_r_f6_a_handover_not_contacted_in_time_returns_to_the_first_receiver_in_person(hall: Filings) -> None:
+    """R-F6: past the limit the first receiver (who did the reception, not any receptionist)
+    reports to their leader and answers the customer."""
     case = hall.work(
         hall.visit("2026-11-27T16:00", handover=True),
         "handover_register",
         who="小王",
         转交对象="咨询窗口小李",
+        转交对象账号="小李",
         拟办事项="政策补贴咨询",
     )
     hall.fire("2026-11-30T15:59")
     assert hall.names(case) == ["handover_contact"]
     hall.fire("2026-11-30T16:01")
     assert hall.names(case) == ["first_receiver_answer"]  # the hand-over is withdrawn
-    assert hall.task(case, "first_receiver_answer")["role"] == "前台接待"
+    answer = hall.task(case, "first_receiver_answer")
+    assert answer["role"] == "前台接待" and answer["assignee"] == "小王"
+    with pytest.raises(TaskClaimedByOther):
+        hall.eng.complete(answer["id"], hall.fill(answer, {}), user="小吴")
     case = hall.work(case, "first_receiver_answer", who="小王", 报告领导="刘主任", 答复内容="已致歉并安排咨询")
     assert hall.names(case) == ["consult"]
 
 
+def test_r_f6_an_in_scope_question_is_handled_at_the_desk(hall: Filings) -> None:
+    """R-F6: the first receiver handles a question in their scope at once: rated, and the visit ends."""
+    case = hall.start("filing", "2026-11-24T09:00", user="小王")
+    case = hall.work(case, "reception", who="小王", 首问处理="当场办结", 办理情况="已说明补贴申报时间")
+    assert hall.names(case) == ["rate_visit"]
+    case = hall.work(case, "rate_visit", who="小王", 办理评分=10)
+    assert case["status"] == "completed" and case["variables"]["首问负责人账号"] == "小王"
+
+
 # -- filing review and the 123 rule (R-F2..R-F5) ----------------------------------------------------------
-def test_filed_on_the_first_visit_with_a_filing_number(hall: Filings) -> None:
-    """R-F4 一次限时 and R-F2: complete materials are filed in one visit, with a 备案编号."""
+def test_r_f2_filed_on_the_first_visit_with_a_filing_number_issued_when_filed(hall: Filings) -> None:
+    """R-F4 一次限时 and R-F2: complete materials are filed in one visit; the 备案编号 is issued
+    when the contract is filed, not when it reaches review."""
     case = hall.sign(hall.consult(hall.visit()))
     assert hall.names(case) == ["review"]
-    assert case["variables"]["备案编号"] == "BA20261124-0001" and case["variables"]["来访次数"] == 1
+    assert case["variables"]["备案编号"] == "" and case["variables"]["来访次数"] == 1
     assert hall.due(case, "review") == at("2026-11-25T09:00")  # R-F5: 1 working day
     case = hall.review(case)
+    assert case["variables"]["备案编号"] == "BA20261124-0001" and case["business_key"] == "BA20261124-0001"
     assert case["variables"]["备案状态"] == "已备案" and case["variables"]["备案日期"] == "2026-11-24"
     assert hall.names(case) == ["rate_filing"]  # R-S5
     case = hall.work(case, "rate_filing", who="小陈", 办理评分=10)
     assert case["status"] == "running" and case["tasks"] == []
     assert [t["element"] for t in case["timers"]] == ["wait_contract_end"]
-    other = hall.sign(hall.consult(hall.visit()))
+    other = hall.review(hall.sign(hall.consult(hall.visit())))
     assert other["variables"]["备案编号"] == "BA20261124-0002"
 
 
@@ -154,8 +177,9 @@ def test_second_visit_finishes_after_one_written_list(hall: Filings) -> None:
     case = hall.work(case, "missing_list", who="小陈", 缺件清单="1. 营业执照复印件\n2. 法人授权书\n3. 收费明细")
     assert hall.names(case) == ["second_visit"]
     case = hall.work(case, "second_visit", who="小陈", 补交材料="营业执照复印件、法人授权书、收费明细")
-    assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == "BA20261124-0001"
+    assert case["variables"]["来访次数"] == 2 and case["variables"]["备案编号"] == ""
     case = hall.review(case)
+    assert case["variables"]["备案编号"] == "BA20261124-0001"
     assert hall.names(case) == ["rate_filing"]
     lists = [
         h for h in hall.eng.history(case["id"]) if h["kind"] == "task_completed" and h["element"] == "missing_list"
@@ -218,15 +242,18 @@ def test_the_reason_is_required_when_materials_are_incomplete(hall: Filings) -> 
     assert hall.names(hall.review(case)) == ["rate_filing"]  # not needed when filed
 
 
-def test_a_refused_filing_is_explained_and_rated(hall: Filings) -> None:
+def test_r_f2_a_refused_filing_is_explained_and_rated_and_uses_no_number(hall: Filings) -> None:
     case = hall.review(hall.sign(hall.consult(hall.visit())), "不予备案")
     assert hall.names(case) == ["refuse_notice"]
     case = hall.work(case, "refuse_notice", who="小陈", 不予备案理由="超出备案范围", 告知方式="当面")
     case = hall.work(case, "rate_visit", who="小王", 办理评分=6)
     assert case["status"] == "completed" and "备案状态" not in case["variables"]
+    assert case["variables"]["备案编号"] == "" and case["business_key"] is None
+    filed = hall.review(hall.sign(hall.consult(hall.visit())))
+    assert filed["variables"]["备案编号"] == "BA20261124-0001"  # the refused case took no number
 
 
-def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall: Filings) -> None:
+def test_r_f5_a_review_past_its_limit_tells_the_customer_and_its_deadline_moves_to_the_new_time(hall: Filings) -> None:
     """R-F5: the committed limit passes → a delay notice with the cause and the new expected time."""
     case = hall.sign(hall.consult(hall.visit("2026-11-27T16:00")))
     hall.fire("2026-11-30T15:59")
@@ -244,6 +271,10 @@ def test_a_review_past_its_limit_tells_the_customer_the_cause_and_new_time(hall:
     assert case["variables"]["延期原因"] == "需核对收费标准"
     assert case["variables"]["新的预计办结时间"].startswith("2026-12-01T17:00")
     assert hall.names(case) == ["review"]
+    # R-F5: the review's deadline is now the time the customer was promised
+    assert hall.due(case, "review") == at("2026-12-01T17:00")
+    moved = [h for h in hall.eng.history(case["id"]) if h["kind"] == "deadline_moved"]
+    assert [(h["element"], h["detail"]["to"]) for h in moved] == [("review", "2026-12-01T09:00:00+00:00")]
 
 
 # -- performance period and the satisfaction callback (R-S1..R-S4) ---------------------------------------
@@ -314,7 +345,7 @@ def test_below_7_the_agency_rectifies_and_a_linked_complaint_decides_the_archive
         ("rate", {}),
     ):
         assert hall.names(case) == [] and hall.show(case)["status"] == "running"  # still waiting
-        complaint = hall.work(complaint, name, **data)
+        complaint = hall.work(complaint, name, who="小孙" if name == "revisit" else "staff", **data)
     complaint = hall.work(complaint, "archive", who="小周")
     assert complaint["status"] == "completed"
     case = hall.show(case)
@@ -361,3 +392,28 @@ def test_R_F2_agreement_refuses_a_service_end_before_its_start(hall) -> None:
     assert refused.value.errors == {"服务结束日期": "不能早于服务开始日期（2026-11-24）"}
     assert hall.names(case) == ["sign_agreement"]
     assert hall.names(hall.sign(case, end="2026-11-24")) == ["review"]
+
+
+def test_r_s3_a_cancelled_linked_complaint_raises_an_incident_on_its_waiting_filing(hall: Filings) -> None:
+    """A linked complaint cancelled (a duplicate, withdrawn) never sends complaint_closed: its filing,
+    which nothing else moves on, is put in incident naming the complaint, for the supervisor to see;
+    retried and given the message by hand, it goes on to close the case (issue 13)."""
+    case = hall.call(hall.at_callback(), (5, 5, 5))
+    case = hall.work(case, "supervisor_review", who="刘主任", 投诉内容摘要="效率偏低")
+    case = hall.work(case, "agency_rectify", who="张经理", 服务机构整改意见="增派人员")
+    [child] = case["links"]["children"]
+    hall.eng.cancel(child["id"], "客户撤回投诉")
+    case = hall.show(case)
+    assert case["status"] == "incident"
+    [incident] = [i for i in hall.eng.incidents() if i["instance"] == case["id"]]
+    assert f"linked case {child['id']} (complaint) was cancelled (客户撤回投诉)" in incident["error"]
+    hall.eng.retry(case["id"])
+    hall.eng.send_message(case["id"], "complaint_closed", {"结果": False, "投诉编号": "撤回"})
+    assert hall.names(hall.show(case)) == ["close_case"]
+
+
+def test_a_cancelled_case_without_a_waiting_parent_changes_no_other_case(hall: Filings) -> None:
+    """Cancelling a case with no parent, or whose parent still has work of its own, raises nothing."""
+    case = hall.visit()
+    hall.eng.cancel(case["id"], "误建")
+    assert hall.eng.incidents() == []

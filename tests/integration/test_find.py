@@ -56,15 +56,17 @@ class Desk(Hall):
     """The hall's processes with the hall's `cases` defaults (as the `hall` command runs them)."""
 
     def filing(self, company: str = COMPANY, phone: str = PHONE) -> dict:
-        """A visit up to the filing review: the agreement is signed, the 备案编号 issued."""
+        """A visit whose agreement is signed and filed: the 备案编号 issued (R-F2: when filed)."""
         case = self.start("filing", user="小王")
         case = self.work(case, "reception", 首问负责人="小王", 来访企业=company, 来访人="李经理", 来访人电话=phone,
                          来访事项="办理合同备案", 首问处理="引导至咨询窗口")  # fmt: skip
         assert case["business_key"] is None  # no number yet
         case = self.work(case, "consult", 咨询内容="管理咨询", 是否达成服务意向=True)
-        return self.work(case, "sign_agreement", 服务机构="合肥某咨询服务公司", 咨询企业=company,
+        case = self.work(case, "sign_agreement", 服务机构="合肥某咨询服务公司", 咨询企业=company,
                          联系人移动电话=phone, 咨询项目名称="管理体系咨询", 服务开始日期="2026-11-24",
                          服务结束日期="2026-11-30", 服务收费="12000.00", 协议签订日期="2026-11-24")  # fmt: skip
+        assert case["business_key"] is None  # R-F2: not filed yet, no number
+        return self.work(case, "review", 备案意见="同意备案")
 
     def complaint(self, user: str | None = None, **data: object) -> dict:
         case = self.start("complaint", user=user)
@@ -94,7 +96,7 @@ def test_tasks_and_instances_show_the_key_and_the_customer(desk: Desk) -> None:
     [listed] = desk.eng.instances(process="filing")
     assert (listed["business_key"], listed["customer"]) == (case["business_key"], COMPANY)
     [task] = desk.eng.tasks(instance=case["id"])
-    assert (task["business_key"], task["customer"], task["name"]) == (case["business_key"], COMPANY, "review")
+    assert (task["business_key"], task["customer"], task["name"]) == (case["business_key"], COMPANY, "rate_filing")
 
 
 def test_find_by_number_company_fragment_and_phone(desk: Desk) -> None:

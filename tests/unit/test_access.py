@@ -58,7 +58,15 @@ class Tasks:
         self.asked: list[dict[str, Any]] = []
 
     def query_tasks(
-        self, role=None, assignee=None, process=None, instance=None, status="ready", limit=500, count=False
+        self,
+        role=None,
+        assignee=None,
+        process=None,
+        instance=None,
+        status="ready",
+        limit=500,
+        count=False,
+        organisation=None,
     ):
         self.asked.append({"role": role, "assignee": assignee, "instance": instance, "status": status})
         return [
@@ -68,6 +76,7 @@ class Tasks:
             and (role is None or role in (r["role"] or "").split(","))
             and (assignee is None or r["assignee"] == assignee)
             and (instance is None or r["instance_id"] == instance)
+            and (organisation is None or r.get("organisation") in (None, organisation))
         ]
 
 
@@ -193,8 +202,36 @@ def test_the_queues_of_a_user() -> None:
     ann, al = p.actor("ann", "x"), p.actor("al", "x")
     assert p.queues(None, None, None) is None and p.queues(al, None, None) is None  # see_all
     assert p.queues(ann, "managers", None) is None  # a role asked for: filtered row by row
-    assert p.queues(ann, None, None) == [{"role": "clerk"}, {"assignee": "ann"}]
-    assert p.queues(ann, None, "bob") == [{"role": "clerk"}]
+    assert p.queues(ann, None, None) == [{"role": "clerk", "organisation": ""}, {"assignee": "ann"}]
+    assert p.queues(ann, None, "bob") == [{"role": "clerk", "organisation": ""}]
+
+
+def test_r_c10_a_task_bound_to_an_organisation_is_only_its_users() -> None:
+    """A task with a candidate organisation is served by the users of its roles who work there; a
+    user of no organisation, or of another, neither sees it nor works it nor is handed it."""
+    config = dict(
+        CONFIG,
+        users=[
+            {"id": "ann", "name": "Ann Li", "roles": ["clerk"], "organisation": "North"},
+            {"id": "kim", "name": "Kim Ho", "roles": ["clerk"], "organisation": "South"},
+            {"id": "joe", "name": "Joe Xu", "roles": ["clerk"]},
+            {"id": "sue", "name": "Sue Ma", "roles": ["boss"]},
+        ],
+    )
+    p = policy(config)
+    ann, kim, joe, sue = (p.actor(u, "x") for u in ("ann", "kim", "joe", "sue"))
+    north, free = task(organisation="North"), task(id=8, organisation=None)
+    assert p.task_visible(ann, north) and not p.task_visible(kim, north) and not p.task_visible(joe, north)
+    assert p.task_visible(sue, north)  # see_all
+    assert p.task_visible(kim, free) and p.task_visible(joe, free)
+    p.check_work(ann, north, lambda: {}, "complete")
+    with pytest.raises(PermissionDenied, match="it is for organisation North \\(yours: South\\)"):
+        p.check_work(kim, north, lambda: {}, "complete")
+    with pytest.raises(PermissionDenied, match="is for organisation North and kim works for South"):
+        p.check_handover(sue, "sue", kim, north, lambda: {})
+    assert p.queues(kim, None, None) == [{"role": "clerk", "organisation": "South"}, {"assignee": "kim"}]
+    rows = Tasks([dict(north, instance_id=3), dict(free, instance_id=4)])
+    assert [r["id"] for r in p.visible_instances(kim, [instance(id=3), instance(id=4)], rows)] == [4]
 
 
 def test_a_task_handed_to_a_user_who_may_not_read_the_case_is_refused() -> None:

@@ -47,7 +47,7 @@ SELECT task_id, body FROM instance_tasks WHERE instance_id = %(id)s
 -- task) whenever human_tasks had grown since its last ANALYZE, 40 ms a load after 10,000 new tasks.
 -- name: ready_human_tasks
 SELECT id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form, status,
- created_at, due_at, due_provisional, warn_at, completed_at, completed_by
+ created_at, due_at, due_provisional, warn_at, completed_at, completed_by, organisation
  FROM (SELECT * FROM human_tasks WHERE instance_id = %(id)s OFFSET 0) h WHERE status = 'ready' ORDER BY id
 
 -- name: has_children
@@ -59,16 +59,16 @@ SELECT id, process_id, version, name, content_hash, source_file, deployed_at, de
 
 -- name: insert_human_task
 INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
- status, created_at, due_at, due_provisional, warn_at) VALUES (%(instance_id)s, %(process_id)s, %(spiff_task_id)s,
+ status, created_at, due_at, due_provisional, warn_at, organisation) VALUES (%(instance_id)s, %(process_id)s, %(spiff_task_id)s,
  %(name)s, %(title)s, %(lane)s, %(role)s, %(assignee)s, %(form)s, %(status)s, %(created_at)s, %(due_at)s,
- %(due_provisional)s, %(warn_at)s) RETURNING id
+ %(due_provisional)s, %(warn_at)s, %(organisation)s) RETURNING id
 
 -- a human task whose id the worker took ahead (engine/jobs/group.py), written with the step's save
 -- name: insert_human_task_as
 INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
- status, created_at, due_at, due_provisional, warn_at) VALUES (%(id)s, %(instance_id)s, %(process_id)s,
+ status, created_at, due_at, due_provisional, warn_at, organisation) VALUES (%(id)s, %(instance_id)s, %(process_id)s,
  %(spiff_task_id)s, %(name)s, %(title)s, %(lane)s, %(role)s, %(assignee)s, %(form)s, %(status)s, %(created_at)s,
- %(due_at)s, %(due_provisional)s, %(warn_at)s)
+ %(due_at)s, %(due_provisional)s, %(warn_at)s, %(organisation)s)
 
 -- name: insert_history
 INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)

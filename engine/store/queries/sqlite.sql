@@ -43,7 +43,7 @@ SELECT task_id, body FROM instance_tasks WHERE instance_id = :id
 
 -- name: ready_human_tasks
 SELECT id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form, status,
- created_at, due_at, due_provisional, warn_at, completed_at, completed_by FROM human_tasks
+ created_at, due_at, due_provisional, warn_at, completed_at, completed_by, organisation FROM human_tasks
  WHERE instance_id = :id AND status = 'ready' ORDER BY id
 
 -- name: has_children
@@ -56,14 +56,14 @@ SELECT id, process_id, version, name, content_hash, source_file, deployed_at, de
 -- the row id is the cursor's lastrowid: without RETURNING, half the statement's cost
 -- name: insert_human_task
 INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
- status, created_at, due_at, due_provisional, warn_at) VALUES (:instance_id, :process_id, :spiff_task_id,
- :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)
+ status, created_at, due_at, due_provisional, warn_at, organisation) VALUES (:instance_id, :process_id, :spiff_task_id,
+ :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at, :organisation)
 
 -- a human task whose id was taken ahead (PostgreSQL's grouped firing takes them; here for symmetry)
 -- name: insert_human_task_as
 INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,
- status, created_at, due_at, due_provisional, warn_at) VALUES (:id, :instance_id, :process_id, :spiff_task_id,
- :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at)
+ status, created_at, due_at, due_provisional, warn_at, organisation) VALUES (:id, :instance_id, :process_id, :spiff_task_id,
+ :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at, :organisation)
 
 -- name: insert_history
 INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
