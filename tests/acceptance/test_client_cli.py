@@ -206,3 +206,51 @@ def test_the_client_path_loads_neither_sqlalchemy_nor_spiffworkflow(server) -> N
     loaded = done.stderr.strip()
     assert "sqlalchemy" not in loaded and "SpiffWorkflow" not in loaded and "hall.engine" not in loaded
     assert "hall.client" in loaded
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.timeout(120)
+def test_hall_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import time
+    import urllib.request
+
+    direct, db, config, tokens = embedded(tmp_path)
+    port = free_port()
+    cmd = [sys.executable, "-m", "hall.cli", "--db", db, "--config", str(config), "serve", "--port", str(port)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/ready", timeout=5) as r:
+                    assert json.loads(r.read())["status"] == "ready"
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read() if proc.stderr else ""
+                time.sleep(0.1)
+        env = dict(os.environ, HALL_URL=f"http://127.0.0.1:{port}", HALL_TOKEN=tokens["ann"])
+        out = subprocess.run(
+            [sys.executable, "-m", "hall.cli", "start", "review", "--set", "amount=1", "--json"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["process"] == "review"
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        stdout, stderr = proc.communicate(timeout=30)
+    # a graceful stop: uvicorn finishes its requests, shuts the application down (the engines are
+    # closed), then ends by the signal it was sent, as a supervisor expects
+    assert proc.returncode in (0, -signal.SIGTERM), stderr
+    assert "Application shutdown complete" in stderr
+    assert f"127.0.0.1:{port}" in stderr  # uvicorn's log line of where it listened
