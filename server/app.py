@@ -559,8 +559,9 @@ def endpoint(hall: Hall, op: Op) -> Callable[[Request], Any]:
 
     def work(op: Op, request: Request, body: dict, token: str | None, now: str | None) -> Any:
         eng = hall.engine()
-        eng.directory.refresh()  # users, roles and tokens changed by another worker thread or process
-        user = eng.directory.authenticate(token) if op.auth else None
+        # one read transaction: the users and roles again if another thread or process changed them,
+        # and the token's user
+        user = eng.directory.check(token, required=op.auth)
         temporary = None
         if now is not None:  # a simulated time: only on a rehearsal database (issue 16, item 5)
             if not rehearsal.allows_simulated_time(eng):

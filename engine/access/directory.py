@@ -96,6 +96,11 @@ def stored_people(tx: Tx, base: People) -> People | None:
     )
 
 
+def _generation(tx: Tx) -> str | None:
+    rows = tx.rows("people_generation", None)
+    return rows[0]["value"] if rows else None
+
+
 def _user(row: Mapping[str, Any]) -> User:
     return User(row["id"], row["name"], tuple(json.loads(row["roles"])), row["organisation"])
 
@@ -107,6 +112,7 @@ class Directory:
         self.engine = engine
         self.base = base  # hall.yaml's people: the rules used while the database holds none
         self.from_database = False
+        self._generation: str | None = None
 
     # -- reading ---------------------------------------------------------------------------------
     def refresh(self) -> People:
@@ -114,12 +120,28 @@ class Directory:
         the engine; hall.yaml's while the database has no user."""
         with self.engine.transaction(write=False) as tx:
             people = stored_people(tx, self.base)
+            self._generation = _generation(tx)
         if people is not None:
             self.engine.people = people
         elif self.from_database:
             self.engine.people = self.base
         self.from_database = people is not None
         return self.engine.people
+
+    def check(self, token: str | None, required: bool = True) -> str | None:
+        """For each request of `hall serve`, in one read transaction: the people read again if they
+        changed since (another thread or process changed them), and the token's user (with
+        `required`; else None). NotAuthenticated for no token or a bad one."""
+        with self.engine.transaction(write=False) as tx:
+            if _generation(tx) != self._generation or not self.from_database:
+                people = stored_people(tx, self.base)
+                self._generation = _generation(tx)
+                if people is not None:
+                    self.engine.people = people
+                self.from_database = people is not None
+            if not required:
+                return None
+            return self._token_row(tx, token)[0]
 
     def in_database(self) -> bool:
         """Whether the database holds the hall's users (then hall.yaml's are not used)."""
@@ -182,6 +204,7 @@ class Directory:
             tx.add_history(
                 [_event(now, user, "people_imported", {"users": sorted(people.users), "roles": sorted(people.roles)})]
             )
+            _changed(tx)
         self.refresh()
         return {"users": len(people.users), "roles": len(people.roles)}
 
@@ -216,6 +239,7 @@ class Directory:
                     tx.run("people_put_role", _role_params(r.name, r.serves, r.may))
             tx.run("people_insert_user", _user_params(new, kind, tx.time(now)))
             tx.add_history([_event(now, user, "user_added", {"user": user_id, "roles": list(roles), "kind": kind})])
+            _changed(tx)
         people = self.refresh()
         return self._user_view(people, new, "database")
 
@@ -240,6 +264,7 @@ class Directory:
             tx.add_history(
                 [_event(now, user, "user_changed", {"user": user_id, "name": changed.name, "roles": list(new_roles)})]
             )
+            _changed(tx)
         return self._user_view(self.refresh(), changed, "database")
 
     def remove_user(self, user_id: str, user: str | None = None) -> dict:
@@ -251,6 +276,7 @@ class Directory:
             tx.run("people_delete_user", {"id": user_id})
             tx.run("token_revoke_user", {"user_id": user_id, "at": tx.time(now)})
             tx.add_history([_event(now, user, "user_removed", {"user": user_id})])
+            _changed(tx)
         self.refresh()
         return {"id": user_id, "removed": True}
 
@@ -282,6 +308,7 @@ class Directory:
             tx.add_history(
                 [_event(now, user, "role_changed", {"role": name, "serves": list(serves or [name]), "may": list(may)})]
             )
+            _changed(tx)
         self.refresh()
         return {"role": name, "serves": sorted(serves or [name]), "may": sorted(may)}
 
@@ -377,13 +404,16 @@ class Directory:
         return user_id
 
     def _lookup(self, token: str | None) -> tuple[str, int]:
+        with self.engine.transaction(write=False) as tx:
+            return self._token_row(tx, token)
+
+    def _token_row(self, tx: Tx, token: str | None) -> tuple[str, int]:
+        """(user id, token id) of a valid token, else NotAuthenticated saying which way it is not."""
         if not token:
             raise NotAuthenticated("no token")
-        with self.engine.transaction(write=False) as tx:
-            rows = tx.rows("token_by_digest", {"digest": digest(token)})
-            row = rows[0] if rows else None
-            exists = row is not None and bool(tx.rows("people_user", {"id": row["user_id"]}))
-        if row is None or not exists:
+        rows = tx.rows("token_by_digest", {"digest": digest(token)})
+        row = rows[0] if rows else None
+        if row is None:
             raise NotAuthenticated("unknown token")
         if row["revoked_at"] is not None:
             raise NotAuthenticated("the token was revoked")
@@ -449,6 +479,11 @@ def _user_params(u: User, kind: str, at: Any) -> dict:
     if at is not None:
         out["at"] = at
     return out
+
+
+def _changed(tx: Tx) -> None:
+    """Mark the people as changed: servers read them again on their next request."""
+    tx.run("people_put_rule", {"name": "generation", "value": json.dumps(secrets.token_hex(8))})
 
 
 def _event(at: datetime, actor: str | None, kind: str, detail: Mapping[str, Any]) -> dict:

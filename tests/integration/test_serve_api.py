@@ -256,3 +256,14 @@ def test_people_over_http_need_admin(api) -> None:
     assert api("POST", "/v1/logout", {}, token=token["token"])[0] == 204
     assert api("GET", "/v1/me", token=token["token"])[0] == 401
     assert {r["role"] for r in api("GET", "/v1/roles", user="ann")[2]} == {"clerk", "manager", "supervisor"}
+
+
+def test_a_change_of_people_elsewhere_reaches_the_server_at_its_next_request(api) -> None:
+    """The server's threads keep the people they read until the database says they changed (a
+    generation written with every change), here by another process's engine."""
+    assert api("GET", "/v1/me", user="ann")[2]["roles"] == ["clerk"]
+    api.engine.directory.set_user("ann", roles=["manager"], user="sup")
+    assert api("GET", "/v1/me", user="ann")[2]["roles"] == ["manager"]
+    api.engine.directory.remove_user("bob", user="sup")
+    status, _, body = api("GET", "/v1/me", user="bob")
+    problem_of(401, body, "NotAuthenticated")

@@ -227,8 +227,10 @@ INSERT INTO hall_access_rules (name, value) VALUES (%(name)s, %(value)s)
 INSERT INTO hall_tokens (digest, user_id, label, created_at, expires_at)
  VALUES (%(digest)s, %(user_id)s, %(label)s, %(at)s, %(expires)s)
 
+-- A token with its user still there (a removed user's tokens name nobody)
 -- name: token_by_digest
-SELECT id, user_id, expires_at, revoked_at FROM hall_tokens WHERE digest = %(digest)s
+SELECT t.id, t.user_id, t.expires_at, t.revoked_at FROM hall_tokens t JOIN hall_users u ON u.id = t.user_id
+ WHERE t.digest = %(digest)s
 
 -- name: token_list
 SELECT id, user_id, label, created_at, expires_at, revoked_at FROM hall_tokens ORDER BY id
@@ -238,3 +240,8 @@ UPDATE hall_tokens SET revoked_at = %(at)s WHERE id = %(id)s AND revoked_at IS N
 
 -- name: token_revoke_user
 UPDATE hall_tokens SET revoked_at = %(at)s WHERE user_id = %(user_id)s AND revoked_at IS NULL
+
+-- The generation of the people: a new random value with every change, so a server's threads and
+-- processes read the users and roles again only when they changed
+-- name: people_generation
+SELECT value FROM hall_access_rules WHERE name = 'generation'

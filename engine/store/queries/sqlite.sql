@@ -220,8 +220,10 @@ INSERT INTO hall_access_rules (name, value) VALUES (:name, :value)
 INSERT INTO hall_tokens (digest, user_id, label, created_at, expires_at)
  VALUES (:digest, :user_id, :label, :at, :expires)
 
+-- A token with its user still there (a removed user's tokens name nobody)
 -- name: token_by_digest
-SELECT id, user_id, expires_at, revoked_at FROM hall_tokens WHERE digest = :digest
+SELECT t.id, t.user_id, t.expires_at, t.revoked_at FROM hall_tokens t JOIN hall_users u ON u.id = t.user_id
+ WHERE t.digest = :digest
 
 -- name: token_list
 SELECT id, user_id, label, created_at, expires_at, revoked_at FROM hall_tokens ORDER BY id
@@ -231,3 +233,8 @@ UPDATE hall_tokens SET revoked_at = :at WHERE id = :id AND revoked_at IS NULL
 
 -- name: token_revoke_user
 UPDATE hall_tokens SET revoked_at = :at WHERE user_id = :user_id AND revoked_at IS NULL
+
+-- The generation of the people: a new random value with every change, so a server's threads and
+-- processes read the users and roles again only when they changed
+-- name: people_generation
+SELECT value FROM hall_access_rules WHERE name = 'generation'
