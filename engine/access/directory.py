@@ -198,9 +198,7 @@ class Directory:
                 tx.run("people_put_role", _role_params(r.name, r.serves, r.may))
             for u in people.users.values():
                 tx.run("people_insert_user", _user_params(u, "person", tx.time(now)))
-            for name in RULES:
-                if config.get(name) is not None:
-                    tx.run("people_put_rule", {"name": name, "value": json.dumps(config[name], ensure_ascii=False)})
+            _store_rules(tx, config)
             tx.add_history(
                 [_event(now, user, "people_imported", {"users": sorted(people.users), "roles": sorted(people.roles)})]
             )
@@ -237,6 +235,7 @@ class Directory:
                     )
                 for r in self.base.roles.values():
                     tx.run("people_put_role", _role_params(r.name, r.serves, r.may))
+                _store_rules(tx, self.engine.settings)
             tx.run("people_insert_user", _user_params(new, kind, tx.time(now)))
             tx.add_history([_event(now, user, "user_added", {"user": user_id, "roles": list(roles), "kind": kind})])
             _changed(tx)
@@ -479,6 +478,14 @@ def _user_params(u: User, kind: str, at: Any) -> dict:
     if at is not None:
         out["at"] = at
     return out
+
+
+def _store_rules(tx: Tx, config: Mapping[str, Any]) -> None:
+    """Keep the confidential and first-receiver rules with the users: a configuration chosen later
+    cannot make a confidential case readable (R-C10)."""
+    for name in RULES:
+        if config.get(name) is not None:
+            tx.run("people_put_rule", {"name": name, "value": json.dumps(config[name], ensure_ascii=False)})
 
 
 def _changed(tx: Tx) -> None:

@@ -134,3 +134,18 @@ def test_tokens_are_stored_hashed_expire_and_are_revoked(seeded, clock, db_url) 
     d.remove_user("crm", user="sup")  # removing a user revokes their tokens
     with pytest.raises(NotAuthenticated):
         d.authenticate(second["token"])
+
+
+def test_r_c10_the_first_user_added_keeps_the_case_rules_with_the_users(make_engine) -> None:
+    """Without `hall user import`: the first user added to the database brings hall.yaml's roles and
+    its confidential rule along, so a configuration chosen later cannot weaken R-C10."""
+    eng = make_engine(settings=CONFIG)
+    eng.init()
+    eng.deploy(fixture_files())
+    eng.directory.add_user("boss", "Boss", ["supervisor"])
+    eng.directory.add_user("cat", "Cat", ["clerk"], user="boss")
+    eng.start("review", data={"amount": 1, "kind": "report", "secret": "who"}, user="cat")
+    weak = make_engine(settings={"confidential": {"variables": []}})
+    view = weak.show(1, user="cat")
+    assert view.get("redacted") is True and "who" not in str(view)
+    assert weak.show(1, user="boss")["variables"]["secret"] == "who"
