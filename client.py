@@ -55,31 +55,33 @@ class RemoteClock:
 class RemoteField:
     """A form field as the server describes it (what `hall task` lists and a prompt asks)."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
+    def __init__(self, client: Client, form: str, spec: Mapping[str, Any]) -> None:
+        self.client, self.form = client, form
         self.name = str(spec["name"])
         self.description = str(spec.get("description") or self.name)
         self.required = bool(spec.get("required"))
-        self.has_default = bool(spec.get("has_default"))
 
     def describe(self) -> str:
         return self.description
 
     def coerce(self, value: Any, **_: Any) -> Any:
-        """The text as typed (the server's form converts and checks it); a blank answer to a
-        required field without default is asked again."""
-        if value in ("", None):
-            if self.required and not self.has_default:
-                raise ValueError(f"{self.name}: required")
-            return None
-        return value
+        """The value as the field stores it, checked by the server's form; ValueError with the
+        field's own message otherwise (the prompt asks again)."""
+        try:
+            found = self.client.call("POST", f"/v1/forms/{_seg(self.form)}/check", {"field": self.name, "value": value})
+        except RemoteError as exc:
+            if exc.kind == "RequestInvalid" and self.name in exc.errors:
+                raise ValueError(exc.errors[self.name]) from None
+            raise
+        return found["value"]
 
 
 class RemoteForm:
     """A form's fields, in the server's order."""
 
-    def __init__(self, spec: Mapping[str, Any]) -> None:
+    def __init__(self, client: Client, spec: Mapping[str, Any]) -> None:
         self.name = spec["name"]
-        self.fields = [RemoteField(f) for f in spec.get("fields") or ()]
+        self.fields = [RemoteField(client, self.name, f) for f in spec.get("fields") or ()]
 
     def prompt_order(self, data: Mapping[str, Any]) -> list[RemoteField]:
         return [f for f in self.fields if f.name not in data]
@@ -296,7 +298,7 @@ class Client:
         if not name:
             return None
         try:
-            return RemoteForm(self.call("GET", f"/v1/forms/{_seg(name)}"))
+            return RemoteForm(self, self.call("GET", f"/v1/forms/{_seg(name)}"))
         except RemoteError as exc:
             if exc.kind == "FormNotFound":
                 return None

@@ -271,6 +271,25 @@ def _form(c: Call) -> Any:
     }
 
 
+def _check_field(c: Call) -> Any:
+    """One value typed at a prompt, as the form's field stores it (`hall complete` at a terminal
+    asks again on a bad value, with the field's own message, as in direct mode)."""
+    from ..engine.errors import FormNotFound
+
+    form = c.engine.form(c.path["name"])
+    if form is None:
+        raise FormNotFound(c.path["name"], "the forms folder of the server")
+    name = c.string("field") or ""
+    field = next((f for f in form.fields if f.name == name), None)
+    if field is None:
+        raise RequestInvalid("field", f"form {c.path['name']} has no field {name!r}")
+    try:
+        value = field.coerce(c.body.get("value"))
+    except ValueError as exc:
+        raise RequestInvalid(name, str(exc)) from None
+    return {"value": value}
+
+
 def _claim(c: Call) -> Any:
     return c.engine.claim(c.path["id"], c.user)  # type: ignore[arg-type]
 
@@ -469,6 +488,15 @@ OPS = (
         body="Reassign",
     ),
     Op("GET", "/v1/forms/{name}", _form, "A form's fields", "tasks", "Form"),
+    Op(
+        "POST",
+        "/v1/forms/{name}/check",
+        _check_field,
+        "One field's value as stored, or why not",
+        "tasks",
+        "FieldValue",
+        body="FieldCheck",
+    ),
     Op("GET", "/v1/users", _users, "Users and their roles", "people", "Users"),
     Op("POST", "/v1/users", _user_add, "Add a user (admin)", "people", "User", body="NewUser", status=201),
     Op("PATCH", "/v1/users/{id}", _user_set, "Change a user (admin)", "people", "User", body="UserChange"),

@@ -96,6 +96,8 @@ SCHEMAS: dict[str, Any] = {
             "items": _obj(["name", "description"], name=STR, description=STR, required=BOOL, has_default=BOOL),
         },
     ),
+    "FieldValue": _obj(["value"], value={}),
+    "FieldCheck": _obj(["field"], field=STR, value={}),
     "HistoryEntry": _obj(
         ["id", "at", "kind"], id=INT, at=STR, actor=OPT_STR, kind=STR, element=OPT_STR, task=OPT_INT, detail={}
     ),

@@ -254,3 +254,22 @@ def test_hall_serve_runs_as_a_process_and_stops_on_sigterm(tmp_path: Path) -> No
     assert proc.returncode in (0, -signal.SIGTERM), stderr
     assert "Application shutdown complete" in stderr
     assert f"127.0.0.1:{port}" in stderr  # uvicorn's log line of where it listened
+
+
+def test_complete_at_a_terminal_asks_the_same_questions_both_ways(tmp_path: Path, server, monkeypatch) -> None:
+    """Missing fields are asked one by one, a bad answer asked again with the field's own message,
+    through the server as directly."""
+    import hall.cli
+
+    direct = embedded(tmp_path / "direct")[0]
+    remote = server[0]
+    monkeypatch.setattr(hall.cli, "stdin_is_terminal", lambda: True)
+    outputs = []
+    for run in (direct, remote):
+        assert run("start", "review", "--set", "amount=1", user="ann")[0] == 0
+        outputs.append(run("complete", "1", user="ann", stdin="lots\n-1\n7\n\n"))
+    assert outputs[0] == outputs[1]
+    code, out, err = outputs[1]
+    assert code == 0, err
+    assert out.count("Amount (") == 3 and "instance 1" in out  # asked three times: two bad answers
+    assert err.count("\n") == 2  # one line for each bad answer

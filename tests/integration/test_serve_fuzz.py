@@ -57,20 +57,27 @@ def test_the_api_keeps_to_its_openapi_document_under_generated_requests(served) 
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == len(OPS) + 2  # the routes and /health, /ready
     who = st.sampled_from([tokens["ann"], tokens["sup"], "", "hall_wrong"])
-    statuses: list[int] = []
+    statuses: list[tuple[str, int]] = []
     for operation in operations:
         if operation.path in ("/v1/logout", "/v1/tokens/{id}"):
             continue  # they would revoke the tokens the run goes on with (tests/integration/test_serve_api.py)
 
         @given(case=operation.as_strategy(), token=who)
-        @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            database=None,
+            derandomize=True,  # the same requests on every run: a failure can be run again
+            suppress_health_check=list(HealthCheck),
+        )
         def check(case: schemathesis.Case, token: str) -> None:
             # the generated case carries an Authorization header of its own (the bearer scheme): replaced
             headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
             if token:
                 headers["Authorization"] = f"Bearer {token}"
             case.headers = headers
-            statuses.append(case.call_and_validate(base_url=base, checks=CHECKS).status_code)
+            statuses.append((operation.label, case.call_and_validate(base_url=base, checks=CHECKS).status_code))
 
         check()
-    assert statuses.count(200) > len(operations)  # the run reached the engine, not only the refusals
+    # the run reached the engine, not only the refusals: a good share of the operations answered 2xx
+    assert len({label for label, status in statuses if status < 300}) >= 10
