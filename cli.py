@@ -937,6 +937,13 @@ def serve(ctx: Context, host: str, port: int) -> None:
         from .client import RemoteError
 
         raise RemoteError("hall serve opens the database itself: unset HALL_URL / --url")
+    if ctx.now_text:
+        from .client import RemoteError
+
+        raise RemoteError(
+            "hall serve runs on the real clock: a client's --now asks for a simulated time per request "
+            "(refused unless the database is a rehearsal one)"
+        )
     eng = ctx.engine
     eng.close()
     run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port)

@@ -273,3 +273,11 @@ def test_complete_at_a_terminal_asks_the_same_questions_both_ways(tmp_path: Path
     assert code == 0, err
     assert out.count("Amount (") == 3 and "instance 1" in out  # asked three times: two bad answers
     assert err.count("\n") == 2  # one line for each bad answer
+
+
+def test_hall_serve_refuses_a_simulated_time_and_a_url(tmp_path: Path) -> None:
+    run = embedded(tmp_path)[0]
+    code, _, err = run("serve", "--port", "0")  # the runner passes --now
+    assert code == 1 and err.startswith("error: hall serve runs on the real clock")
+    r = CliRunner().invoke(main, ["--url", "http://127.0.0.1:9", "serve"])
+    assert r.exit_code == 1 and r.stderr == "error: hall serve opens the database itself: unset HALL_URL / --url\n"
