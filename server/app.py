@@ -164,9 +164,21 @@ def paged(call: Call, fetch: Callable[[int], Any], default: int) -> tuple[list, 
     return page, headers
 
 
+def whole(call: Call, rows: list) -> tuple[list, dict[str, str]]:
+    """One page of a list the engine returns whole (a history, the incidents, the users): all of it
+    unless `limit` is given."""
+    limit, offset = call.number("limit", 2**31 - 1), call.number("offset", 0, least=0)
+    page = rows[offset : offset + limit]
+    headers = {"X-Total-Count": str(len(rows))}
+    if offset + limit < len(rows):
+        headers["X-Hall-Truncated"] = "true"
+        headers["Link"] = f'<?limit={limit}&offset={offset + limit}>; rel="next"'
+    return page, headers
+
+
 # -- handlers: one line each onto the Engine ----------------------------------------------------------
 def _definitions(c: Call) -> Any:
-    return c.engine.definitions()
+    return whole(c, c.engine.definitions())
 
 
 def _start(c: Call) -> Any:
@@ -217,15 +229,15 @@ def _message(c: Call) -> Any:
 
 
 def _history(c: Call) -> Any:
-    return c.engine.history(c.path["id"], user=c.user)  # type: ignore[arg-type]
+    return whole(c, c.engine.history(c.path["id"], user=c.user))  # type: ignore[arg-type]
 
 
 def _hall_history(c: Call) -> Any:
-    return c.engine.history(None, user=c.user)
+    return whole(c, c.engine.history(None, user=c.user))
 
 
 def _incidents(c: Call) -> Any:
-    return c.engine.incidents(user=c.user)
+    return whole(c, c.engine.incidents(user=c.user))
 
 
 def _tasks(c: Call) -> Any:
@@ -331,7 +343,7 @@ def _logout(c: Call) -> Any:
 
 
 def _users(c: Call) -> Any:
-    return c.engine.directory.users()
+    return whole(c, c.engine.directory.users())
 
 
 def _user_add(c: Call) -> Any:
@@ -361,7 +373,7 @@ def _password(c: Call) -> Any:
 
 
 def _roles(c: Call) -> Any:
-    return c.engine.directory.roles()
+    return whole(c, c.engine.directory.roles())
 
 
 def _role_put(c: Call) -> Any:
@@ -369,7 +381,7 @@ def _role_put(c: Call) -> Any:
 
 
 def _tokens(c: Call) -> Any:
-    return c.engine.directory.tokens(user=c.user)
+    return whole(c, c.engine.directory.tokens(user=c.user))
 
 
 def _token_issue(c: Call) -> Any:
@@ -392,7 +404,7 @@ OPS = (
     Op("POST", "/v1/login", _login, "Log in with a password: a token", "auth", "Token", body="Login", auth=False),
     Op("POST", "/v1/logout", _logout, "Revoke the token presented", "auth", None, status=204),
     Op("GET", "/v1/me", _me, "The user the token belongs to", "auth", "User"),
-    Op("GET", "/v1/definitions", _definitions, "Deployed versions", "definitions", "Definitions"),
+    Op("GET", "/v1/definitions", _definitions, "Deployed versions", "definitions", "Definitions", Q_LIST, paged=True),
     Op(
         "POST",
         "/v1/instances",
@@ -435,8 +447,26 @@ OPS = (
         "Instance",
         body="Message",
     ),
-    Op("GET", "/v1/instances/{id}/history", _history, "An instance's history", "instances", "History"),
-    Op("GET", "/v1/history", _hall_history, "The hall's own history (needs see_all)", "instances", "History"),
+    Op(
+        "GET",
+        "/v1/instances/{id}/history",
+        _history,
+        "An instance's history",
+        "instances",
+        "History",
+        Q_LIST,
+        paged=True,
+    ),
+    Op(
+        "GET",
+        "/v1/history",
+        _hall_history,
+        "The hall's own history (needs see_all)",
+        "instances",
+        "History",
+        Q_LIST,
+        paged=True,
+    ),
     Op(
         "GET",
         "/v1/find",
@@ -447,7 +477,16 @@ OPS = (
         ("text:str", *Q_LIST),
         paged=True,
     ),
-    Op("GET", "/v1/incidents", _incidents, "Instances stopped by an incident", "instances", "Incidents"),
+    Op(
+        "GET",
+        "/v1/incidents",
+        _incidents,
+        "Instances stopped by an incident",
+        "instances",
+        "Incidents",
+        Q_LIST,
+        paged=True,
+    ),
     Op(
         "GET",
         "/v1/tasks",
@@ -497,7 +536,7 @@ OPS = (
         "FieldValue",
         body="FieldCheck",
     ),
-    Op("GET", "/v1/users", _users, "Users and their roles", "people", "Users"),
+    Op("GET", "/v1/users", _users, "Users and their roles", "people", "Users", Q_LIST, paged=True),
     Op("POST", "/v1/users", _user_add, "Add a user (admin)", "people", "User", body="NewUser", status=201),
     Op("PATCH", "/v1/users/{id}", _user_set, "Change a user (admin)", "people", "User", body="UserChange"),
     Op("DELETE", "/v1/users/{id}", _user_remove, "Remove a user and revoke their tokens (admin)", "people", "Removed"),
@@ -510,9 +549,9 @@ OPS = (
         "PasswordSet",
         body="Password",
     ),
-    Op("GET", "/v1/roles", _roles, "Roles", "people", "Roles"),
+    Op("GET", "/v1/roles", _roles, "Roles", "people", "Roles", Q_LIST, paged=True),
     Op("PUT", "/v1/roles/{name}", _role_put, "Add or change a role (admin)", "people", "Role", body="RoleChange"),
-    Op("GET", "/v1/tokens", _tokens, "Tokens, without their secrets (admin)", "people", "Tokens"),
+    Op("GET", "/v1/tokens", _tokens, "Tokens, without their secrets (admin)", "people", "Tokens", Q_LIST, paged=True),
     Op(
         "POST",
         "/v1/tokens",

@@ -267,3 +267,15 @@ def test_a_change_of_people_elsewhere_reaches_the_server_at_its_next_request(api
     api.engine.directory.remove_user("bob", user="sup")
     status, _, body = api("GET", "/v1/me", user="bob")
     problem_of(401, body, "NotAuthenticated")
+
+
+def test_whole_lists_page_too(api) -> None:
+    case = api.engine.start("review", data={"amount": 1}, user="ann")
+    api.engine.complete(case["tasks"][0]["id"], {"amount": 2}, user="ann")
+    everything = api("GET", "/v1/instances/1/history", user="sup")[2]
+    assert len(everything) > 3
+    status, headers, page = api("GET", "/v1/instances/1/history?limit=2&offset=1", user="sup")
+    assert page == everything[1:3] and headers["x-total-count"] == str(len(everything))
+    assert headers["x-hall-truncated"] == "true" and 'offset=3>; rel="next"' in headers["link"]
+    status, headers, page = api("GET", "/v1/users?offset=3", user="sup")
+    assert [u["id"] for u in page] == ["sup"] and "x-hall-truncated" not in headers
