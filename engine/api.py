@@ -129,6 +129,7 @@ class Engine:
         """Create the schema, or upgrade an older one in place; idempotent."""
         before, after = self.store.init(self.clock.now(), self.runtime.fields)
         self._schema_checked = True
+        self.directory.refresh()  # the users kept in the database, for what this engine does next
         return {"database": self.store.url, "schema_before": before, "schema": after}
 
     def reindex(self, user: str | None = None, batch: int = 2000) -> dict:

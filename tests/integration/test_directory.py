@@ -149,3 +149,13 @@ def test_r_c10_the_first_user_added_keeps_the_case_rules_with_the_users(make_eng
     view = weak.show(1, user="cat")
     assert view.get("redacted") is True and "who" not in str(view)
     assert weak.show(1, user="boss")["variables"]["secret"] == "who"
+
+
+def test_after_init_the_same_engine_judges_by_the_database_users(seeded, make_engine) -> None:
+    """`hall init --reindex` (init, then a `manage` action on one engine) under a configuration
+    without users is still refused to a user without the permission."""
+    eng = make_engine(settings={})
+    eng.init()
+    with pytest.raises(PermissionDenied):
+        eng.reindex(user="ann")
+    assert eng.reindex(user="sup")["cases"] == 0
