@@ -192,10 +192,10 @@ def document(ops: Iterable[Any]) -> dict[str, Any]:
                     "Link": {"schema": STR, "description": 'the next page, rel="next", when cut'},
                 }
             responses[str(op.status)] = ok
-        for code, what in ERRORS.items():
+        for code in ERRORS:
             if code == "401" and not op.auth and op.path != "/v1/login":
                 continue
-            responses[code] = {"description": what, "content": PROBLEM}
+            responses[code] = {"$ref": f"#/components/responses/Problem{code}"}
         entry: dict[str, Any] = {
             "summary": op.summary,
             "operationId": op.handler.__name__.strip("_"),
@@ -224,6 +224,7 @@ def document(ops: Iterable[Any]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
+            "responses": {f"Problem{code}": {"description": what, "content": PROBLEM} for code, what in ERRORS.items()},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }
