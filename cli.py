@@ -89,10 +89,11 @@ def open_api(ctx: Context) -> Any:
 
 def check_login(ctx: Context, client: Any) -> None:
     """In client mode the server acts as its token's user: a --user naming someone else is an error
-    (a token from HALL_TOKEN: the server says whose it is); without --user, the user logged in."""
+    (a token from HALL_TOKEN, or the Unix socket's OS login: the server says whose it is); without
+    --user, the user logged in."""
     from .client import RemoteError
 
-    if ctx.user is not None and client.login_user is None and client.token:
+    if ctx.user is not None and client.login_user is None and (client.token or client.socket):
         client.login_user = client.me()["id"]
     if ctx.user is not None and client.login_user is not None and ctx.user != client.login_user:
         raise RemoteError(
@@ -927,8 +928,14 @@ def logout(ctx: Context) -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8420, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--socket",
+    "socket_path",
+    metavar="PATH",
+    help="Listen on this Unix socket instead: callers on this machine are their OS login, no token (Linux).",
+)
 @command
-def serve(ctx: Context, host: str, port: int) -> None:
+def serve(ctx: Context, host: str, port: int, socket_path: str | None) -> None:
     """Serve the hall over HTTP: the REST API (/v1, /openapi.json, /health, /ready) for staff and
     integrators, each request acting as its token's user (docs/deploying.md)."""
     from .server import run
@@ -946,7 +953,7 @@ def serve(ctx: Context, host: str, port: int) -> None:
         )
     eng = ctx.engine
     eng.close()
-    run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port)
+    run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port, socket=socket_path)
 
 
 @main.group("config")

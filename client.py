@@ -130,14 +130,39 @@ def normal_url(url: str) -> str:
     return url.rstrip("/")
 
 
+class UnixConnection(http.client.HTTPConnection):
+    """HTTP over the Unix socket of `hall serve --socket` (the server knows the caller's OS login)."""
+
+    def __init__(self, path: str, timeout: float) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        import socket
+
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
 class Client:
     """The Engine's methods the CLI calls, over HTTP against `hall serve` at `url`."""
 
     def __init__(self, url: str, token: str | None = None, now: str | None = None, timeout: float = 60.0) -> None:
         self.url = normal_url(url)
-        parts = urlsplit(self.url)
+        self.socket = self.url[len("unix:") :] if self.url.startswith("unix:") else None
+        parts = urlsplit("http://localhost" if self.socket else self.url)
+        if self.socket is not None and not self.socket:
+            raise RemoteError(f"--url {url!r} names no socket: unix:/path/to/hall.sock", "RequestInvalid")
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise RemoteError(f"--url {url!r} is not an http:// or https:// address", "RequestInvalid")
+            raise RemoteError(
+                f"--url {url!r} is not an http:// or https:// address, nor unix:/path of a socket", "RequestInvalid"
+            )
         self._parts = parts
         self._timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
@@ -150,6 +175,8 @@ class Client:
 
     # -- the wire --------------------------------------------------------------------------------
     def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None and self.socket is not None:
+            self._conn = UnixConnection(self.socket, self._timeout)
         if self._conn is None:
             port = self._parts.port
             if self._parts.scheme == "https":

@@ -30,9 +30,10 @@ from starlette.routing import Route
 
 from ..engine import Engine
 from ..engine.clock import Clock, FixedClock
-from ..engine.errors import HallError, RehearsalOnly
+from ..engine.errors import HallError, NotAuthenticated, RehearsalOnly
 from . import rehearsal
 from .openapi import document, text
+from .peer import PEER_HOST, login_of
 from .problems import MEDIA_TYPE, RequestInvalid, problem
 
 NOW_HEADER = "X-Hall-Now"
@@ -42,9 +43,15 @@ class Hall:
     """The engines of a server: one per worker thread on the same database and configuration."""
 
     def __init__(
-        self, url: str, settings: Mapping[str, Any], forms_dir: str | Path | None, clock: Clock | None = None
+        self,
+        url: str,
+        settings: Mapping[str, Any],
+        forms_dir: str | Path | None,
+        clock: Clock | None = None,
+        peer_auth: bool = False,
     ) -> None:
         self.url, self.settings, self.forms_dir = url, dict(settings), forms_dir
+        self.peer_auth = peer_auth  # the Unix-socket listener: the kernel's peer credentials identify
         self.clock = clock  # None: the system clock (a FixedClock in tests and rehearsals)
         self._local = threading.local()
         self._all: list[Engine] = []
@@ -612,7 +619,11 @@ def endpoint(hall: Hall, op: Op) -> Callable[[Request], Any]:
                         raise RequestInvalid("body", "must be a JSON object")
             token = bearer(request)
             now = request.headers.get(NOW_HEADER)
-            result = await run_in_threadpool(work, op, request, body, token, now)
+            peer = request.scope.get("client")
+            os_login = None
+            if hall.peer_auth and token is None and peer and peer[0] == PEER_HOST:
+                os_login = login_of(peer[1]) or f"uid {peer[1]}"
+            result = await run_in_threadpool(work, op, request, body, token, now, os_login)
         except (HallError, RequestInvalid) as exc:
             return problem_response(exc, path)
         except Exception as exc:  # noqa: BLE001 - any other fault is the server's: a 500, logged
@@ -624,11 +635,15 @@ def endpoint(hall: Hall, op: Op) -> Callable[[Request], Any]:
             result, headers = result
         return JSONResponse(result, status_code=op.status, headers=headers)
 
-    def work(op: Op, request: Request, body: dict, token: str | None, now: str | None) -> Any:
+    def work(op: Op, request: Request, body: dict, token: str | None, now: str | None, os_login: str | None) -> Any:
         eng = hall.engine()
         # one read transaction: the users and roles again if another thread or process changed them,
-        # and the token's user
-        user = eng.directory.check(token, required=op.auth)
+        # and the token's user (or, over the Unix socket without a token, the caller's OS login)
+        user = eng.directory.check(token, required=op.auth and os_login is None)
+        if op.auth and os_login is not None:
+            if os_login not in eng.people.users:
+                raise NotAuthenticated(f"the OS login {os_login} is no hall user (`hall user add {os_login}`)")
+            user = os_login
         temporary = None
         if now is not None:  # a simulated time: only on a rehearsal database (issue 16, item 5)
             if not rehearsal.allows_simulated_time(eng):

@@ -12,6 +12,7 @@ import uvicorn
 
 from ..engine.clock import Clock
 from .app import Hall, make_app
+from .peer import PeerProtocol
 
 
 def config(
@@ -22,13 +23,17 @@ def config(
     port: int,
     log: bool = True,
     clock: Clock | None = None,
+    socket: str | None = None,
 ) -> uvicorn.Config:
-    """uvicorn's configuration of a hall server on `host`:`port`."""
-    app = make_app(Hall(url, settings, forms_dir, clock))
+    """uvicorn's configuration of a hall server on `host`:`port`, or on the Unix socket `socket`
+    (callers identified by the kernel: server/peer.py)."""
+    app = make_app(Hall(url, settings, forms_dir, clock, peer_auth=socket is not None))
+    extra: dict[str, Any] = {"uds": socket, "http": PeerProtocol} if socket else {}
     return uvicorn.Config(
         app,
         host=host,
         port=port,
+        **extra,
         log_level="info" if log else "warning",
         access_log=log,
         lifespan="on",
@@ -36,9 +41,11 @@ def config(
     )
 
 
-def serve(url: str, settings: Mapping[str, Any], forms_dir: str | Path | None, host: str, port: int) -> None:
+def serve(
+    url: str, settings: Mapping[str, Any], forms_dir: str | Path | None, host: str, port: int, socket: str | None = None
+) -> None:
     """Serve until SIGTERM / Ctrl-C."""
-    uvicorn.Server(config(url, settings, forms_dir, host, port)).run()
+    uvicorn.Server(config(url, settings, forms_dir, host, port, socket=socket)).run()
 
 
 class Background:
@@ -51,8 +58,10 @@ class Background:
         forms_dir: str | Path | None,
         host: str = "127.0.0.1",
         clock: Clock | None = None,
+        socket: str | None = None,
     ) -> None:
-        self.server = uvicorn.Server(config(url, settings, forms_dir, host, 0, log=False, clock=clock))
+        self.socket = socket
+        self.server = uvicorn.Server(config(url, settings, forms_dir, host, 0, log=False, clock=clock, socket=socket))
         self.thread = threading.Thread(target=self.server.run, name="hall-serve", daemon=True)
 
     def start(self, timeout: float = 30.0) -> str:
@@ -63,6 +72,8 @@ class Background:
             if not self.thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("the hall server did not start")
             time.sleep(0.01)
+        if self.socket:
+            return f"unix:{self.socket}"
         sock = self.server.servers[0].sockets[0]
         host, port = sock.getsockname()[:2]
         return f"http://{host}:{port}"
