@@ -15,28 +15,27 @@ import click
 class Context:
     """Global options; the engine is opened lazily so `hall --help` never touches a database."""
 
-    def __init__(self, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
+    def __init__(
+        self, db: str, user: str | None, now: str | None, forms: str, config: str | None, url: str | None = None
+    ) -> None:
         self.db, self.user, self.now_text, self.forms_dir, self.config_path = db, user, now, forms, config
+        self.url = url or None
         self._engine: Any = None
         self._settings: dict | None = None
         self.warned = False
 
     @property
     def engine(self) -> Any:
+        """The API the commands call: the Engine on the database, or with --url / HALL_URL the client
+        of `hall serve` with the same methods and return shapes (open_api)."""
         if self._engine is None:
-            from .engine import Engine
-            from .engine.clock import Clock, FixedClock
-            from .servicehall import access
-
-            settings = self.settings
-            clock = FixedClock(parse_now(self.now_text)) if self.now_text else Clock()
-            # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
-            url = self.db or settings.get("database") or "hall.db"
-            forms = self.forms_dir or settings.get("forms") or "forms"  # --forms > HALL_FORMS > forms: > ./forms
-            # the hall's confidential and first-receiver rules where hall.yaml leaves them out
-            self._engine = Engine(url, clock=clock, forms_dir=forms, settings=access.with_defaults(settings))
-            self._engine.require_user = True  # with users in hall.yaml, who acts must be named (--user)
+            self._engine = open_api(self)
         return self._engine
+
+    @property
+    def remote(self) -> bool:
+        """Whether the commands talk to `hall serve` (--url / HALL_URL) instead of the database."""
+        return self.url is not None
 
     @property
     def settings(self) -> dict:
@@ -55,6 +54,62 @@ class Context:
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+
+
+def open_api(ctx: Context) -> Any:
+    """The one factory of the commands' API object: with --url / HALL_URL the HTTP client of `hall
+    serve` (which imports neither SQLAlchemy nor SpiffWorkflow), else the Engine on the database
+    (embedded mode: it trusts whoever holds the database file or URL)."""
+    if ctx.url is not None:
+        from .client import Client
+
+        if ctx.now_text:
+            parse_now(ctx.now_text)  # the same one-line errors as embedded; the server decides the rest
+        client = Client(ctx.url, now=ctx.now_text)
+        try:
+            check_login(ctx, client)
+        except BaseException:
+            client.close()
+            raise
+        return client
+    from .engine import Engine
+    from .engine.clock import Clock, FixedClock
+    from .servicehall import access
+
+    settings = ctx.settings
+    clock = FixedClock(parse_now(ctx.now_text)) if ctx.now_text else Clock()
+    # the database: --db > HALL_DB > hall.yaml `database:` > ./hall.db
+    url = ctx.db or settings.get("database") or "hall.db"
+    forms = ctx.forms_dir or settings.get("forms") or "forms"  # --forms > HALL_FORMS > forms: > ./forms
+    # the hall's confidential and first-receiver rules where hall.yaml leaves them out
+    engine = Engine(url, clock=clock, forms_dir=forms, settings=access.with_defaults(settings))
+    engine.require_user = True  # with users configured, who acts must be named (--user)
+    return engine
+
+
+def check_login(ctx: Context, client: Any) -> None:
+    """In client mode the server acts as its token's user: a --user naming someone else is an error
+    (a token from HALL_TOKEN, or the Unix socket's OS login: the server says whose it is); without
+    --user, the user logged in."""
+    from .client import RemoteError
+
+    if ctx.user is not None and client.login_user is None and (client.token or client.socket):
+        client.login_user = client.me()["id"]
+    if ctx.user is not None and client.login_user is not None and ctx.user != client.login_user:
+        raise RemoteError(
+            f"--user {ctx.user} is not who is logged in to {client.url} ({client.login_user}): "
+            "the server acts as its token's user; `hall login` as the other user"
+        )
+    ctx.user = ctx.user or client.login_user
+
+
+def is_hall_error(exc: BaseException) -> bool:
+    """A HallError of the engine or a RemoteError of the client: one line and its exit status. (The
+    engine's errors module is looked up, not imported: the client path must not load the engine.)"""
+    from .client import RemoteError
+
+    errors = sys.modules.get("hall.engine.errors")
+    return isinstance(exc, RemoteError) or (errors is not None and isinstance(exc, errors.HallError))
 
 
 def parse_now(text: str) -> datetime:
@@ -78,13 +133,13 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
-        from .engine.errors import HallError
-
         try:
             return fn(ctx, *args, **kwargs)
-        except HallError as exc:
+        except Exception as exc:
+            if not is_hall_error(exc):
+                raise
             click.echo(f"error: {exc}", err=True)
-            sys.exit(exc.exit_code)
+            sys.exit(getattr(exc, "exit_code", 1))
         finally:
             ctx.close()
 
@@ -125,10 +180,24 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 @click.option(
     "--config", envvar="HALL_CONFIG", default=None, help="Configuration file (default ./hall.yaml if present)."
 )
+@click.option(
+    "--url",
+    envvar="HALL_URL",
+    default=None,
+    help="Talk to `hall serve` at this address instead of opening the database. Env HALL_URL.",
+)
 @click.pass_context
-def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, forms: str, config: str | None) -> None:
+def main(
+    click_ctx: click.Context,
+    db: str,
+    user: str | None,
+    now: str | None,
+    forms: str,
+    config: str | None,
+    url: str | None,
+) -> None:
     """hall: run BPMN processes (service hall, complaints) with forms, deadlines and history."""
-    click_ctx.obj = Context(db, user, now, forms, config)
+    click_ctx.obj = Context(db, user, now, forms, config, url)
 
 
 # -- schema and definitions ------------------------------------------------------------------
@@ -437,10 +506,10 @@ def tasks(
     as_json: bool,
 ) -> None:
     """The work queue: ready tasks, most urgent first."""
-    from .engine.errors import HallError
-
     if mine:
         if not ctx.user:
+            from .engine.errors import HallError  # here only: the client path does not load the engine
+
             raise HallError("--mine needs a user: pass --user or set HALL_USER")
         assignee = ctx.user
     rows = ctx.engine.tasks(
@@ -622,18 +691,42 @@ def config_file(ctx: Context) -> Any:
     return ConfigFile(ctx.config_path)
 
 
+def directory(ctx: Context) -> Any:
+    """The users kept in the database (or on the server), or None while the database has none and
+    hall.yaml's apply (a missing database too: the single desk of a fresh install)."""
+    if ctx.remote:
+        return ctx.engine.directory
+    try:
+        found = ctx.engine.directory
+        return found if found.in_database() else None
+    except Exception as exc:
+        if is_hall_error(exc):
+            return None
+        raise
+
+
 @main.group("user")
 def user_group() -> None:
-    """Users who act (--user) and their roles, kept in hall.yaml."""
+    """Users who act and their roles: in the database once it has users (`hall user import`),
+    before that in hall.yaml."""
 
 
 @user_group.command("add")
 @click.argument("user_id")
 @click.option("--name", help="Full name (default: the id).")
 @click.option("--role", "roles", multiple=True, required=True, help="A role (repeatable).")
+@click.option("--organisation", help="The agency or department the user works for.")
+@click.option("--service", is_flag=True, help="A service account for an integrator's system (tokens, no password).")
 @command
-def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...]) -> None:
-    """Add a user to hall.yaml (comments in the file are kept)."""
+def user_add(
+    ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...], organisation: str | None, service: bool
+) -> None:
+    """Add a user: to the database once it has users (needs `admin`), else to hall.yaml."""
+    found = directory(ctx)
+    if found is not None:
+        u = found.add_user(user_id, name, list(roles), organisation, "service" if service else "person", user=ctx.user)
+        click.echo(f"user {u['id']} ({u['name']}): {', '.join(u['roles'])} (kept in the database)")
+        return
     f = config_file(ctx)
     f.add_user(user_id, name, list(roles))
     f.save()
@@ -642,24 +735,73 @@ def user_add(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...
     )
 
 
+@user_group.command("set")
+@click.argument("user_id")
+@click.option("--name", help="New full name.")
+@click.option("--role", "roles", multiple=True, help="The user's roles from now on (repeatable).")
+@click.option("--organisation", help="The agency or department.")
+@command
+def user_set(ctx: Context, user_id: str, name: str | None, roles: tuple[str, ...], organisation: str | None) -> None:
+    """Change a user kept in the database (needs `admin`)."""
+    u = ctx.engine.directory.set_user(user_id, name, list(roles) or None, organisation, user=ctx.user)
+    click.echo(f"user {u['id']} ({u['name']}): {', '.join(u['roles'])}")
+
+
+@user_group.command("remove")
+@click.argument("user_id")
+@command
+def user_remove(ctx: Context, user_id: str) -> None:
+    """Remove a user kept in the database and revoke their tokens (needs `admin`); history stays."""
+    ctx.engine.directory.remove_user(user_id, user=ctx.user)
+    click.echo(f"user {user_id} removed; their tokens are revoked")
+
+
+@user_group.command("password")
+@click.argument("user_id")
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@command
+def user_password(ctx: Context, user_id: str, password_stdin: bool) -> None:
+    """Set a user's password for `hall login` (an admin for anyone, a user for themself)."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True, err=True)
+    ctx.engine.directory.set_password(user_id, password, user=ctx.user)
+    click.echo(f"password of {user_id} set")
+
+
+@user_group.command("import")
+@command
+def user_import(ctx: Context) -> None:
+    """Seed the database's users, roles and access rules from hall.yaml, once; from then on hall.yaml's
+    users are not used and no configuration file turns the checks off."""
+    # with the hall's case rules where hall.yaml leaves them out (servicehall.access), as the engine has them
+    result = ctx.engine.directory.import_config(ctx.engine.settings, user=ctx.user)
+    click.echo(f"imported {result['users']} users and {result['roles']} roles into the database")
+
+
 @user_group.command("list")
 @json_option
 @command
 def user_list(ctx: Context, as_json: bool) -> None:
-    """The configured users, their roles and what those allow."""
+    """The users, their roles and what those allow."""
     from .engine.access import People
 
-    people = People.from_config(ctx.settings)
-    rows = [
-        {
-            "id": u.id,
-            "name": u.name,
-            "roles": list(u.roles),
-            "serves": sorted(people.groups(u)),
-            "may": sorted({p for r in u.roles for p in people.role(r).may}),
-        }
-        for u in people.users.values()
-    ]
+    found = directory(ctx)
+    if found is not None:
+        rows = found.users()
+    else:
+        people = People.from_config(ctx.settings)
+        rows = [
+            {
+                "id": u.id,
+                "name": u.name,
+                "roles": list(u.roles),
+                "serves": sorted(people.groups(u)),
+                "may": sorted({p for r in u.roles for p in people.role(r).may}),
+            }
+            for u in people.users.values()
+        ]
 
     def human(rows: list[dict]) -> None:
         if not rows:
@@ -675,26 +817,31 @@ def user_list(ctx: Context, as_json: bool) -> None:
 
 @main.group("role")
 def role_group() -> None:
-    """Roles: the lanes / candidate groups they serve and their permissions, kept in hall.yaml."""
+    """Roles: the lanes / candidate groups they serve and their permissions (in the database once it
+    has users, before that in hall.yaml)."""
 
 
 @role_group.command("list")
 @json_option
 @command
 def role_list(ctx: Context, as_json: bool) -> None:
-    """The configured roles."""
+    """The roles."""
     from .engine.access import People
 
-    people = People.from_config(ctx.settings)
-    rows = [
-        {
-            "role": r.name,
-            "serves": sorted(r.serves),
-            "may": sorted(r.may),
-            "users": [u.id for u in people.users.values() if r.name in u.roles],
-        }
-        for r in people.roles.values()
-    ]
+    found = directory(ctx)
+    if found is not None:
+        rows = found.roles()
+    else:
+        people = People.from_config(ctx.settings)
+        rows = [
+            {
+                "role": r.name,
+                "serves": sorted(r.serves),
+                "may": sorted(r.may),
+                "users": [u.id for u in people.users.values() if r.name in u.roles],
+            }
+            for r in people.roles.values()
+        ]
 
     def human(rows: list[dict]) -> None:
         if not rows:
@@ -703,7 +850,7 @@ def role_list(ctx: Context, as_json: bool) -> None:
             click.echo(
                 f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
                 + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-                + (f"  users {', '.join(r['users'])}" if r["users"] else "")
+                + (f"  users {', '.join(r['users'])}" if r.get("users") else "")
             )
 
     emit(rows, as_json, human)
@@ -712,16 +859,133 @@ def role_list(ctx: Context, as_json: bool) -> None:
 @role_group.command("add")
 @click.argument("name")
 @click.option("--serves", multiple=True, help="A lane or candidate group (repeatable; default: NAME).")
-@click.option("--may", multiple=True, help="A permission: confidential, reassign, manage, see_all, deploy.")
+@click.option("--may", multiple=True, help="A permission: confidential, reassign, manage, see_all, deploy, admin.")
 @command
 def role_add(ctx: Context, name: str, serves: tuple[str, ...], may: tuple[str, ...]) -> None:
-    """Add a role to hall.yaml (comments in the file are kept)."""
+    """Add or change a role: in the database once it has users (needs `admin`), else in hall.yaml."""
+    found = directory(ctx)
+    if found is not None:
+        found.put_role(name, list(serves), list(may), user=ctx.user)
+        click.echo(f"role {name} serves {', '.join(serves or (name,))}" + (f", may {', '.join(may)}" if may else ""))
+        return
     f = config_file(ctx)
     f.add_role(name, list(serves), list(may))
     f.save()
     click.echo(
         f"{f.path}: role {name} serves {', '.join(serves or (name,))}" + (f", may {', '.join(may)}" if may else "")
     )
+
+
+# -- tokens and the server (issue 16; docs/deploying.md) ------------------------------------------
+@main.group("token")
+def token_group() -> None:
+    """Tokens for `hall serve`: service accounts' for integrators, listed and revoked by an admin."""
+
+
+@token_group.command("issue")
+@click.argument("user_id")
+@click.option("--label", help="What the token is for (e.g. the integrating system).")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660), help="Days until it expires.")
+@json_option
+@command
+def token_issue(ctx: Context, user_id: str, label: str | None, days: int, as_json: bool) -> None:
+    """Issue a token for USER_ID (needs `admin`); the secret is shown this once."""
+    t = ctx.engine.directory.issue_token(user_id, label, days, user=ctx.user)
+    emit(t, as_json, lambda t: click.echo(f"{t['token']}\n(token of {t['user']}, expires {t['expires_at']})"))
+
+
+@token_group.command("list")
+@json_option
+@command
+def token_list(ctx: Context, as_json: bool) -> None:
+    """Every token's id, user, label, expiry and state, never the secret (needs `admin`)."""
+
+    def human(rows: list[dict]) -> None:
+        if not rows:
+            click.echo("no tokens")
+        for r in rows:
+            click.echo(f"{r['id']:>5}  {r['user']:<12} {r['state']:<8} expires {r['expires_at']}  {r['label'] or ''}")
+
+    emit(ctx.engine.directory.tokens(user=ctx.user), as_json, human)
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+@command
+def token_revoke(ctx: Context, token_id: int) -> None:
+    """Revoke a token by its id (`hall token list`; needs `admin`)."""
+    ctx.engine.directory.revoke_token(token_id, user=ctx.user)
+    click.echo(f"token {token_id} revoked")
+
+
+@main.command()
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input (for scripts).")
+@click.option("--days", default=30, show_default=True, type=click.IntRange(1, 3660), help="Days until it expires.")
+@command
+def login(ctx: Context, password_stdin: bool, days: int) -> None:
+    """Log in to `hall serve` (--url / HALL_URL) as --user: the token is kept in the user's config folder."""
+    from .client import Client, RemoteError, save_login
+
+    if not ctx.url:
+        raise RemoteError("hall login needs the server's address: --url or HALL_URL")
+    user = ctx.user or click.prompt("user", err=True)
+    password = (
+        sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt("password", hide_input=True, err=True)
+    )
+    client = Client(ctx.url)
+    try:
+        t = client.directory.login(user, password, days)
+    finally:
+        client.close()
+    path = save_login(client.url, t)
+    click.echo(f"logged in to {client.url} as {t['user']} until {t['expires_at']} (token in {path})")
+
+
+@main.command()
+@command
+def logout(ctx: Context) -> None:
+    """Revoke this login's token on the server and forget it."""
+    from .client import RemoteError, save_login
+
+    if not ctx.url:
+        raise RemoteError("hall logout needs the server's address: --url or HALL_URL")
+    client = ctx.engine
+    try:
+        client.directory.logout(client.token or "")
+    finally:
+        save_login(client.url, None)
+    click.echo(f"logged out of {client.url}")
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8420, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option(
+    "--socket",
+    "socket_path",
+    metavar="PATH",
+    help="Listen on this Unix socket instead: callers on this machine are their OS login, no token (Linux).",
+)
+@command
+def serve(ctx: Context, host: str, port: int, socket_path: str | None) -> None:
+    """Serve the hall over HTTP: the REST API (/v1, /openapi.json, /health, /ready) for staff and
+    integrators, each request acting as its token's user (docs/deploying.md)."""
+    from .server import run
+
+    if ctx.url:
+        from .client import RemoteError
+
+        raise RemoteError("hall serve opens the database itself: unset HALL_URL / --url")
+    if ctx.now_text:
+        from .client import RemoteError
+
+        raise RemoteError(
+            "hall serve runs on the real clock: a client's --now asks for a simulated time per request "
+            "(refused unless the database is a rehearsal one)"
+        )
+    eng = ctx.engine
+    eng.close()
+    run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port, socket=socket_path)
 
 
 @main.group("config")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .access import AccessPolicy, People, User
+from .access.directory import Directory
 from .clock import Clock
 from .errors import (
     ConfigInvalid,
@@ -85,6 +86,7 @@ class Engine:
             self.store, self.clock, self.deadlines, fns, Services(handlers), self.fields, script_timeout
         )
         self._schema_checked = False
+        self._directory: Directory | None = None
 
     @property
     def people(self) -> People:
@@ -128,6 +130,7 @@ class Engine:
         """Create the schema, or upgrade an older one in place; idempotent."""
         before, after = self.store.init(self.clock.now(), self.runtime.fields)
         self._schema_checked = True
+        self.directory.refresh()  # the users kept in the database, for what this engine does next
         return {"database": self.store.url, "schema_before": before, "schema": after}
 
     def reindex(self, user: str | None = None, batch: int = 2000) -> dict:
@@ -149,10 +152,27 @@ class Engine:
         return {"cases": cases, "values": values}
 
     def _tx(self, write: bool = True) -> Any:
+        self._ready()
+        return self.store.tx(write)
+
+    def _ready(self) -> None:
+        """Once per engine, before the first transaction or the first actor is judged: the schema is
+        checked, and users kept in the database replace hall.yaml's (issue 16)."""
         if not self._schema_checked:
             self.store.check_schema()
             self._schema_checked = True
-        return self.store.tx(write)
+            self.directory.refresh()
+
+    def transaction(self, write: bool = True) -> Any:
+        """A store transaction (a context manager), for modules built on the engine."""
+        return self._tx(write)
+
+    @property
+    def directory(self) -> Directory:
+        """The users, roles and tokens kept in the database (engine/access/directory.py)."""
+        if self._directory is None:
+            self._directory = Directory(self, self.people)
+        return self._directory
 
     # -- forms ----------------------------------------------------------------------------------
     @property
@@ -793,6 +813,7 @@ class Engine:
 
     def _actor(self, user: str | None, action: str) -> User | None:
         """The configured user acting, or None (no users configured, or the system)."""
+        self._ready()
         return self.access.actor(user, action, required=self.require_user)
 
     def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:

@@ -302,3 +302,41 @@ class CorrelationKeyFailed(HallError):
     def __init__(self, element: str, expression: str, error: str) -> None:
         self.element, self.expression, self.error = element, expression, error
         super().__init__(f"correlation key {expression!r} of {element} cannot be evaluated: {error}")
+
+
+class NotAuthenticated(HallError):
+    """A request to `hall serve` without a valid token: none, unknown, expired or revoked (HTTP 401).
+    The message never says whose token it was."""
+
+    def __init__(self, why: str) -> None:
+        self.why = why
+        super().__init__(f"not logged in: {why}; log in with `hall login`")
+
+
+class LoginFailed(HallError):
+    """`hall login` with a user id and password that do not match (HTTP 401); which of the two was
+    wrong is not said."""
+
+    def __init__(self, user: str) -> None:
+        self.user = user
+        super().__init__(f"login refused for {user!r}: wrong user or password")
+
+
+class PeopleInvalid(HallError):
+    """A change to the users, roles or tokens kept in the database that cannot be made: `field`
+    names what was wrong (an unknown permission, a user that exists already, a role nobody defined)."""
+
+    def __init__(self, field: str, what: str) -> None:
+        self.field, self.what = field, what
+        super().__init__(f"{field}: {what}")
+
+
+class RehearsalOnly(HallError):
+    """A simulated time (--now) asked of `hall serve` on a database that is not a rehearsal one."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            "--now is refused over the server: its database is not a rehearsal database "
+            "(simulated time would write events at a time that did not happen)"
+        )

@@ -30,6 +30,7 @@ PERMISSIONS = {
     "see_all": "see every case and every queue, and the hall-wide indicators and reports (hall kpi, hall report); "
     "confidential content still needs `confidential`",
     "deploy": "deploy process definitions",
+    "admin": "change the users, roles and tokens kept in the database (hall user, hall role, hall token)",
 }
 
 

@@ -199,3 +199,47 @@ event_waits = sa.Table(
     sa.Index("ix_event_waits_name", "kind", "name", "correlation_key"),
     sa.Index("ix_event_waits_instance", "instance_id"),
 )
+
+
+# Users, roles and the access rules kept in the database (v7, issue 16): once `hall_users` has a
+# row, these and not hall.yaml decide who may do what. `roles`, `serves`, `may` and `value` are JSON.
+hall_users = sa.Table(
+    "hall_users",
+    metadata,
+    sa.Column("id", sa.String(200), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("organisation", sa.String(500)),
+    sa.Column("roles", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(20), nullable=False),  # person (logs in with a password) or service
+    sa.Column("password_hash", sa.String(300)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+)
+
+hall_roles = sa.Table(
+    "hall_roles",
+    metadata,
+    sa.Column("name", sa.String(200), primary_key=True),
+    sa.Column("serves", sa.Text, nullable=False),
+    sa.Column("may", sa.Text, nullable=False),
+)
+
+hall_access_rules = sa.Table(
+    "hall_access_rules",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),  # confidential, first_receiver
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# Login and service-account tokens: only the SHA-256 digest of the secret is kept.
+hall_tokens = sa.Table(
+    "hall_tokens",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("user_id", sa.String(200), nullable=False),
+    sa.Column("label", sa.String(200)),
+    sa.Column("created_at", UTCDateTime, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("revoked_at", UTCDateTime),
+    sa.UniqueConstraint("digest", name="uq_hall_tokens_digest"),
+)

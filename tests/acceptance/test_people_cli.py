@@ -34,7 +34,7 @@ def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> Non
     lines = result.stdout.splitlines()
     assert result.exit_code == 1
     assert lines == [
-        f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy)",
+        f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy, admin)",
         f"{bad}:13: users[5].roles: unknown role '前台' (known: admin, clerk, manager, supervisor)",
         f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles, organisation)",
         f"{bad}:14: users[6].id: duplicate user 'ann' (also users[0])",

@@ -211,3 +211,66 @@ SELECT w.instance_id, w.process_id FROM event_waits w JOIN instances i ON i.id =
 
 -- name: purge_event_waits
 DELETE FROM event_waits WHERE instance_id = ANY(%(ids)s)
+
+-- Users, roles and access rules kept in the database (issue 16, engine/access/directory.py)
+-- name: people_users
+SELECT id, name, organisation, roles, kind FROM hall_users ORDER BY id
+
+-- name: people_roles
+SELECT name, serves, may FROM hall_roles ORDER BY name
+
+-- name: people_rules
+SELECT name, value FROM hall_access_rules ORDER BY name
+
+-- name: people_user
+SELECT id, name, organisation, roles, kind, password_hash FROM hall_users WHERE id = %(id)s
+
+-- name: people_insert_user
+INSERT INTO hall_users (id, name, organisation, roles, kind, password_hash, created_at)
+ VALUES (%(id)s, %(name)s, %(organisation)s, %(roles)s, %(kind)s, NULL, %(at)s)
+
+-- name: people_update_user
+UPDATE hall_users SET name = %(name)s, organisation = %(organisation)s, roles = %(roles)s, kind = %(kind)s
+ WHERE id = %(id)s
+
+-- name: people_set_password
+UPDATE hall_users SET password_hash = %(h)s WHERE id = %(id)s
+
+-- name: people_delete_user
+DELETE FROM hall_users WHERE id = %(id)s
+
+-- name: people_put_role
+INSERT INTO hall_roles (name, serves, may) VALUES (%(name)s, %(serves)s, %(may)s)
+ ON CONFLICT (name) DO UPDATE SET serves = excluded.serves, may = excluded.may
+
+-- name: people_delete_role
+DELETE FROM hall_roles WHERE name = %(name)s
+
+-- name: people_put_rule
+INSERT INTO hall_access_rules (name, value) VALUES (%(name)s, %(value)s)
+ ON CONFLICT (name) DO UPDATE SET value = excluded.value
+
+
+-- Login and service-account tokens: the SHA-256 digest of the secret, never the secret
+-- name: token_insert
+INSERT INTO hall_tokens (digest, user_id, label, created_at, expires_at)
+ VALUES (%(digest)s, %(user_id)s, %(label)s, %(at)s, %(expires)s)
+
+-- A token with its user still there (a removed user's tokens name nobody)
+-- name: token_by_digest
+SELECT t.id, t.user_id, t.expires_at, t.revoked_at FROM hall_tokens t JOIN hall_users u ON u.id = t.user_id
+ WHERE t.digest = %(digest)s
+
+-- name: token_list
+SELECT id, user_id, label, created_at, expires_at, revoked_at FROM hall_tokens ORDER BY id
+
+-- name: token_revoke
+UPDATE hall_tokens SET revoked_at = %(at)s WHERE id = %(id)s AND revoked_at IS NULL
+
+-- name: token_revoke_user
+UPDATE hall_tokens SET revoked_at = %(at)s WHERE user_id = %(user_id)s AND revoked_at IS NULL
+
+-- The generation of the people: a new random value with every change, so a server's threads and
+-- processes read the users and roles again only when they changed
+-- name: people_generation
+SELECT value FROM hall_access_rules WHERE name = 'generation'
