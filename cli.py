@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -52,6 +53,27 @@ class Context:
                 click.echo(f"notice: {notice}", err=True)
         return self._settings
 
+    @property
+    def tz(self) -> Any:
+        """The hall's time zone (hall.yaml calendar.timezone), for the times people read."""
+        from zoneinfo import ZoneInfo
+
+        cal = self.settings.get("calendar") or {}
+        return ZoneInfo(str(cal.get("timezone") or "Asia/Shanghai"))
+
+    def locale(self) -> str:
+        """HALL_LANG, else hall.yaml display.locale, else zh_CN (a broken hall.yaml: its command says so)."""
+        from .engine.errors import HallError
+        from .terminal import i18n
+
+        if i18n.normalise(os.environ.get(i18n.ENV)):
+            return i18n.choose(None)
+        try:
+            display = self.settings.get("display") or {}
+        except HallError:
+            display = {}
+        return i18n.choose(display.get("locale") if isinstance(display, dict) else None)
+
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
@@ -79,8 +101,10 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
         from .engine.errors import HallError
+        from .terminal import i18n
 
         try:
+            i18n.use(ctx.locale())
             return fn(ctx, *args, **kwargs)
         except HallError as exc:
             click.echo(f"error: {exc}", err=True)
@@ -519,10 +543,22 @@ def unclaim(ctx: Context, task_id: str) -> None:
 @command
 def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
     """Complete a task with data; asks field by field when run at a terminal and data is missing."""
+    from .engine.errors import FormInvalid
+    from .terminal.i18n import tr
+
     data = read_data(sets, data_file)
+    answers = None
     if stdin_is_terminal():  # with --json the questions go to stderr: stdout stays one JSON document
-        data = prompt_missing(ctx, task_id, data, err=as_json)
-    view = ctx.engine.complete(task_id, data, user=ctx.user)
+        data, answers = prompt_form(ctx, task_id, data, err=as_json)
+    try:
+        view = ctx.engine.complete(task_id, data, user=ctx.user)
+    except FormInvalid:
+        if answers:  # what was typed stays: the next `hall complete` starts from it
+            ctx.engine.save_draft(task_id, answers, user=ctx.user)
+            click.echo(tr("draft kept: `hall complete {task}` goes on from here", task=task_id), err=True)
+        raise
+    if answers is not None:
+        ctx.engine.discard_draft(task_id, user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
 
 
@@ -530,26 +566,57 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def prompt_missing(ctx: Context, task_id: str, data: dict, err: bool = False) -> dict:
-    """Ask for each form field not given, re-asking until the value is valid (on stderr with `err`)."""
-    view = ctx.engine.task(task_id, user=ctx.user)
-    form = ctx.engine.form(view["form"])
+def prompt_form(ctx: Context, task_id: str, data: dict, err: bool = False) -> tuple[dict, dict | None]:
+    """Ask the task's form at the terminal (terminal/prompt.py): (the data to submit, the answers to
+    the form, None when there is no form to ask). Every answer is kept as a draft; Ctrl-C or `q` at the review stops with the draft kept,
+    and the next `hall complete TASK` fills its answers in again."""
+    from .terminal.i18n import tr
+    from .terminal.prompt import FormPrompt, Stopped
+    from .terminal.timefmt import local
+
+    eng = ctx.engine
+    view = eng.task(task_id, user=ctx.user)
+    form = eng.form(view["form"])
     if form is None:
-        return data
-    text = ctx.engine.render_task(task_id, user=ctx.user)
+        return data, None
+    text = eng.render_task(task_id, user=ctx.user)
     if text.strip():
         click.echo(text.rstrip(), err=err)
-    for f in form.prompt_order(data):
-        while True:
-            raw = click.prompt(f.describe(), default="", show_default=False, err=err)
-            try:
-                value = f.coerce(raw)  # a blank answer takes the default, or is refused when required
-            except ValueError as exc:
-                click.echo(f"  {exc}", err=True)
-                continue
-            data[f.name] = value
-            break
-    return data
+    given = dict(data)
+    draft = eng.draft(task_id, user=ctx.user)
+    if draft is not None:
+        click.echo(tr("resuming your draft of {at}", at=local(draft["saved_at"], ctx.tz)), err=err)
+        given = {**draft["data"], **data}
+
+    def ask(question: str) -> str:
+        try:
+            return str(click.prompt(question, default="", show_default=False, err=err))
+        except click.Abort:  # Ctrl-C, or the end of the input
+            raise KeyboardInterrupt from None
+
+    def save(values: dict) -> None:
+        eng.save_draft(task_id, values, user=ctx.user)
+
+    session = FormPrompt(
+        form,
+        ask,
+        lambda line: click.echo(line, err=err),
+        given=given,
+        offered=view.get("variables") or {},
+        warn=lambda line: click.echo(line, err=True),
+        tz=ctx.tz,
+    )
+    try:
+        answers = session.run()
+    except (KeyboardInterrupt, Stopped) as stop:
+        if session.values:
+            save(session.values)
+            click.echo("", err=True)
+            click.echo(tr("draft kept: `hall complete {task}` goes on from here", task=view["id"]), err=True)
+        else:
+            click.echo(tr("stopped: nothing was typed, nothing kept"), err=True)
+        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 1)
+    return {**{k: v for k, v in data.items() if k not in answers}, **answers}, answers
 
 
 def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:

@@ -71,6 +71,19 @@ def _cases(settings: dict[str, Any]) -> None:
     check_cases(settings["cases"])
 
 
+def _display(settings: dict[str, Any]) -> None:
+    from ..terminal.i18n import check_locale
+
+    display = settings["display"]
+    if not isinstance(display, dict):
+        raise ValueError("display: must be a mapping like {locale: zh_CN}")
+    for key in display:
+        if key != "locale":
+            raise ValueError(f"display: unknown key {key!r} (known: locale)")
+    if "locale" in display:
+        check_locale(display["locale"])
+
+
 # kpi.callbacks is not split: its weights go with its scores. `cases` (the customer and searchable
 # variables) is read by the engine (engine.search) from the settings it is given; the hall's file
 # declares it, as an application's schema does.
@@ -81,7 +94,7 @@ HALL: Schema = ENGINE.extended(
     Section("reports", (_reports,), split=("names", "look_back", "process_names")),
     Section("retention", (_retention,), split=("processes",)),
     before="services",
-)
+).extended(Section("display", (_display,)))
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:

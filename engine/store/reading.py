@@ -269,6 +269,7 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     params = {"ids": _list(tx, ids)}
     _run(tx, "purge_unlink", params).close()
     _run(tx, "purge_case_search", params).close()  # the search rows go with their case (an index of it: not counted)
+    _run(tx, "purge_form_drafts", params).close()  # and the drafts typed into its tasks' forms
     for table, name in _PURGE:
         cur = _run(tx, name, params)
         counts[table] += cur.rowcount
