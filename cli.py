@@ -122,6 +122,33 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(data)
 
 
+# -- what people read (terminal/): one table function, one local-time function, tr() to translate ----
+def show_table(
+    headers: list[str], rows: list[list[Any]], states: list[str | None] | None = None, right: tuple[int, ...] = ()
+) -> None:
+    """Print rows under translated headers, lined up by display width; overdue/soon rows coloured
+    on a terminal (never with NO_COLOR). `right`: indexes of columns aligned right (numbers)."""
+    from .terminal.i18n import tr
+    from .terminal.table import colour_wanted, table
+
+    colour = colour_wanted(sys.stdout.isatty())
+    click.echo(table([tr(h) for h in headers], rows, states=states, colour=colour, right=right))
+
+
+def when(ctx: Context, moment: Any) -> str:
+    """A stored time (ISO UTC) as people read it: local time in the hall's time zone, to the minute."""
+    from .terminal.timefmt import local
+
+    return local(moment, ctx.tz)
+
+
+def say(message: str, **values: Any) -> None:
+    """One translated line on stdout (`message` is the English msgid, `values` fill its {fields})."""
+    from .terminal.i18n import tr
+
+    click.echo(tr(message, **values))
+
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document (stable contract).")
 
 
@@ -183,8 +210,13 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
 
     def human(rows: list[dict]) -> None:
+        from .terminal.i18n import tr
+
         for r in rows:
-            what = f"deployed as version {r['version']}" if r["changed"] else f"unchanged (version {r['version']})"
+            if r["changed"]:
+                what = tr("deployed as version {v}", v=r["version"])
+            else:
+                what = tr("unchanged (version {v})", v=r["version"])
             click.echo(f"{r['process']}: {what}  [{r['file']}]")
 
     emit(results, as_json, human)
@@ -207,8 +239,14 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
 @command
 def definitions(ctx: Context) -> None:
     """List deployed process versions."""
-    for d in ctx.engine.definitions():
-        click.echo(f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  [{d['file']}]")
+    rows = ctx.engine.definitions()
+    if not rows:
+        say("no process deployed yet: `hall deploy` stores the diagrams of processes/")
+        return
+    show_table(
+        ["process", "version", "name", "deployed", "file"],
+        [[d["process"], f"v{d['version']}", d["name"], when(ctx, d["deployed_at"]), d["file"]] for d in rows],
+    )
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -286,11 +324,26 @@ def list_instances(
     notice_cut(rows, "instances")
 
     def human(rows: list[dict]) -> None:
-        for r in rows:
-            click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
-                f"  {r.get('customer') or ''}".rstrip()
-            )
+        from .terminal.i18n import tr
+
+        if not rows:
+            say("no instances")
+            return
+        show_table(
+            ["id", "process", "status", "number", "started", "customer"],
+            [
+                [
+                    r["id"],
+                    r["process"],
+                    tr(r["status"]),
+                    r["business_key"],
+                    when(ctx, r["started_at"]),
+                    r.get("customer"),
+                ]
+                for r in rows
+            ],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -310,15 +363,26 @@ def find(ctx: Context, text: str, limit: int, as_json: bool) -> None:
     notice_cut(rows, "cases")
 
     def human(rows: list[dict]) -> None:
+        from .terminal.i18n import tr
+
         if not rows:
-            click.echo(f"no case found for {text!r}")
+            say("no case found for {text}", text=repr(text))
             return
-        for r in rows:
-            matched = "; ".join(f"{m['field']}={m['value']}" for m in r["matches"])
-            click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} "
-                f"{r['customer'] or '-'}  ({matched})"
-            )
+        show_table(
+            ["id", "process", "status", "number", "customer", "matched"],
+            [
+                [
+                    r["id"],
+                    r["process"],
+                    tr(r["status"]),
+                    r["business_key"],
+                    r["customer"],
+                    "; ".join(f"{m['field']}={m['value']}" for m in r["matches"]),
+                ]
+                for r in rows
+            ],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -373,9 +437,13 @@ def incidents(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no incidents")
-        for r in rows:
-            click.echo(f"{r['instance']:>6}  {r['process']:<12} {r['element']}: {r['error']}  (since {r['since']})")
+            say("no incidents")
+            return
+        show_table(
+            ["instance", "process", "element", "error", "since"],
+            [[r["instance"], r["process"], r["element"], r["error"], when(ctx, r["since"])] for r in rows],
+            right=(0,),
+        )
 
     emit(ctx.engine.incidents(user=ctx.user), as_json, human)
 
@@ -389,10 +457,22 @@ def history(ctx: Context, instance: str | None, as_json: bool) -> None:
     events that have no case (refused deploys, purges, reports)."""
 
     def human(rows: list[dict]) -> None:
-        for h in rows:
-            detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
-            who = h["actor"] or "-"
-            click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
+        if not rows:
+            say("no history")
+            return
+        show_table(
+            ["time", "who", "what", "element", "detail"],
+            [
+                [
+                    when(ctx, h["at"]),
+                    h["actor"],
+                    h["kind"],
+                    h["element"],
+                    json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else "",
+                ]
+                for h in rows
+            ],
+        )
 
     emit(ctx.engine.history(instance, user=ctx.user), as_json, human)
 
@@ -441,17 +521,33 @@ def tasks(
     notice_cut(rows, "tasks")
 
     def human(rows: list[dict]) -> None:
+        from .terminal.timefmt import due_text
+
         if not rows:
-            click.echo("no tasks")
+            say("no tasks")
             return
         now = ctx.engine.clock.now()
+        calendar = ctx.engine.deadlines.calendar
         warn_provisional(ctx, rows)
-        for t in rows:
-            click.echo(
-                f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
-                f"{t['process']}#{t['instance']:<6} {t.get('business_key') or '-':<16} {t['title']}  "
-                f"{t.get('customer') or ''}  {('@' + t['assignee']) if t['assignee'] else ''}".rstrip()
-            )
+        dues = [due_text(t, now, calendar) for t in rows]
+        show_table(
+            ["id", "time left", "role", "case", "number", "task", "customer", "claimed by"],
+            [
+                [
+                    t["id"],
+                    due[0],
+                    t["role"],
+                    f"{t['process']}#{t['instance']}",
+                    t.get("business_key"),
+                    t["title"],
+                    t.get("customer"),
+                    t["assignee"],
+                ]
+                for t, due in zip(rows, dues)
+            ],
+            states=[due[1] for due in dues],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -468,42 +564,37 @@ def warn_provisional(ctx: Context, tasks: list[dict]) -> None:
         )
 
 
-def due_text(task: dict, now: datetime) -> str:
-    if not task["due_at"]:
-        return "no deadline"
-    due = datetime.fromisoformat(task["due_at"])
-    left = due - now
-    mark = "~" if task.get("due_provisional") else ""
-    minutes = int(left.total_seconds() // 60)
-    if minutes < 0:
-        return f"OVERDUE {fmt_minutes(-minutes)}{mark}"
-    # due soon: past the task's warning time (camunda:followUpDate), else within two hours
-    warn = task.get("warn_at")
-    soon = " (soon)" if (now >= datetime.fromisoformat(warn) if warn else minutes < 120) else ""
-    return f"{fmt_minutes(minutes)} left{soon}{mark}"
-
-
-def fmt_minutes(minutes: int) -> str:
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h"
-    return f"{hours}h{mins:02d}m" if hours else f"{mins}m"
-
-
 @main.command()
 @click.argument("task_id")
 @command
 def task(ctx: Context, task_id: str) -> None:
     """Show one task as the staff member sees it (the form's instructions and fields)."""
+    from .terminal.i18n import tr
+
     view = ctx.engine.task(task_id, user=ctx.user)
     name = f" ({view['name']})" if view["name"] else ""
-    click.echo(f"task {view['id']}: {view['title']}{name}  [{view['status']}]")
     click.echo(
-        f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
-        f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}"
+        tr(
+            "task {id}: {title}{name}  [{status}]",
+            id=view["id"],
+            title=view["title"],
+            name=name,
+            status=tr(view["status"]),
+        )
+    )
+    click.echo(
+        "  "
+        + tr(
+            "process {process} #{instance}  key {key}  role {role}  assignee {assignee}  due {due}",
+            process=view["process"],
+            instance=view["instance"],
+            key=view["business_key"] or "-",
+            role=view["role"] or "-",
+            assignee=view["assignee"] or "-",
+            due=when(ctx, view["due_at"]),
+        )
         + (
-            "~ (provisional: the holiday schedule of that year is not published yet)"
+            tr("~ (provisional: the holiday schedule of that year is not published yet)")
             if view.get("due_provisional")
             else ""
         )
@@ -523,7 +614,7 @@ def task(ctx: Context, task_id: str) -> None:
 def claim(ctx: Context, task_id: str) -> None:
     """Take a task so that it is yours."""
     t = ctx.engine.claim(task_id, ctx.user)
-    click.echo(f"task {t['id']} ({t['title']}) claimed by {t['assignee']}")
+    say("task {id} ({title}) claimed by {who}", id=t["id"], title=t["title"], who=t["assignee"])
 
 
 @main.command()
@@ -532,7 +623,7 @@ def claim(ctx: Context, task_id: str) -> None:
 def unclaim(ctx: Context, task_id: str) -> None:
     """Give a claimed task back to its role's queue."""
     t = ctx.engine.unclaim(task_id, ctx.user)
-    click.echo(f"task {t['id']} ({t['title']}) is back in the {t['role']} queue")
+    say("task {id} ({title}) is back in the {role} queue", id=t["id"], title=t["title"], role=t["role"])
 
 
 @main.command()
@@ -620,21 +711,33 @@ def prompt_form(ctx: Context, task_id: str, data: dict, err: bool = False) -> tu
 
 
 def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
-    click.echo(f"instance {v['id']}  {v['process']} v{v['version']}  key {v['business_key'] or '-'}  [{v['status']}]")
+    from .terminal.i18n import tr
+    from .terminal.timefmt import due_text
+
+    key = v["business_key"] or "-"
+    say("instance {id}  {process} v{version}  key {key}  [{status}]", **v | {"key": key, "status": tr(v["status"])})
     if v.get("incident"):
-        click.echo(f"  incident at {v['incident']['element']}: {v['incident']['error']}")
+        say("  incident at {element}: {error}", **v["incident"])
     links = v.get("links") or {}
     if links.get("parent"):
         p = links["parent"]
-        click.echo(f"  started from {p['process']} #{p['id']} ({p['business_key'] or '-'}, {p['status']})")
+        say(
+            "  started from {process} #{id} ({key}, {status})",
+            **p | {"key": p["business_key"] or "-", "status": tr(p["status"])},
+        )
     for c in links.get("children") or []:
-        click.echo(f"  linked {c['process']} #{c['id']} ({c['business_key'] or '-'}, {c['status']})")
+        say(
+            "  linked {process} #{id} ({key}, {status})",
+            **c | {"key": c["business_key"] or "-", "status": tr(c["status"])},
+        )
     now = ctx.engine.clock.now()
+    calendar = ctx.engine.deadlines.calendar
     warn_provisional(ctx, v["tasks"])
     for t in v["tasks"]:
-        click.echo(f"  task {t['id']}: {t['title']} [{t['role'] or '-'}] {due_text(t, now)}")
+        due = due_text(t, now, calendar)[0]
+        say("  task {id}: {title} [{role}] {due}", id=t["id"], title=t["title"], role=t["role"] or "-", due=due)
     for tm in v.get("timers") or []:
-        click.echo(f"  timer {tm['element']} due {tm['due_at']}")
+        say("  timer {element} due {at}", element=tm["element"], at=when(ctx, tm["due_at"]))
     if variables and v["variables"]:
         for k, val in v["variables"].items():
             click.echo(f"  {k} = {json.dumps(val, ensure_ascii=False)}")
@@ -698,12 +801,12 @@ def user_list(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no users configured: everybody may do everything (add one with `hall user add`)")
-        for r in rows:
-            click.echo(
-                f"{r['id']:<10} {r['name']:<10} roles {', '.join(r['roles'])}"
-                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-            )
+            say("no users configured: everybody may do everything (add one with `hall user add`)")
+            return
+        show_table(
+            ["user", "name", "roles", "may"],
+            [[r["id"], r["name"], ", ".join(r["roles"]), ", ".join(r["may"])] for r in rows],
+        )
 
     emit(rows, as_json, human)
 
@@ -733,13 +836,12 @@ def role_list(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no roles configured: a role serves the lane of its own name, without permissions")
-        for r in rows:
-            click.echo(
-                f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
-                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-                + (f"  users {', '.join(r['users'])}" if r["users"] else "")
-            )
+            say("no roles configured: a role serves the lane of its own name, without permissions")
+            return
+        show_table(
+            ["role", "serves", "may", "users"],
+            [[r["role"], ", ".join(r["serves"]), ", ".join(r["may"]), ", ".join(r["users"])] for r in rows],
+        )
 
     emit(rows, as_json, human)
 
