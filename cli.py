@@ -149,10 +149,23 @@ def say(message: str, **values: Any) -> None:
     click.echo(tr(message, **values))
 
 
+EXAMPLES = """\b
+Examples (a clerk's day):
+  hall tasks --mine                     # my queue, most urgent first
+  hall find TS20261124-0002             # a case by its number, company or phone
+  hall claim 12 && hall complete 12     # take a task and fill in its form
+  hall notice 7 receipt --out r.html    # the complaint receipt to print (R-C1)
+
+\b
+Shell completion (bash; zsh and fish alike, see README):
+  eval "$(_HALL_COMPLETE=bash_source hall)"
+"""
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document (stable contract).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.version_option(package_name="hall", prog_name="hall", message="%(prog)s %(version)s")
 @click.option(
     "--db",
     envvar="HALL_DB",
@@ -508,7 +521,14 @@ def tasks(
     limit: int,
     as_json: bool,
 ) -> None:
-    """The work queue: ready tasks, most urgent first."""
+    """The work queue: ready tasks, most urgent first, with the (working) time left.
+
+    \b
+    Examples:
+      hall --user 小陈 tasks --mine
+      hall tasks --role 备案窗口 --limit 20
+      hall tasks --json | jq '.[0]'
+    """
     from .engine.errors import HallError
 
     if mine:
@@ -633,7 +653,17 @@ def unclaim(ctx: Context, task_id: str) -> None:
 @json_option
 @command
 def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
-    """Complete a task with data; asks field by field when run at a terminal and data is missing."""
+    """Complete a task with data; at a terminal, asks its form field by field, then a review.
+
+    Conditional fields are asked when their condition holds; choices take a number or the start
+    of their text; Ctrl-C or q keeps a draft that the next `hall complete TASK` resumes.
+
+    \b
+    Examples:
+      hall complete 12                          # asked at the terminal
+      hall complete 12 --set 备案意见=同意备案    # given, nothing asked for it
+      hall complete 12 --data answers.yaml      # from a file (YAML or JSON)
+    """
     from .engine.errors import FormInvalid
     from .terminal.i18n import tr
 
@@ -911,22 +941,40 @@ def config_check(ctx: Context) -> None:
     type=click.IntRange(min=1),
     help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).",
 )
+@click.option("--verbose", "-v", is_flag=True, help="Also log the worker's start, stale and released timers (DEBUG).")
 @json_option
 @command
 def worker(
-    ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, group: int, as_json: bool
+    ctx: Context,
+    once: bool,
+    batch: int,
+    lease: float,
+    poll: float,
+    max_attempts: int,
+    group: int,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
-    """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
+    """Fire due timers, logging one line per firing (INFO), retry (WARNING) and incident (ERROR); runs
+    until SIGTERM/Ctrl-C unless --once.
 
-    def line(event: Any) -> None:
-        job = event.job
-        where = f"instance {job.instance_id:<6}" if job.instance_id is not None else f"starts {job.process_id:<9}"
-        text = f"{event.kind:<8} {where} {job.element:<20} due {job.due_at.isoformat()}"
-        if event.error:
-            text += f"  error: {event.error}"
-        if event.next_due:
-            text += f"  next attempt {event.next_due.isoformat()}"
-        click.echo(text)
+    \b
+    Examples:
+      hall worker                 # the hall's worker, as a service
+      hall worker --once          # from cron, every minute
+      hall worker --once -v       # also what it skipped and why
+    """
+    from .terminal.worklog import event_logger
+
+    log = event_logger(verbose, stream=None if as_json else sys.stdout)
+    log.debug(
+        "worker starting: batch %d, lease %.0f s, poll %.0f s, max attempts %d%s",
+        batch,
+        lease,
+        poll,
+        max_attempts,
+        " (once)" if once else "",
+    )
 
     summary = ctx.engine.run_due_jobs(
         once=once,
@@ -935,7 +983,7 @@ def worker(
         poll=poll,
         max_attempts=max_attempts,
         group=group,
-        on_event=None if as_json else line,
+        on_event=log.event,
     )
 
     def human(s: dict) -> None:
