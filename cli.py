@@ -1166,6 +1166,41 @@ def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
         click.echo(text)
 
 
+@main.command("notice")
+@click.argument("instance")
+@click.argument("kind", type=click.Choice(["missing-items", "delay", "receipt"]))
+@click.option("--out", "out_file", metavar="FILE", help="Write the HTML here instead of standard output.")
+@command
+def notice_cmd(ctx: Context, instance: str, kind: str, out_file: str | None) -> None:
+    """Print a paper for the customer as HTML ready to print, from the case's data: the one-time list
+    of missing items (missing-items, R-F3), the delay notice (delay, R-F5), the complaint receipt with
+    its number (receipt, R-C1).
+
+    \b
+    Examples:
+      hall notice 7 receipt --out 回执.html      # then open it in a browser and print
+      hall notice 3 missing-items > 告知单.html
+    """
+    from .servicehall import notices
+
+    html = notices.render(ctx.engine, instance, kind, user=ctx.user)
+    if out_file:
+        from pathlib import Path
+
+        from .engine.errors import OutputNotWritable
+        from .terminal.i18n import tr
+
+        try:
+            Path(out_file).write_text(html, encoding="utf-8")
+        except OSError as exc:
+            raise OutputNotWritable(out_file, exc.strerror or str(exc)) from None
+        click.echo(
+            tr("{title} of case {id} written to {file}", title=notices.PAPERS[kind].title, id=instance, file=out_file)
+        )
+    else:
+        click.echo(html, nl=False)
+
+
 @main.command("purge")
 @click.option(
     "--before", "before", required=True, metavar="DATE", help="Delete finished cases that ended before this day."

@@ -256,3 +256,14 @@ class MigrationRefused(HallError):
     def __init__(self, instance: Any, process: str, version: int, why: str) -> None:
         self.instance, self.process, self.version, self.why = instance, process, version, why
         super().__init__(f"cannot move instance {instance} to {process} v{version}: {why}; nothing was changed")
+
+
+class DocumentNotReady(HallError):
+    """A paper for the customer asked of a case that does not hold what it prints yet (or is of
+    another process): names what is missing and the step that fills it."""
+
+    def __init__(self, document: str, instance: Any, missing: list[str], hint: str) -> None:
+        self.document, self.instance, self.missing, self.hint = document, instance, missing, hint
+        super().__init__(
+            f"case {instance} cannot print the {document} yet: it has no {', '.join(missing)} ({hint}); nothing was written"
+        )

@@ -31,8 +31,9 @@ def used_messages() -> set[str]:
     for path in SOURCES:
         with path.open("rb") as f:
             for _line, func, message, _comments in extract_python(f, ["tr", "say"], [], {}):
-                if func in ("tr", "say") and isinstance(message, str) and message.strip():
-                    found.add(message)
+                first = message[0] if isinstance(message, tuple) else message  # keywords follow the text
+                if func in ("tr", "say") and isinstance(first, str) and first.strip():
+                    found.add(first)
     return found
 
 
