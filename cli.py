@@ -470,6 +470,8 @@ def history(ctx: Context, instance: str | None, as_json: bool) -> None:
     events that have no case (refused deploys, purges, reports)."""
 
     def human(rows: list[dict]) -> None:
+        from .terminal.i18n import tr
+
         if not rows:
             say("no history")
             return
@@ -479,7 +481,7 @@ def history(ctx: Context, instance: str | None, as_json: bool) -> None:
                 [
                     when(ctx, h["at"]),
                     h["actor"],
-                    h["kind"],
+                    tr(h["kind"]),
                     h["element"],
                     json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else "",
                 ]
