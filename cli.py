@@ -107,7 +107,9 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
             i18n.use(ctx.locale())
             return fn(ctx, *args, **kwargs)
         except HallError as exc:
-            click.echo(f"error: {exc}", err=True)
+            from .terminal.errors import error_text
+
+            click.echo(f"error: {error_text(exc)}", err=True)
             sys.exit(exc.exit_code)
         finally:
             ctx.close()

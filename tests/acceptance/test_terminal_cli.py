@@ -94,3 +94,14 @@ def test_a_locale_without_catalog_is_refused_with_file_and_line(tmp_path: Path) 
     result = CliRunner().invoke(main, ["--config", str(config), "config", "check"])
     assert result.exit_code == 1
     assert "display.locale: 'fr' has no catalog (available: en, zh_CN)" in result.stdout
+
+
+def test_errors_staff_meet_every_day_are_in_the_halls_language(hall, monkeypatch: pytest.MonkeyPatch) -> None:
+    hall("start", "follow_up")
+    assert hall("--user", "小陈", "claim", "1")[0] == 0
+    code, _, err = hall("--user", "小王", "claim", "1")
+    assert code == 1 and err == "error: 任务 1 已由 小陈 认领\n"
+    assert hall("show", "99")[2] == "error: 没有案件 99\n"
+    assert hall("task", "99")[2] == "error: 没有任务 99\n"
+    monkeypatch.setenv("HALL_LANG", "en")
+    assert hall("--user", "小王", "claim", "1")[2] == "error: task 1 is claimed by 小陈\n"
