@@ -144,6 +144,15 @@ def when(ctx: Context, moment: Any) -> str:
     return local(moment, ctx.tz)
 
 
+def working(message: str, **values: Any) -> Any:
+    """A context manager showing a translated message with a spinner on stderr while a long command
+    works, only when stderr is a terminal (terminal/progress.py)."""
+    from .terminal.i18n import tr
+    from .terminal.progress import working as spinner
+
+    return spinner(tr(message, **values), sys.stderr, sys.stderr.isatty())
+
+
 def say(message: str, **values: Any) -> None:
     """One translated line on stdout (`message` is the English msgid, `values` fill its {fields})."""
     from .terminal.i18n import tr
@@ -212,7 +221,8 @@ def init(ctx: Context, reindex: bool) -> None:
     else:
         click.echo(f"{result['database']}: schema version {before or 'none'} -> {result['schema']}")
     if reindex:
-        done = ctx.engine.reindex(user=ctx.user)
+        with working("indexing every case for hall find"):
+            done = ctx.engine.reindex(user=ctx.user)
         click.echo(f"search index: {done['values']} values of {done['cases']} cases")
 
 
@@ -222,7 +232,8 @@ def init(ctx: Context, reindex: bool) -> None:
 @command
 def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Check and store new versions of the processes in PATHS (files or folders; default processes/)."""
-    results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
+    with working("checking and deploying {paths}", paths=", ".join(paths or ("processes",))):
+        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
 
     def human(rows: list[dict]) -> None:
         from .terminal.i18n import tr
@@ -1236,7 +1247,8 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
     ):
         click.echo("nothing deleted")
         sys.exit(1)
-    result = retention.purge(eng, plan, user=ctx.user)
+    with working("archiving and deleting {n} case(s)", n=len(plan["delete"])):
+        result = retention.purge(eng, plan, user=ctx.user)
     rows = ", ".join(f"{n} {t}" for t, n in result["rows"].items())
     click.echo(f"archived {len(result['archived'])} case file(s) under {retention.archive_folder(eng.settings)}/")
     click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")

@@ -51,3 +51,18 @@ def test_r_t2_working_time_between_leaves_out_nights_weekends_and_lunch() -> Non
     assert working_span(timedelta(hours=7), cal.office_day) == "about 1 working day(s)"
     assert working_span(timedelta(hours=10, minutes=30), cal.office_day) == "about 1.5 working day(s)"
     assert working_span(timedelta(hours=2, minutes=5), cal.office_day) == "2h05m"
+
+
+def test_progress_shows_only_on_a_terminal() -> None:
+    import io
+
+    from hall.terminal.progress import working
+
+    quiet = io.StringIO()
+    with working("deploying", quiet, is_terminal=False):
+        pass
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    with working("deploying 12 files", shown, is_terminal=True):
+        pass
+    assert "deploying 12 files" in shown.getvalue()
