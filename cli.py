@@ -20,6 +20,7 @@ class Context:
         self.db, self.user, self.now_text, self.forms_dir, self.config_path = db, user, now, forms, config
         self._engine: Any = None
         self._settings: dict | None = None
+        self.noticed = False
         self.warned = False
 
     @property
@@ -43,14 +44,23 @@ class Context:
     def settings(self) -> dict:
         """hall.yaml, read once; a missing ./hall.yaml means defaults and one notice line on stderr,
         a missing file named by --config / HALL_CONFIG is an error."""
-        if self._settings is None:
+        settings = self.read_settings()
+        if not self.noticed:
             from .engine.config import missing_notice
-            from .servicehall.config import load_config  # the engine's sections and the hall's
 
-            self._settings = load_config(self.config_path)
+            self.noticed = True
             notice = missing_notice(self.config_path)
             if notice:
                 click.echo(f"notice: {notice}", err=True)
+        return settings
+
+    def read_settings(self) -> dict:
+        """hall.yaml, read once, without the notice (the language is chosen before any command runs,
+        and a command that never reads its settings prints no notice)."""
+        if self._settings is None:
+            from .servicehall.config import load_config  # the engine's sections and the hall's
+
+            self._settings = load_config(self.config_path)
         return self._settings
 
     @property
@@ -69,7 +79,7 @@ class Context:
         if i18n.normalise(os.environ.get(i18n.ENV)):
             return i18n.choose(None)
         try:
-            display = self.settings.get("display") or {}
+            display = self.read_settings().get("display") or {}
         except HallError:
             display = {}
         return i18n.choose(display.get("locale") if isinstance(display, dict) else None)
