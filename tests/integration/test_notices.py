@@ -137,3 +137,24 @@ def test_hall_notice_writes_the_paper_and_refuses_with_one_line(tmp_path: Path) 
         main, [*base, "notice", str(case["id"]), "receipt", "--out", str(tmp_path / "no" / "x.html")]
     )
     assert result.exit_code == 1 and result.stderr.startswith("error: cannot write")
+
+
+def test_r_c10_a_confidential_complaints_receipt_only_for_who_may_read_it(make_engine, tmp_path: Path) -> None:
+    from hall.engine.config import load_config
+    from hall.engine.errors import PermissionDenied
+
+    text = (ROOT / "hall.yaml").read_text(encoding="utf-8").replace("\nusers: []\n", "\n")
+    text = text.replace("roles:\n", "roles:\n  见习主管: {serves: [受理员], may: [see_all]}\n", 1)
+    text += "users:\n  - {id: 小孙, roles: [受理员]}\n  - {id: 小钱, roles: [见习主管]}\n"
+    (tmp_path / "hall.yaml").write_text(text, encoding="utf-8")
+    eng = make_engine(forms_dir=ROOT / "forms", settings=load_config(tmp_path / "hall.yaml"))
+    eng.init()
+    eng.deploy([ROOT / "processes"])
+    case = eng.start("complaint", None, {}, user="小孙")
+    answers = {"渠道": "热线", "接待人员": "小孙", "投诉企业": "秘密科技有限公司", "联系人": "保密先生"}
+    answers |= {"联系电话": "13900001234", "投诉内容": "绝密XYZ", "是否保密": True}
+    case = eng.complete(case["tasks"][0]["id"], answers, user="小孙")
+    assert "秘密科技有限公司" in notices.render(eng, case["id"], "receipt", user="小孙")  # 受理员 may
+    with pytest.raises(PermissionDenied) as refused:
+        notices.render(eng, case["id"], "receipt", user="小钱")
+    assert "confidential" in str(refused.value) and "秘密" not in str(refused.value)
