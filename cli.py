@@ -651,6 +651,8 @@ def task(ctx: Context, task_id: str) -> None:
     if form is not None:
         for f in form.fields:
             click.echo(f"  - {f.describe()}")
+            if f.help:  # what the form's author wrote for staff (docs/forms.md)
+                click.echo(f"      {f.help}")
 
 
 @main.command()

@@ -97,6 +97,12 @@ def test_conditional_field_numbered_choice_prefix_lines_defaults_help_and_review
     assert got["说明"] == "第一行\n第二行" and got["渠道"] == "热线" and got["amount"] == 3
 
 
+def test_hall_task_shows_each_fields_help(hall) -> None:
+    hall("start", "review", "--set", "amount=3")
+    out = hall("task", "1")[1]
+    assert "  - 意见 [同意备案/材料不全/不予备案]\n      R-F2 先看材料\n" in out
+
+
 def test_an_ambiguous_start_is_asked_again_naming_the_choices(hall) -> None:
     hall("start", "review", "--set", "amount=3", "--set", "渠道=热线")
     code, out, err = hall("complete", "1", input="\n".join(["", "备案", "不予", "", "", ""]) + "\n")
