@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -22,6 +23,7 @@ class Context:
         self.url = url or None
         self._engine: Any = None
         self._settings: dict | None = None
+        self.noticed = False
         self.warned = False
 
     @property
@@ -41,19 +43,60 @@ class Context:
     def settings(self) -> dict:
         """hall.yaml, read once; a missing ./hall.yaml means defaults and one notice line on stderr,
         a missing file named by --config / HALL_CONFIG is an error."""
-        if self._settings is None:
+        settings = self.read_settings()
+        if not self.noticed:
             from .engine.config import missing_notice
-            from .servicehall.config import load_config  # the engine's sections and the hall's
 
-            self._settings = load_config(self.config_path)
+            self.noticed = True
             notice = missing_notice(self.config_path)
             if notice:
                 click.echo(f"notice: {notice}", err=True)
+        return settings
+
+    def read_settings(self) -> dict:
+        """hall.yaml, read once, without the notice (the language is chosen before any command runs,
+        and a command that never reads its settings prints no notice)."""
+        if self._settings is None:
+            from .servicehall.config import load_config  # the engine's sections and the hall's
+
+            self._settings = load_config(self.config_path)
         return self._settings
+
+    @property
+    def tz(self) -> Any:
+        """The hall's time zone (hall.yaml calendar.timezone), for the times people read."""
+        from zoneinfo import ZoneInfo
+
+        cal = self.settings.get("calendar") or {}
+        return ZoneInfo(str(cal.get("timezone") or "Asia/Shanghai"))
+
+    def locale(self) -> str:
+        """HALL_LANG, else hall.yaml display.locale, else zh_CN (a broken hall.yaml: its command says so)."""
+        from .terminal import i18n
+
+        if i18n.normalise(os.environ.get(i18n.ENV)):
+            return i18n.choose(None)
+        try:
+            display = self.read_settings().get("display") or {}
+        except Exception as exc:  # a broken hall.yaml: its own command says so, in the default language
+            if not is_hall_error(exc):
+                raise
+            display = {}
+        return i18n.choose(display.get("locale") if isinstance(display, dict) else None)
 
     def close(self) -> None:
         if self._engine is not None:
             self._engine.close()
+
+
+def work_calendar(ctx: Context) -> Any:
+    """The hall's working calendar, that "time left" counts by: the engine's, or in client mode the one
+    of this machine's hall.yaml (the client loads no engine for it: no database, no SpiffWorkflow)."""
+    if ctx.url is None:
+        return ctx.engine.deadlines.calendar
+    from .engine.calendar import BusinessCalendar, CalendarConfig
+
+    return BusinessCalendar(CalendarConfig.from_dict(dict(ctx.settings.get("calendar") or {})))
 
 
 def open_api(ctx: Context) -> Any:
@@ -133,12 +176,17 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        from .terminal import i18n
+
         try:
+            i18n.use(ctx.locale())
             return fn(ctx, *args, **kwargs)
         except Exception as exc:
             if not is_hall_error(exc):
                 raise
-            click.echo(f"error: {exc}", err=True)
+            from .terminal.errors import error_text
+
+            click.echo(f"error: {error_text(exc)}", err=True)
             sys.exit(getattr(exc, "exit_code", 1))
         finally:
             ctx.close()
@@ -153,10 +201,59 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
         human(data)
 
 
+# -- what people read (terminal/): one table function, one local-time function, tr() to translate ----
+def show_table(
+    headers: list[str], rows: list[list[Any]], states: list[str | None] | None = None, right: tuple[int, ...] = ()
+) -> None:
+    """Print rows under translated headers, lined up by display width; overdue/soon rows coloured
+    on a terminal (never with NO_COLOR). `right`: indexes of columns aligned right (numbers)."""
+    from .terminal.i18n import tr
+    from .terminal.table import colour_wanted, table
+
+    colour = colour_wanted(sys.stdout.isatty())
+    click.echo(table([tr(h) for h in headers], rows, states=states, colour=colour, right=right))
+
+
+def when(ctx: Context, moment: Any) -> str:
+    """A stored time (ISO UTC) as people read it: local time in the hall's time zone, to the minute."""
+    from .terminal.timefmt import local
+
+    return local(moment, ctx.tz)
+
+
+def working(message: str, **values: Any) -> Any:
+    """A context manager showing a translated message with a spinner on stderr while a long command
+    works, only when stderr is a terminal (terminal/progress.py)."""
+    from .terminal.i18n import tr
+    from .terminal.progress import working as spinner
+
+    return spinner(tr(message, **values), sys.stderr, sys.stderr.isatty())
+
+
+def say(message: str, **values: Any) -> None:
+    """One translated line on stdout (`message` is the English msgid, `values` fill its {fields})."""
+    from .terminal.i18n import tr
+
+    click.echo(tr(message, **values))
+
+
+EXAMPLES = """\b
+Examples (a clerk's day):
+  hall tasks --mine                     # my queue, most urgent first
+  hall find TS20261124-0002             # a case by its number, company or phone
+  hall claim 12 && hall complete 12     # take a task and fill in its form
+  hall notice 7 receipt --out r.html    # the complaint receipt to print (R-C1)
+
+\b
+Shell completion (bash; zsh and fish alike, see README):
+  eval "$(_HALL_COMPLETE=bash_source hall)"
+"""
+
 json_option = click.option("--json", "as_json", is_flag=True, help="Print one JSON document (stable contract).")
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, epilog=EXAMPLES)
+@click.version_option(package_name="hall", prog_name="hall", message="%(prog)s %(version)s")
 @click.option(
     "--db",
     envvar="HALL_DB",
@@ -215,7 +312,8 @@ def init(ctx: Context, reindex: bool) -> None:
     else:
         click.echo(f"{result['database']}: schema version {before or 'none'} -> {result['schema']}")
     if reindex:
-        done = ctx.engine.reindex(user=ctx.user)
+        with working("indexing every case for hall find"):
+            done = ctx.engine.reindex(user=ctx.user)
         click.echo(f"search index: {done['values']} values of {done['cases']} cases")
 
 
@@ -225,11 +323,17 @@ def init(ctx: Context, reindex: bool) -> None:
 @command
 def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
     """Check and store new versions of the processes in PATHS (files or folders; default processes/)."""
-    results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
+    with working("checking and deploying {paths}", paths=", ".join(paths or ("processes",))):
+        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
 
     def human(rows: list[dict]) -> None:
+        from .terminal.i18n import tr
+
         for r in rows:
-            what = f"deployed as version {r['version']}" if r["changed"] else f"unchanged (version {r['version']})"
+            if r["changed"]:
+                what = tr("deployed as version {v}", v=r["version"])
+            else:
+                what = tr("unchanged (version {v})", v=r["version"])
             click.echo(f"{r['process']}: {what}  [{r['file']}]")
 
     emit(results, as_json, human)
@@ -252,8 +356,14 @@ def validate(ctx: Context, paths: tuple[str, ...]) -> None:
 @command
 def definitions(ctx: Context) -> None:
     """List deployed process versions."""
-    for d in ctx.engine.definitions():
-        click.echo(f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  [{d['file']}]")
+    rows = ctx.engine.definitions()
+    if not rows:
+        say("no process deployed yet: `hall deploy` stores the diagrams of processes/")
+        return
+    show_table(
+        ["process", "version", "name", "deployed", "file"],
+        [[d["process"], f"v{d['version']}", d["name"], when(ctx, d["deployed_at"]), d["file"]] for d in rows],
+    )
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -331,11 +441,26 @@ def list_instances(
     notice_cut(rows, "instances")
 
     def human(rows: list[dict]) -> None:
-        for r in rows:
-            click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
-                f"  {r.get('customer') or ''}".rstrip()
-            )
+        from .terminal.i18n import tr
+
+        if not rows:
+            say("no instances")
+            return
+        show_table(
+            ["id", "process", "status", "number", "started", "customer"],
+            [
+                [
+                    r["id"],
+                    r["process"],
+                    tr(r["status"]),
+                    r["business_key"],
+                    when(ctx, r["started_at"]),
+                    r.get("customer"),
+                ]
+                for r in rows
+            ],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -355,15 +480,26 @@ def find(ctx: Context, text: str, limit: int, as_json: bool) -> None:
     notice_cut(rows, "cases")
 
     def human(rows: list[dict]) -> None:
+        from .terminal.i18n import tr
+
         if not rows:
-            click.echo(f"no case found for {text!r}")
+            say("no case found for {text}", text=repr(text))
             return
-        for r in rows:
-            matched = "; ".join(f"{m['field']}={m['value']}" for m in r["matches"])
-            click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} "
-                f"{r['customer'] or '-'}  ({matched})"
-            )
+        show_table(
+            ["id", "process", "status", "number", "customer", "matched"],
+            [
+                [
+                    r["id"],
+                    r["process"],
+                    tr(r["status"]),
+                    r["business_key"],
+                    r["customer"],
+                    "; ".join(f"{m['field']}={m['value']}" for m in r["matches"]),
+                ]
+                for r in rows
+            ],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -418,9 +554,13 @@ def incidents(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no incidents")
-        for r in rows:
-            click.echo(f"{r['instance']:>6}  {r['process']:<12} {r['element']}: {r['error']}  (since {r['since']})")
+            say("no incidents")
+            return
+        show_table(
+            ["instance", "process", "element", "error", "since"],
+            [[r["instance"], r["process"], r["element"], r["error"], when(ctx, r["since"])] for r in rows],
+            right=(0,),
+        )
 
     emit(ctx.engine.incidents(user=ctx.user), as_json, human)
 
@@ -434,10 +574,24 @@ def history(ctx: Context, instance: str | None, as_json: bool) -> None:
     events that have no case (refused deploys, purges, reports)."""
 
     def human(rows: list[dict]) -> None:
-        for h in rows:
-            detail = json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else ""
-            who = h["actor"] or "-"
-            click.echo(f"{h['at']}  {who:<10} {h['kind']:<16} {h['element'] or '':<20} {detail}")
+        from .terminal.i18n import tr
+
+        if not rows:
+            say("no history")
+            return
+        show_table(
+            ["time", "who", "what", "element", "detail"],
+            [
+                [
+                    when(ctx, h["at"]),
+                    h["actor"],
+                    tr(h["kind"]),
+                    h["element"],
+                    json.dumps(h["detail"], ensure_ascii=False) if h["detail"] else "",
+                ]
+                for h in rows
+            ],
+        )
 
     emit(ctx.engine.history(instance, user=ctx.user), as_json, human)
 
@@ -505,7 +659,14 @@ def tasks(
     limit: int,
     as_json: bool,
 ) -> None:
-    """The work queue: ready tasks, most urgent first."""
+    """The work queue: ready tasks, most urgent first, with the (working) time left.
+
+    \b
+    Examples:
+      hall --user 小陈 tasks --mine
+      hall tasks --role 备案窗口 --limit 20
+      hall tasks --json | jq '.[0]'
+    """
     if mine:
         if not ctx.user:
             from .engine.errors import HallError  # here only: the client path does not load the engine
@@ -518,17 +679,33 @@ def tasks(
     notice_cut(rows, "tasks")
 
     def human(rows: list[dict]) -> None:
+        from .terminal.timefmt import due_text
+
         if not rows:
-            click.echo("no tasks")
+            say("no tasks")
             return
         now = ctx.engine.clock.now()
+        calendar = work_calendar(ctx)
         warn_provisional(ctx, rows)
-        for t in rows:
-            click.echo(
-                f"{t['id']:>6}  {due_text(t, now):<22} {t['role'] or '-':<10} "
-                f"{t['process']}#{t['instance']:<6} {t.get('business_key') or '-':<16} {t['title']}  "
-                f"{t.get('customer') or ''}  {('@' + t['assignee']) if t['assignee'] else ''}".rstrip()
-            )
+        dues = [due_text(t, now, calendar) for t in rows]
+        show_table(
+            ["id", "time left", "role", "case", "number", "task", "customer", "claimed by"],
+            [
+                [
+                    t["id"],
+                    due[0],
+                    t["role"],
+                    f"{t['process']}#{t['instance']}",
+                    t.get("business_key"),
+                    t["title"],
+                    t.get("customer"),
+                    t["assignee"],
+                ]
+                for t, due in zip(rows, dues)
+            ],
+            states=[due[1] for due in dues],
+            right=(0,),
+        )
 
     emit(rows, as_json, human)
 
@@ -545,42 +722,37 @@ def warn_provisional(ctx: Context, tasks: list[dict]) -> None:
         )
 
 
-def due_text(task: dict, now: datetime) -> str:
-    if not task["due_at"]:
-        return "no deadline"
-    due = datetime.fromisoformat(task["due_at"])
-    left = due - now
-    mark = "~" if task.get("due_provisional") else ""
-    minutes = int(left.total_seconds() // 60)
-    if minutes < 0:
-        return f"OVERDUE {fmt_minutes(-minutes)}{mark}"
-    # due soon: past the task's warning time (camunda:followUpDate), else within two hours
-    warn = task.get("warn_at")
-    soon = " (soon)" if (now >= datetime.fromisoformat(warn) if warn else minutes < 120) else ""
-    return f"{fmt_minutes(minutes)} left{soon}{mark}"
-
-
-def fmt_minutes(minutes: int) -> str:
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if days:
-        return f"{days}d{hours}h"
-    return f"{hours}h{mins:02d}m" if hours else f"{mins}m"
-
-
 @main.command()
 @click.argument("task_id")
 @command
 def task(ctx: Context, task_id: str) -> None:
     """Show one task as the staff member sees it (the form's instructions and fields)."""
+    from .terminal.i18n import tr
+
     view = ctx.engine.task(task_id, user=ctx.user)
     name = f" ({view['name']})" if view["name"] else ""
-    click.echo(f"task {view['id']}: {view['title']}{name}  [{view['status']}]")
     click.echo(
-        f"  process {view['process']} #{view['instance']}  key {view['business_key'] or '-'}  "
-        f"role {view['role'] or '-'}  assignee {view['assignee'] or '-'}  due {view['due_at'] or '-'}"
+        tr(
+            "task {id}: {title}{name}  [{status}]",
+            id=view["id"],
+            title=view["title"],
+            name=name,
+            status=tr(view["status"]),
+        )
+    )
+    click.echo(
+        "  "
+        + tr(
+            "process {process} #{instance}  key {key}  role {role}  assignee {assignee}  due {due}",
+            process=view["process"],
+            instance=view["instance"],
+            key=view["business_key"] or "-",
+            role=view["role"] or "-",
+            assignee=view["assignee"] or "-",
+            due=when(ctx, view["due_at"]),
+        )
         + (
-            "~ (provisional: the holiday schedule of that year is not published yet)"
+            tr("~ (provisional: the holiday schedule of that year is not published yet)")
             if view.get("due_provisional")
             else ""
         )
@@ -592,6 +764,8 @@ def task(ctx: Context, task_id: str) -> None:
     if form is not None:
         for f in form.fields:
             click.echo(f"  - {f.describe()}")
+            if f.help:  # what the form's author wrote for staff (docs/forms.md)
+                click.echo(f"      {f.help}")
 
 
 @main.command()
@@ -600,7 +774,7 @@ def task(ctx: Context, task_id: str) -> None:
 def claim(ctx: Context, task_id: str) -> None:
     """Take a task so that it is yours."""
     t = ctx.engine.claim(task_id, ctx.user)
-    click.echo(f"task {t['id']} ({t['title']}) claimed by {t['assignee']}")
+    say("task {id} ({title}) claimed by {who}", id=t["id"], title=t["title"], who=t["assignee"])
 
 
 @main.command()
@@ -609,7 +783,7 @@ def claim(ctx: Context, task_id: str) -> None:
 def unclaim(ctx: Context, task_id: str) -> None:
     """Give a claimed task back to its role's queue."""
     t = ctx.engine.unclaim(task_id, ctx.user)
-    click.echo(f"task {t['id']} ({t['title']}) is back in the {t['role']} queue")
+    say("task {id} ({title}) is back in the {role} queue", id=t["id"], title=t["title"], role=t["role"])
 
 
 @main.command()
@@ -619,11 +793,33 @@ def unclaim(ctx: Context, task_id: str) -> None:
 @json_option
 @command
 def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str | None, as_json: bool) -> None:
-    """Complete a task with data; asks field by field when run at a terminal and data is missing."""
+    """Complete a task with data; at a terminal, asks its form field by field, then a review.
+
+    Conditional fields are asked when their condition holds; choices take a number or the start
+    of their text; Ctrl-C or q keeps a draft that the next `hall complete TASK` resumes.
+
+    \b
+    Examples:
+      hall complete 12                          # asked at the terminal
+      hall complete 12 --set 备案意见=同意备案    # given, nothing asked for it
+      hall complete 12 --data answers.yaml      # from a file (YAML or JSON)
+    """
+    from .engine.errors import FormInvalid
+    from .terminal.i18n import tr
+
     data = read_data(sets, data_file)
+    answers = None
     if stdin_is_terminal():  # with --json the questions go to stderr: stdout stays one JSON document
-        data = prompt_missing(ctx, task_id, data, err=as_json)
-    view = ctx.engine.complete(task_id, data, user=ctx.user)
+        data, answers = prompt_form(ctx, task_id, data, err=as_json)
+    try:
+        view = ctx.engine.complete(task_id, data, user=ctx.user)
+    except FormInvalid:
+        if answers:  # what was typed stays: the next `hall complete` starts from it
+            ctx.engine.save_draft(task_id, answers, user=ctx.user)
+            click.echo(tr("draft kept: `hall complete {task}` goes on from here", task=task_id), err=True)
+        raise
+    if answers is not None:
+        ctx.engine.discard_draft(task_id, user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
 
 
@@ -631,44 +827,87 @@ def stdin_is_terminal() -> bool:
     return sys.stdin.isatty()
 
 
-def prompt_missing(ctx: Context, task_id: str, data: dict, err: bool = False) -> dict:
-    """Ask for each form field not given, re-asking until the value is valid (on stderr with `err`)."""
-    view = ctx.engine.task(task_id, user=ctx.user)
-    form = ctx.engine.form(view["form"])
+def prompt_form(ctx: Context, task_id: str, data: dict, err: bool = False) -> tuple[dict, dict | None]:
+    """Ask the task's form at the terminal (terminal/prompt.py): (the data to submit, the answers to
+    the form, None when there is no form to ask). Every answer is kept as a draft; Ctrl-C or `q` at the review stops with the draft kept,
+    and the next `hall complete TASK` fills its answers in again."""
+    from .terminal.i18n import tr
+    from .terminal.prompt import FormPrompt, Stopped
+    from .terminal.timefmt import local
+
+    eng = ctx.engine
+    view = eng.task(task_id, user=ctx.user)
+    form = eng.form(view["form"])
     if form is None:
-        return data
-    text = ctx.engine.render_task(task_id, user=ctx.user)
+        return data, None
+    text = eng.render_task(task_id, user=ctx.user)
     if text.strip():
         click.echo(text.rstrip(), err=err)
-    for f in form.prompt_order(data):
-        while True:
-            raw = click.prompt(f.describe(), default="", show_default=False, err=err)
-            try:
-                value = f.coerce(raw)  # a blank answer takes the default, or is refused when required
-            except ValueError as exc:
-                click.echo(f"  {exc}", err=True)
-                continue
-            data[f.name] = value
-            break
-    return data
+    given = dict(data)
+    draft = eng.draft(task_id, user=ctx.user)
+    if draft is not None:
+        click.echo(tr("resuming your draft of {at}", at=local(draft["saved_at"], ctx.tz)), err=err)
+        given = {**draft["data"], **data}
+
+    def ask(question: str) -> str:
+        try:
+            return str(click.prompt(question, default="", show_default=False, err=err))
+        except click.Abort:  # Ctrl-C, or the end of the input
+            raise KeyboardInterrupt from None
+
+    def save(values: dict) -> None:
+        eng.save_draft(task_id, values, user=ctx.user)
+
+    session = FormPrompt(
+        form,
+        ask,
+        lambda line: click.echo(line, err=err),
+        given=given,
+        offered=view.get("variables") or {},
+        warn=lambda line: click.echo(line, err=True),
+        tz=ctx.tz,
+    )
+    try:
+        answers = session.run()
+    except (KeyboardInterrupt, Stopped) as stop:
+        if session.values:
+            save(session.values)
+            click.echo("", err=True)
+            click.echo(tr("draft kept: `hall complete {task}` goes on from here", task=view["id"]), err=True)
+        else:
+            click.echo(tr("stopped: nothing was typed, nothing kept"), err=True)
+        sys.exit(130 if isinstance(stop, KeyboardInterrupt) else 1)
+    return {**{k: v for k, v in data.items() if k not in answers}, **answers}, answers
 
 
 def print_instance(ctx: Context, v: dict, variables: bool = False) -> None:
-    click.echo(f"instance {v['id']}  {v['process']} v{v['version']}  key {v['business_key'] or '-'}  [{v['status']}]")
+    from .terminal.i18n import tr
+    from .terminal.timefmt import due_text
+
+    key = v["business_key"] or "-"
+    say("instance {id}  {process} v{version}  key {key}  [{status}]", **v | {"key": key, "status": tr(v["status"])})
     if v.get("incident"):
-        click.echo(f"  incident at {v['incident']['element']}: {v['incident']['error']}")
+        say("  incident at {element}: {error}", **v["incident"])
     links = v.get("links") or {}
     if links.get("parent"):
         p = links["parent"]
-        click.echo(f"  started from {p['process']} #{p['id']} ({p['business_key'] or '-'}, {p['status']})")
+        say(
+            "  started from {process} #{id} ({key}, {status})",
+            **p | {"key": p["business_key"] or "-", "status": tr(p["status"])},
+        )
     for c in links.get("children") or []:
-        click.echo(f"  linked {c['process']} #{c['id']} ({c['business_key'] or '-'}, {c['status']})")
+        say(
+            "  linked {process} #{id} ({key}, {status})",
+            **c | {"key": c["business_key"] or "-", "status": tr(c["status"])},
+        )
     now = ctx.engine.clock.now()
+    calendar = work_calendar(ctx)
     warn_provisional(ctx, v["tasks"])
     for t in v["tasks"]:
-        click.echo(f"  task {t['id']}: {t['title']} [{t['role'] or '-'}] {due_text(t, now)}")
+        due = due_text(t, now, calendar)[0]
+        say("  task {id}: {title} [{role}] {due}", id=t["id"], title=t["title"], role=t["role"] or "-", due=due)
     for tm in v.get("timers") or []:
-        click.echo(f"  timer {tm['element']} due {tm['due_at']}")
+        say("  timer {element} due {at}", element=tm["element"], at=when(ctx, tm["due_at"]))
     if variables and v["variables"]:
         for k, val in v["variables"].items():
             click.echo(f"  {k} = {json.dumps(val, ensure_ascii=False)}")
@@ -805,12 +1044,12 @@ def user_list(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no users configured: everybody may do everything (add one with `hall user add`)")
-        for r in rows:
-            click.echo(
-                f"{r['id']:<10} {r['name']:<10} roles {', '.join(r['roles'])}"
-                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-            )
+            say("no users configured: everybody may do everything (add one with `hall user add`)")
+            return
+        show_table(
+            ["user", "name", "roles", "may"],
+            [[r["id"], r["name"], ", ".join(r["roles"]), ", ".join(r["may"])] for r in rows],
+        )
 
     emit(rows, as_json, human)
 
@@ -845,13 +1084,12 @@ def role_list(ctx: Context, as_json: bool) -> None:
 
     def human(rows: list[dict]) -> None:
         if not rows:
-            click.echo("no roles configured: a role serves the lane of its own name, without permissions")
-        for r in rows:
-            click.echo(
-                f"{r['role']:<8} serves {', '.join(r['serves']) or '-'}"
-                + (f"  may {', '.join(r['may'])}" if r["may"] else "")
-                + (f"  users {', '.join(r['users'])}" if r.get("users") else "")
-            )
+            say("no roles configured: a role serves the lane of its own name, without permissions")
+            return
+        show_table(
+            ["role", "serves", "may", "users"],
+            [[r["role"], ", ".join(r["serves"]), ", ".join(r["may"]), ", ".join(r["users"])] for r in rows],
+        )
 
     emit(rows, as_json, human)
 
@@ -1038,22 +1276,40 @@ def config_check(ctx: Context) -> None:
     type=click.IntRange(min=1),
     help="PostgreSQL: timers of up to this many cases fire in one transaction (1: one each).",
 )
+@click.option("--verbose", "-v", is_flag=True, help="Also log the worker's start, stale and released timers (DEBUG).")
 @json_option
 @command
 def worker(
-    ctx: Context, once: bool, batch: int, lease: float, poll: float, max_attempts: int, group: int, as_json: bool
+    ctx: Context,
+    once: bool,
+    batch: int,
+    lease: float,
+    poll: float,
+    max_attempts: int,
+    group: int,
+    verbose: bool,
+    as_json: bool,
 ) -> None:
-    """Fire due timers: one line per timer; runs until SIGTERM/Ctrl-C unless --once."""
+    """Fire due timers, logging one line per firing (INFO), retry (WARNING) and incident (ERROR); runs
+    until SIGTERM/Ctrl-C unless --once.
 
-    def line(event: Any) -> None:
-        job = event.job
-        where = f"instance {job.instance_id:<6}" if job.instance_id is not None else f"starts {job.process_id:<9}"
-        text = f"{event.kind:<8} {where} {job.element:<20} due {job.due_at.isoformat()}"
-        if event.error:
-            text += f"  error: {event.error}"
-        if event.next_due:
-            text += f"  next attempt {event.next_due.isoformat()}"
-        click.echo(text)
+    \b
+    Examples:
+      hall worker                 # the hall's worker, as a service
+      hall worker --once          # from cron, every minute
+      hall worker --once -v       # also what it skipped and why
+    """
+    from .terminal.worklog import event_logger
+
+    log = event_logger(verbose, stream=None if as_json else sys.stdout)
+    log.debug(
+        "worker starting: batch %d, lease %.0f s, poll %.0f s, max attempts %d%s",
+        batch,
+        lease,
+        poll,
+        max_attempts,
+        " (once)" if once else "",
+    )
 
     summary = ctx.engine.run_due_jobs(
         once=once,
@@ -1062,7 +1318,7 @@ def worker(
         poll=poll,
         max_attempts=max_attempts,
         group=group,
-        on_event=None if as_json else line,
+        on_event=log.event,
     )
 
     def human(s: dict) -> None:
@@ -1245,6 +1501,41 @@ def export_cmd(ctx: Context, instance: str, out_file: str | None) -> None:
         click.echo(text)
 
 
+@main.command("notice")
+@click.argument("instance")
+@click.argument("kind", type=click.Choice(["missing-items", "delay", "receipt"]))
+@click.option("--out", "out_file", metavar="FILE", help="Write the HTML here instead of standard output.")
+@command
+def notice_cmd(ctx: Context, instance: str, kind: str, out_file: str | None) -> None:
+    """Print a paper for the customer as HTML ready to print, from the case's data: the one-time list
+    of missing items (missing-items, R-F3), the delay notice (delay, R-F5), the complaint receipt with
+    its number (receipt, R-C1).
+
+    \b
+    Examples:
+      hall notice 7 receipt --out 回执.html      # then open it in a browser and print
+      hall notice 3 missing-items > 告知单.html
+    """
+    from .servicehall import notices
+
+    html = notices.render(ctx.engine, instance, kind, user=ctx.user)
+    if out_file:
+        from pathlib import Path
+
+        from .engine.errors import OutputNotWritable
+        from .terminal.i18n import tr
+
+        try:
+            Path(out_file).write_text(html, encoding="utf-8")
+        except OSError as exc:
+            raise OutputNotWritable(out_file, exc.strerror or str(exc)) from None
+        click.echo(
+            tr("{title} of case {id} written to {file}", title=notices.PAPERS[kind].title, id=instance, file=out_file)
+        )
+    else:
+        click.echo(html, nl=False)
+
+
 @main.command("purge")
 @click.option(
     "--before", "before", required=True, metavar="DATE", help="Delete finished cases that ended before this day."
@@ -1276,7 +1567,8 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
     ):
         click.echo("nothing deleted")
         sys.exit(1)
-    result = retention.purge(eng, plan, user=ctx.user)
+    with working("archiving and deleting {n} case(s)", n=len(plan["delete"])):
+        result = retention.purge(eng, plan, user=ctx.user)
     rows = ", ".join(f"{n} {t}" for t, n in result["rows"].items())
     click.echo(f"archived {len(result['archived'])} case file(s) under {retention.archive_folder(eng.settings)}/")
     click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")

@@ -60,6 +60,7 @@ class RemoteField:
         self.name = str(spec["name"])
         self.description = str(spec.get("description") or self.name)
         self.required = bool(spec.get("required"))
+        self.help = spec.get("help") or None  # what the form's author wrote for staff
 
     def describe(self) -> str:
         return self.description

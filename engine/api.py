@@ -780,6 +780,35 @@ class Engine:
                 instance_id = self.runtime.complete(task_id, payload, user, self._validate_form, tx)
         return self._fresh_view(instance_id, actor)
 
+    # -- drafts: form data typed and not yet submitted (schema v8, issue 17) ----------------------
+    def save_draft(self, task_id: int, data: Mapping[str, Any], user: str | None = None) -> dict:
+        """Keep what `user` typed into a ready task's form (replacing an earlier draft), so a
+        Ctrl-C or a refused submit loses nothing; returns {task, user, data, saved_at}."""
+        view = self.task(task_id, user=user)  # the task exists and the user may see it
+        if view["status"] == "completed":
+            raise TaskAlreadyCompleted(view["id"], view["completed_by"])
+        if view["status"] != "ready":
+            raise TaskNotReady(view["id"], view["status"])
+        text = dumps(self._check_data(data, "draft"))
+        now = self.clock.now()
+        with self._tx() as tx:
+            tx.save_draft(view["id"], user or "", text, now)
+        return {"task": view["id"], "user": user, "data": loads(text), "saved_at": iso(now)}
+
+    def draft(self, task_id: int, user: str | None = None) -> dict | None:
+        """The draft `user` keeps for a task ({task, user, data, saved_at}), or None."""
+        view = self.task(task_id, user=user)
+        with self._tx(write=False) as tx:
+            row = tx.draft(view["id"], user or "")
+        if row is None:
+            return None
+        return {"task": view["id"], "user": user, "data": loads(row["data"]), "saved_at": iso(row["saved_at"])}
+
+    def discard_draft(self, task_id: int, user: str | None = None) -> bool:
+        """Drop `user`'s draft of a task (after it was submitted); whether there was one."""
+        with self._tx() as tx:
+            return tx.delete_draft(_int(task_id, "task"), user or "")
+
     def _validate_form(self, form_name: str | None, data: Mapping[str, Any]) -> dict:
         form = self.form(form_name)
         return dict(data) if form is None else form.validate(data)

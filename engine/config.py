@@ -443,6 +443,19 @@ def _check_scripts(settings: dict[str, Any]) -> None:
     timeout_of(settings)
 
 
+def _check_display(settings: dict[str, Any]) -> None:
+    """display: {locale: zh_CN}: the language people read (its catalogs are the CLI's, which adds
+    the check that one exists)."""
+    display = settings["display"]
+    if not isinstance(display, dict):
+        raise ValueError("display: must be a mapping like {locale: zh_CN}")
+    for key, value in display.items():
+        if key != "locale":
+            raise ValueError(f"display: unknown key {key!r} (known: locale)")
+        if not isinstance(value, str):
+            raise ValueError(f"display.locale: must be a name like zh_CN or en, not {value!r}")
+
+
 ENGINE = Schema(
     (
         Section("database"),
@@ -456,6 +469,7 @@ ENGINE = Schema(
         Section("first_receiver"),
         Section("services", (lambda st: _check_services(st["services"]),)),
         Section("scripts", (_check_scripts,)),
+        Section("display", (_check_display,)),
     )
 )
 SECTIONS = ENGINE.names  # the engine's own sections

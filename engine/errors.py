@@ -340,3 +340,14 @@ class RehearsalOnly(HallError):
             "--now is refused over the server: its database is not a rehearsal database "
             "(simulated time would write events at a time that did not happen)"
         )
+
+
+class DocumentNotReady(HallError):
+    """A paper for the customer asked of a case that does not hold what it prints yet (or is of
+    another process): names what is missing and the step that fills it."""
+
+    def __init__(self, document: str, instance: Any, missing: list[str], hint: str) -> None:
+        self.document, self.instance, self.missing, self.hint = document, instance, missing, hint
+        super().__init__(
+            f"case {instance} cannot print the {document} yet: it has no {', '.join(missing)} ({hint}); nothing was written"
+        )

@@ -38,6 +38,7 @@ __all__ = [
     "TYPES",
     "DEFAULT_TIMEZONE",
     "EMPTY_MARK",
+    "display",
 ]
 
 #: Field types, with the Chinese word staff see in prompts.
@@ -168,6 +169,36 @@ class Field:
 
     # -- prompting ---------------------------------------------------------------------------
 
+    def from_answer(self, text: Any, *, tz: tzinfo | str | None = None) -> Any:
+        """What staff typed at a prompt, as :meth:`coerce` takes it: a choice may be given by its
+        number (``1``) or a unique start of its text (``引导``), several of a multi-choice likewise
+        (``1,3``). Raises ``ValueError`` (Chinese) for an ambiguous or unknown choice, or a bad value."""
+        if not isinstance(text, str):  # a stored value (a draft's, the case's): checked as it is
+            return self.coerce(text, tz=tz)
+        if self.type == "choice" and not _is_blank(text):
+            return self.coerce(self._pick(text.strip()), tz=tz)
+        if self.type == "multi-choice" and not _is_blank(text):
+            return self.coerce([self._pick(p.strip()) for p in _MULTI_SPLIT.split(text) if p.strip()], tz=tz)
+        return self.coerce(text, tz=tz)
+
+    def _pick(self, text: str) -> str:
+        """One choice by its text, its number (1-based), or a unique start (else part) of its text."""
+        text = _norm(text)
+        if text in self.choices:
+            return text
+        if text.isdigit() and 1 <= int(text) <= len(self.choices):
+            return self.choices[int(text) - 1]
+        found = [c for c in self.choices if c.startswith(text)] or [c for c in self.choices if text in c]
+        if len(found) == 1:
+            return found[0]
+        if found:
+            raise ValueError(f"“{text}”可指：{'、'.join(found)}，请多打几个字或填序号")
+        raise ValueError(f"没有这个选项：{text}（可选：{'、'.join(self.choices)}，也可填序号）")
+
+    def choice_lines(self) -> list[str]:
+        """The numbered choices of a (multi-)choice field: ``1) 同意备案``."""
+        return [f"{i}) {c}" for i, c in enumerate(self.choices, 1)]
+
     def describe(self) -> str:
         """One-line prompt text: label, what to type, bounds, and whether it may be left blank.
 
@@ -251,6 +282,11 @@ def _is_blank(value: Any) -> bool:
     if isinstance(value, (list, tuple)):
         return len(value) == 0
     return False
+
+
+def display(value: Any) -> str:
+    """A stored value as staff read it: 是/否, lists joined with 、."""
+    return _display(value)
 
 
 def _display(value: Any) -> str:
@@ -603,6 +639,20 @@ class Form:
         """Fields to ask interactively, in file order, leaving out those already in ``given``."""
         given = given or {}
         return [f for f in self.fields if f.name not in given]
+
+    def asked(self, values: Mapping[str, Any]) -> list[Field]:
+        """The fields a prompt asks, given the answers so far: every field, except one required only
+        under a condition (``required_when``) that does not hold for these answers."""
+        return [f for f in self.fields if not f.required_when or f.required_now(values)]
+
+    def check_answer(self, f: Field, value: Any, values: Mapping[str, Any]) -> None:
+        """The checks :meth:`validate` makes between fields, on one answer as it is typed: required
+        under its condition, not before its ``after`` field. Raises ``ValueError`` (Chinese)."""
+        if _is_blank(value) and f.required_now(values):
+            raise ValueError(f"必填（{f.condition_text()}时）")
+        other = values.get(f.after) if f.after else None
+        if f.after and not _is_blank(value) and not _is_blank(other) and _before(value, other):
+            raise ValueError(f"不能早于{self.field(f.after).label}（{_display(other)}）")
 
     def validate(self, data: Mapping[str, Any], *, tz: tzinfo | str | None = None) -> dict[str, Any]:
         """Coerce every field of the form from ``data``; return ``{name: stored value}``.

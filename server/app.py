@@ -282,6 +282,7 @@ def _form(c: Call) -> Any:
             {
                 "name": f.name,
                 "description": f.describe(),
+                "help": f.help,
                 "required": bool(f.required),
                 "has_default": f.default is not None,
             }

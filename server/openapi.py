@@ -93,7 +93,14 @@ SCHEMAS: dict[str, Any] = {
         name=STR,
         fields={
             "type": "array",
-            "items": _obj(["name", "description"], name=STR, description=STR, required=BOOL, has_default=BOOL),
+            "items": _obj(
+                ["name", "description"],
+                name=STR,
+                description=STR,
+                help={"type": ["string", "null"]},
+                required=BOOL,
+                has_default=BOOL,
+            ),
         },
     ),
     "FieldValue": _obj(["value"], value={}),

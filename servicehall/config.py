@@ -77,6 +77,14 @@ def _cases(settings: dict[str, Any]) -> None:
     check_cases(settings["cases"])
 
 
+def _display(settings: dict[str, Any]) -> None:
+    from ..terminal.i18n import check_locale
+
+    display = settings["display"]  # its shape is the engine's check
+    if isinstance(display, dict) and isinstance(display.get("locale"), str):
+        check_locale(display["locale"])
+
+
 # kpi.callbacks is not split: its weights go with its scores. `cases` (the customer and searchable
 # variables) is read by the engine (engine.search) from the settings it is given; the hall's file
 # declares it, as an application's schema does.
@@ -88,7 +96,7 @@ HALL: Schema = ENGINE.extended(
     Section("retention", (_retention,), split=("processes",)),
     Section("topics", (_topics,)),
     before="services",
-)
+).extended(Section("display", (_display,)))
 
 
 def load_config(path: str | Path | None = None) -> dict[str, Any]:

@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("HALL_VERIFY_SNAPSHOTS", "1")  # check every incremental save against a full one
+# The CLI speaks the hall's language (zh_CN) by default; tests read its English messages unless a test
+# sets HALL_LANG itself (tests/acceptance/test_terminal_cli.py asserts the Chinese ones).
+os.environ["HALL_LANG"] = "en"
+os.environ.pop("NO_COLOR", None)
 
 from hall.engine import Engine, FixedClock  # noqa: E402
 

@@ -28,6 +28,7 @@ TIME_COLUMNS = frozenset(
         "deployed_at",
         "lock_expires_at",
         "applied_at",
+        "saved_at",
     }
 )
 

@@ -270,6 +270,7 @@ def delete_instances(tx: Tx, ids: Sequence[int]) -> dict[str, int]:
     _run(tx, "purge_unlink", params).close()
     _run(tx, "purge_case_search", params).close()  # the search rows go with their case (an index of it: not counted)
     _run(tx, "purge_event_waits", params).close()  # so do its waits for messages and signals (issue 12)
+    _run(tx, "purge_form_drafts", params).close()  # and the drafts typed into its tasks' forms
     for table, name in _PURGE:
         cur = _run(tx, name, params)
         counts[table] += cur.rowcount

@@ -243,3 +243,15 @@ hall_tokens = sa.Table(
     sa.Column("revoked_at", UTCDateTime),
     sa.UniqueConstraint("digest", name="uq_hall_tokens_digest"),
 )
+
+
+# What staff typed into a task's form and did not submit yet (v8, issue 17): one row per task and
+# user, kept on Ctrl-C or a refused submit and offered again by the next `hall complete`.
+form_drafts = sa.Table(
+    "form_drafts",
+    metadata,
+    sa.Column("task_id", sa.Integer, sa.ForeignKey("human_tasks.id"), primary_key=True),
+    sa.Column("user_name", sa.String(200), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("saved_at", UTCDateTime, nullable=False),
+)

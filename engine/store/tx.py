@@ -490,6 +490,20 @@ class Tx:
     def last_event_at(self, instance_id: int) -> datetime | None:
         return self.conn.execute(sa.select(instances.c.updated_at).where(instances.c.id == instance_id)).scalar()
 
+    # -- drafts of task forms (schema v8) ---------------------------------------------------
+    def save_draft(self, task_id: int, user: str, data: str, at: datetime) -> None:
+        """Keep (or replace) what `user` typed into a task's form, as JSON text."""
+        self.run("save_draft", {"t": task_id, "u": user, "d": data, "at": self.time(at)})
+
+    def draft(self, task_id: int, user: str) -> dict[str, Any] | None:
+        """The draft `user` keeps for a task: {data (JSON text), saved_at}, or None."""
+        found = self.rows("load_draft", {"t": task_id, "u": user})
+        return found[0] if found else None
+
+    def delete_draft(self, task_id: int, user: str) -> bool:
+        """Drop a draft; whether there was one."""
+        return bool(self.run("delete_draft", {"t": task_id, "u": user}).rowcount)
+
     # -- numbering ------------------------------------------------------------------------
     def next_sequence(self, name: str, period: str) -> int:
         """Atomically take the next number of a named sequence for a period (unique across workers)."""

@@ -69,7 +69,7 @@ def test_a_filings_number_is_its_key_in_instances_tasks_and_find(desk) -> None:
     case = filing_up_to_review(hall)
     number = case["variables"]["备案编号"]
     code, out, _ = run("instances", "--key", number)
-    assert code == 0 and number in out and "甲科技有限公司" in out and out.startswith(f"{case['id']:>6}")
+    assert code == 0 and number in out and "甲科技有限公司" in out and out.splitlines()[2].split()[0] == str(case["id"])
     code, out, _ = run("tasks")
     assert code == 0 and number in out and "甲科技有限公司" in out and "key -" not in out
     [task] = json.loads(run("tasks", "--json")[1])
@@ -120,4 +120,4 @@ def test_a_second_case_with_the_same_number_is_refused_with_one_line(desk) -> No
         f"error: business key {number} is taken: another filing case has it, and process filing declares "
         "its business key unique; nothing was written\n"
     )
-    assert len(run("instances", "--process", "filing")[1].splitlines()) == 1
+    assert len(run("instances", "--process", "filing")[1].splitlines()) == 3  # header, rule, one case

@@ -34,7 +34,7 @@ def test_the_engine_alone_knows_none_of_the_halls_sections(tmp_path: Path) -> No
     problems, _ = engine_config.check_config(path)
     assert problems == [
         f"{path}:4: unknown section 'kpi' (known: database, calendar, numbering, settings, forms, roles, users, "
-        "confidential, first_receiver, services, scripts)"
+        "confidential, first_receiver, services, scripts, display)"
     ]
     problems, _ = check_config(path)
     assert problems == [
@@ -64,5 +64,6 @@ def test_the_halls_schema_lists_its_sections_where_they_always_were() -> None:
         "topics",  # issue 14: R-C2's topics, R-K2's hot issues
         "services",
         "scripts",  # the scripts' time limit (issue 15)
+        "display",  # issue 17: the language people read
     )
     assert "kpi" not in engine_config.ENGINE.names

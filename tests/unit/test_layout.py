@@ -11,7 +11,7 @@ from pathlib import Path
 
 from conftest import ROOT
 
-PACKAGE_FOLDERS = ("engine", "servicehall", "server")
+PACKAGE_FOLDERS = ("engine", "servicehall", "server", "terminal")
 TOP_MODULES = ("__init__.py", "cli.py", "client.py")
 
 
@@ -136,5 +136,8 @@ def test_dependencies_point_one_way_cli_servicehall_engine() -> None:
         or (module.startswith("hall.server") and target == "hall.cli")
         # the client of `hall serve` is the light path: nothing of the engine (SQLAlchemy, SpiffWorkflow)
         or (module == "hall.client" and target != "hall")
+        # what people see at a terminal (tables, times, prompts, translation) serves the CLI and the
+        # hall's papers, and knows only the engine
+        or (module.startswith("hall.terminal") and (target == "hall.cli" or target.startswith("hall.servicehall")))
     ]
     assert wrong == []

@@ -274,3 +274,18 @@ UPDATE hall_tokens SET revoked_at = %(at)s WHERE user_id = %(user_id)s AND revok
 -- processes read the users and roles again only when they changed
 -- name: people_generation
 SELECT value FROM hall_access_rules WHERE name = 'generation'
+
+-- Drafts of task forms (schema v8, issue 17): what a user typed into `hall complete` and did not submit
+-- name: save_draft
+INSERT INTO form_drafts (task_id, user_name, data, saved_at) VALUES (%(t)s, %(u)s, %(d)s, %(at)s)
+ ON CONFLICT (task_id, user_name) DO UPDATE SET data = excluded.data, saved_at = excluded.saved_at
+
+-- name: load_draft
+SELECT data, saved_at FROM form_drafts WHERE task_id = %(t)s AND user_name = %(u)s
+
+-- name: delete_draft
+DELETE FROM form_drafts WHERE task_id = %(t)s AND user_name = %(u)s
+
+-- a purged case's drafts go with its tasks
+-- name: purge_form_drafts
+DELETE FROM form_drafts WHERE task_id IN (SELECT id FROM human_tasks WHERE instance_id = ANY(%(ids)s))

@@ -4,7 +4,7 @@ the case it is for, and a signal every case that waits for it. Starts empty: a c
 before the upgrade is indexed with its next step.
 
 Revision ID: v9
-Revises: v7
+Revises: v8
 """
 
 import sqlalchemy as sa
@@ -12,7 +12,7 @@ from alembic import context, op
 from hall.engine.store.codecs import UTCDateTime
 
 revision = "v9"
-down_revision = "v7"
+down_revision = "v8"
 branch_labels = None
 depends_on = None
 
