@@ -114,7 +114,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     "--now",
     envvar="HALL_NOW",
     default=None,
-    help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.",
+    help="Run at a simulated time (ISO with offset): on a rehearsal database (hall init --rehearsal), or with "
+    "the simulate_time permission and not later than now. Env HALL_NOW.",
 )
 @click.option(
     "--forms",
@@ -136,10 +137,13 @@ def main(click_ctx: click.Context, db: str, user: str | None, now: str | None, f
 @click.option(
     "--reindex", is_flag=True, help="Index every case anew for `hall find` (after hall.yaml's cases.search changed)."
 )
+@click.option(
+    "--rehearsal", is_flag=True, help="Make a new database for rehearsals: --now is allowed on it (see Security)."
+)
 @command
-def init(ctx: Context, reindex: bool) -> None:
+def init(ctx: Context, reindex: bool, rehearsal: bool) -> None:
     """Create the database schema, or upgrade an older one without losing data."""
-    result = ctx.engine.init()
+    result = ctx.engine.init(rehearsal=rehearsal)
     before = result["schema_before"]
     if before == result["schema"]:
         click.echo(f"{result['database']}: schema already at version {before}")
@@ -767,6 +771,7 @@ def worker(
         max_attempts=max_attempts,
         group=group,
         on_event=None if as_json else line,
+        user=ctx.user,
     )
 
     def human(s: dict) -> None:

@@ -256,3 +256,23 @@ class MigrationRefused(HallError):
     def __init__(self, instance: Any, process: str, version: int, why: str) -> None:
         self.instance, self.process, self.version, self.why = instance, process, version, why
         super().__init__(f"cannot move instance {instance} to {process} v{version}: {why}; nothing was changed")
+
+
+class SimulatedTimeRefused(HallError):
+    """A simulated time (--now) given where it may not be used: on a database that is not a
+    rehearsal, by a user without the `simulate_time` permission, or later than the real time."""
+
+    def __init__(self, at: str, why: str) -> None:
+        self.at, self.why = at, why
+        super().__init__(f"--now {at} refused: {why}; nothing was written")
+
+
+class RehearsalRefused(HallError):
+    """`hall init --rehearsal` on a database that already holds a hall: only a new one can be a rehearsal."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"database {url} already exists and is not a rehearsal: only a new database can be made one "
+            "(`hall init --rehearsal` on a new file or an empty PostgreSQL database)"
+        )

@@ -30,6 +30,8 @@ PERMISSIONS = {
     "see_all": "see every case and every queue, and the hall-wide indicators and reports (hall kpi, hall report); "
     "confidential content still needs `confidential`",
     "deploy": "deploy process definitions",
+    "simulate_time": "act at a simulated time (--now) on a database that is not a rehearsal: never later than "
+    "the real time nor earlier than a case's last event; each history row made so is marked simulated",
 }
 
 

@@ -34,7 +34,8 @@ def test_config_check_reports_every_problem_with_its_line(tmp_path: Path) -> Non
     lines = result.stdout.splitlines()
     assert result.exit_code == 1
     assert lines == [
-        f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy)",
+        f"{bad}:6: roles.admin.may: unknown permission 'fly' (known: confidential, reassign, manage, see_all, deploy, "
+        "simulate_time)",
         f"{bad}:13: users[5].roles: unknown role '前台' (known: admin, clerk, manager, supervisor)",
         f"{bad}:14: users[6]: unknown key 'phone' (known: id, name, roles, organisation)",
         f"{bad}:14: users[6].id: duplicate user 'ann' (also users[0])",
@@ -236,7 +237,7 @@ def hall(tmp_path: Path):
         r = runner.invoke(main, base + list(args), catch_exceptions=False)
         return r.exit_code, r.stdout, r.stderr
 
-    assert run("init")[0] == 0
+    assert run("init", "--rehearsal")[0] == 0  # a test database: --now is allowed on it
     assert run("deploy", str(FIXTURES), user="root")[0] == 0
     return run
 
