@@ -25,6 +25,7 @@ from .extensions import (
     form_name,
     process_properties,
 )
+from .paths import process_id_problem
 
 DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
@@ -106,6 +107,10 @@ class Checker:
                 trees[path] = etree.fromstring(content, parser=etree.XMLParser(resolve_entities=False))
             except etree.XMLSyntaxError as exc:
                 findings.append(Finding(path, exc.lineno or 1, "-", f"not well-formed XML: {exc.msg}"))
+                continue
+            if trees[path].getroottree().docinfo.doctype:  # an entity would silently cut a script short
+                del trees[path]
+                findings.append(Finding(path, 1, "-", "a DTD (<!DOCTYPE ...>) is not allowed in a diagram; remove it"))
         bpmn = {
             p: t
             for p, t in trees.items()
@@ -189,6 +194,9 @@ class Checker:
     def _check_process(
         self, process: etree._Element, ids: dict, add: Callable, decisions: set, processes: set
     ) -> list[Finding]:
+        bad_id = process_id_problem(process.get("id"))
+        if bad_id is not None:
+            add(process, bad_id)
         props = process_properties(process)
         key = props.get(BUSINESS_KEY)
         if key is not None and not key.isidentifier():
