@@ -78,17 +78,40 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        from .engine.dataio import shown
         from .engine.errors import HallError
 
         try:
+            check_arguments(ctx, kwargs)
             return fn(ctx, *args, **kwargs)
         except HallError as exc:
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {shown(str(exc))}", err=True)  # printable whatever the input held
             sys.exit(exc.exit_code)
         finally:
             ctx.close()
 
     return update_wrapper(wrapper, fn)
+
+
+def check_arguments(ctx: Context, kwargs: dict[str, Any]) -> None:
+    """DataInvalid for an argument or option that is not UTF-8 text (bytes the terminal passed as
+    they were: Python keeps them as lone surrogates, which no database, file or terminal takes)."""
+    from .engine.dataio import shown, text_problem
+    from .engine.errors import DataInvalid
+
+    given = {"--db": ctx.db, "--user": ctx.user, "--now": ctx.now_text, "--forms": ctx.forms_dir}
+    given.update({"--config": ctx.config_path, **kwargs})
+    current = click.get_current_context(silent=True)
+    spelled = (
+        {p.name: (p.opts[0] if p.opts[0].startswith("-") else p.opts[0].upper()) for p in current.command.params}
+        if current
+        else {}
+    )
+    for name, value in given.items():
+        for text in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(text, str) and text_problem(text):
+                where = spelled.get(name, name)
+                raise DataInvalid(f"{where} '{shown(text)}'", "is not UTF-8 text (check the terminal's encoding)")
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:

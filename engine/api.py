@@ -14,6 +14,7 @@ from typing import Any
 
 from .access import AccessPolicy, People, User
 from .clock import Clock
+from .dataio import check_key, check_value, shown, text_problem
 from .errors import (
     ConfigInvalid,
     DataInvalid,
@@ -264,6 +265,9 @@ class Engine:
     ) -> dict:
         """Start the latest version of a process and run it until it waits for someone."""
         actor = self._actor(user, "start")
+        check_key(process, "process")
+        if business_key is not None:
+            check_key(business_key, "business key")
         payload = self._check_data(data or {})
         with self._tx() as tx:
             instance_id = self.runtime.start(tx, process, business_key, payload, user)
@@ -502,6 +506,7 @@ class Engine:
 
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "send a message to")
+        check_value(payload, "message payload")
         if isinstance(payload, Mapping):
             self._check_names(payload, "message payload")
         with self._tx() as tx:
@@ -1033,9 +1038,14 @@ def _check_data(data: Mapping[str, Any], check_names: Any = None, source: str = 
     the scripts' environment (`check_names` raises DataInvalid naming the variable)."""
     if not isinstance(data, Mapping):
         raise FormInvalid("data", {"-": "data must be a mapping of names to values"})
-    bad = {k: "not a valid variable name" for k in data if not isinstance(k, str) or not k.isidentifier()}
+    bad = {
+        shown(k) if isinstance(k, str) else repr(k): "not a valid variable name"
+        for k in data
+        if not isinstance(k, str) or not k.isidentifier() or text_problem(k)
+    }
     if bad:
         raise FormInvalid("data", bad)
+    check_value(dict(data), source)  # UTF-8 text, finite numbers, bounded nesting and size (engine.dataio)
     if check_names is not None:
         check_names(data, source)
     try:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from .dataio import MAX_KEY as MAX_ID_LENGTH
 from .errors import OutputNotWritable
 
-MAX_ID_LENGTH = 200  # ids and keys: the VARCHAR(200) columns, refused alike on SQLite and PostgreSQL
 _PROCESS_ID = re.compile(r"[^\W\d][\w-]*")  # a letter or _, then letters, digits, _ or -
 
 
