@@ -276,3 +276,15 @@ class RehearsalRefused(HallError):
             f"database {url} already exists and is not a rehearsal: only a new database can be made one "
             "(`hall init --rehearsal` on a new file or an empty PostgreSQL database)"
         )
+
+
+class InstanceNotVisible(PermissionDenied):
+    """A user asked for a case they may not see at all: answered as an unknown one (InstanceNotFound's
+    words), so that the answer does not tell which case ids exist; still a refusal in the history."""
+
+    def __init__(self, user: str, action: str, instance_id: int, why: str, process_id: str | None = None) -> None:
+        super().__init__(user, action, f"instance {instance_id}", why, instance_id=instance_id, process_id=process_id)
+        self.message = f"unknown instance {instance_id}"
+
+    def __str__(self) -> str:
+        return self.message
