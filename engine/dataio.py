@@ -41,8 +41,10 @@ def check_key(text: Any, what: str) -> None:
 
 
 def shown(text: str) -> str:
-    """`text` printable whatever it holds: bytes that are not UTF-8 escaped (\\udcff)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    """`text` printable on one line whatever it holds: bytes that are not UTF-8 and control
+    characters escaped (\\udcff, \\n)."""
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return "".join(c if c.isprintable() or c == " " else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def check_value(value: Any, source: str = "data") -> None:
