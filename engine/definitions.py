@@ -7,6 +7,7 @@ exception from the XML layer or SpiffWorkflow's parser ever escapes as a traceba
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,6 @@ from .extensions import (
     form_name,
     process_properties,
 )
-from .paths import process_id_problem
 
 DMN_NAMESPACES = (
     "http://www.omg.org/spec/DMN/20151101/dmn.xsd",
@@ -327,6 +327,26 @@ FLOW_NODES = {
         "boundaryEvent",
     )
 }
+
+
+# A process id names the folder of its archived cases (servicehall/retention.py) and is typed at the
+# command line: a letter or _, then letters, digits, _ or -, at most 200 characters (engine.dataio's
+# rule for ids and keys). Kept here, not imported: this module's imports are the adapter's guard.
+_PROCESS_ID = re.compile(r"[^\W\d][\w-]{0,199}")
+
+
+def process_id_problem(pid: str | None) -> str | None:
+    """Why a BPMN process id cannot be used, or None."""
+    if not pid:
+        return "process has no id"
+    if len(pid) > 200:
+        return f"process id is {len(pid)} characters long (at most 200)"
+    if not _PROCESS_ID.fullmatch(pid):
+        return (
+            f"process id {pid!r} must be an identifier (a letter or _, then letters, digits, _ or -): "
+            "it names the case files of the archive"
+        )
+    return None
 
 
 def _check_connections(process: etree._Element, flows: list, ids: dict, add: Callable) -> None:

@@ -2,32 +2,15 @@
 
 A process id names the folder of its archived cases and a configured report name its file: a
 name such as `../../x` would write anywhere the hall's account may. Names are checked where they
-enter (validate/deploy, `hall config check`) and every path is checked again where it is made.
+enter (process ids by validate/deploy, engine/definitions.py; report names by `hall config check`)
+and every path is checked again where it is made.
 """
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
-from .dataio import MAX_KEY as MAX_ID_LENGTH
 from .errors import OutputNotWritable
-
-_PROCESS_ID = re.compile(r"[^\W\d][\w-]*")  # a letter or _, then letters, digits, _ or -
-
-
-def process_id_problem(pid: str | None) -> str | None:
-    """Why a BPMN process id cannot be used (it names files and is typed at the command line), or None."""
-    if not pid:
-        return "process has no id"
-    if not _PROCESS_ID.fullmatch(pid):
-        return (
-            f"process id {pid!r} must be an identifier (a letter or _, then letters, digits, _ or -): "
-            "it names the case files of the archive"
-        )
-    if len(pid) > MAX_ID_LENGTH:
-        return f"process id is {len(pid)} characters long (at most {MAX_ID_LENGTH})"
-    return None
 
 
 def file_name_problem(name: str) -> str | None:
