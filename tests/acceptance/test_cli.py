@@ -36,7 +36,7 @@ def _hall_on(db: str):
         result = runner.invoke(main, base + list(args), input=input, catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
 
-    assert run("init")[0] == 0
+    assert run("init", "--rehearsal")[0] == 0  # a test database: --now is allowed on it
     assert run("deploy", str(FIXTURES))[0] == 0
     return run
 
