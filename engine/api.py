@@ -756,6 +756,8 @@ class Engine:
     def _actor(self, user: str | None, action: str) -> User | None:
         """The configured user acting, or None (no users configured, or the system); at a simulated
         time, SimulatedTimeRefused unless the database is a rehearsal or the user may simulate time."""
+        if user is not None:
+            check_key(user, "user")  # stored as the actor of history rows: the ids' rule on both databases
         actor = self.access.actor(user, action, required=self.require_user)
         if self.clock.simulated and self._rehearsal is not True:
             self._check_simulated_time(actor)

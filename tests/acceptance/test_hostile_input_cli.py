@@ -62,6 +62,7 @@ def one_line(hall, args: list[str], expected: str) -> None:
         (["start", "review", "--set", "x:=" + "[" * 50000 + "]" * 50000], "--set x: not storable JSON"),
         (["start", "review", "--set", "x:=" + "[" * 40 + "]" * 40], "deeper than 32 levels"),
         (["start", "review", "--key", "K" * 201, "--set", "amount=1"], "is 201 characters long (at most 200)"),
+        (["--user", "u" * 201, "start", "review", "--set", "amount=1"], "user 'uuuu"),
     ],
 )
 def test_bad_arguments_are_one_line(hall, args: list[str], expected: str) -> None:
