@@ -176,22 +176,45 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @click.pass_obj
     def wrapper(ctx: Context, *args: Any, **kwargs: Any) -> Any:
+        from .engine.dataio import shown
         from .terminal import i18n
 
         try:
             i18n.use(ctx.locale())
+            check_arguments(ctx, kwargs)
             return fn(ctx, *args, **kwargs)
         except Exception as exc:
             if not is_hall_error(exc):
                 raise
             from .terminal.errors import error_text
 
-            click.echo(f"error: {error_text(exc)}", err=True)
+            click.echo(f"error: {shown(error_text(exc))}", err=True)  # printable whatever the input held
             sys.exit(getattr(exc, "exit_code", 1))
         finally:
             ctx.close()
 
     return update_wrapper(wrapper, fn)
+
+
+def check_arguments(ctx: Context, kwargs: dict[str, Any]) -> None:
+    """DataInvalid for an argument or option that is not UTF-8 text (bytes the terminal passed as
+    they were: Python keeps them as lone surrogates, which no database, file or terminal takes)."""
+    from .engine.dataio import shown, text_problem
+    from .engine.errors import DataInvalid
+
+    given = {"--db": ctx.db, "--user": ctx.user, "--now": ctx.now_text, "--forms": ctx.forms_dir}
+    given.update({"--config": ctx.config_path, **kwargs})
+    current = click.get_current_context(silent=True)
+    spelled = (
+        {p.name: (p.opts[0] if p.opts[0].startswith("-") else p.opts[0].upper()) for p in current.command.params}
+        if current
+        else {}
+    )
+    for name, value in given.items():
+        for text in value if isinstance(value, (tuple, list)) else (value,):
+            if isinstance(text, str) and text_problem(text):
+                where = spelled.get(name, name)
+                raise DataInvalid(f"{where} '{shown(text)}'", "is not UTF-8 text (check the terminal's encoding)")
 
 
 def emit(data: Any, as_json: bool, human: Callable[[Any], None]) -> None:
@@ -266,7 +289,8 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
     "--now",
     envvar="HALL_NOW",
     default=None,
-    help="Run at a simulated time (ISO with offset), for rehearsals on a test database. Env HALL_NOW.",
+    help="Run at a simulated time (ISO with offset): on a rehearsal database (hall init --rehearsal), or with "
+    "the simulate_time permission and not later than now. Env HALL_NOW.",
 )
 @click.option(
     "--forms",
@@ -302,10 +326,13 @@ def main(
 @click.option(
     "--reindex", is_flag=True, help="Index every case anew for `hall find` (after hall.yaml's cases.search changed)."
 )
+@click.option(
+    "--rehearsal", is_flag=True, help="Make a new database for rehearsals: --now is allowed on it (see Security)."
+)
 @command
-def init(ctx: Context, reindex: bool) -> None:
+def init(ctx: Context, reindex: bool, rehearsal: bool) -> None:
     """Create the database schema, or upgrade an older one without losing data."""
-    result = ctx.engine.init()
+    result = ctx.engine.init(rehearsal=rehearsal)
     before = result["schema_before"]
     if before == result["schema"]:
         click.echo(f"{result['database']}: schema already at version {before}")
@@ -1319,6 +1346,7 @@ def worker(
         max_attempts=max_attempts,
         group=group,
         on_event=log.event,
+        user=ctx.user,
     )
 
     def human(s: dict) -> None:

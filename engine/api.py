@@ -15,6 +15,7 @@ from typing import Any
 from .access import AccessPolicy, People, User
 from .access.directory import Directory
 from .clock import Clock
+from .dataio import check_key, check_value, shown, text_problem
 from .errors import (
     ConfigInvalid,
     DataInvalid,
@@ -59,6 +60,7 @@ class Engine:
         from . import restricted, scriptlib, timing
 
         self.clock = clock or Clock()
+        self._rehearsal: bool | None = None  # read once: whether the database is a rehearsal (engine.clock)
         self.settings = dict(settings or {})
         # Who may do what, and see what (hall.yaml `users`, `roles`, `confidential`, `first_receiver`;
         # engine.access): with no user configured everybody may do everything. user=None is the system
@@ -68,6 +70,7 @@ class Engine:
         self.access = AccessPolicy(people if people is not None else People.from_config(self.settings))
         self.require_user = False
         self.store = Store(url)
+        self.store.simulated = True if self.clock.simulated else None  # history rows written now say so
         self.forms_dir = Path(forms_dir) if forms_dir else None
         self._forms: Any = None
         self.deadlines = deadlines or timing.CalendarDeadlines.from_settings(self.settings)
@@ -126,9 +129,14 @@ class Engine:
         self.close()
 
     # -- schema -------------------------------------------------------------------------------
-    def init(self) -> dict:
-        """Create the schema, or upgrade an older one in place; idempotent."""
-        before, after = self.store.init(self.clock.now(), self.runtime.fields)
+    def init(self, rehearsal: bool | None = None) -> dict:
+        """Create the schema, or upgrade an older one in place; idempotent. `rehearsal`: a new database
+        is made for rehearsals (simulated time allowed); None: when this engine's clock is simulated
+        (a test's or a scenario runner's FixedClock), so their databases are rehearsals without a word."""
+        if rehearsal is None:
+            rehearsal = self.clock.simulated and self.store.schema_version(create=True) is None
+        before, after = self.store.init(self.clock.now(), self.runtime.fields, rehearsal=rehearsal)
+        self._rehearsal = None
         self._schema_checked = True
         self.directory.refresh()  # the users kept in the database, for what this engine does next
         return {"database": self.store.url, "schema_before": before, "schema": after}
@@ -278,6 +286,9 @@ class Engine:
     ) -> dict:
         """Start the latest version of a process and run it until it waits for someone."""
         actor = self._actor(user, "start")
+        check_key(process, "process")
+        if business_key is not None:
+            check_key(business_key, "business key")
         payload = self._check_data(data or {})
         with self._tx() as tx:
             instance_id = self.runtime.start(tx, process, business_key, payload, user)
@@ -518,6 +529,7 @@ class Engine:
 
         instance_id = _int(instance_id, "instance")
         self._check_manage(instance_id, user, "send a message to")
+        check_value(payload, "message payload")
         if isinstance(payload, Mapping):
             self._check_names(payload, "message payload")
         with self._tx() as tx:
@@ -841,9 +853,38 @@ class Engine:
         return self._require(user, permission, action, target)
 
     def _actor(self, user: str | None, action: str) -> User | None:
-        """The configured user acting, or None (no users configured, or the system)."""
+        """The configured user acting, or None (no users configured, or the system); at a simulated
+        time, SimulatedTimeRefused unless the database is a rehearsal or the user may simulate time."""
         self._ready()
-        return self.access.actor(user, action, required=self.require_user)
+        if user is not None:
+            check_key(user, "user")  # stored as the actor of history rows: the ids' rule on both databases
+        actor = self.access.actor(user, action, required=self.require_user)
+        if self.clock.simulated and self._rehearsal is not True:
+            self._check_simulated_time(actor)
+        return actor
+
+    def _check_simulated_time(self, actor: User | None) -> None:
+        """engine.clock.simulated_time_refusal for this database and actor: a configured user with the
+        `simulate_time` permission, or the system in-process (user None, no `require_user`). The `hall`
+        command with no users configured has nobody holding the permission: a rehearsal database only."""
+        from .clock import simulated_time_refusal
+        from .errors import SimulatedTimeRefused
+
+        at = self.clock.now()
+        if actor is None:
+            may = not self.require_user
+        else:
+            may = self.access.enforced and self.access.may(actor, "simulate_time")
+        why = simulated_time_refusal(at, self.is_rehearsal(), may, actor.id if actor else None)
+        if why is not None:
+            raise SimulatedTimeRefused(at.isoformat(), why)
+
+    def is_rehearsal(self) -> bool:
+        """Whether the database was made for rehearsals (`hall init --rehearsal`, `hall demo`, tests)."""
+        if self._rehearsal is None:
+            with self._tx(write=False) as tx:
+                self._rehearsal = tx.flag("rehearsal") == "yes"
+        return self._rehearsal
 
     def _require(self, user: str | None, permission: str, action: str, target: str) -> User | None:
         """A hall-wide action (deploy, purge, indicators): refused, and recorded in the hall's history,
@@ -927,8 +968,10 @@ class Engine:
         group: int = 50,
         on_event: Any = None,
         install_signals: bool = True,
+        user: str | None = None,
     ) -> dict:
         """Fire due timers (`hall worker`): with ``once`` everything due now, else until SIGTERM/SIGINT.
+        At a simulated time the worker acts for `user`, who must be allowed it (engine.clock).
 
         ``on_event(event)`` is called for each job handled (see engine.worker.Event). Returns the
         summary: counts of fired/stale/retried/incidents/released, seconds, and the jobs left.
@@ -936,6 +979,8 @@ class Engine:
         """
         from .jobs import Worker
 
+        if self.clock.simulated:
+            self._actor(user, "run the worker at a simulated time")
         if not self._schema_checked:
             self.store.check_schema()
             self._schema_checked = True
@@ -1095,9 +1140,14 @@ def _check_data(data: Mapping[str, Any], check_names: Any = None, source: str = 
     the scripts' environment (`check_names` raises DataInvalid naming the variable)."""
     if not isinstance(data, Mapping):
         raise FormInvalid("data", {"-": "data must be a mapping of names to values"})
-    bad = {k: "not a valid variable name" for k in data if not isinstance(k, str) or not k.isidentifier()}
+    bad = {
+        shown(k) if isinstance(k, str) else repr(k): "not a valid variable name"
+        for k in data
+        if not isinstance(k, str) or not k.isidentifier() or text_problem(k)
+    }
     if bad:
         raise FormInvalid("data", bad)
+    check_value(dict(data), source)  # UTF-8 text, finite numbers, bounded nesting and size (engine.dataio)
     if check_names is not None:
         check_names(data, source)
     try:

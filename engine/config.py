@@ -91,7 +91,8 @@ def load_config(path: str | Path | None = None, schema: Schema | None = None) ->
 def read_yaml(p: Path, yaml: Any = None) -> Any:
     """The round-trip YAML document of a file; ConfigInvalid (with the line) when it cannot be read."""
     from ruamel.yaml import YAML
-    from ruamel.yaml.error import MarkedYAMLError
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     try:
         text = p.read_text(encoding="utf-8")
@@ -100,12 +101,42 @@ def read_yaml(p: Path, yaml: Any = None) -> Any:
     if not text.strip():
         return None
     try:
-        return (yaml or YAML(typ="rt")).load(text)
+        doc = (yaml or YAML(typ="rt")).load(text)
     except MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise ConfigInvalid(str(p), line, f"not valid YAML: {exc.problem}") from None
+    except ReaderError as exc:  # a control character: YAML allows none but tab and newlines
+        line = text[: exc.position].count("\n") + 1
+        raise ConfigInvalid(str(p), line, f"not valid YAML: control character U+{_code(exc.character):04X}") from None
+    except YAMLError as exc:
+        raise ConfigInvalid(str(p), None, f"not valid YAML: {str(exc).splitlines()[0]}") from None
+    except RecursionError:
+        raise ConfigInvalid(str(p), None, "not valid YAML: nested too deeply") from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. a date such as 2026-13-01
         raise ConfigInvalid(str(p), _bad_scalar_line(text), f"not valid YAML: {exc}") from None
+    if _expands_past(doc, MAX_VALUES):
+        raise ConfigInvalid(
+            str(p), None, f"expands to more than {MAX_VALUES:,} values (YAML aliases * repeating anchors &?)"
+        )
+    return doc
+
+
+MAX_VALUES = 100_000  # a configuration is a few hundred values; an alias bomb expands to millions
+
+
+def _expands_past(doc: Any, limit: int) -> bool:
+    """Whether walking `doc` (aliases followed, as every check does) visits more than `limit` values."""
+    count, stack = 0, [doc]
+    while stack:
+        item = stack.pop()
+        count += 1
+        if count > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _bad_scalar_line(text: str) -> int | None:
@@ -568,3 +599,8 @@ def _flow(items: list[str]) -> Any:
     seq = CommentedSeq(items)
     seq.fa.set_flow_style()
     return seq
+
+
+def _code(character: Any) -> int:
+    """A ReaderError's character as a code point (ruamel gives an int or a one-character text)."""
+    return character if isinstance(character, int) else ord(str(character)[:1] or "\0")

@@ -351,3 +351,35 @@ class DocumentNotReady(HallError):
         super().__init__(
             f"case {instance} cannot print the {document} yet: it has no {', '.join(missing)} ({hint}); nothing was written"
         )
+
+
+class SimulatedTimeRefused(HallError):
+    """A simulated time (--now) given where it may not be used: on a database that is not a
+    rehearsal, by a user without the `simulate_time` permission, or later than the real time."""
+
+    def __init__(self, at: str, why: str) -> None:
+        self.at, self.why = at, why
+        super().__init__(f"--now {at} refused: {why}; nothing was written")
+
+
+class RehearsalRefused(HallError):
+    """`hall init --rehearsal` on a database that already holds a hall: only a new one can be a rehearsal."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        super().__init__(
+            f"database {url} already exists and is not a rehearsal: only a new database can be made one "
+            "(`hall init --rehearsal` on a new file or an empty PostgreSQL database)"
+        )
+
+
+class InstanceNotVisible(PermissionDenied):
+    """A user asked for a case they may not see at all: answered as an unknown one (InstanceNotFound's
+    words), so that the answer does not tell which case ids exist; still a refusal in the history."""
+
+    def __init__(self, user: str, action: str, instance_id: int, why: str, process_id: str | None = None) -> None:
+        super().__init__(user, action, f"instance {instance_id}", why, instance_id=instance_id, process_id=process_id)
+        self.message = f"unknown instance {instance_id}"
+
+    def __str__(self) -> str:
+        return self.message

@@ -127,6 +127,8 @@ class Runtime:
         self._functions["start_process"] = _script_start_process
         self._script_engine: Any = None
         self._services = services  # engine.services.Services: the service tasks' handlers
+        if services is not None:  # each handler call's idempotency key names the step running it
+            services.step_of = _service_step
         self.last_bytes_written = 0
 
     @property
@@ -1020,3 +1022,9 @@ class DeadlineResolver:
 
     def cycle_next(self, text: str, now: datetime, data: Mapping[str, Any], previous: dict | None) -> dict:
         raise NotImplementedError
+
+
+def _service_step() -> tuple[Step, int, int] | None:
+    """The step running now, its case and the version it started from (engine.services' keys)."""
+    step = _current.get(None)
+    return None if step is None else (step, step.instance_id, step.loaded.version)

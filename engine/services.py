@@ -7,6 +7,12 @@ variable. Handlers come from the Python API (``Engine(services={"sms": send_sms}
 hall.yaml (``services: {sms: "myhall.integrations:send_sms"}``), imported on first call so that
 commands which run no service task never import the integrator's code. A handler that raises, or
 cannot be imported, makes the instance an incident at the task; `hall retry` calls it again.
+
+At least once: a step killed before its commit runs again, and calls its handlers again. Each call
+carries ``params["idempotency_key"]``, ``"<instance>:<element>:<version>.<n>"``: the case, the task,
+the version of the case the step started from (a step that did not commit leaves it unchanged, so
+its re-run has the same key) and the n-th call of that task in the step (a loop inside one step).
+A handler that must act once remembers the keys it acted on (docs/services.md).
 """
 
 from __future__ import annotations
@@ -14,10 +20,14 @@ from __future__ import annotations
 import importlib
 import json
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any
 
 Handler = Callable[[dict, dict], Any]
+KEY = "idempotency_key"  # the parameter every handler call carries (a diagram's parameter of that name is replaced)
+# the step running now, as the runtime tells it: (the step object, its instance id, the case's version)
+StepOf = Callable[[], "tuple[Any, int, int] | None"]
 _PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
@@ -51,9 +61,28 @@ class Services:
 
     def __init__(self, handlers: Mapping[str, Handler | str] | None = None) -> None:
         self._handlers: dict[str, Handler | str] = dict(handlers or {})
+        self.step_of: StepOf = lambda: None  # set by the runtime that runs the steps
+        self._calls: dict[int, dict[str, int]] = {}  # per step (by id, dropped with the step): calls per task
+
+    def idempotency_key(self, element: str) -> str | None:
+        """The key of this call of task `element` in the step running now (None outside a step)."""
+        found = self.step_of()
+        if found is None:
+            return None
+        step, instance_id, version = found
+        calls = self._calls.get(id(step))
+        if calls is None:
+            calls = self._calls[id(step)] = {}
+            weakref.finalize(step, self._calls.pop, id(step), None)
+        calls[element] = n = calls.get(element, 0) + 1
+        return f"{instance_id}:{element}:{version}.{n}"
 
     def call(self, element: str, name: str, params: dict, data: dict) -> str:
-        """Run the handler of service `name` for task `element`; its result as JSON text."""
+        """Run the handler of service `name` for task `element` with its idempotency key in `params`;
+        its result as JSON text."""
+        key = self.idempotency_key(element)
+        if key is not None:
+            params = {**params, KEY: key}
         handler = self._handlers.get(name)
         if handler is None:
             raise ServiceFailed(f"service task {element}: no service named {name!r} is configured")

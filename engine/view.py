@@ -124,4 +124,5 @@ def history_view(h: Mapping[str, Any]) -> dict:
         "element": h["element"],
         "task": h["task_id"],
         "detail": loads(h["detail"]),
+        "simulated": bool(h.get("simulated")),  # written at a simulated time (--now), schema v6
     }

@@ -367,7 +367,7 @@ def complaint_round(day: Day, case: dict, satisfied: bool) -> dict:
 def run(db: str | Path = "hall-demo.db", echo: Callable[[str], None] = print) -> Counter[str]:
     """Play the day on a fresh SQLite file; returns the counts printed at the end."""
     day = Day(Path(db), echo)
-    day.eng.init()
+    day.eng.init(rehearsal=True)  # a rehearsal: its day runs at simulated times
     deployed = day.eng.deploy([bundle.processes()], user="admin")  # the shipped diagrams, whatever is edited here
     echo("deployed: " + ", ".join(f"{d['process']} v{d['version']}" for d in deployed))
 

@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..engine.errors import ConfigInvalid, HallError, OutputNotWritable
+from ..engine.paths import file_name_problem, inside
 from .kpi import DASH, Period, indicators, rate_text
 
 KINDS = ("daily", "weekly", "monthly", "quarterly", "half-year", "yearly")
@@ -91,6 +92,8 @@ class ReportsConfig:
                     raise bad(f"{key}.{kind}", f"unknown report kind (known: {', '.join(KINDS)})")
                 if key == "names" and (not isinstance(value, str) or not value.strip()):
                     raise bad(f"names.{kind}", "must be the template name (text), e.g. 业务受理日报")
+                if key == "names" and (why := file_name_problem(value)) is not None:
+                    raise bad(f"names.{kind}", f"{why}: it names the report's files under `out`")
                 if key == "look_back" and (not isinstance(value, int) or isinstance(value, bool) or value < 0):
                     raise bad(f"look_back.{kind}", "must be a whole number of periods >= 0")
         for p, value in merged["process_names"].items():
@@ -179,6 +182,8 @@ def files_of(out: Path, kind: str, period: Period, name: str) -> dict[str, Path]
     folder = Path(out) / kind / f"{period.first:%Y}"
     if kind == "daily":
         folder = folder / f"{period.first:%m}"
+    for ext in ("md", "csv", "svg"):  # a name checked by the configuration; checked again where it is made
+        inside(out, str((folder / f"{name}.{ext}").relative_to(out)))
     return {ext: folder / f"{name}.{ext}" for ext in ("md", "csv", "svg")}
 
 

@@ -31,6 +31,8 @@ PERMISSIONS = {
     "confidential content still needs `confidential`",
     "deploy": "deploy process definitions",
     "admin": "change the users, roles and tokens kept in the database (hall user, hall role, hall token)",
+    "simulate_time": "act at a simulated time (--now) on a database that is not a rehearsal: never later than "
+    "the real time nor earlier than a case's last event; each history row made so is marked simulated",
 }
 
 

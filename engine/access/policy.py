@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from ..errors import PermissionDenied, UserRequired
+from ..errors import InstanceNotVisible, PermissionDenied, UserRequired
 from .confidential import PLACEHOLDER
 from .people import People, User
 
@@ -151,11 +151,11 @@ class AccessPolicy:
         and a case they may see at all."""
         if actor is None:
             return
+        if not self.sees_instance(actor, row, tasks):  # first: a permission's refusal would tell it exists
+            raise InstanceNotVisible(actor.id, action, row["id"], UNRELATED_WHY, row["process_id"])
         refused = self.lacking(actor, need, action, f"instance {row['id']}", instance=row) if need else None
         if refused is not None:
             raise refused
-        if not self.sees_instance(actor, row, tasks):
-            raise self.refusal(actor, action, f"instance {row['id']}", UNRELATED_WHY, instance=row)
 
     def check_manage(self, actor: User | None, row: Mapping[str, Any], action: str, tasks: TaskSource) -> None:
         """Suspend, resume, cancel, retry, message: `manage` on a case the actor sees; cancelling a

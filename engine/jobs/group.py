@@ -76,6 +76,7 @@ class GroupTx(Tx):
 
     def __init__(self, tx: Tx) -> None:
         super().__init__(tx.conn, tx.dialect)
+        self.simulated = tx.simulated
         self.group = GroupWriter()
         self.writer = self.group
 
@@ -107,7 +108,7 @@ class GroupTx(Tx):
         lists: dict[str, list] = {kind: [] for kind in _KINDS}
         lists["ht"], lists["u"] = self.take_new_tasks(), []
         for step in self.group.steps:
-            rows = step.rows(_same)
+            rows = step.rows(_same, self.simulated)
             for kind in _KINDS[1:]:
                 lists[kind].extend(rows[kind])
             lists["u"].append(rows["u"])

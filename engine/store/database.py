@@ -17,8 +17,17 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine as SAEngine
 
-from ..errors import DatabaseFailed, DatabaseMissing, DatabaseUnavailable, SchemaMissing, SchemaTooNew, SchemaTooOld
+from ..errors import (
+    DatabaseFailed,
+    DatabaseMissing,
+    DatabaseUnavailable,
+    RehearsalRefused,
+    SchemaMissing,
+    SchemaTooNew,
+    SchemaTooOld,
+)
 from . import migrate
+from .schema import hall_flags
 from .sqlitewal import Checkpointer
 from .tx import Tx, driver
 
@@ -45,6 +54,7 @@ class Store:
             raise DatabaseUnavailable(url, _reason(exc)) from None
         self.dialect = self.engine.dialect.name
         self._conn: Connection | None = None
+        self.simulated: bool | None = None  # True: the engine's clock is simulated, history rows say so
         # the SQLite file, when there is one: only `init` may create it (a typo in --db creates nothing)
         self.path = _sqlite_file(self.url) if self.dialect == "sqlite" else None
         self._checkpointer = Checkpointer(self.path) if self.path is not None else None
@@ -89,18 +99,24 @@ class Store:
         if self.path is not None and not create and not os.path.exists(self.path):
             raise DatabaseMissing(self.path)
 
-    def init(self, now: datetime, case_fields: Any = None) -> tuple[int | None, int]:
+    def init(self, now: datetime, case_fields: Any = None, rehearsal: bool = False) -> tuple[int | None, int]:
         """Create or upgrade the schema (Alembic, ``migrate.py``); returns (version before, version after).
-        `case_fields`: the searchable variables a new search table is filled with (schema v5)."""
+        `case_fields`: the searchable variables a new search table is filled with (schema v5).
+        `rehearsal`: mark a new database as made for rehearsals (simulated time allowed); a database
+        that already has a hall schema keeps what it is (RehearsalRefused unless it is one already)."""
         target = migrate.SCHEMA_VERSION
         before = self.schema_version(create=True)
         if before is not None and before > target:
             raise SchemaTooNew(before, target)
+        if rehearsal and before is not None and not (before == target and self.rehearsal()):
+            raise RehearsalRefused(self.url)
         if before == target and self._alembic_revision() == migrate.revision(target):
             return before, target  # nothing to do: no write, and Alembic not even imported
         try:
             with self.engine.begin() as conn:
                 migrate.upgrade(conn, before, target, now, case_fields)
+                if rehearsal:
+                    conn.execute(hall_flags.insert().values(name="rehearsal", value="yes", set_at=now))
         except self._driver_errors as exc:
             raise DatabaseFailed(self.url, _reason(exc)) from None
         return before, target
@@ -114,6 +130,16 @@ class Store:
                 return conn.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
         except self._driver_errors as exc:
             raise DatabaseUnavailable(self.url, _reason(exc)) from None
+
+    def rehearsal(self) -> bool:
+        """Whether this database was made for rehearsals (`hall init --rehearsal`, `hall demo`, tests)."""
+        with self.tx(write=False) as tx:
+            return tx.flag("rehearsal") == "yes"
+
+    def _tx(self, conn: Connection) -> Tx:
+        tx = Tx(conn, self.dialect)
+        tx.simulated = self.simulated
+        return tx
 
     def check_schema(self) -> None:
         """SchemaMissing, SchemaTooNew or SchemaTooOld unless the database is at this hall's version."""
@@ -150,7 +176,7 @@ class Store:
                 raw = driver(conn)
                 raw.execute("BEGIN IMMEDIATE" if write else "BEGIN")
                 begun = True
-                yield Tx(conn, self.dialect)
+                yield self._tx(conn)
                 if conn.in_transaction():
                     conn.commit()
                 else:
@@ -158,7 +184,7 @@ class Store:
             else:
                 with conn.begin():
                     begun = True
-                    yield Tx(conn, self.dialect)
+                    yield self._tx(conn)
         except self._driver_errors as exc:  # the transaction is rolled back: one line, not the driver's trace
             self._drop(conn)
             raise (DatabaseFailed if begun else DatabaseUnavailable)(self.url, _reason(exc)) from None

@@ -57,6 +57,7 @@ instances = sa.Table(
     sa.Index("ix_instances_process_status", "process_id", "status"),
     sa.Index("ix_instances_business_key", "business_key"),
     sa.Index("ix_instances_parent", "parent_id"),
+    sqlite_autoincrement=True,  # v6: a purged case's id is never handed out again (R-C9 archives name it)
 )
 
 instance_tasks = sa.Table(
@@ -89,6 +90,7 @@ human_tasks = sa.Table(
     sa.Column("completed_by", sa.String(200)),
     sa.Column("organisation", sa.String(200)),  # v12: only users of this organisation serve the task
     sa.Index("ix_human_tasks_instance", "instance_id", "status"),
+    sqlite_autoincrement=True,  # v6: nor a purged task's
 )  # and the partial queue indexes of PARTIAL_INDEXES
 
 history = sa.Table(
@@ -104,9 +106,11 @@ history = sa.Table(
     sa.Column("element", sa.String(200)),
     sa.Column("task_id", sa.Integer),
     sa.Column("detail", sa.Text),
+    sa.Column("simulated", sa.Boolean),  # v6: true for a row written at a simulated time (--now), else NULL
     sa.Index("ix_history_instance", "instance_id", "id"),
     # the indicators (engine/store/reading.py) ask for one (process, kind, element) over a time range
     sa.Index("ix_history_process_kind_element_at", "process_id", "kind", "element", "at"),
+    sqlite_autoincrement=True,  # v6: history ids are never reused either
 )
 
 # Partial indexes (v4), the same DDL on both databases (a dialect's keyword in the metadata would
@@ -254,4 +258,15 @@ form_drafts = sa.Table(
     sa.Column("user_name", sa.String(200), primary_key=True),
     sa.Column("data", sa.Text, nullable=False),
     sa.Column("saved_at", UTCDateTime, nullable=False),
+)
+
+
+# v6: facts about the database itself, one row each; `rehearsal` marks a database made for
+# rehearsals (`hall init --rehearsal`, `hall demo`, tests), where a simulated time (--now) is allowed.
+hall_flags = sa.Table(
+    "hall_flags",
+    metadata,
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("value", sa.String(200), nullable=False),
+    sa.Column("set_at", UTCDateTime, nullable=False),
 )

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 
 from . import sql
 from .codecs import TIME_COLUMNS, TimeWriter, utc
-from .schema import definitions, history, human_tasks, instances, sequences
+from .schema import definitions, hall_flags, history, human_tasks, instances, sequences
 
 
 def driver(conn: Connection) -> Any:
@@ -68,10 +68,11 @@ class Step:
         """Whether the step sets a business key or changes searchable values (a few steps of a case)."""
         return self.business_key is not None or self.search is not None
 
-    def rows(self, time: Any) -> dict[str, Any]:
+    def rows(self, time: Any, simulated: bool | None = None) -> dict[str, Any]:
         """The rows to write by kind, times through ``time`` (the driver's form): jd/ja jobs deleted
-        and added, tr/td task rows upserted and deleted, u the instance, h history. Both writers
-        write these, so a step means the same whichever writes it."""
+        and added, tr/td task rows upserted and deleted, u the instance, h history (marked
+        ``simulated`` when written at a simulated time). Both writers write these, so a step means
+        the same whichever writes it."""
         i = self.instance_id
         instance = self.instance
         return {
@@ -87,7 +88,7 @@ class Step:
                 updated_at=time(instance["updated_at"]),
                 ended_at=time(instance["ended_at"]),
             ),
-            "h": [dict(r, at=time(r["at"])) for r in self.history_rows],
+            "h": [dict(r, at=time(r["at"]), simulated=simulated) for r in self.history_rows],
             "k": [{"i": i, "k": self.business_key}] if self.business_key is not None else [],
             "sd": [{"i": i}] if self.search is not None else [],
             "si": [{"i": i, "f": f, "v": v} for f, v in (self.search or {}).items()],
@@ -117,7 +118,7 @@ class BatchWriter:
     """The ordinary writer: a step's rows in one batch (one round trip on PostgreSQL), now."""
 
     def write(self, tx: Tx, step: Step, last: bool) -> bool:
-        rows = step.rows(tx.time)
+        rows = step.rows(tx.time, tx.simulated)
         ops: list[tuple[str, Any]] = []
         new_tasks = tx.take_new_tasks()
         if new_tasks:
@@ -137,6 +138,7 @@ class Tx:
     """One open transaction: the named operations the runtime needs, nothing more."""
 
     writer: StepWriter = BATCH
+    simulated: bool | None = None  # True when the engine's clock is simulated: its history rows say so
 
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
@@ -475,7 +477,7 @@ class Tx:
     # -- history ------------------------------------------------------------------------
     def add_history(self, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self.run("insert_history", [dict(r, at=self.time(r["at"])) for r in rows])
+            self.run("insert_history", [dict(r, at=self.time(r["at"]), simulated=self.simulated) for r in rows])
 
     def history(self, instance_id: int | None) -> list[Mapping[str, Any]]:
         """An instance's history, or with None the hall-wide rows that have no case."""
@@ -503,6 +505,10 @@ class Tx:
     def delete_draft(self, task_id: int, user: str) -> bool:
         """Drop a draft; whether there was one."""
         return bool(self.run("delete_draft", {"t": task_id, "u": user}).rowcount)
+
+    def flag(self, name: str) -> str | None:
+        """A fact about the database (``hall_flags``, schema v6), or None when it is not set."""
+        return self.conn.execute(sa.select(hall_flags.c.value).where(hall_flags.c.name == name)).scalar()
 
     # -- numbering ------------------------------------------------------------------------
     def next_sequence(self, name: str, period: str) -> int:

@@ -36,7 +36,7 @@ def _hall_on(db: str):
         result = runner.invoke(main, base + list(args), input=input, catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
 
-    assert run("init")[0] == 0
+    assert run("init", "--rehearsal")[0] == 0  # a test database: --now is allowed on it
     assert run("deploy", str(FIXTURES))[0] == 0
     return run
 
@@ -386,7 +386,12 @@ def test_provisional_deadlines_are_marked_and_warned_once(tmp_path: Path) -> Non
     )
     runner = CliRunner()
     base = ["--db", str(tmp_path / "h.db"), "--forms", str(FIXTURES / "forms"), "--now", "2026-12-28T09:00+08:00"]
-    for args in (["init"], ["deploy", str(src)], ["start", "review", "--set", "amount=1"], ["start", "review"]):
+    for args in (
+        ["init", "--rehearsal"],
+        ["deploy", str(src)],
+        ["start", "review", "--set", "amount=1"],
+        ["start", "review"],
+    ):
         assert runner.invoke(main, base + args).exit_code == 0
     result = runner.invoke(main, base + ["tasks"])
     assert result.exit_code == 0

@@ -37,7 +37,7 @@ def test_a_configured_handler_runs_and_its_result_is_stored(make_engine) -> None
     eng = _engine(make_engine, sms=send_sms)
     case = eng.start("notify", "N-1", {"phone": "13800000000"})
     assert case["status"] == "completed"
-    assert calls == [({}, {"phone": "13800000000"})]
+    assert calls == [({"idempotency_key": f"{case['id']}:send_sms:0.1"}, {"phone": "13800000000"})]
     assert case["variables"]["spiff__send_sms_result"] == {"sent": True, "id": "M-1"}
     assert case["variables"]["phone"] == "13800000000"
 

@@ -167,12 +167,18 @@ def test_a_version_2_database_keeps_its_history_and_takes_rows_without_a_case(en
                     " kind VARCHAR(40) NOT NULL, element VARCHAR(200), task_id INTEGER, detail TEXT)"
                 )
             )
-            tx.conn.execute(sa.text("INSERT INTO history SELECT * FROM h_old"))
+            tx.conn.execute(
+                sa.text(
+                    "INSERT INTO history SELECT id, instance_id, process_id, at, actor, kind, element, task_id,"
+                    " detail FROM h_old"
+                )
+            )
             tx.conn.execute(sa.text("DROP TABLE h_old"))
         tx.conn.execute(sa.text("DELETE FROM hall_schema WHERE version >= 3"))
     later = make_engine()
     assert later.init()["schema_before"] == 2
-    assert later.history(case["id"]) == before
+    unmarked = [dict(h, simulated=False) for h in before]  # v2 had no `simulated` column (v6)
+    assert later.history(case["id"]) in (before, unmarked)
     with later.store.tx() as tx:
         tx.add_history(
             [

@@ -281,7 +281,7 @@ def test_cli_worker_once_and_calendar(tmp_path):
         result = runner.invoke(main, ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", now, *args])
         return result.exit_code, result.output
 
-    assert hall("2026-09-30T16:00+08:00", "init")[0] == 0
+    assert hall("2026-09-30T16:00+08:00", "init", "--rehearsal")[0] == 0
     assert hall("2026-09-30T16:00+08:00", "deploy", str(FIXTURES))[0] == 0
     assert hall("2026-09-30T16:00+08:00", "start", "timer_boundary")[0] == 0
     code, out = hall("2026-10-08T16:00+08:00", "worker", "--once")

@@ -162,8 +162,8 @@ td AS (DELETE FROM instance_tasks USING json_to_recordset(%(td)s::json) AS d(i i
  WHERE instance_tasks.instance_id = d.i AND instance_tasks.task_id = d.t)
 
 -- name: group_save_h
-hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
- SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail
+hi AS (INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail, simulated)
+ SELECT x.instance_id, x.process_id, x.at, x.actor, x.kind, x.element, x.task_id, x.detail, x.simulated
  FROM json_populate_recordset(NULL::history, %(h)s::json) WITH ORDINALITY AS x ORDER BY x.ordinality)
 
 -- a step sends its status only when it changed (engine/runtime.py): NULL keeps the stored one

@@ -71,8 +71,9 @@ INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title
  %(due_at)s, %(due_provisional)s, %(warn_at)s, %(organisation)s)
 
 -- name: insert_history
-INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
- VALUES (%(instance_id)s, %(process_id)s, %(at)s, %(actor)s, %(kind)s, %(element)s, %(task_id)s, %(detail)s)
+INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail, simulated)
+ VALUES (%(instance_id)s, %(process_id)s, %(at)s, %(actor)s, %(kind)s, %(element)s, %(task_id)s, %(detail)s,
+ %(simulated)s)
 
 -- The generic reads and the purge of engine/store/reading.py (indicators, reports, retention).
 -- Lists of ids or names: arrays.

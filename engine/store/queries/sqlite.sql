@@ -66,8 +66,8 @@ INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title
  :name, :title, :lane, :role, :assignee, :form, :status, :created_at, :due_at, :due_provisional, :warn_at, :organisation)
 
 -- name: insert_history
-INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail)
- VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail)
+INSERT INTO history (instance_id, process_id, at, actor, kind, element, task_id, detail, simulated)
+ VALUES (:instance_id, :process_id, :at, :actor, :kind, :element, :task_id, :detail, :simulated)
 
 -- The generic reads and the purge of engine/store/reading.py (indicators, reports, retention).
 -- Lists of ids or names: one JSON array text, read with json_each.

@@ -3,7 +3,7 @@ that once a hall has users no configuration file, missing or chosen, turns the c
 are stored as SHA-256 digests, with an expiry and a revocation time.
 
 Revision ID: v7
-Revises: v5
+Revises: v6
 """
 
 import sqlalchemy as sa
@@ -11,7 +11,7 @@ from alembic import context, op
 from hall.engine.store.codecs import UTCDateTime
 
 revision = "v7"
-down_revision = "v5"
+down_revision = "v6"
 branch_labels = None
 depends_on = None
 
