@@ -986,5 +986,27 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
     click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")
 
 
+# -- the process owner's workbench (issue 18): scenario files, diagrams ------------------------------
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--junit-xml", "junit", type=click.Path(dir_okay=False), help="Also write the results as JUnit XML.")
+@command
+def test_cmd(ctx: Context, paths: tuple[str, ...], junit: str | None) -> None:
+    """Run scenario files (default processes/tests/), each scenario on a fresh temporary database."""
+    from .engine import workbench
+
+    forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
+    ok = workbench.run_tests(paths or ("processes/tests",), _hall_settings(ctx), forms, click.echo, junit=junit)
+    if not ok:
+        sys.exit(1)
+
+
+def _hall_settings(ctx: Context) -> dict:
+    """hall.yaml as the hall's commands read it: with the hall's confidential and first-receiver rules."""
+    from .servicehall import access
+
+    return access.with_defaults(ctx.settings)
+
+
 if __name__ == "__main__":
     main()

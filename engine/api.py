@@ -489,6 +489,13 @@ class Engine:
                 return self.access.present_history(actor, rows, loads(row["variables"]))
             return rows
 
+    def path(self, instance_id: int, user: str | None = None) -> list[dict]:
+        """The BPMN elements a case reached, oldest first: `{element, from, state}` with state
+        "passed" or "current" and `from` the element before it (scenario checks, coverage, diagrams)."""
+        self.history(instance_id, user=user)  # the same permission as reading the case's history
+        with self._tx(write=False) as tx:
+            return self.runtime.path(tx, _int(instance_id, "instance"))
+
     def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
         """Deliver a message (e.g. from an outside system) to an instance waiting for it."""
         from .spiff import external_message

@@ -256,3 +256,11 @@ class MigrationRefused(HallError):
     def __init__(self, instance: Any, process: str, version: int, why: str) -> None:
         self.instance, self.process, self.version, self.why = instance, process, version, why
         super().__init__(f"cannot move instance {instance} to {process} v{version}: {why}; nothing was changed")
+
+
+class ScenarioInvalid(HallError):
+    """A scenario file (`hall test`) that cannot be read as scenarios: its file, line and what is wrong."""
+
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+        super().__init__(f"{path}:{line or 1}: {what}")
