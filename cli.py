@@ -990,15 +990,40 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
 @main.command("test")
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--junit-xml", "junit", type=click.Path(dir_okay=False), help="Also write the results as JUnit XML.")
+@click.option("--coverage", "coverage_dir", type=click.Path(file_okay=False), help="Write coverage SVGs to DIR.")
 @command
-def test_cmd(ctx: Context, paths: tuple[str, ...], junit: str | None) -> None:
+def test_cmd(ctx: Context, paths: tuple[str, ...], junit: str | None, coverage_dir: str | None) -> None:
     """Run scenario files (default processes/tests/), each scenario on a fresh temporary database."""
     from .engine import workbench
 
     forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
-    ok = workbench.run_tests(paths or ("processes/tests",), _hall_settings(ctx), forms, click.echo, junit=junit)
+    ok = workbench.run_tests(
+        paths or ("processes/tests",), _hall_settings(ctx), forms, click.echo, junit=junit, coverage_dir=coverage_dir
+    )
     if not ok:
         sys.exit(1)
+
+
+@main.command("diagram")
+@click.argument("target")
+@click.option(
+    "--version", "version", type=int, default=None, help="For a PROCESS: the deployed version (default latest)."
+)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="The SVG file (default TARGET.svg).")
+@command
+def diagram_cmd(ctx: Context, target: str, version: int | None, out_file: str | None) -> None:
+    """Draw a deployed PROCESS, or where case INSTANCE stands (path, current tasks, timers, overdue), as SVG."""
+    from .engine import workbench
+    from .engine.diagram import case
+
+    if target.isdigit():
+        svg = case.instance_svg(ctx.engine, target, user=ctx.user)
+        out = out_file or f"case-{target}.svg"
+    else:
+        svg = case.process_svg(ctx.engine, target, version)
+        out = out_file or f"{target}.svg"
+    workbench.write_text(out, svg)
+    click.echo(f"wrote {out}")
 
 
 def _hall_settings(ctx: Context) -> dict:

@@ -247,6 +247,21 @@ class Engine:
                 for d in tx.list_definitions()
             ]
 
+    def definition_source(self, process: str, version: int | None = None) -> dict:
+        """A deployed version's BPMN text (default the latest): `{process, version, file, source}`,
+        for drawing it (`hall diagram`)."""
+        with self._tx(write=False) as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            row = rows[-1] if version is None else next((d for d in rows if d["version"] == version), None)
+            if row is None:
+                known = ", ".join(str(d["version"]) for d in rows)
+                raise HallError(f"process {process} has no version {version} (deployed: {known})")
+            full = tx.definition(row["id"])
+            assert full is not None  # listed in the same transaction
+            return {"process": process, "version": row["version"], "file": row["source_file"], "source": full["source"]}
+
     # -- instances ------------------------------------------------------------------------------
     def start(
         self,

@@ -29,6 +29,7 @@ def run_tests(
     forms_dir: str | Path | None,
     echo: Callable[[str], Any],
     junit: str | Path | None = None,
+    coverage_dir: str | Path | None = None,
 ) -> bool:
     """`hall test`: run the scenarios, print a line per scenario and each failure's diff; True when
     all passed. A file that cannot be read stops before anything runs (ScenarioInvalid)."""
@@ -49,4 +50,9 @@ def run_tests(
     echo(f"{summary} in {elapsed(time.perf_counter() - began)}")
     if junit:
         write_text(junit, junit_xml(results))
+    if coverage_dir:
+        from .diagram.coverage import write_coverage
+
+        for line in write_coverage(runner.coverage, Path(coverage_dir)):
+            echo(line)
     return failed == 0
