@@ -991,11 +991,25 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--junit-xml", "junit", type=click.Path(dir_okay=False), help="Also write the results as JUnit XML.")
 @click.option("--coverage", "coverage_dir", type=click.Path(file_okay=False), help="Write coverage SVGs to DIR.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="`hall test record`: the file to write.")
 @command
-def test_cmd(ctx: Context, paths: tuple[str, ...], junit: str | None, coverage_dir: str | None) -> None:
-    """Run scenario files (default processes/tests/), each scenario on a fresh temporary database."""
+def test_cmd(
+    ctx: Context, paths: tuple[str, ...], junit: str | None, coverage_dir: str | None, out_file: str | None
+) -> None:
+    """Run scenario files (default processes/tests/), each scenario on a fresh temporary database;
+    `hall test record INSTANCE [--out FILE]` writes a scenario replaying a case."""
     from .engine import workbench
 
+    if paths[:1] == ("record",):
+        if len(paths) != 2:
+            raise click.UsageError("hall test record INSTANCE [--out FILE]")
+        text = workbench.record(ctx.engine, paths[1], user=ctx.user)
+        if out_file:
+            workbench.write_text(out_file, text)
+            click.echo(f"wrote {out_file}")
+        else:
+            click.echo(text, nl=False)
+        return
     forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
     ok = workbench.run_tests(
         paths or ("processes/tests",), _hall_settings(ctx), forms, click.echo, junit=junit, coverage_dir=coverage_dir

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .errors import OutputNotWritable
+from .errors import HallError, OutputNotWritable
 from .scenarios import Result, Runner, elapsed, junit_xml
 
 
@@ -56,3 +56,78 @@ def run_tests(
         for line in write_coverage(runner.coverage, Path(coverage_dir)):
             echo(line)
     return failed == 0
+
+
+def record(eng: Any, instance_id: Any, user: str | None = None) -> str:
+    """`hall test record INSTANCE`: a scenario file replaying a case's history — its start data, each
+    completion, claim, message, retry and cancellation with its user and time, the timers as the
+    clock moving on — and expecting the path it took, its ready tasks and its status. A case the
+    user may not read (confidential) is recorded without its content."""
+    import json
+
+    view = eng.show(instance_id, user=user)
+    rows = eng.history(instance_id, user=user)
+    hidden = bool(view.get("redacted"))
+    tz = eng.deadlines.calendar.tz
+
+    def when(text: str) -> str:
+        from datetime import datetime
+
+        return datetime.fromisoformat(text).astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def flow(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    def given(data: Any) -> dict:
+        return {k: v for k, v in (data or {}).items() if v is not None} if not hidden else {}
+
+    started = next((r for r in rows if r["kind"] == "started"), None)
+    if started is None:
+        raise HallError(f"case {instance_id} has no `started` row in its history to replay")
+    name = f"案件 {view.get('business_key') or view['id']} 回放"
+    out = [
+        f"# Recorded by `hall test record {view['id']}` from case {view['id']} ({view['process']} v{view['version']}).",
+        "# Save it under processes/tests/ and edit the expectations to what the case should have done.",
+    ]
+    if hidden:
+        out.append("# The case is confidential: its data is left out (required fields get ordinary answers).")
+    out += [
+        f"process: {view['process']}",
+        "scenarios:",
+        f"  - name: {flow(name)}",
+        f'    at: "{when(started["at"])}"',
+    ]
+    if started.get("actor"):
+        out.append(f"    as: {flow(started['actor'])}")
+    out.append(f"    start: {flow(given((started.get('detail') or {}).get('data')))}")
+    out.append("    steps:")
+    for r in rows:
+        kind, detail, element = r["kind"], r.get("detail") or {}, r.get("element")
+        actor = f"\n        as: {flow(r['actor'])}" if r.get("actor") else ""
+        at = f'\n        at: "{when(r["at"])}"'
+        if kind == "task_completed":
+            data = given(detail.get("data"))
+            out.append(f"      - complete: {element}{at}{actor}" + (f"\n        with: {flow(data)}" if data else ""))
+        elif kind in ("task_claimed", "task_unclaimed"):
+            verb = "claim" if kind == "task_claimed" else "unclaim"
+            out.append(f"      - {verb}: {element}{at}{actor}")
+        elif kind == "timer_fired":
+            out.append(f'      - advance: "{when(r["at"])}"        # timer {element}')
+        elif kind == "message_received" and detail.get("source") is None:
+            payload = detail.get("payload") if not hidden else None
+            out.append(f"      - message: {flow(detail.get('name'))}{at}{actor}")
+            if isinstance(payload, dict) and payload:
+                out.append(f"        with: {flow(payload)}")
+        elif kind == "retried":
+            data = given(detail.get("data"))
+            out.append(f"      - retry:{at}{actor}" + (f"\n        with: {flow(data)}" if data else ""))
+        elif kind == "cancelled":
+            out.append(f"      - cancel: {flow(detail.get('reason') if not hidden else '撤销')}{at}{actor}")
+        elif kind in ("suspended", "resumed", "migrated", "task_reassigned"):
+            out.append(f"      # {kind} at {when(r['at'])}: not replayed")
+    if not hidden:
+        passed = [p["element"] for p in eng.path(instance_id, user=user) if p["state"] == "passed"]
+        out.append(f"      - expect_passed_in_order: {flow(passed)}")
+    out.append(f"      - expect_tasks: {flow(sorted(t['name'] for t in view.get('tasks') or []))}")
+    out.append(f"      - expect: {{status: {view['status']}}}")
+    return "\n".join(out) + "\n"
