@@ -153,9 +153,23 @@ def init(ctx: Context, reindex: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
+@click.option("--check", is_flag=True, help="First show which running cases could move, and run the scenarios.")
+@click.option("--force", is_flag=True, help="With --check: deploy even when a scenario fails.")
 @command
-def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
+def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool, check: bool, force: bool) -> None:
     """Check and store new versions of the processes in PATHS (files or folders; default processes/)."""
+    if check:
+        from .engine import workbench
+
+        forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
+        say = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+        if not workbench.check_deploy(ctx.engine, paths or ("processes",), _hall_settings(ctx), forms, say, ctx.user):
+            if not force:
+                click.echo(
+                    "error: deploy refused: a scenario of a changed process failed (--force deploys anyway)", err=True
+                )
+                sys.exit(1)
+            say("deploying anyway (--force)")
     results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
 
     def human(rows: list[dict]) -> None:

@@ -224,6 +224,44 @@ class Engine:
                 results.append({"process": pid, "version": version, "file": path, "changed": True})
         return results
 
+    def deploy_check(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
+        """What deploying `paths` would change, without storing anything: for each changed process its
+        next version and its unfinished cases (running, incident, suspended), each `movable` to the new
+        version by `retry --latest`'s rule or `blocking` on the elements missing from it."""
+        from .definitions import collect_files, content_hash
+
+        self._require(user, "deploy", "check", "process definitions")
+        sources, findings = collect_files(paths)
+        more, compiled = self._checker().check(sources)
+        findings += more
+        if findings:
+            raise DefinitionInvalid(findings)
+        out = []
+        with self._tx(write=False) as tx:
+            for pid, proc in sorted(compiled.items()):
+                digest = content_hash(sources[proc.source_file], *(sources[f] for f in proc.decision_files))
+                latest = tx.latest_definition(pid)
+                if latest is not None and latest["content_hash"] == digest:
+                    continue
+                names = set(proc.spec.task_specs)
+                cases = []
+                for status in ("running", "incident", "suspended"):
+                    for row in tx.list_instances(pid, status, None, limit=100_000):
+                        # spiff's helper specs (`investigate.BoundaryEventSplit`) named by their element
+                        missing = sorted({m.split(".")[0] for m in self.runtime.elements_of(tx, row["id"]) - names})
+                        cases.append(
+                            {
+                                "id": row["id"],
+                                "business_key": row["business_key"],
+                                "status": status,
+                                "movable": not missing,
+                                "blocking": missing,
+                            }
+                        )
+                version = latest["version"] + 1 if latest else 1
+                out.append({"process": pid, "version": version, "file": proc.source_file, "cases": cases})
+        return out
+
     def start_schedule(self) -> list[dict]:
         """Processes started by a timer start event, with the next firing of each."""
         with self._tx(write=False) as tx:

@@ -131,3 +131,56 @@ def record(eng: Any, instance_id: Any, user: str | None = None) -> str:
     out.append(f"      - expect_tasks: {flow(sorted(t['name'] for t in view.get('tasks') or []))}")
     out.append(f"      - expect: {{status: {view['status']}}}")
     return "\n".join(out) + "\n"
+
+
+def scenario_files_for(paths: Iterable[str | Path], processes: set[str]) -> list[Path]:
+    """The scenario files (`tests/*.yaml` beside the diagrams deployed) with a scenario of one of
+    `processes`."""
+    from .scenarios import collect, load_file
+
+    found: list[Path] = []
+    for raw in paths:
+        p = Path(raw)
+        folder = (p if p.is_dir() else p.parent) / "tests"
+        if not folder.is_dir():
+            continue
+        for f in collect([folder]):
+            if f not in found and any(sc.process in processes for sc in load_file(f).scenarios):
+                found.append(f)
+    return found
+
+
+def check_deploy(
+    eng: Any,
+    paths: Iterable[str | Path],
+    settings: Mapping[str, Any],
+    forms_dir: str | Path | None,
+    echo: Callable[[str], Any],
+    user: str | None = None,
+) -> bool:
+    """`hall deploy --check`: for each changed process, which unfinished cases could move to the new
+    version (`hall retry --latest`'s rule) and which element blocks the others; then the scenario
+    files of the changed processes, run on the new diagrams. True when every scenario passed."""
+    paths = list(paths)
+    changes = eng.deploy_check(paths, user=user)
+    if not changes:
+        echo("no process changed")
+        return True
+    for c in changes:
+        movable = sum(1 for case in c["cases"] if case["movable"])
+        echo(
+            f"{c['process']}: v{c['version']} would be deployed [{c['file']}]; {len(c['cases'])} unfinished case(s): "
+            f"{movable} can move to v{c['version']}, {len(c['cases']) - movable} cannot"
+        )
+        for case in c["cases"]:
+            if not case["movable"]:
+                echo(
+                    f"  case {case['id']} {case['business_key'] or ''} ({case['status']}): blocked by "
+                    f"element(s) {', '.join(case['blocking'])}, not in v{c['version']}"
+                )
+    files = scenario_files_for(paths, {c["process"] for c in changes})
+    if not files:
+        echo("no scenario file for the changed processes (write one under tests/ beside the diagrams)")
+        return True
+    echo(f"scenarios of the changed processes ({len(files)} file(s)):")
+    return run_tests(files, settings, forms_dir, lambda line: echo("  " + line))
