@@ -182,15 +182,21 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool, check: bool, for
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--strict", is_flag=True, help="Warnings (missing shapes, modeler lint, unset variables) fail too.")
 @command
-def validate(ctx: Context, paths: tuple[str, ...]) -> None:
-    """Check BPMN files without storing them: one line per finding, exit 1 if any."""
-    findings = ctx.engine.validate(paths)
-    for f in findings:
-        click.echo(str(f))
-    if findings:
+def validate(ctx: Context, paths: tuple[str, ...], strict: bool) -> None:
+    """Check BPMN files without storing them: one line per finding, exit 1 if any error (or warning,
+    with --strict)."""
+    from .engine.lint import is_warning
+
+    findings = ctx.engine.validate(paths, lint=True)
+    for f in findings:  # errors on stdout as always; warnings on stderr unless they fail (--strict)
+        click.echo(str(f), err=is_warning(f) and not strict)
+    errors = [f for f in findings if strict or not is_warning(f)]
+    if errors:
         sys.exit(1)
-    click.echo(f"ok: {', '.join(paths)}")
+    warned = len(findings)
+    click.echo(f"ok: {', '.join(paths)}" + (f" ({warned} warning(s); --strict fails on them)" if warned else ""))
 
 
 @main.command()

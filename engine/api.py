@@ -170,13 +170,29 @@ class Engine:
         return self.forms.get(name)
 
     # -- definitions ------------------------------------------------------------------------------
-    def validate(self, paths: Iterable[str | Path]) -> list[Any]:
-        """Every finding (`definitions.Finding`) for the given files/folders; empty means deployable."""
+    def validate(self, paths: Iterable[str | Path], lint: bool = False) -> list[Any]:
+        """Every finding (`definitions.Finding`) for the given files/folders; no error means deployable.
+        With `lint`, also the warnings of engine.lint (missing shapes, bpmnlint's rules, variables
+        nothing sets), which `lint.is_warning` tells apart."""
         from .definitions import collect_files
 
         sources, findings = collect_files(paths)
         more, _compiled = self._checker().check(sources)
-        return findings + more
+        if not lint:
+            return findings + more
+        from . import lint as linting
+        from . import restricted
+
+        known = set(restricted.RESERVED) | set(self.runtime.function_names)
+        return findings + more + linting.lint(sources, self._form_fields, known)
+
+    def _form_fields(self, name: str) -> list[str] | None:
+        """The field names of a form, or None when it cannot be read (for engine.lint)."""
+        try:
+            form = self.form(name)
+        except HallError:
+            return None
+        return [f.name for f in form.fields] if form is not None else None
 
     def _checker(self) -> Any:
         from .definitions import Checker
