@@ -521,11 +521,22 @@ class _Run:
         return int(found[0]["id"])
 
     def ready(self, step: Step, element: str) -> dict:
-        tasks = self.eng.tasks(instance=self.target(step))
+        case = self.target(step)
+        tasks = self.eng.tasks(instance=case)
         for t in tasks:
             if t["name"] == element:
                 return t
-        raise StepFailed([f"ready task {element}"], [f"ready tasks: {_names(tasks)}"])
+        raise StepFailed([f"ready task {element}"], [f"ready tasks: {_names(tasks)}{self.stopped(case)}"])
+
+    def stopped(self, case: int) -> str:
+        """Why a case has no tasks when it stopped: its incident, or its end (for a failure's diff)."""
+        view = self.eng.show(case)
+        incident = view.get("incident") or {}
+        if view["status"] == "incident":
+            return f" (the case is in incident at {incident.get('element')}: {incident.get('error')})"
+        if view["status"] != "running":
+            return f" (the case is {view['status']})"
+        return ""
 
     def do_start(self, step: Step) -> None:
         self.start(step.value, step.options.get("with") or {}, step.options.get("as"), step.options.get("key"))
@@ -645,11 +656,12 @@ class _Run:
             raise StepFailed([f"no ready task {step.value}"], [f"ready tasks: {_names(tasks)}"])
 
     def do_expect_tasks(self, step: Step) -> None:
-        got = sorted(t["name"] for t in self.eng.tasks(instance=self.target(step)))
+        case = self.target(step)
+        got = sorted(t["name"] for t in self.eng.tasks(instance=case))
         if got != sorted(step.value):
             raise StepFailed(
                 [f"ready tasks: {', '.join(sorted(step.value)) or 'none'}"],
-                [f"ready tasks: {', '.join(got) or 'none'}"],
+                [f"ready tasks: {', '.join(got) or 'none'}{self.stopped(case)}"],
             )
 
     def passed(self, step: Step) -> list[str]:

@@ -96,6 +96,6 @@ def write_coverage(coverage: Coverage, out_dir: Path) -> list[str]:
         except OSError as exc:
             raise OutputNotWritable(str(target), exc.strerror or str(exc)) from None
         lines.append(f"coverage {cov.summary()}  [{target}]")
-        if cov.branches:
+        if cov.branches and any(cov.nodes.values()):  # a process no scenario reached: its summary says it
             lines.append(f"  uncovered gateway branches: {', '.join(cov.branches)}")
     return lines

@@ -196,3 +196,35 @@ scenarios:
         ("payment", None),
         ("divide", None),
     ]
+
+
+def test_r_c11_a_missing_task_names_the_incident_that_stopped_the_case(tmp_path: Path) -> None:
+    """A typo in a condition stops the case; the failing step says so instead of only `none`."""
+    processes = tmp_path / "processes"
+    processes.mkdir()
+    text = (ROOT / "processes" / "suggestion.bpmn").read_text(encoding="utf-8")
+    (processes / "suggestion.bpmn").write_text(
+        text.replace(">大厅能否处理</bpmn:conditionExpression>", ">大厅能否处理了</bpmn:conditionExpression>"),
+        encoding="utf-8",
+    )
+    (processes / "tests").mkdir()
+    p = processes / "tests" / "s.yaml"
+    p.write_text(
+        """\
+process: suggestion
+scenarios:
+  - name: 大厅自行答复
+    at: 2026-11-24 08:50
+    steps:
+      - complete: open_box
+        with: {有无意见: true, 意见内容: 希望延长午间服务时间}
+      - complete: hall_handle
+        with: {大厅能否处理: true, 处理情况: 已调整排班}
+      - expect_tasks: [hall_reply]
+""",
+        encoding="utf-8",
+    )
+    [result] = runner().run([p])
+    assert result.failure is not None
+    assert result.failure.actual[0].startswith("ready tasks: none (the case is in incident at gw_settle: ")
+    assert "大厅能否处理了" in result.failure.actual[0]
