@@ -204,7 +204,20 @@ def validate(ctx: Context, paths: tuple[str, ...], strict: bool) -> None:
 def definitions(ctx: Context) -> None:
     """List deployed process versions."""
     for d in ctx.engine.definitions():
-        click.echo(f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  [{d['file']}]")
+        click.echo(
+            f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  {d['running']} running  [{d['file']}]"
+        )
+
+
+@main.command()
+@click.argument("process")
+@click.option("--version", "version", type=int, required=True, help="The version to withdraw.")
+@command
+def undeploy(ctx: Context, process: str, version: int) -> None:
+    """Withdraw a deployed version no case uses; when it was the latest, new cases start the previous one."""
+    done = ctx.engine.undeploy(process, version, user=ctx.user)
+    now = f"new cases start v{done['latest']}" if done["latest"] else "no version is left"
+    click.echo(f"{process} v{version} withdrawn; {now}")
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -284,7 +297,7 @@ def list_instances(
     def human(rows: list[dict]) -> None:
         for r in rows:
             click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
+                f"{r['id']:>6}  {r['process'] + ' v' + str(r.get('version') or '?'):<15} {r['status']:<10} {r['business_key'] or '-':<20} {r['started_at']}"
                 f"  {r.get('customer') or ''}".rstrip()
             )
 
@@ -312,7 +325,7 @@ def find(ctx: Context, text: str, limit: int, as_json: bool) -> None:
         for r in rows:
             matched = "; ".join(f"{m['field']}={m['value']}" for m in r["matches"])
             click.echo(
-                f"{r['id']:>6}  {r['process']:<12} {r['status']:<10} {r['business_key'] or '-':<20} "
+                f"{r['id']:>6}  {r['process'] + ' v' + str(r.get('version') or '?'):<15} {r['status']:<10} {r['business_key'] or '-':<20} "
                 f"{r['customer'] or '-'}  ({matched})"
             )
 

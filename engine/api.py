@@ -37,6 +37,7 @@ from .store import Store, Tx, dumps
 from .view import history_view, iso, loads, read_instance, read_links, task_view
 
 STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
+UNFINISHED = ("running", "incident", "suspended")
 
 
 class Engine:
@@ -287,8 +288,10 @@ class Engine:
             ]
 
     def definitions(self) -> list[dict]:
-        """Every deployed version of every process, as `hall definitions` lists them."""
+        """Every deployed version of every process, as `hall definitions` lists them, with its cases
+        by status (`cases`) and how many are unfinished (`running`: running, incident, suspended)."""
         with self._tx(write=False) as tx:
+            counts = tx.cases_per_definition()
             return [
                 {
                     "process": d["process_id"],
@@ -297,9 +300,57 @@ class Engine:
                     "file": d["source_file"],
                     "deployed_at": iso(d["deployed_at"]),
                     "deployed_by": d["deployed_by"],
+                    "cases": counts.get(d["id"], {}),
+                    "running": sum(n for k, n in counts.get(d["id"], {}).items() if k in UNFINISHED),
                 }
                 for d in tx.list_definitions()
             ]
+
+    def undeploy(self, process: str, version: int, user: str | None = None) -> dict:
+        """Withdraw a deployed version no case uses (none started on it, or all purged); when it was the
+        latest, new cases start the previous version again (its start timers take over). Recorded in
+        the hall's own history (`undeployed`). Needs the `deploy` permission."""
+        self._require(user, "deploy", "undeploy", f"process {process}")
+        with self._tx() as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            row = next((d for d in rows if d["version"] == version), None)
+            if row is None:
+                known = ", ".join(str(d["version"]) for d in rows)
+                raise HallError(f"process {process} has no version {version} (deployed: {known})")
+            cases = tx.cases_per_definition().get(row["id"], {})
+            if cases:
+                listed = ", ".join(f"{n} {status}" for status, n in sorted(cases.items()))
+                raise HallError(
+                    f"{process} v{version} still has {sum(cases.values())} case(s) ({listed}): a version is "
+                    "withdrawn only when no case is on it; nothing was changed"
+                )
+            latest = row["id"] == rows[-1]["id"]
+            tx.delete_definition(row["id"])
+            left = [d for d in rows if d["id"] != row["id"]]
+            if latest:
+                if left:
+                    self.runtime.schedule_start_timers(tx, process, left[-1]["id"])
+                else:
+                    jobtable.replace_start_jobs(tx, process, [])
+            now_latest = left[-1]["version"] if left else None
+            detail = {"process": process, "version": version, "latest": now_latest}
+            tx.add_history(
+                [
+                    {
+                        "instance_id": None,
+                        "process_id": process,
+                        "at": self.clock.now(),
+                        "actor": user,
+                        "kind": "undeployed",
+                        "element": None,
+                        "task_id": None,
+                        "detail": dumps(detail),
+                    }
+                ]
+            )
+        return detail
 
     def definition_source(self, process: str, version: int | None = None) -> dict:
         """A deployed version's BPMN text (default the latest): `{process, version, file, source}`,
@@ -370,12 +421,13 @@ class Engine:
             found = tx.list_instances(process, status, business_key, limit=limit + 1)
             cut = len(found) > limit
             rows = self.access.visible_instances(actor, found[:limit], tx)
-            page = Page(self._brief(r, actor) for r in rows)
+            versions = {d["id"]: d["version"] for d in tx.list_definitions()}
+            page = Page(self._brief(r, actor, versions) for r in rows)
             if cut:
                 page.cut(tx.count_instances_where(process, status, business_key) if actor is None else None)
             return page
 
-    def _brief(self, row: Mapping[str, Any], actor: User | None) -> dict:
+    def _brief(self, row: Mapping[str, Any], actor: User | None, versions: Mapping[int, int] | None = None) -> dict:
         """An instance as `instances` and `find` list it, with its customer (hall.yaml `cases.customer`;
         None for a confidential case the actor may not read)."""
         variables = loads(row["variables"])
@@ -388,6 +440,7 @@ class Engine:
             "started_at": iso(row["started_at"]),
             "ended_at": iso(row["ended_at"]),
             "customer": None if hidden else self.fields.customer_of(variables),
+            **({"version": versions.get(row["definition_id"])} if versions is not None else {}),
         }
 
     def find(self, text: str, user: str | None = None, limit: int = 50) -> Page:
