@@ -205,8 +205,21 @@ def definitions(ctx: Context) -> None:
     """List deployed process versions."""
     for d in ctx.engine.definitions():
         click.echo(
-            f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  {d['running']} running  [{d['file']}]"
+            f"{d['process']} v{d['version']}  {d['name'] or ''}  {d['deployed_at']}  {d['running']} running"
+            + ("  withdrawn" if d["withdrawn"] else "")
+            + f"  [{d['file']}]"
         )
+
+
+@main.command()
+@click.argument("process")
+@command
+def rollback(ctx: Context, process: str) -> None:
+    """New cases start the previous version again; the latest version's cases run on."""
+    done = ctx.engine.rollback(process, user=ctx.user)
+    click.echo(
+        f"{process}: new cases start v{done['to']} again; v{done['from']} withdrawn ({done['running']} case(s) run on)"
+    )
 
 
 @main.command()

@@ -225,7 +225,7 @@ class Engine:
                 if latest is not None and latest["content_hash"] == digest:
                     results.append({"process": pid, "version": latest["version"], "file": path, "changed": False})
                     continue
-                version = (latest["version"] + 1) if latest else 1
+                version = _next_version(tx, pid)  # after a withdrawn (rolled back) version too
                 definition_id = tx.add_definition(
                     process_id=pid,
                     version=version,
@@ -275,7 +275,7 @@ class Engine:
                                 "blocking": missing,
                             }
                         )
-                version = latest["version"] + 1 if latest else 1
+                version = _next_version(tx, pid)
                 out.append({"process": pid, "version": version, "file": proc.source_file, "cases": cases})
         return out
 
@@ -302,6 +302,7 @@ class Engine:
                     "deployed_by": d["deployed_by"],
                     "cases": counts.get(d["id"], {}),
                     "running": sum(n for k, n in counts.get(d["id"], {}).items() if k in UNFINISHED),
+                    "withdrawn": d["withdrawn_at"] is not None,
                 }
                 for d in tx.list_definitions()
             ]
@@ -326,31 +327,63 @@ class Engine:
                     f"{process} v{version} still has {sum(cases.values())} case(s) ({listed}): a version is "
                     "withdrawn only when no case is on it; nothing was changed"
                 )
-            latest = row["id"] == rows[-1]["id"]
+            active_before = [d for d in rows if d["withdrawn_at"] is None]
+            latest = bool(active_before) and row["id"] == active_before[-1]["id"]
             tx.delete_definition(row["id"])
             left = [d for d in rows if d["id"] != row["id"]]
             if latest:
-                if left:
-                    self.runtime.schedule_start_timers(tx, process, left[-1]["id"])
+                remaining = [d for d in left if d["withdrawn_at"] is None]
+                if remaining:
+                    self.runtime.schedule_start_timers(tx, process, remaining[-1]["id"])
                 else:
                     jobtable.replace_start_jobs(tx, process, [])
-            now_latest = left[-1]["version"] if left else None
-            detail = {"process": process, "version": version, "latest": now_latest}
-            tx.add_history(
-                [
-                    {
-                        "instance_id": None,
-                        "process_id": process,
-                        "at": self.clock.now(),
-                        "actor": user,
-                        "kind": "undeployed",
-                        "element": None,
-                        "task_id": None,
-                        "detail": dumps(detail),
-                    }
-                ]
-            )
+            active = [d for d in left if d["withdrawn_at"] is None]
+            detail = {"process": process, "version": version, "latest": active[-1]["version"] if active else None}
+            self._hall_event(tx, "undeployed", process, user, detail)
         return detail
+
+    def rollback(self, process: str, user: str | None = None) -> dict:
+        """Withdraw the latest version for new cases: they start the previous version again (its start
+        timers take over); the latest version's cases run on. Recorded in the hall's own history
+        (`rolled_back`). Needs the `deploy` permission."""
+        self._require(user, "deploy", "roll back", f"process {process}")
+        with self._tx() as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            active = [d for d in rows if d["withdrawn_at"] is None]
+            if len(active) < 2:
+                raise HallError(
+                    f"{process} has no earlier version to roll back to (versions: "
+                    + ", ".join(f"v{d['version']}" + (" withdrawn" if d["withdrawn_at"] else "") for d in rows)
+                    + "); nothing was changed"
+                )
+            latest, previous = active[-1], active[-2]
+            tx.withdraw_definition(latest["id"], self.clock.now())
+            self.runtime.schedule_start_timers(tx, process, previous["id"])
+            cases = tx.cases_per_definition().get(latest["id"], {})
+            detail = {
+                "process": process,
+                "from": latest["version"],
+                "to": previous["version"],
+                "running": sum(n for k, n in cases.items() if k in UNFINISHED),
+            }
+            self._hall_event(tx, "rolled_back", process, user, detail)
+        return detail
+
+    def _hall_event(self, tx: Tx, kind: str, process: str, user: str | None, detail: dict) -> None:
+        """A row of the hall's own history (no case behind it) about a process."""
+        row = {
+            "instance_id": None,
+            "process_id": process,
+            "at": self.clock.now(),
+            "actor": user,
+            "kind": kind,
+            "element": None,
+            "task_id": None,
+            "detail": dumps(detail),
+        }
+        tx.add_history([row])
 
     def definition_source(self, process: str, version: int | None = None) -> dict:
         """A deployed version's BPMN text (default the latest): `{process, version, file, source}`,
@@ -1155,6 +1188,11 @@ def _limit(limit: Any) -> int:
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL): a larger number names nothing
 LAST_CALENDAR_YEAR = 9998  # datetime's last year is 9999, and a month's view reads the next month's first day
+
+
+def _next_version(tx: Tx, process: str) -> int:
+    """The number of a process's next version: after every one deployed, withdrawn ones too."""
+    return max((d["version"] for d in tx.list_definitions() if d["process_id"] == process), default=0) + 1
 
 
 def _int(value: Any, what: str) -> int:

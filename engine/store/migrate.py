@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-SCHEMA_VERSION = 5  # the head revision is f"v{SCHEMA_VERSION}" (a test keeps them equal)
+SCHEMA_VERSION = 10  # the head revision is f"v{SCHEMA_VERSION}" (a test keeps them equal)
 SCRIPTS = Path(__file__).resolve().parent / "migrations"
 
 

@@ -227,6 +227,10 @@ class Tx:
             out.setdefault(int(definition_id), {})[str(status)] = int(n)
         return out
 
+    def withdraw_definition(self, definition_id: int, at: datetime) -> None:
+        """Mark a version withdrawn for new cases (`hall rollback`): `latest_definition` passes it over."""
+        self.conn.execute(definitions.update().where(definitions.c.id == definition_id).values(withdrawn_at=at))
+
     def delete_definition(self, definition_id: int) -> None:
         """Remove a deployed version that no case uses (`hall undeploy`)."""
         self.conn.execute(definitions.delete().where(definitions.c.id == definition_id))

@@ -36,3 +36,13 @@ def test_versions_with_their_cases_and_a_withdrawn_latest_version(tmp_path: Path
     result = hall("undeploy", "review", "--version", "2")
     assert result.exit_code == 0 and result.output == "review v2 withdrawn; new cases start v1\n"
     assert "undeployed" in hall("history").output
+    hall("deploy", str(changed))
+    hall("start", "review", "--set", "amount:=2")
+    result = hall("rollback", "review")
+    assert (
+        result.exit_code == 0 and result.output == "review: new cases start v1 again; v2 withdrawn (1 case(s) run on)\n"
+    )
+    assert "  1 running  withdrawn  [" in hall("definitions").output
+    assert " review v1 " in hall("start", "review", "--set", "amount:=3").output.replace("instance", " ")
+    result = hall("rollback", "review")
+    assert result.exit_code == 1 and "no earlier version to roll back to" in result.output

@@ -70,3 +70,36 @@ def test_withdrawing_a_timer_started_version_hands_its_start_timers_back(make_en
     assert eng.start_schedule() == before
     eng.undeploy(process, 1)
     assert eng.start_schedule() == []
+
+
+def test_rolling_back_the_latest_version_for_new_cases_while_its_cases_run_on(engine: Engine, tmp_path: Path) -> None:
+    engine.deploy([changed(tmp_path)])
+    on_v2 = engine.start("review", None, {"amount": 1})
+    assert on_v2["version"] == 2
+    assert engine.rollback("review", user="admin") == {"process": "review", "from": 2, "to": 1, "running": 1}
+    assert engine.start("review", None, {"amount": 2})["version"] == 1
+    assert engine.show(on_v2["id"])["version"] == 2  # its cases run on
+    rows = {d["version"]: d for d in engine.definitions() if d["process"] == "review"}
+    assert rows[2]["withdrawn"] and not rows[1]["withdrawn"]
+    [row] = [h for h in engine.history(None) if h["kind"] == "rolled_back"]
+    assert row["actor"] == "admin" and row["detail"]["from"] == 2
+    with pytest.raises(
+        HallError, match=r"review has no earlier version to roll back to \(versions: v1, v2 withdrawn\)"
+    ):
+        engine.rollback("review")
+    assert engine.deploy([changed(tmp_path)])[0]["version"] == 3  # a new number after the withdrawn one
+    assert engine.start("review", None, {"amount": 3})["version"] == 3
+
+
+def test_rolling_back_a_timer_started_process_hands_the_start_timers_back(make_engine, tmp_path: Path) -> None:
+    eng = make_engine()
+    eng.init()
+    daily = TESTS / "start_timers" / "timer_start_daily.bpmn"
+    eng.deploy([daily])
+    before = eng.start_schedule()
+    later = tmp_path / "timer_start_daily.bpmn"
+    later.write_text(daily.read_text().replace("every working day at 15:00", "every working day at 16:00"))
+    eng.deploy([later])
+    assert eng.start_schedule() != before
+    eng.rollback(before[0]["process"])
+    assert eng.start_schedule() == before
