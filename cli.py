@@ -347,9 +347,25 @@ def init(ctx: Context, reindex: bool, rehearsal: bool) -> None:
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @json_option
+@click.option("--check", is_flag=True, help="First show which running cases could move, and run the scenarios.")
+@click.option("--force", is_flag=True, help="With --check: deploy even when a scenario fails.")
 @command
-def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
+def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool, check: bool, force: bool) -> None:
     """Check and store new versions of the processes in PATHS (files or folders; default processes/)."""
+    if check:
+        from .engine import workbench
+
+        forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
+        report = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+        if not workbench.check_deploy(
+            ctx.engine, paths or ("processes",), _hall_settings(ctx), forms, report, ctx.user
+        ):
+            if not force:
+                click.echo(
+                    "error: deploy refused: a scenario of a changed process failed (--force deploys anyway)", err=True
+                )
+                sys.exit(1)
+            report("deploying anyway (--force)")
     with working("checking and deploying {paths}", paths=", ".join(paths or ("processes",))):
         results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
 
@@ -368,15 +384,21 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool) -> None:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--strict", is_flag=True, help="Warnings (missing shapes, modeler lint, unset variables) fail too.")
 @command
-def validate(ctx: Context, paths: tuple[str, ...]) -> None:
-    """Check BPMN files without storing them: one line per finding, exit 1 if any."""
-    findings = ctx.engine.validate(paths)
-    for f in findings:
-        click.echo(str(f))
-    if findings:
+def validate(ctx: Context, paths: tuple[str, ...], strict: bool) -> None:
+    """Check BPMN files without storing them: one line per finding, exit 1 if any error (or warning,
+    with --strict)."""
+    from .engine.lint import is_warning
+
+    findings = ctx.engine.validate(paths, lint=True)
+    for f in findings:  # errors on stdout as always; warnings on stderr unless they fail (--strict)
+        click.echo(str(f), err=is_warning(f) and not strict)
+    errors = [f for f in findings if strict or not is_warning(f)]
+    if errors:
         sys.exit(1)
-    click.echo(f"ok: {', '.join(paths)}")
+    warned = len(findings)
+    click.echo(f"ok: {', '.join(paths)}" + (f" ({warned} warning(s); --strict fails on them)" if warned else ""))
 
 
 @main.command()
@@ -388,9 +410,41 @@ def definitions(ctx: Context) -> None:
         say("no process deployed yet: `hall deploy` stores the diagrams of processes/")
         return
     show_table(
-        ["process", "version", "name", "deployed", "file"],
-        [[d["process"], f"v{d['version']}", d["name"], when(ctx, d["deployed_at"]), d["file"]] for d in rows],
+        ["process", "version", "name", "deployed", "running", "file"],
+        [
+            [
+                d["process"],
+                f"v{d['version']}" + (" (withdrawn)" if d["withdrawn"] else ""),
+                d["name"],
+                when(ctx, d["deployed_at"]),
+                d["running"],
+                d["file"],
+            ]
+            for d in rows
+        ],
     )
+
+
+@main.command()
+@click.argument("process")
+@command
+def rollback(ctx: Context, process: str) -> None:
+    """New cases start the previous version again; the latest version's cases run on."""
+    done = ctx.engine.rollback(process, user=ctx.user)
+    click.echo(
+        f"{process}: new cases start v{done['to']} again; v{done['from']} withdrawn ({done['running']} case(s) run on)"
+    )
+
+
+@main.command()
+@click.argument("process")
+@click.option("--version", "version", type=int, required=True, help="The version to withdraw.")
+@command
+def undeploy(ctx: Context, process: str, version: int) -> None:
+    """Withdraw a deployed version no case uses; when it was the latest, new cases start the previous one."""
+    done = ctx.engine.undeploy(process, version, user=ctx.user)
+    now = f"new cases start v{done['latest']}" if done["latest"] else "no version is left"
+    click.echo(f"{process} v{version} withdrawn; {now}")
 
 
 # -- instances ----------------------------------------------------------------------------------
@@ -474,11 +528,12 @@ def list_instances(
             say("no instances")
             return
         show_table(
-            ["id", "process", "status", "number", "started", "customer"],
+            ["id", "process", "version", "status", "number", "started", "customer"],
             [
                 [
                     r["id"],
                     r["process"],
+                    f"v{r['version']}" if r.get("version") else "-",
                     tr(r["status"]),
                     r["business_key"],
                     when(ctx, r["started_at"]),
@@ -513,11 +568,12 @@ def find(ctx: Context, text: str, limit: int, as_json: bool) -> None:
             say("no case found for {text}", text=repr(text))
             return
         show_table(
-            ["id", "process", "status", "number", "customer", "matched"],
+            ["id", "process", "version", "status", "number", "customer", "matched"],
             [
                 [
                     r["id"],
                     r["process"],
+                    f"v{r['version']}" if r.get("version") else "-",
                     tr(r["status"]),
                     r["business_key"],
                     r["customer"],
@@ -1600,6 +1656,67 @@ def purge_cmd(ctx: Context, before: str, yes: bool) -> None:
     rows = ", ".join(f"{n} {t}" for t, n in result["rows"].items())
     click.echo(f"archived {len(result['archived'])} case file(s) under {retention.archive_folder(eng.settings)}/")
     click.echo(f"deleted {len(result['deleted'])} case(s): {rows}")
+
+
+# -- the process owner's workbench (issue 18): scenario files, diagrams ------------------------------
+@main.command("test")
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--junit-xml", "junit", type=click.Path(dir_okay=False), help="Also write the results as JUnit XML.")
+@click.option("--coverage", "coverage_dir", type=click.Path(file_okay=False), help="Write coverage SVGs to DIR.")
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="`hall test record`: the file to write.")
+@command
+def test_cmd(
+    ctx: Context, paths: tuple[str, ...], junit: str | None, coverage_dir: str | None, out_file: str | None
+) -> None:
+    """Run scenario files (default processes/tests/), each scenario on a fresh temporary database;
+    `hall test record INSTANCE [--out FILE]` writes a scenario replaying a case."""
+    from .engine import workbench
+
+    if paths[:1] == ("record",):
+        if len(paths) != 2:
+            raise click.UsageError("hall test record INSTANCE [--out FILE]")
+        text = workbench.record(ctx.engine, paths[1], user=ctx.user)
+        if out_file:
+            workbench.write_text(out_file, text)
+            click.echo(f"wrote {out_file}")
+        else:
+            click.echo(text, nl=False)
+        return
+    forms = ctx.forms_dir or ctx.settings.get("forms") or "forms"
+    ok = workbench.run_tests(
+        paths or ("processes/tests",), _hall_settings(ctx), forms, click.echo, junit=junit, coverage_dir=coverage_dir
+    )
+    if not ok:
+        sys.exit(1)
+
+
+@main.command("diagram")
+@click.argument("target")
+@click.option(
+    "--version", "version", type=int, default=None, help="For a PROCESS: the deployed version (default latest)."
+)
+@click.option("--out", "out_file", type=click.Path(dir_okay=False), help="The SVG file (default TARGET.svg).")
+@command
+def diagram_cmd(ctx: Context, target: str, version: int | None, out_file: str | None) -> None:
+    """Draw a deployed PROCESS, or where case INSTANCE stands (path, current tasks, timers, overdue), as SVG."""
+    from .engine import workbench
+    from .engine.diagram import case
+
+    if target.isdigit():
+        svg = case.instance_svg(ctx.engine, target, user=ctx.user)
+        out = out_file or f"case-{target}.svg"
+    else:
+        svg = case.process_svg(ctx.engine, target, version)
+        out = out_file or f"{target}.svg"
+    workbench.write_text(out, svg)
+    click.echo(f"wrote {out}")
+
+
+def _hall_settings(ctx: Context) -> dict:
+    """hall.yaml as the hall's commands read it: with the hall's confidential and first-receiver rules."""
+    from .servicehall import access
+
+    return access.with_defaults(ctx.settings)
 
 
 if __name__ == "__main__":

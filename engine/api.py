@@ -40,6 +40,7 @@ from .store import Store, Tx, dumps
 from .view import history_view, iso, loads, read_instance, read_links, task_view
 
 STATUSES = ("running", "completed", "cancelled", "incident", "suspended")
+UNFINISHED = ("running", "incident", "suspended")
 
 
 class Engine:
@@ -199,13 +200,29 @@ class Engine:
         return self.forms.get(name)
 
     # -- definitions ------------------------------------------------------------------------------
-    def validate(self, paths: Iterable[str | Path]) -> list[Any]:
-        """Every finding (`definitions.Finding`) for the given files/folders; empty means deployable."""
+    def validate(self, paths: Iterable[str | Path], lint: bool = False) -> list[Any]:
+        """Every finding (`definitions.Finding`) for the given files/folders; no error means deployable.
+        With `lint`, also the warnings of engine.lint (missing shapes, bpmnlint's rules, variables
+        nothing sets), which `lint.is_warning` tells apart."""
         from .definitions import collect_files
 
         sources, findings = collect_files(paths)
         more, _compiled = self._checker().check(sources)
-        return findings + more
+        if not lint:
+            return findings + more
+        from . import lint as linting
+        from . import restricted
+
+        known = set(restricted.RESERVED) | set(self.runtime.function_names)
+        return findings + more + linting.lint(sources, self._form_fields, known)
+
+    def _form_fields(self, name: str) -> list[str] | None:
+        """The field names of a form, or None when it cannot be read (for engine.lint)."""
+        try:
+            form = self.form(name)
+        except HallError:
+            return None
+        return [f.name for f in form.fields] if form is not None else None
 
     def _checker(self) -> Any:
         from .definitions import Checker
@@ -237,7 +254,7 @@ class Engine:
                 if latest is not None and latest["content_hash"] == digest:
                     results.append({"process": pid, "version": latest["version"], "file": path, "changed": False})
                     continue
-                version = (latest["version"] + 1) if latest else 1
+                version = _next_version(tx, pid)  # after a withdrawn (rolled back) version too
                 definition_id = tx.add_definition(
                     process_id=pid,
                     version=version,
@@ -253,6 +270,44 @@ class Engine:
                 results.append({"process": pid, "version": version, "file": path, "changed": True})
         return results
 
+    def deploy_check(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
+        """What deploying `paths` would change, without storing anything: for each changed process its
+        next version and its unfinished cases (running, incident, suspended), each `movable` to the new
+        version by `retry --latest`'s rule or `blocking` on the elements missing from it."""
+        from .definitions import collect_files, content_hash
+
+        self._require(user, "deploy", "check", "process definitions")
+        sources, findings = collect_files(paths)
+        more, compiled = self._checker().check(sources)
+        findings += more
+        if findings:
+            raise DefinitionInvalid(findings)
+        out = []
+        with self._tx(write=False) as tx:
+            for pid, proc in sorted(compiled.items()):
+                digest = content_hash(sources[proc.source_file], *(sources[f] for f in proc.decision_files))
+                latest = tx.latest_definition(pid)
+                if latest is not None and latest["content_hash"] == digest:
+                    continue
+                names = set(proc.spec.task_specs)
+                cases = []
+                for status in ("running", "incident", "suspended"):
+                    for row in tx.list_instances(pid, status, None, limit=100_000):
+                        # spiff's helper specs (`investigate.BoundaryEventSplit`) named by their element
+                        missing = sorted({m.split(".")[0] for m in self.runtime.elements_of(tx, row["id"]) - names})
+                        cases.append(
+                            {
+                                "id": row["id"],
+                                "business_key": row["business_key"],
+                                "status": status,
+                                "movable": not missing,
+                                "blocking": missing,
+                            }
+                        )
+                version = _next_version(tx, pid)
+                out.append({"process": pid, "version": version, "file": proc.source_file, "cases": cases})
+        return out
+
     def start_schedule(self) -> list[dict]:
         """Processes started by a timer start event, with the next firing of each."""
         with self._tx(write=False) as tx:
@@ -262,8 +317,10 @@ class Engine:
             ]
 
     def definitions(self) -> list[dict]:
-        """Every deployed version of every process, as `hall definitions` lists them."""
+        """Every deployed version of every process, as `hall definitions` lists them, with its cases
+        by status (`cases`) and how many are unfinished (`running`: running, incident, suspended)."""
         with self._tx(write=False) as tx:
+            counts = tx.cases_per_definition()
             return [
                 {
                     "process": d["process_id"],
@@ -272,9 +329,105 @@ class Engine:
                     "file": d["source_file"],
                     "deployed_at": iso(d["deployed_at"]),
                     "deployed_by": d["deployed_by"],
+                    "cases": counts.get(d["id"], {}),
+                    "running": sum(n for k, n in counts.get(d["id"], {}).items() if k in UNFINISHED),
+                    "withdrawn": d["withdrawn_at"] is not None,
                 }
                 for d in tx.list_definitions()
             ]
+
+    def undeploy(self, process: str, version: int, user: str | None = None) -> dict:
+        """Withdraw a deployed version no case uses (none started on it, or all purged); when it was the
+        latest, new cases start the previous version again (its start timers take over). Recorded in
+        the hall's own history (`undeployed`). Needs the `deploy` permission."""
+        self._require(user, "deploy", "undeploy", f"process {process}")
+        with self._tx() as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            row = next((d for d in rows if d["version"] == version), None)
+            if row is None:
+                known = ", ".join(str(d["version"]) for d in rows)
+                raise HallError(f"process {process} has no version {version} (deployed: {known})")
+            cases = tx.cases_per_definition().get(row["id"], {})
+            if cases:
+                listed = ", ".join(f"{n} {status}" for status, n in sorted(cases.items()))
+                raise HallError(
+                    f"{process} v{version} still has {sum(cases.values())} case(s) ({listed}): a version is "
+                    "withdrawn only when no case is on it; nothing was changed"
+                )
+            active_before = [d for d in rows if d["withdrawn_at"] is None]
+            latest = bool(active_before) and row["id"] == active_before[-1]["id"]
+            tx.delete_definition(row["id"])
+            left = [d for d in rows if d["id"] != row["id"]]
+            if latest:
+                remaining = [d for d in left if d["withdrawn_at"] is None]
+                if remaining:
+                    self.runtime.schedule_start_timers(tx, process, remaining[-1]["id"])
+                else:
+                    jobtable.replace_start_jobs(tx, process, [])
+            active = [d for d in left if d["withdrawn_at"] is None]
+            detail = {"process": process, "version": version, "latest": active[-1]["version"] if active else None}
+            self._hall_event(tx, "undeployed", process, user, detail)
+        return detail
+
+    def rollback(self, process: str, user: str | None = None) -> dict:
+        """Withdraw the latest version for new cases: they start the previous version again (its start
+        timers take over); the latest version's cases run on. Recorded in the hall's own history
+        (`rolled_back`). Needs the `deploy` permission."""
+        self._require(user, "deploy", "roll back", f"process {process}")
+        with self._tx() as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            active = [d for d in rows if d["withdrawn_at"] is None]
+            if len(active) < 2:
+                raise HallError(
+                    f"{process} has no earlier version to roll back to (versions: "
+                    + ", ".join(f"v{d['version']}" + (" withdrawn" if d["withdrawn_at"] else "") for d in rows)
+                    + "); nothing was changed"
+                )
+            latest, previous = active[-1], active[-2]
+            tx.withdraw_definition(latest["id"], self.clock.now())
+            self.runtime.schedule_start_timers(tx, process, previous["id"])
+            cases = tx.cases_per_definition().get(latest["id"], {})
+            detail = {
+                "process": process,
+                "from": latest["version"],
+                "to": previous["version"],
+                "running": sum(n for k, n in cases.items() if k in UNFINISHED),
+            }
+            self._hall_event(tx, "rolled_back", process, user, detail)
+        return detail
+
+    def _hall_event(self, tx: Tx, kind: str, process: str, user: str | None, detail: dict) -> None:
+        """A row of the hall's own history (no case behind it) about a process."""
+        row = {
+            "instance_id": None,
+            "process_id": process,
+            "at": self.clock.now(),
+            "actor": user,
+            "kind": kind,
+            "element": None,
+            "task_id": None,
+            "detail": dumps(detail),
+        }
+        tx.add_history([row])
+
+    def definition_source(self, process: str, version: int | None = None) -> dict:
+        """A deployed version's BPMN text (default the latest): `{process, version, file, source}`,
+        for drawing it (`hall diagram`)."""
+        with self._tx(write=False) as tx:
+            rows = [d for d in tx.list_definitions() if d["process_id"] == process]
+            if not rows:
+                raise ProcessNotFound(process)
+            row = rows[-1] if version is None else next((d for d in rows if d["version"] == version), None)
+            if row is None:
+                known = ", ".join(str(d["version"]) for d in rows)
+                raise HallError(f"process {process} has no version {version} (deployed: {known})")
+            full = tx.definition(row["id"])
+            assert full is not None  # listed in the same transaction
+            return {"process": process, "version": row["version"], "file": row["source_file"], "source": full["source"]}
 
     # -- instances ------------------------------------------------------------------------------
     def start(
@@ -333,12 +486,13 @@ class Engine:
             found = tx.list_instances(process, status, business_key, limit=limit + 1)
             cut = len(found) > limit
             rows = self.access.visible_instances(actor, found[:limit], tx)
-            page = Page(self._brief(r, actor) for r in rows)
+            versions = {d["id"]: d["version"] for d in tx.list_definitions()}
+            page = Page(self._brief(r, actor, versions) for r in rows)
             if cut:
                 page.cut(tx.count_instances_where(process, status, business_key) if actor is None else None)
             return page
 
-    def _brief(self, row: Mapping[str, Any], actor: User | None) -> dict:
+    def _brief(self, row: Mapping[str, Any], actor: User | None, versions: Mapping[int, int] | None = None) -> dict:
         """An instance as `instances` and `find` list it, with its customer (hall.yaml `cases.customer`;
         None for a confidential case the actor may not read)."""
         variables = loads(row["variables"])
@@ -351,6 +505,7 @@ class Engine:
             "started_at": iso(row["started_at"]),
             "ended_at": iso(row["ended_at"]),
             "customer": None if hidden else self.fields.customer_of(variables),
+            **({"version": versions.get(row["definition_id"])} if versions is not None else {}),
         }
 
     def find(self, text: str, user: str | None = None, limit: int = 50) -> Page:
@@ -522,6 +677,13 @@ class Engine:
             if actor is not None:
                 return self.access.present_history(actor, rows, loads(row["variables"]))
             return rows
+
+    def path(self, instance_id: int, user: str | None = None) -> list[dict]:
+        """The BPMN elements a case reached, oldest first: `{element, from, state}` with state
+        "passed" or "current" and `from` the element before it (scenario checks, coverage, diagrams)."""
+        self.history(instance_id, user=user)  # the same permission as reading the case's history
+        with self._tx(write=False) as tx:
+            return self.runtime.path(tx, _int(instance_id, "instance"))
 
     def send_message(self, instance_id: int, name: str, payload: Any = None, user: str | None = None) -> dict:
         """Deliver a message (e.g. from an outside system) to an instance waiting for it."""
@@ -1176,6 +1338,11 @@ def _limit(limit: Any) -> int:
 
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (int4 on PostgreSQL): a larger number names nothing
 LAST_CALENDAR_YEAR = 9998  # datetime's last year is 9999, and a month's view reads the next month's first day
+
+
+def _next_version(tx: Tx, process: str) -> int:
+    """The number of a process's next version: after every one deployed, withdrawn ones too."""
+    return max((d["version"] for d in tx.list_definitions() if d["process_id"] == process), default=0) + 1
 
 
 def _int(value: Any, what: str) -> int:

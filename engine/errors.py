@@ -383,3 +383,19 @@ class InstanceNotVisible(PermissionDenied):
 
     def __str__(self) -> str:
         return self.message
+
+
+class ScenarioInvalid(HallError):
+    """A scenario file (`hall test`) that cannot be read as scenarios: its file, line and what is wrong."""
+
+    def __init__(self, path: str, line: int | None, what: str) -> None:
+        self.path, self.line, self.what = path, line, what
+        super().__init__(f"{path}:{line or 1}: {what}")
+
+
+class DiagramUnreadable(HallError):
+    """A BPMN file whose XML cannot be read to draw it (`hall diagram`, coverage)."""
+
+    def __init__(self, where: str, line: int | None, what: str) -> None:
+        self.where, self.line, self.what = where, line, what
+        super().__init__(f"{where}:{line or 1}: {what}")

@@ -1348,6 +1348,13 @@ def load_form(path: Path) -> Form:
 _NAME_RE = re.compile(r"[^/\\:\x00]+")
 
 
+# Parsed forms and their problems, shared by every library of the process and keyed by the file's
+# path, modification time and size: engines opened one after another (the scenarios of `hall test`,
+# each on its own database) read and check each form file once.
+_PARSED: dict[tuple[Path, tuple[int, int]], Form] = {}
+_PROBLEMS: dict[tuple[Path, tuple[int, int]], list[tuple[int, str]]] = {}
+
+
 class FormLibrary:
     """The forms in one folder, loaded when first asked for and reloaded when the file changes."""
 
@@ -1385,7 +1392,9 @@ class FormLibrary:
         cached = self._cache.get(path)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-        form = load_form(path).configured(self.lists)
+        form = _PARSED.get((path, stamp)) or load_form(path)
+        _PARSED[(path, stamp)] = form
+        form = form.configured(self.lists)
         self._cache[path] = (stamp, form)
         return form
 
@@ -1410,7 +1419,16 @@ class FormLibrary:
         path = self._path(name)
         if path is None:
             return [(str(self.folder / f"{name}.yaml"), 1, f"form {name!r} not found in {self.folder}")]
-        _, problems = _parse(path, with_template=True)
+        try:
+            stat = path.stat()
+            key: tuple[Path, tuple[int, int]] | None = (path, (stat.st_mtime_ns, stat.st_size))
+        except OSError:
+            key = None
+        problems = _PROBLEMS.get(key) if key is not None else None
+        if problems is None:
+            _, problems = _parse(path, with_template=True)
+            if key is not None:
+                _PROBLEMS[key] = problems
         return [(str(path), line, what) for line, what in problems]
 
     def check_all(self) -> list[tuple[str, int, str]]:

@@ -757,6 +757,22 @@ class Runtime:
         loaded = self._cache.get(instance_id)
         return loaded.row["parent_id"] if loaded else None
 
+    def elements_of(self, tx: Tx, instance_id: int) -> set[str]:
+        """The task spec names of every task an instance has (done, ready or waiting): what `migrate`
+        requires of another version (read only; `hall deploy --check`)."""
+        import json
+
+        loaded = self._load(tx, instance_id)
+        return {json.loads(body)["task_spec"] for body in loaded.instance.snapshot().tasks.values()}
+
+    def path(self, tx: Tx, instance_id: int) -> list[dict]:
+        """The elements an instance reached, oldest first, each with where it came from (read only)."""
+        loaded = self._load(tx, instance_id)
+        return [
+            {"element": element, "from": source, "state": state}
+            for element, source, state, _at in loaded.instance.path()
+        ]
+
     def view(self, instance_id: int) -> dict | None:
         """The instance as the API shows it, from the cache of the step just committed (no query)."""
         loaded = self._cache.get(instance_id)

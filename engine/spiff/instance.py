@@ -198,6 +198,24 @@ class Instance:
             merged.update(t.data)
         return {k: v for k, v in merged.items() if not callable(v)}
 
+    def path(self) -> list[tuple[str, str | None, str, float]]:
+        """Every BPMN element the instance reached, oldest first: (element, the element it came from
+        or None, "passed" or "current", when its state last changed as a Unix time). Spiff's own
+        bookkeeping tasks (start, end joins, boundary splits) are skipped; scenario expectations
+        and coverage read this (engine.scenarios)."""
+        reached = TaskState.COMPLETED | TaskState.STARTED | TaskState.READY | TaskState.WAITING | TaskState.ERROR
+        out = []
+        for t in self._tasks_in(reached):
+            if not t.task_spec.bpmn_id:
+                continue
+            source = t.parent
+            while source is not None and not source.task_spec.bpmn_id:
+                source = source.parent
+            state = "passed" if t.has_state(TaskState.COMPLETED) else "current"
+            out.append((t.task_spec.bpmn_id, source.task_spec.bpmn_id if source else None, state, t.last_state_change))
+        out.sort(key=lambda item: item[3])
+        return out
+
     def ready_user_tasks(self) -> list[UserTaskInfo]:
         """The user tasks staff can work on now."""
         out = []

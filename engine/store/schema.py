@@ -33,6 +33,7 @@ definitions = sa.Table(
     sa.Column("spec", sa.Text, nullable=False),
     sa.Column("deployed_at", UTCDateTime, nullable=False),
     sa.Column("deployed_by", sa.String(200)),
+    sa.Column("withdrawn_at", UTCDateTime),  # rolled back: new cases start an earlier version (v10)
     sa.UniqueConstraint("process_id", "version", name="uq_definition_version"),
 )
 

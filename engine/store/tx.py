@@ -219,6 +219,24 @@ class Tx:
     def add_definition(self, **values: Any) -> int:
         return _new_id(self.conn.execute(definitions.insert().values(**values)))
 
+    def cases_per_definition(self) -> dict[int, dict[str, int]]:
+        """How many cases each deployed version has, by status: {definition id: {status: count}}."""
+        q = sa.select(instances.c.definition_id, instances.c.status, sa.func.count()).group_by(
+            instances.c.definition_id, instances.c.status
+        )
+        out: dict[int, dict[str, int]] = {}
+        for definition_id, status, n in self.conn.execute(q):
+            out.setdefault(int(definition_id), {})[str(status)] = int(n)
+        return out
+
+    def withdraw_definition(self, definition_id: int, at: datetime) -> None:
+        """Mark a version withdrawn for new cases (`hall rollback`): `latest_definition` passes it over."""
+        self.conn.execute(definitions.update().where(definitions.c.id == definition_id).values(withdrawn_at=at))
+
+    def delete_definition(self, definition_id: int) -> None:
+        """Remove a deployed version that no case uses (`hall undeploy`)."""
+        self.conn.execute(definitions.delete().where(definitions.c.id == definition_id))
+
     def list_definitions(self) -> list[Mapping[str, Any]]:
         q = sa.select(*_DEFINITION_BRIEF).order_by(definitions.c.process_id, definitions.c.version)
         return _all(self.conn.execute(q))

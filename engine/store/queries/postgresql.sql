@@ -55,7 +55,7 @@ SELECT 1 FROM instances WHERE parent_id = %(id)s LIMIT 1
 
 -- name: latest_definition
 SELECT id, process_id, version, name, content_hash, source_file, deployed_at, deployed_by FROM definitions
- WHERE process_id = %(p)s ORDER BY version DESC LIMIT 1
+ WHERE process_id = %(p)s AND withdrawn_at IS NULL ORDER BY version DESC LIMIT 1
 
 -- name: insert_human_task
 INSERT INTO human_tasks (instance_id, process_id, spiff_task_id, name, title, lane, role, assignee, form,

@@ -51,7 +51,7 @@ SELECT 1 FROM instances WHERE parent_id = :id LIMIT 1
 
 -- name: latest_definition
 SELECT id, process_id, version, name, content_hash, source_file, deployed_at, deployed_by FROM definitions
- WHERE process_id = :p ORDER BY version DESC LIMIT 1
+ WHERE process_id = :p AND withdrawn_at IS NULL ORDER BY version DESC LIMIT 1
 
 -- the row id is the cursor's lastrowid: without RETURNING, half the statement's cost
 -- name: insert_human_task

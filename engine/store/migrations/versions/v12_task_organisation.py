@@ -2,7 +2,7 @@
 issue 13, R-C10): only users of that organisation serve it. Existing tasks stay bound to none.
 
 Revision ID: v12
-Revises: v9
+Revises: v10
 """
 
 import sqlalchemy as sa
@@ -10,7 +10,7 @@ from alembic import context, op
 from hall.engine.store.codecs import UTCDateTime
 
 revision = "v12"
-down_revision = "v9"
+down_revision = "v10"
 branch_labels = None
 depends_on = None
 
