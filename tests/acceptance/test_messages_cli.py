@@ -25,7 +25,7 @@ def hall(db_url: str):
         result = runner.invoke(main, ["--db", db_url, "--now", NOW, *args], catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
 
-    assert run("init")[0] == 0
+    assert run("init", "--rehearsal")[0] == 0
     files = [str(p) for p in sorted(MESSAGES.glob("*.bpmn")) if p.name != "juel_conditions.bpmn"]
     assert run("deploy", *files)[0] == 0
     return run

@@ -42,7 +42,7 @@ def test_ctrl_c_keeps_a_draft_that_the_next_complete_resumes(tmp_path: Path) -> 
         done = subprocess.run([*hall, *args], env=env, capture_output=True, text=True, check=True, cwd=tmp_path)
         return done.stdout
 
-    run("init")
+    run("init", "--rehearsal")
     run("deploy", str(FIXTURES / "review.bpmn"))
     run("start", "review")
 

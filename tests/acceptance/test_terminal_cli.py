@@ -38,7 +38,7 @@ def hall(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         result = runner.invoke(main, base + list(args), catch_exceptions=False)
         return result.exit_code, result.stdout, result.stderr
 
-    assert run("init")[0] == 0
+    assert run("init", "--rehearsal")[0] == 0
     assert run("deploy", str(FIXTURES / "follow_up.bpmn"))[0] == 0
     return run
 

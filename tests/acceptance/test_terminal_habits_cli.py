@@ -44,7 +44,7 @@ def hall(tmp_path: Path):
         result = runner.invoke(main, ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", now, *args])
         return result.exit_code, result.stdout
 
-    assert run("2026-11-24T09:00+08:00", "init")[0] == 0
+    assert run("2026-11-24T09:00+08:00", "init", "--rehearsal")[0] == 0
     assert (
         run("2026-11-24T09:00+08:00", "deploy", str(FIXTURES / "timers.bpmn"), str(FIXTURES / "timer_wait.bpmn"))[0]
         == 0
