@@ -16,7 +16,6 @@ import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, PEOPLE_CONFIG
 from hall.cli import main
-from hall.server import rehearsal
 from hall.server.run import Background
 from hall.servicehall import access
 from hall.servicehall.config import load_config
@@ -60,10 +59,9 @@ def embedded(tmp_path: Path) -> tuple[Run, str, Path, dict[str, str]]:
 
 @pytest.fixture
 def server(tmp_path: Path, monkeypatch) -> Iterator[tuple[Run, str, dict[str, str]]]:
-    """A hall server on 127.0.0.1 whose database is a rehearsal one (--now passes), with a token per
-    user, and a `hall` runner in client mode."""
+    """A hall server on 127.0.0.1 whose database was made a rehearsal one (`hall init --rehearsal`:
+    --now passes), with a token per user, and a `hall` runner in client mode."""
     direct, db, config, tokens = embedded(tmp_path / "server")
-    monkeypatch.setattr(rehearsal, "allows_simulated_time", lambda engine: True)
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     settings = access.with_defaults(load_config(config))
     srv = Background(db, settings, FIXTURES / "forms")

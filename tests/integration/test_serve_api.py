@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, fixture_files
 from hall.engine import Engine
-from hall.server import rehearsal
+from hall.engine.clock import Clock
 from hall.server.run import Background
 from ruamel.yaml import YAML
 
@@ -162,6 +162,15 @@ def test_r_c10_a_confidential_case_is_the_placeholder_over_http(api) -> None:
 def test_errors_are_problem_documents_with_their_status(api) -> None:
     status, _, body = api("GET", "/v1/instances/999", user="sup")
     problem_of(404, body, "InstanceNotFound")
+    # a case the user may not see is answered as an unknown one: the same status, class and words
+    api.engine.start("review", data={"amount": 1}, user="ann")
+    for path in ("/v1/instances/{}", "/v1/instances/{}/history", "/v1/instances/{}/suspend"):
+        method = "POST" if path.endswith("suspend") else "GET"
+        hidden = api(method, path.format(1), {} if method == "POST" else None, user="bob")
+        missing = api(method, path.format(999), {} if method == "POST" else None, user="bob")
+        assert hidden[0] == missing[0] == 404, path
+        assert hidden[2] == {**missing[2], "detail": "unknown instance 1", "instance": path.format(1)}, path
+    assert [h["actor"] for h in api.engine.history(1) if h["kind"] == "denied"] == ["bob"] * 3  # still refusals
     status, _, body = api("GET", "/v1/tasks/abc", user="sup")
     problem_of(404, body, "TaskNotFound")
     status, _, body = api("POST", "/v1/instances", {"process": "nope"}, user="ann")
@@ -179,7 +188,7 @@ def test_errors_are_problem_documents_with_their_status(api) -> None:
     status, _, body = api("PUT", "/v1/roles/pilot", {"may": ["fly"]}, user="sup")
     problem_of(422, body, "PeopleInvalid")
     assert body["errors"] == {
-        "may": "unknown permission 'fly' (one of confidential, reassign, manage, see_all, deploy, admin)"
+        "may": "unknown permission 'fly' (one of confidential, reassign, manage, see_all, deploy, admin, simulate_time)"
     }
 
 
@@ -235,12 +244,32 @@ def test_two_clients_complete_one_task_at_the_same_moment_exactly_one_wins(api) 
     assert [h["kind"] for h in api.engine.history(1)].count("task_completed") == 1
 
 
-def test_simulated_time_only_on_a_rehearsal_database(api, monkeypatch) -> None:
+def test_simulated_time_only_on_a_rehearsal_database(api, tmp_path) -> None:
+    """The mark is the database's own, set when it was created: a hall made on the real clock
+    (`hall init`) refuses X-Hall-Now and writes nothing; the fixture's database, made by an engine
+    at a simulated time as tests and rehearsals make theirs, takes it."""
     now = "2026-12-01T10:00:00+08:00"
-    status, _, body = api("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
-    problem_of(403, body, "RehearsalOnly")
-    assert api.engine.instances() == []  # nothing written
-    monkeypatch.setattr(rehearsal, "allows_simulated_time", lambda engine: True)
+    live = Engine(f"sqlite:///{tmp_path / 'live.db'}", clock=Clock(), forms_dir=FIXTURES / "forms", settings=CONFIG)
+    try:
+        live.init()
+        live.deploy(fixture_files())
+        live.directory.import_config(CONFIG, user="sup")
+        live.directory.set_password("ann", PASSWORD, user="sup")
+        token = live.directory.login("ann", PASSWORD)["token"]
+        assert not live.is_rehearsal()
+        server = Background(live.store.url, CONFIG, FIXTURES / "forms")
+        there = Api(server.start(), live, {"ann": token})
+        try:
+            status, _, body = there("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
+            problem_of(403, body, "RehearsalOnly")
+            assert live.instances() == []  # nothing written
+            status, _, case = there("POST", "/v1/instances", {"process": "review"}, user="ann")
+            assert status == 201  # on the real clock it serves
+        finally:
+            server.stop()
+    finally:
+        live.close()
+    assert api.engine.is_rehearsal()
     status, _, case = api("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
     assert status == 201 and case["started_at"].startswith("2026-12-01T02:00:00")
 
