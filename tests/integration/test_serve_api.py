@@ -308,3 +308,36 @@ def test_whole_lists_page_too(api) -> None:
     assert headers["x-hall-truncated"] == "true" and 'offset=3>; rel="next"' in headers["link"]
     status, headers, page = api("GET", "/v1/users?offset=3", user="sup")
     assert [u["id"] for u in page] == ["sup"] and "x-hall-truncated" not in headers
+
+
+def test_drafts_are_kept_per_task_for_the_tokens_user(api) -> None:
+    """GET/PUT/DELETE /v1/tasks/{id}/draft: the Engine's drafts, each user's own."""
+    api.engine.start("review", data={"amount": 1}, user="ann")
+    task = api("GET", "/v1/tasks", user="ann")[2][0]["id"]
+    path = f"/v1/tasks/{task}/draft"
+    assert api("GET", path, user="ann")[::2] == (200, None)
+    status, _, kept = api("PUT", path, {"data": {"amount": 7, "note": "two\nlines"}}, user="ann")
+    assert status == 200 and kept["task"] == task and kept["data"] == {"amount": 7, "note": "two\nlines"}
+    assert api("GET", path, user="ann")[2] == kept == api.engine.draft(task, user="ann")
+    assert api("GET", path, user="cat")[2] is None  # another clerk of the role has none of hers
+    status, _, body = api("PUT", path, {"data": [1]}, user="ann")
+    problem_of(422, body, "RequestInvalid")
+    status, _, body = api("PUT", path, {"data": {}}, user="bob")  # not his task to see
+    assert status in (403, 404) and "7" not in json.dumps(body)
+    assert api("DELETE", path, user="ann")[::2] == (200, {"discarded": True})
+    assert api("DELETE", path, user="ann")[::2] == (200, {"discarded": False})
+    assert api("GET", path, user="ann")[2] is None
+    api.engine.complete(task, {"amount": 2}, user="ann")
+    status, _, body = api("PUT", path, {"data": {}}, user="ann")
+    problem_of(409, body, "TaskAlreadyCompleted")
+
+
+def test_a_form_is_served_with_its_fields_in_full(api) -> None:
+    from hall.engine.forms import describe_form, form_from_description
+
+    status, _, body = api("GET", "/v1/forms/register", user="ann")
+    form = api.engine.form("register")
+    assert status == 200 and body == describe_form(form)
+    assert form_from_description(body).fields[0].describe() == form.fields[0].describe()
+    status, _, body = api("GET", "/v1/forms/nothing", user="ann")
+    problem_of(404, body, "FormNotFound")
