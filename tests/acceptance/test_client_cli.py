@@ -203,6 +203,9 @@ def test_the_client_path_loads_neither_sqlalchemy_nor_spiffworkflow(server) -> N
         "    main(['tasks', '--json'])\n"
         "except SystemExit as exc:\n"
         "    assert exc.code in (0, None), exc.code\n"
+        "import os\n"
+        "from hall.client import Client\n"
+        "assert Client(os.environ['HALL_URL']).form('register').fields[0].name == 'amount'\n"  # as a prompt asks it
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'SpiffWorkflow', 'hall'))\n"
         "print(loaded, file=sys.stderr)\n"
     )
@@ -214,7 +217,7 @@ def test_the_client_path_loads_neither_sqlalchemy_nor_spiffworkflow(server) -> N
     assert "sqlalchemy" not in loaded and "SpiffWorkflow" not in loaded
     # of the engine, only its plain-Python leaves (errors, input checks, the clock) may load
     assert "hall.engine.api" not in loaded and "hall.engine.store" not in loaded and "hall.engine.runtime" not in loaded
-    assert "hall.client" in loaded
+    assert "hall.client" in loaded and "hall.engine.forms" in loaded
 
 
 def free_port() -> int:
