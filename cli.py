@@ -887,7 +887,6 @@ def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str |
       hall complete 12 --set 备案意见=同意备案    # given, nothing asked for it
       hall complete 12 --data answers.yaml      # from a file (YAML or JSON)
     """
-    from .engine.errors import FormInvalid
     from .terminal.i18n import tr
 
     data = read_data(sets, data_file)
@@ -896,7 +895,9 @@ def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str |
         data, answers = prompt_form(ctx, task_id, data, err=as_json)
     try:
         view = ctx.engine.complete(task_id, data, user=ctx.user)
-    except FormInvalid:
+    except Exception as exc:
+        if not is_form_invalid(exc):
+            raise
         if answers:  # what was typed stays: the next `hall complete` starts from it
             ctx.engine.save_draft(task_id, answers, user=ctx.user)
             click.echo(tr("draft kept: `hall complete {task}` goes on from here", task=task_id), err=True)
@@ -904,6 +905,13 @@ def complete(ctx: Context, task_id: str, sets: tuple[str, ...], data_file: str |
     if answers is not None:
         ctx.engine.discard_draft(task_id, user=ctx.user)
     emit(view, as_json, lambda v: print_instance(ctx, v))
+
+
+def is_form_invalid(exc: BaseException) -> bool:
+    """A submit the form refused: the engine's FormInvalid, or the server's (a RemoteError naming it)."""
+    from .engine.errors import FormInvalid
+
+    return isinstance(exc, FormInvalid) or getattr(exc, "kind", None) == "FormInvalid"
 
 
 def stdin_is_terminal() -> bool:

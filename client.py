@@ -2,8 +2,8 @@
 
 `Client` has the same method names, arguments and return shapes as `hall.engine.Engine` for what
 the command line uses, so the commands do not care which they hold (`hall.cli` picks one). It
-imports neither SQLAlchemy nor SpiffWorkflow (nor anything of hall.engine): only the standard
-library, so a staff command in client mode starts fast. Errors arrive as problem documents and
+imports neither SQLAlchemy nor SpiffWorkflow: the standard library, and of hall.engine only the
+plain-Python forms module (when a form is asked for), so a staff command in client mode starts fast. Errors arrive as problem documents and
 are raised as `RemoteError`, carrying the server's HallError class name and one-line message.
 
 The token of `hall login` is kept per server in `$XDG_CONFIG_HOME/hall/tokens.json` (default
@@ -50,42 +50,6 @@ class RemoteClock:
 
     def now(self) -> datetime:
         return self.fixed or datetime.now(UTC)
-
-
-class RemoteField:
-    """A form field as the server describes it (what `hall task` lists and a prompt asks)."""
-
-    def __init__(self, client: Client, form: str, spec: Mapping[str, Any]) -> None:
-        self.client, self.form = client, form
-        self.name = str(spec["name"])
-        self.description = str(spec.get("description") or self.name)
-        self.required = bool(spec.get("required"))
-        self.help = spec.get("help") or None  # what the form's author wrote for staff
-
-    def describe(self) -> str:
-        return self.description
-
-    def coerce(self, value: Any, **_: Any) -> Any:
-        """The value as the field stores it, checked by the server's form; ValueError with the
-        field's own message otherwise (the prompt asks again)."""
-        try:
-            found = self.client.call("POST", f"/v1/forms/{_seg(self.form)}/check", {"field": self.name, "value": value})
-        except RemoteError as exc:
-            if exc.kind == "RequestInvalid" and self.name in exc.errors:
-                raise ValueError(exc.errors[self.name]) from None
-            raise
-        return found["value"]
-
-
-class RemoteForm:
-    """A form's fields, in the server's order."""
-
-    def __init__(self, client: Client, spec: Mapping[str, Any]) -> None:
-        self.name = spec["name"]
-        self.fields = [RemoteField(client, self.name, f) for f in spec.get("fields") or ()]
-
-    def prompt_order(self, data: Mapping[str, Any]) -> list[RemoteField]:
-        return [f for f in self.fields if f.name not in data]
 
 
 def config_dir() -> Path:
@@ -322,15 +286,32 @@ class Client:
     def render_task(self, task_id: Any, user: str | None = None) -> str:
         return self.call("GET", f"/v1/tasks/{_seg(task_id)}/instructions")["text"]
 
-    def form(self, name: str | None) -> RemoteForm | None:
+    def form(self, name: str | None) -> Any:
+        """The task form of that name as the server reads it (an engine.forms Form, built from the
+        fields' full definitions: the prompt coerces and checks answers as on the database), or None."""
         if not name:
             return None
         try:
-            return RemoteForm(self, self.call("GET", f"/v1/forms/{_seg(name)}"))
+            spec = self.call("GET", f"/v1/forms/{_seg(name)}")
         except RemoteError as exc:
             if exc.kind == "FormNotFound":
                 return None
             raise
+        from .engine.forms import form_from_description  # plain Python: no SQLAlchemy, no SpiffWorkflow
+
+        try:
+            return form_from_description(spec)
+        except ValueError as exc:
+            raise RemoteError(f"hall server {self.url} sent form {name!r} in a shape not understood: {exc}") from None
+
+    def save_draft(self, task_id: Any, data: Mapping[str, Any], user: str | None = None) -> dict:
+        return self.call("PUT", f"/v1/tasks/{_seg(task_id)}/draft", {"data": dict(data)})
+
+    def draft(self, task_id: Any, user: str | None = None) -> dict | None:
+        return self.call("GET", f"/v1/tasks/{_seg(task_id)}/draft")
+
+    def discard_draft(self, task_id: Any, user: str | None = None) -> bool:
+        return bool(self.call("DELETE", f"/v1/tasks/{_seg(task_id)}/draft")["discarded"])
 
     def claim(self, task_id: Any, user: str | None = None) -> dict:
         return self.call("POST", f"/v1/tasks/{_seg(task_id)}/claim", {})

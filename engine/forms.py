@@ -39,6 +39,8 @@ __all__ = [
     "DEFAULT_TIMEZONE",
     "EMPTY_MARK",
     "display",
+    "describe_form",
+    "form_from_description",
 ]
 
 #: Field types, with the Chinese word staff see in prompts.
@@ -1339,6 +1341,68 @@ def load_form(path: Path) -> Form:
         raise FormDefinitionInvalid(str(path), line, what + more)
     assert form is not None
     return form
+
+
+# --------------------------------------------------------------------------------------------
+# a form as JSON: what `hall serve` sends so that a client asks the same questions
+
+
+def describe_form(form: Form) -> dict[str, Any]:
+    """The form's title and its fields' full definitions as JSON (`GET /v1/forms/{name}`): enough for
+    :func:`form_from_description` to build a Form that coerces, checks and prompts as this one does.
+    Each field also carries ``description`` (its prompt line) and ``has_default``."""
+    fields = []
+    for f in form.fields:
+        fields.append(
+            {
+                "name": f.name,
+                "label": f.label,
+                "type": f.type,
+                "required": f.required,
+                "default": f.default,
+                "min": f.min,
+                "max": f.max,
+                "pattern": f.pattern,
+                "choices": list(f.choices),
+                "help": f.help,
+                "required_when": [[name, list(values)] for name, values in f.required_when],
+                "after": f.after,
+                "choices_from": f.choices_from,
+                "description": f.describe(),
+                "has_default": f.default is not None,
+            }
+        )
+    return {"name": form.name, "title": form.title, "fields": fields}
+
+
+def form_from_description(spec: Mapping[str, Any]) -> Form:
+    """The Form of :func:`describe_form`'s JSON (no template: the server renders it). Raises
+    ``ValueError`` when the description is not one."""
+    try:
+        fields = tuple(
+            Field(
+                name=str(raw["name"]),
+                label=str(raw.get("label") or ""),
+                type=str(raw.get("type") or "text"),
+                required=bool(raw.get("required", True)),
+                default=raw.get("default"),
+                min=raw.get("min"),
+                max=raw.get("max"),
+                pattern=raw.get("pattern"),
+                choices=tuple(str(c) for c in raw.get("choices") or ()),
+                help=raw.get("help") or None,
+                required_when=tuple((str(name), tuple(values)) for name, values in raw.get("required_when") or ()),
+                after=raw.get("after"),
+                choices_from=raw.get("choices_from"),
+            )
+            for raw in spec.get("fields") or ()
+        )
+        name = str(spec["name"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a form description: {exc}") from None
+    return Form(
+        name=name, path=Path(f"{name}.yaml"), title=str(spec.get("title") or name), template_source="", fields=fields
+    )
 
 
 # --------------------------------------------------------------------------------------------

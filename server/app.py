@@ -271,24 +271,15 @@ def _instructions(c: Call) -> Any:
 
 
 def _form(c: Call) -> Any:
+    """The form's fields in full (engine.forms.describe_form): a client builds the same Form from it
+    and asks the same questions as `hall complete` on the database."""
     from ..engine.errors import FormNotFound
+    from ..engine.forms import describe_form
 
     form = c.engine.form(c.path["name"])
     if form is None:
         raise FormNotFound(c.path["name"], "the forms folder of the server")
-    return {
-        "name": c.path["name"],
-        "fields": [
-            {
-                "name": f.name,
-                "description": f.describe(),
-                "help": f.help,
-                "required": bool(f.required),
-                "has_default": f.default is not None,
-            }
-            for f in form.fields
-        ],
-    }
+    return describe_form(form)
 
 
 def _check_field(c: Call) -> Any:
@@ -308,6 +299,18 @@ def _check_field(c: Call) -> Any:
     except ValueError as exc:
         raise RequestInvalid(name, str(exc)) from None
     return {"value": value}
+
+
+def _draft(c: Call) -> Any:
+    return c.engine.draft(c.path["id"], user=c.user)  # type: ignore[arg-type]
+
+
+def _draft_save(c: Call) -> Any:
+    return c.engine.save_draft(c.path["id"], c.data(), user=c.user)  # type: ignore[arg-type]
+
+
+def _draft_discard(c: Call) -> Any:
+    return {"discarded": c.engine.discard_draft(c.path["id"], user=c.user)}  # type: ignore[arg-type]
 
 
 def _claim(c: Call) -> Any:
@@ -534,7 +537,18 @@ OPS = (
         "TaskDetail",
         body="Reassign",
     ),
-    Op("GET", "/v1/forms/{name}", _form, "A form's fields", "tasks", "Form"),
+    Op("GET", "/v1/tasks/{id}/draft", _draft, "The caller's draft of a task's form, or null", "tasks", "MaybeDraft"),
+    Op(
+        "PUT",
+        "/v1/tasks/{id}/draft",
+        _draft_save,
+        "Keep what the caller typed into a ready task's form",
+        "tasks",
+        "Draft",
+        body="Complete",
+    ),
+    Op("DELETE", "/v1/tasks/{id}/draft", _draft_discard, "Drop the caller's draft of a task", "tasks", "Discarded"),
+    Op("GET", "/v1/forms/{name}", _form, "A form's fields, in full", "tasks", "Form"),
     Op(
         "POST",
         "/v1/forms/{name}/check",

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# errors answered as another class: a case the user may not see is named like one that does not exist
+PRESENTED_AS = {"InstanceNotVisible": "InstanceNotFound"}
+
 # by class name, walking the class's bases: a subclass without an entry takes its parent's status
 STATUS = {
+    "InstanceNotVisible": 404,  # answered as an unknown instance: the status must not tell it exists
     "NotAuthenticated": 401,
     "LoginFailed": 401,
     "PermissionDenied": 403,
@@ -51,7 +55,7 @@ def status_of(exc: BaseException) -> int:
 def problem(exc: BaseException, instance: str | None = None) -> tuple[int, dict[str, Any]]:
     """(status, body) of the problem document for a HallError (or a RequestInvalid)."""
     status = status_of(exc)
-    name = type(exc).__name__
+    name = PRESENTED_AS.get(type(exc).__name__, type(exc).__name__)
     body: dict[str, Any] = {
         "type": TYPE_BASE + name,
         "title": name,

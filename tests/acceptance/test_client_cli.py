@@ -6,17 +6,18 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from conftest import FIXTURES, PEOPLE_CONFIG
 from hall.cli import main
-from hall.server import rehearsal
 from hall.server.run import Background
 from hall.servicehall import access
 from hall.servicehall.config import load_config
@@ -29,9 +30,9 @@ USERS = ("ann", "bob", "carl", "sup", "root")
 Run = Callable[..., tuple[int, str, str]]
 
 
-def embedded(tmp_path: Path) -> tuple[Run, str, Path, dict[str, str]]:
+def embedded(tmp_path: Path, forms: Path = FIXTURES / "forms") -> tuple[Run, str, Path, dict[str, str]]:
     """A database set up on the server's machine: schema, diagrams, the users imported, passwords,
-    and a token for each user (`hall token issue`)."""
+    and a token for each user (`hall token issue`); the task forms read from `forms`."""
     tmp_path.mkdir(parents=True, exist_ok=True)
     config = tmp_path / "hall.yaml"
     config.write_text(CONFIG, encoding="utf-8")
@@ -39,7 +40,7 @@ def embedded(tmp_path: Path) -> tuple[Run, str, Path, dict[str, str]]:
     runner = CliRunner()
 
     def run(*args: str, user: str | None = None, stdin: str | None = None) -> tuple[int, str, str]:
-        base = ["--db", db, "--forms", str(FIXTURES / "forms"), "--now", NOW, "--config", str(config)]
+        base = ["--db", db, "--forms", str(forms), "--now", NOW, "--config", str(config)]
         if user:
             base += ["--user", user]
         r = runner.invoke(main, base + list(args), input=stdin, catch_exceptions=False)
@@ -58,15 +59,13 @@ def embedded(tmp_path: Path) -> tuple[Run, str, Path, dict[str, str]]:
     return run, db, config, tokens
 
 
-@pytest.fixture
-def server(tmp_path: Path, monkeypatch) -> Iterator[tuple[Run, str, dict[str, str]]]:
-    """A hall server on 127.0.0.1 whose database is a rehearsal one (--now passes), with a token per
-    user, and a `hall` runner in client mode."""
-    direct, db, config, tokens = embedded(tmp_path / "server")
-    monkeypatch.setattr(rehearsal, "allows_simulated_time", lambda engine: True)
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+@contextmanager
+def serving(tmp_path: Path, forms: Path = FIXTURES / "forms") -> Iterator[tuple[Run, str, dict[str, str]]]:
+    """A hall server on 127.0.0.1 whose database was made a rehearsal one (`hall init --rehearsal`:
+    --now passes), with a token per user, and a `hall` runner in client mode."""
+    direct, db, config, tokens = embedded(tmp_path / "server", forms)
     settings = access.with_defaults(load_config(config))
-    srv = Background(db, settings, FIXTURES / "forms")
+    srv = Background(db, settings, forms)
     url = srv.start()
     runner = CliRunner()
 
@@ -82,6 +81,14 @@ def server(tmp_path: Path, monkeypatch) -> Iterator[tuple[Run, str, dict[str, st
         yield run, url, tokens
     finally:
         srv.stop()
+
+
+@pytest.fixture
+def server(tmp_path: Path, monkeypatch) -> Iterator[tuple[Run, str, dict[str, str]]]:
+    """`serving` on the fixtures' forms, the client's logins kept under the test's folder."""
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    with serving(tmp_path) as served:
+        yield served
 
 
 SCENARIO: list[tuple[tuple[str, ...], str | None]] = [
@@ -196,6 +203,9 @@ def test_the_client_path_loads_neither_sqlalchemy_nor_spiffworkflow(server) -> N
         "    main(['tasks', '--json'])\n"
         "except SystemExit as exc:\n"
         "    assert exc.code in (0, None), exc.code\n"
+        "import os\n"
+        "from hall.client import Client\n"
+        "assert Client(os.environ['HALL_URL']).form('register').fields[0].name == 'amount'\n"  # as a prompt asks it
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'SpiffWorkflow', 'hall'))\n"
         "print(loaded, file=sys.stderr)\n"
     )
@@ -207,7 +217,7 @@ def test_the_client_path_loads_neither_sqlalchemy_nor_spiffworkflow(server) -> N
     assert "sqlalchemy" not in loaded and "SpiffWorkflow" not in loaded
     # of the engine, only its plain-Python leaves (errors, input checks, the clock) may load
     assert "hall.engine.api" not in loaded and "hall.engine.store" not in loaded and "hall.engine.runtime" not in loaded
-    assert "hall.client" in loaded
+    assert "hall.client" in loaded and "hall.engine.forms" in loaded
 
 
 def free_port() -> int:
@@ -269,12 +279,86 @@ def test_complete_at_a_terminal_asks_the_same_questions_both_ways(tmp_path: Path
     outputs = []
     for run in (direct, remote):
         assert run("start", "review", "--set", "amount=1", user="ann")[0] == 0
-        outputs.append(run("complete", "1", user="ann", stdin="lots\n-1\n7\n\n"))
+        outputs.append(run("complete", "1", user="ann", stdin="lots\n-1\n7\n\n\n"))
     assert outputs[0] == outputs[1]
     code, out, err = outputs[1]
     assert code == 0, err
     assert out.count("Amount (") == 3 and "instance 1" in out  # asked three times: two bad answers
     assert err.count("\n") == 2  # one line for each bad answer
+
+
+RICH_FORM = """\
+title: Register the request
+template: |
+  Amount so far: {{ data.amount }}
+fields:
+  - name: amount
+    label: Amount
+    type: int
+    min: 0
+    help: what the customer asks for, in yuan
+  - name: decision
+    label: Decision
+    type: choice
+    choices: [accept, refuse, incomplete]
+  - name: missing
+    label: Missing items
+    type: multiline
+    required: false
+    required_when: {decision: [incomplete]}
+  - name: note
+    type: text
+    required: false
+"""
+
+
+def test_a_draft_is_kept_over_the_server_and_resumed_as_directly(tmp_path: Path, monkeypatch) -> None:
+    """The whole prompt both ways: help, the case's value offered, numbered choices and a prefix, a
+    conditional multi-line field, the review; `q` keeps a draft (on the server in client mode), a
+    refused submit keeps it too, and the next `hall complete` resumes it, changes a choice at the
+    review (the conditional field dropped) and submits."""
+    import hall.cli
+    from hall.client import Client
+
+    forms = tmp_path / "forms"
+    shutil.copytree(FIXTURES / "forms", forms)
+    (forms / "register.yaml").write_text(RICH_FORM, encoding="utf-8")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setattr(hall.cli, "stdin_is_terminal", lambda: True)
+    direct = embedded(tmp_path / "direct", forms)[0]
+    steps = [
+        (("complete", "1"), "lots\n-1\n7\ninc\nID card\ncontract\n\n\nq\n"),  # stopped at the review
+        (("complete", "1", "--set", "bogus=1"), "\n"),  # resumed, refused by the form: the draft stays
+        (("complete", "1"), "2\n1\n\n"),  # resumed, the decision changed to accept, submitted
+    ]
+    with serving(tmp_path, forms) as (remote, url, tokens):
+        client = Client(url, token=tokens["ann"], now=NOW)
+        outputs: dict[str, list[tuple[int, str, str]]] = {}
+        for mode, run in (("direct", direct), ("remote", remote)):
+            assert run("start", "review", "--set", "amount=1", user="ann")[0] == 0
+            outputs[mode] = []
+            for args, stdin in steps:
+                outputs[mode].append(run(*args, user="ann", stdin=stdin))
+                if mode == "remote" and len(outputs[mode]) == 1:  # the draft is the server's
+                    kept = client.draft(1)
+                    assert kept is not None and kept["data"]["missing"] == "ID card\ncontract", kept
+            shown = run("show", "1", "--json", user="ann")
+            assert shown[0] == 0, shown
+            outputs[mode].append((0, json.loads(shown[1])["variables"].get("decision"), ""))
+        assert client.draft(1) is None  # submitted: the draft is gone
+        client.close()
+    assert outputs["direct"] == outputs["remote"]
+    (stopped, refused, done, decision) = outputs["remote"]
+    assert stopped[0] == 1 and "draft kept" in stopped[2]
+    out = stopped[1]
+    assert out.count("Amount (") == 3 and "help: what the customer asks for" in out and "[1]" in out
+    assert "1) accept   2) refuse   3) incomplete" in out and "Missing items" in out
+    assert "ID card\n      contract" in out  # the multi-line answer at the review
+    assert refused[0] == 1 and "resuming your draft of" in refused[1] and "bogus" in refused[2]
+    assert "draft kept" in refused[2]
+    assert done[0] == 0 and "resuming your draft of" in done[1] and "instance 1" in done[1], done
+    assert done[1].count("Missing items") == 1  # at the first review only: dropped with its condition
+    assert decision[1] == "accept"
 
 
 def test_hall_serve_refuses_a_simulated_time_and_a_url(tmp_path: Path) -> None:

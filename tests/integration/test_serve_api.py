@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from conftest import FIXTURES, fixture_files
 from hall.engine import Engine
-from hall.server import rehearsal
+from hall.engine.clock import Clock
 from hall.server.run import Background
 from ruamel.yaml import YAML
 
@@ -162,6 +162,15 @@ def test_r_c10_a_confidential_case_is_the_placeholder_over_http(api) -> None:
 def test_errors_are_problem_documents_with_their_status(api) -> None:
     status, _, body = api("GET", "/v1/instances/999", user="sup")
     problem_of(404, body, "InstanceNotFound")
+    # a case the user may not see is answered as an unknown one: the same status, class and words
+    api.engine.start("review", data={"amount": 1}, user="ann")
+    for path in ("/v1/instances/{}", "/v1/instances/{}/history", "/v1/instances/{}/suspend"):
+        method = "POST" if path.endswith("suspend") else "GET"
+        hidden = api(method, path.format(1), {} if method == "POST" else None, user="bob")
+        missing = api(method, path.format(999), {} if method == "POST" else None, user="bob")
+        assert hidden[0] == missing[0] == 404, path
+        assert hidden[2] == {**missing[2], "detail": "unknown instance 1", "instance": path.format(1)}, path
+    assert [h["actor"] for h in api.engine.history(1) if h["kind"] == "denied"] == ["bob"] * 3  # still refusals
     status, _, body = api("GET", "/v1/tasks/abc", user="sup")
     problem_of(404, body, "TaskNotFound")
     status, _, body = api("POST", "/v1/instances", {"process": "nope"}, user="ann")
@@ -179,7 +188,7 @@ def test_errors_are_problem_documents_with_their_status(api) -> None:
     status, _, body = api("PUT", "/v1/roles/pilot", {"may": ["fly"]}, user="sup")
     problem_of(422, body, "PeopleInvalid")
     assert body["errors"] == {
-        "may": "unknown permission 'fly' (one of confidential, reassign, manage, see_all, deploy, admin)"
+        "may": "unknown permission 'fly' (one of confidential, reassign, manage, see_all, deploy, admin, simulate_time)"
     }
 
 
@@ -235,12 +244,32 @@ def test_two_clients_complete_one_task_at_the_same_moment_exactly_one_wins(api) 
     assert [h["kind"] for h in api.engine.history(1)].count("task_completed") == 1
 
 
-def test_simulated_time_only_on_a_rehearsal_database(api, monkeypatch) -> None:
+def test_simulated_time_only_on_a_rehearsal_database(api, tmp_path) -> None:
+    """The mark is the database's own, set when it was created: a hall made on the real clock
+    (`hall init`) refuses X-Hall-Now and writes nothing; the fixture's database, made by an engine
+    at a simulated time as tests and rehearsals make theirs, takes it."""
     now = "2026-12-01T10:00:00+08:00"
-    status, _, body = api("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
-    problem_of(403, body, "RehearsalOnly")
-    assert api.engine.instances() == []  # nothing written
-    monkeypatch.setattr(rehearsal, "allows_simulated_time", lambda engine: True)
+    live = Engine(f"sqlite:///{tmp_path / 'live.db'}", clock=Clock(), forms_dir=FIXTURES / "forms", settings=CONFIG)
+    try:
+        live.init()
+        live.deploy(fixture_files())
+        live.directory.import_config(CONFIG, user="sup")
+        live.directory.set_password("ann", PASSWORD, user="sup")
+        token = live.directory.login("ann", PASSWORD)["token"]
+        assert not live.is_rehearsal()
+        server = Background(live.store.url, CONFIG, FIXTURES / "forms")
+        there = Api(server.start(), live, {"ann": token})
+        try:
+            status, _, body = there("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
+            problem_of(403, body, "RehearsalOnly")
+            assert live.instances() == []  # nothing written
+            status, _, case = there("POST", "/v1/instances", {"process": "review"}, user="ann")
+            assert status == 201  # on the real clock it serves
+        finally:
+            server.stop()
+    finally:
+        live.close()
+    assert api.engine.is_rehearsal()
     status, _, case = api("POST", "/v1/instances", {"process": "review"}, user="ann", **{"X-Hall-Now": now})
     assert status == 201 and case["started_at"].startswith("2026-12-01T02:00:00")
 
@@ -279,3 +308,36 @@ def test_whole_lists_page_too(api) -> None:
     assert headers["x-hall-truncated"] == "true" and 'offset=3>; rel="next"' in headers["link"]
     status, headers, page = api("GET", "/v1/users?offset=3", user="sup")
     assert [u["id"] for u in page] == ["sup"] and "x-hall-truncated" not in headers
+
+
+def test_drafts_are_kept_per_task_for_the_tokens_user(api) -> None:
+    """GET/PUT/DELETE /v1/tasks/{id}/draft: the Engine's drafts, each user's own."""
+    api.engine.start("review", data={"amount": 1}, user="ann")
+    task = api("GET", "/v1/tasks", user="ann")[2][0]["id"]
+    path = f"/v1/tasks/{task}/draft"
+    assert api("GET", path, user="ann")[::2] == (200, None)
+    status, _, kept = api("PUT", path, {"data": {"amount": 7, "note": "two\nlines"}}, user="ann")
+    assert status == 200 and kept["task"] == task and kept["data"] == {"amount": 7, "note": "two\nlines"}
+    assert api("GET", path, user="ann")[2] == kept == api.engine.draft(task, user="ann")
+    assert api("GET", path, user="cat")[2] is None  # another clerk of the role has none of hers
+    status, _, body = api("PUT", path, {"data": [1]}, user="ann")
+    problem_of(422, body, "RequestInvalid")
+    status, _, body = api("PUT", path, {"data": {}}, user="bob")  # not his task to see
+    assert status in (403, 404) and "7" not in json.dumps(body)
+    assert api("DELETE", path, user="ann")[::2] == (200, {"discarded": True})
+    assert api("DELETE", path, user="ann")[::2] == (200, {"discarded": False})
+    assert api("GET", path, user="ann")[2] is None
+    api.engine.complete(task, {"amount": 2}, user="ann")
+    status, _, body = api("PUT", path, {"data": {}}, user="ann")
+    problem_of(409, body, "TaskAlreadyCompleted")
+
+
+def test_a_form_is_served_with_its_fields_in_full(api) -> None:
+    from hall.engine.forms import describe_form, form_from_description
+
+    status, _, body = api("GET", "/v1/forms/register", user="ann")
+    form = api.engine.form("register")
+    assert status == 200 and body == describe_form(form)
+    assert form_from_description(body).fields[0].describe() == form.fields[0].describe()
+    status, _, body = api("GET", "/v1/forms/nothing", user="ann")
+    problem_of(404, body, "FormNotFound")

@@ -56,7 +56,8 @@ def test_the_api_keeps_to_its_openapi_document_under_generated_requests(served) 
     schema = schemathesis.openapi.from_dict(document(OPS))
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) == len(OPS) + 2  # the routes and /health, /ready
-    who = st.sampled_from([tokens["ann"], tokens["sup"], "", "hall_wrong"])
+    # the admin first: Hypothesis's simplest draws then get past the permission checks into the engine
+    who = st.sampled_from([tokens["sup"], tokens["ann"], "", "hall_wrong"])
     statuses: list[tuple[str, int]] = []
     for operation in operations:
         if operation.path in ("/v1/logout", "/v1/tokens/{id}"):

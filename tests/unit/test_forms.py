@@ -1172,3 +1172,39 @@ def test_after_must_name_another_field_of_the_same_ordered_type(tmp_path, after,
         after: {after}
     """
     assert message in str(definition_error(tmp_path, text))
+
+
+# ---------------------------------------------------------------------------------------------
+# a form as JSON (what `hall serve` sends its clients)
+
+
+def test_every_hall_form_comes_back_the_same_from_its_json_description() -> None:
+    """The client of `hall serve` builds its Form from describe_form's JSON: every field of the hall's
+    forms, and the prompt lines it asks, are the same as the file's (only the file line is not sent)."""
+    import json
+    from dataclasses import replace
+
+    from hall.engine.forms import describe_form, form_from_description
+
+    library = FormLibrary(HERE.parent / "forms")
+    kinds: set[str] = set()
+    for name in library.names():
+        form = library.get(name)
+        again = form_from_description(json.loads(json.dumps(describe_form(form), ensure_ascii=False)))
+        assert again.name == form.name and again.title == form.title
+        assert again.fields == tuple(replace(f, line=0) for f in form.fields), name
+        assert [f.describe() for f in again.fields] == [f.describe() for f in form.fields]
+        kinds |= {f.type for f in form.fields} | {"required_when" for f in form.fields if f.required_when}
+    assert {"choice", "multiline", "required_when", "bool", "date"} <= kinds  # the round trip covered them
+
+
+def test_a_form_description_that_is_not_one_is_a_value_error() -> None:
+    from hall.engine.forms import form_from_description
+
+    for bad in (
+        {},
+        {"name": "x", "fields": [{"label": "no name"}]},
+        {"name": "x", "fields": [{"name": "a", "type": "?"}]},
+    ):
+        with pytest.raises(ValueError, match="not a form description"):
+            form_from_description(bad)
