@@ -564,6 +564,22 @@ def test_a_group_fires_the_timers_of_several_cases_in_one_transaction(engine, cl
     assert [t["name"] for t in engine.show(cases[0]["id"])["tasks"]] == ["escalated"] and job_rows(engine) == []
 
 
+def test_r_c10_a_task_made_by_a_grouped_firing_stays_bound_to_its_organisation(engine, clock) -> None:
+    """A timer fired in a group creates its next human task through the group's own save: the task
+    keeps the organisation it is bound to (candidateOrganisation), as the single firing's save does."""
+    _pg_only(engine)
+    engine.deploy([ROOT / "tests" / "agency_timer"])  # kept apart: its tasks would show in other queues
+    cases = [engine.start("agency_timer", data={"unit": unit}) for unit in ("甲机构", "乙机构")]
+    clock.advance(hours=1)
+    engine.runtime._cache.clear()
+    summary, _events = run_once(engine)
+    assert summary["fired"] == 2
+    assert len({_xmin(engine, c["id"]) for c in cases}) == 1  # fired together, by the group's own save
+    with engine.store.engine.connect() as conn:
+        bound = dict(conn.exec_driver_sql("SELECT instance_id, organisation FROM human_tasks").fetchall())
+    assert bound == {cases[0]["id"]: "甲机构", cases[1]["id"]: "乙机构"}
+
+
 def test_the_group_statements_are_planned_for_the_tables_as_they_are(engine, clock) -> None:
     """The group's statements are never prepared: PostgreSQL would keep a generic plan made for the
     tables as they were when the worker started (a load planned on a nearly empty human_tasks

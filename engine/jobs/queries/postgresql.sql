@@ -126,7 +126,7 @@ SELECT i.id, i.definition_id, i.process_id, i.business_key, i.status, i.parent_i
  t.ids, t.bodies,
  (SELECT json_agg(h ORDER BY h.id) FILTER (WHERE h.status = 'ready') FROM (SELECT id, instance_id, process_id,
  spiff_task_id, name, title, lane, role, assignee, form, status, created_at, due_at, due_provisional, warn_at,
- completed_at, completed_by FROM human_tasks WHERE instance_id = i.id) h) AS human,
+ completed_at, completed_by, organisation FROM human_tasks WHERE instance_id = i.id) h) AS human,
  (SELECT json_agg(json_build_array(j.spiff_task_id, j.due_at, j.element)) FROM jobs j
  WHERE j.instance_id = i.id) AS jobs,
  EXISTS (SELECT 1 FROM instances c WHERE c.parent_id = i.id) AS has_children
@@ -139,9 +139,9 @@ SELECT i.id, i.definition_id, i.process_id, i.business_key, i.status, i.parent_i
 -- completion whether read or not.
 -- name: group_save_ht
 ht AS (INSERT INTO human_tasks (id, instance_id, process_id, spiff_task_id, name, title, lane, role, assignee,
- form, status, created_at, due_at, due_provisional, warn_at) SELECT id, instance_id, process_id, spiff_task_id,
- name, title, lane, role, assignee, form, status, created_at, due_at, due_provisional, warn_at
- FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))
+ form, status, created_at, due_at, due_provisional, warn_at, organisation) SELECT id, instance_id, process_id,
+ spiff_task_id, name, title, lane, role, assignee, form, status, created_at, due_at, due_provisional, warn_at,
+ organisation FROM json_populate_recordset(NULL::human_tasks, %(ht)s::json))
 
 -- name: group_save_jd
 jd AS (DELETE FROM jobs USING json_to_recordset(%(jd)s::json) AS d(i int, t text)
