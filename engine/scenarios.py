@@ -33,7 +33,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     "message": ("with", "as"),
     "retry": ("with", "latest", "as"),
     "cancel": ("as",),
-    "expect_task": ("role", "assignee", "due", "provisional", "title", "form"),
+    "expect_task": ("role", "organisation", "assignee", "due", "provisional", "title", "form"),
     "expect_no_task": (),
     "expect_tasks": (),
     "expect_passed": (),
@@ -633,7 +633,7 @@ class _Run:
     def do_expect_task(self, step: Step) -> None:
         task = self.ready(step, step.value)
         expected, actual = [], []
-        for key in ("role", "assignee", "title", "form", "provisional", "due"):
+        for key in ("role", "organisation", "assignee", "title", "form", "provisional", "due"):
             if key not in step.options:
                 continue
             want = step.options[key]
