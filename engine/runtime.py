@@ -541,6 +541,9 @@ class Runtime:
             return
         step.tx.move_task_deadline(human["id"], due.at, due.provisional)
         _moved(step, human["name"], human["id"], human["due_at"], due.at, due.provisional)
+        # its timers that kept the old due time keep the new one; one that fired is armed again (R-F5)
+        for element in step.loaded.instance.follow_due(human["spiff_task_id"], human["due_at"], due.at):
+            step.log("timer_rearmed", element, task=human["name"], due_at=due.at.isoformat())
         human["due_at"], human["due_provisional"] = due.at, due.provisional
 
     def _sync_jobs(self, step: Step) -> None:
