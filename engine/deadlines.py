@@ -8,9 +8,10 @@ One notation serves BPMN ``timeDuration``, ``timeDate`` and ``timeCycle`` and th
   ``R3/PT10M``, ``R/PT1H``, ``R3/2026-10-01T09:00:00+08:00/PT1H``.
 * readable phrases (case-insensitive): ``45 minutes``, ``10 calendar days``, ``2 working days``,
   ``8 working hours``, ``45 working minutes``, ``15:00 next working day``,
-  ``by 15:00 on the next working day``, ``every working day at 15:00``;
+  ``by 15:00 on the next working day``, ``every working day at 15:00``,
+  ``every month on day 1, or the next working day, at 09:00``;
 * Chinese: ``2个工作日``, ``8个工作小时``, ``45个工作分钟``, ``10个自然日``, ``10天``, ``2小时``,
-  ``45分钟``, ``1周``, ``下一工作日15:00``, ``每个工作日15:00``;
+  ``45分钟``, ``1周``, ``下一工作日15:00``, ``每个工作日15:00``, ``每月1日09:00（遇非工作日顺延）``;
 * ``=name`` marks an expression the engine evaluates against instance data; its result
   (text in this notation, a date or a date-time) comes back through :func:`parse`.
 
@@ -182,6 +183,41 @@ class EveryWorkingDay(Cycle):
 
 
 @dataclass(frozen=True)
+class EveryMonth(Cycle):
+    """Fires at a local time on day ``day`` (1..28) of every month, for ever (``every month on day 1
+    at 09:00``); with ``working``, a day the calendar closes moves to the next working day
+    (``every month on day 1, or the next working day, at 09:00``), as R-F7's monthly batch needs."""
+
+    text: str
+    day: int
+    at: time
+    working: bool = False
+    repetitions: int | None = None
+
+    def next_after(self, after: datetime, cal: BusinessCalendar, fired: int) -> Due | None:
+        if fired < 0:
+            raise ValueError("fired must not be negative")
+        after = to_utc(after)
+        local = after.astimezone(cal.tz)
+        year, month = local.year, local.month
+        for _ in range(24):  # this month's firing, else the next month's: never more than two tries
+            first = date(year, month, self.day)
+            if self.working:  # the first working day from `first` on, at that time
+                eve = datetime.combine(first, time(0, 0), tzinfo=cal.tz) - timedelta(seconds=1)
+                due = cal.next_working_day_time(eve, self.at)
+            else:
+                due = Due(to_utc(datetime.combine(first, self.at, tzinfo=cal.tz)), False)
+            if due.at > after:
+                return due
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        raise AssertionError("unreachable")
+
+    def __str__(self) -> str:
+        moved = "（遇非工作日顺延）" if self.working else ""
+        return f"每月 {self.day} 日 {self.at:%H:%M}{moved}"
+
+
+@dataclass(frozen=True)
 class Expression:
     """``=合同截止日期``: evaluated by the engine against instance data, then parsed again."""
 
@@ -261,6 +297,13 @@ _EVERY_DAY = [
     re.compile(rf"every\s+working\s+day\s+(?:at\s+)?{_TIME}"),
     re.compile(rf"每(?:一个|个)?工作日\s*{_TIME}"),
 ]
+_EVERY_MONTH = [
+    re.compile(
+        rf"every\s+month\s+on\s+(?:the\s+)?(?:day\s+)?(\d{{1,2}})(?:st|nd|rd|th)?"
+        rf"(\s*,?\s*or\s+the\s+next\s+working\s+day\s*,?)?\s+at\s+{_TIME}"
+    ),
+    re.compile(rf"每(?:个)?月\s*(\d{{1,2}})\s*[日号]\s*{_TIME}\s*([（(]?(?:遇非工作日|遇节假日)?顺延[）)]?)?"),
+]
 _AMOUNT = re.compile(r"([+-]?\d+(?:[.,]\d+)?)\s*(.*)", re.S)
 _UNITS = {
     "minute": "minutes",
@@ -298,6 +341,9 @@ def _parse_text(raw: str) -> Deadline | Expression:
         return Expression(text, source)
     if text.startswith(("${", "#{")):
         raise _Why(f"write expressions as ={text[2:].rstrip('}').strip()}, not {text[:2]}...}}")
+    monthly = _every_month(text)
+    if monthly is not None:
+        return monthly
     for matcher, build in ((_NEXT_DAY, NextWorkingDayAt), (_EVERY_DAY, EveryWorkingDay)):
         at = _match_time(matcher, text)
         if at is not None:
@@ -312,6 +358,23 @@ def _parse_text(raw: str) -> Deadline | Expression:
     if re.match(r"[+-]?\d", text) and not re.match(_TIME, text):
         return _amount(text)
     raise _Why(_phrase_problem(text))
+
+
+def _every_month(text: str) -> EveryMonth | None:
+    """``every month on day 5 at 09:00`` / ``每月5日09:00``, optionally moved to the next working day."""
+    lowered = text.lower()
+    for n, pattern in enumerate(_EVERY_MONTH):
+        m = pattern.fullmatch(lowered)
+        if m is None:
+            continue
+        day, moved = (m[1], m[2]) if n == 0 else (m[1], m[4])
+        hour, minute = (int(m[3]), int(m[4])) if n == 0 else (int(m[2]), int(m[3]))
+        if not 1 <= int(day) <= 28:
+            raise _Why(f"day {day} is not in every month: a monthly cycle takes day 1 to 28")
+        if hour > 23 or minute > 59:
+            raise _Why(f"{hour}:{minute:02d} is not a time of day (00:00 to 23:59)")
+        return EveryMonth(text, int(day), time(hour, minute), bool(moved))
+    return None
 
 
 def _unquote(text: str) -> str:
@@ -443,7 +506,10 @@ def _phrase_problem(text: str) -> str:
     """Why a text that is no known form was refused, naming the first unknown word if any."""
     lowered = text.lower()
     if lowered.startswith("every"):
-        return "the only readable cycle is 'every working day at 15:00'; use R3/PT10M for others"
+        return (
+            "the readable cycles are 'every working day at 15:00' and 'every month on day 1, or the next"
+            " working day, at 09:00'; use R3/PT10M for others"
+        )
     vocabulary = ["by", "on", "the", "next", "working", "day", "every", "at"]
     words = re.findall(r"[a-z]+", lowered)
     for word in words:

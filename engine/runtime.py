@@ -541,6 +541,9 @@ class Runtime:
             return
         step.tx.move_task_deadline(human["id"], due.at, due.provisional)
         _moved(step, human["name"], human["id"], human["due_at"], due.at, due.provisional)
+        # its timers that kept the old due time keep the new one; one that fired is armed again (R-F5)
+        for element in step.loaded.instance.follow_due(human["spiff_task_id"], human["due_at"], due.at):
+            step.log("timer_rearmed", element, task=human["name"], due_at=due.at.isoformat())
         human["due_at"], human["due_provisional"] = due.at, due.provisional
 
     def _sync_jobs(self, step: Step) -> None:
@@ -696,7 +699,7 @@ class Runtime:
                 raise InstanceNotActive(step.instance_id, status, f"complete task {task_id} of")
             if current["assignee"] and actor and current["assignee"] != actor:
                 raise TaskClaimedByOther(task_id, current["assignee"])
-            values = validate(current["form"], data)
+            given = values = validate(current["form"], data)
             props = _task_properties(step.loaded.instance, current["spiff_task_id"])
             keep = props.get(COMPLETED_BY_VARIABLE)
             if keep and actor:  # who did the task, for later tasks assigned to them by ${variable}
@@ -708,7 +711,8 @@ class Runtime:
             for element in (props.get(SHARE_WITH) or "").split(","):  # Camunda's process-wide variables
                 if element.strip():
                     step.loaded.instance.update_ready_data(element.strip(), values)
-            step.log("task_completed", current["name"], task_id=task_id, data=values)
+            # the history keeps what was submitted; the completer's variable is the engine's own
+            step.log("task_completed", current["name"], task_id=task_id, data=given)
             self.advance(step)
 
         self.run_step(current["instance_id"], actor, act, tx, version=current["instance_version"])

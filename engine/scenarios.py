@@ -30,10 +30,11 @@ STEPS: dict[str, tuple[str, ...]] = {
     "claim": ("as",),
     "unclaim": ("as",),
     "advance": (),
-    "message": ("with", "as"),
+    "message": ("with", "as", "key", "correlate"),
+    "signal": ("with", "as"),
     "retry": ("with", "latest", "as"),
     "cancel": ("as",),
-    "expect_task": ("role", "assignee", "due", "provisional", "title", "form"),
+    "expect_task": ("role", "organisation", "assignee", "due", "provisional", "title", "form"),
     "expect_no_task": (),
     "expect_tasks": (),
     "expect_passed": (),
@@ -267,8 +268,10 @@ def _step_problem(kind: str, value: Any, options: dict[str, Any]) -> str | None:
         isinstance(value, str) and value
     ):
         return "names an element id (complete: register)" if kind != "start" else "names a process"
-    if kind in ("message",) and not isinstance(value, str):
-        return "names the message"
+    if kind in ("message", "signal") and not (isinstance(value, str) and value):
+        return f"names the {kind}"
+    if kind == "message" and "correlate" in options and not isinstance(options["correlate"], bool):
+        return "`correlate:` is true (by name, key and process) or false (to the case)"
     if kind == "advance" and not isinstance(value, (str, date)):
         return "gives a duration (1 working day, 45 minutes) or a local date-time (2026-10-09 16:01)"
     if kind in ("expect_tasks", "expect_passed", "expect_passed_in_order", "expect_not_passed") and not (
@@ -614,9 +617,27 @@ class _Run:
         self.eng.run_due_jobs(once=True, install_signals=False)
 
     def do_message(self, step: Step) -> None:
-        self.eng.send_message(
-            self.target(step), step.value, step.options.get("with") or {}, user=step.options.get("as")
+        """To the addressed case; by correlation (the case waiting with that key, else a message start
+        event) when the step gives `key:` or `correlate: true`, or when the scenario has no case."""
+        payload, user = step.options.get("with") or {}, step.options.get("as")
+        correlate = step.options.get("correlate")
+        if correlate is None:
+            correlate = "key" in step.options or (not self.case and not step.options.get("process"))
+        if not correlate:
+            self.eng.send_message(self.target(step), step.value, payload, user=user)
+            return
+        key = step.options.get("key")
+        self.eng.correlate_message(
+            step.value,
+            payload,
+            key=str(key) if key is not None else None,
+            process=step.options.get("process"),
+            user=user,
         )
+
+    def do_signal(self, step: Step) -> None:
+        """Broadcast a signal: every case waiting for it catches it, signal start events start cases."""
+        self.eng.send_signal(step.value, step.options.get("with") or {}, user=step.options.get("as"))
 
     def do_retry(self, step: Step) -> None:
         self.eng.retry(
@@ -633,7 +654,7 @@ class _Run:
     def do_expect_task(self, step: Step) -> None:
         task = self.ready(step, step.value)
         expected, actual = [], []
-        for key in ("role", "assignee", "title", "form", "provisional", "due"):
+        for key in ("role", "organisation", "assignee", "title", "form", "provisional", "due"):
             if key not in step.options:
                 continue
             want = step.options[key]

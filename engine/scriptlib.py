@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from .clock import to_utc
 from .deadlines import PROVISIONAL_VARIABLE
 from .jobs import table as jobtable
+from .store import loads
 
 DEFAULT_PATTERN = "{prefix}{date:%Y%m%d}-{seq:04d}"
 
@@ -74,12 +75,13 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
             data[PROVISIONAL_VARIABLE] = marks
         return value
 
-    def following_month(step: Any, day: int, at: str = "17:30", working_day: bool = False) -> str:
+    def following_month(step: Any, day: int, at: str = "17:30", working_day: bool = False, months: int = 1) -> str:
         """`day` of the month after this one at `at` (local), e.g. files compiled by the 5th (R-F7);
         with `working_day`, a day the calendar closes (a weekend, a holiday) moves to the next
-        working day."""
+        working day. `months=0`: of this month (a monthly batch opened on the 1st)."""
         local = step.now.astimezone(tz)
-        year, month = (local.year + 1, 1) if local.month == 12 else (local.year, local.month + 1)
+        index = local.year * 12 + local.month - 1 + int(months)
+        year, month = index // 12, index % 12 + 1
         hh, mm = (int(x) for x in at.split(":"))
         moment = datetime(year, month, int(day), hh, mm, tzinfo=tz)
         calendar = getattr(deadlines, "calendar", None)
@@ -121,8 +123,46 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
             for c in found
         ]
 
+    def month_start(step: Any, months: int = 0) -> str:
+        """00:00 (local) on the 1st of this month, or of the month `months` away (-1: the last one)."""
+        local = step.now.astimezone(tz)
+        index = local.year * 12 + local.month - 1 + int(months)
+        return datetime(index // 12, index % 12 + 1, 1, tzinfo=tz).isoformat(timespec="seconds")
+
+    def cases_completed(
+        step: Any, process_id: str, element: str, since: Any, until: Any, fields: tuple[str, ...] = ()
+    ) -> list[dict]:
+        """The cases of a process whose user task `element` was completed with since <= time < until,
+        in the order completed (a case completing it twice: once, at its last completion)."""
+        from .store.reading import events
+
+        rows = events(step.tx, process_id, "task_completed", [element], _moment(since, tz), _moment(until, tz), False)
+        last: dict[int, Any] = {}
+        for instance_id, at, actor, _element, _detail in rows:
+            last.pop(instance_id, None)
+            last[instance_id] = (at, actor)
+        found = step.tx.instances_by_id(list(last))
+        out = []
+        for instance_id, (at, actor) in last.items():
+            row = found.get(instance_id)
+            if row is None:  # purged since
+                continue
+            variables = loads(row["variables"]) or {}
+            out.append(
+                {
+                    "instance": instance_id,
+                    "business_key": row["business_key"],
+                    "completed_at": _utc(at).astimezone(tz).isoformat(timespec="seconds"),
+                    "completed_by": actor,
+                    **{f: variables.get(f) for f in fields},
+                }
+            )
+        return out
+
     return {
         "next_number": next_number,
+        "month_start": month_start,
+        "cases_completed": cases_completed,
         "setting": setting,
         "now": now,
         "today": today,

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.control import BoundaryEventSplit
 from SpiffWorkflow.bpmn.specs.event_definitions.item_aware_event import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.specs.mixins.exclusive_gateway import ExclusiveGateway
 from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
@@ -356,6 +359,38 @@ class Instance:
         assert task is not None  # read with timer_definition in the same step
         task._set_internal_data(event_value=due)
 
+    def follow_due(self, spiff_id: str, old_due: datetime, new_due: datetime) -> list[str]:
+        """The timer boundary events of the ready task `spiff_id` that kept its due time follow it when it
+        moves from `old_due` to `new_due`: one still waiting is moved; a non-interrupting one that has
+        fired already is armed again, its escalation to run once more when the moved deadline passes.
+        Returns the elements of the timers moved or armed (their jobs follow at the step's end)."""
+        task = self._task(spiff_id)
+        split = task.parent if task is not None else None
+        if split is None or not isinstance(split.task_spec, BoundaryEventSplit):
+            return []
+        moved: list[str] = []
+        armed = {c.task_spec.name for c in split.children if c.state == TaskState.WAITING}
+        for child in list(split.children):
+            spec = child.task_spec
+            ed = getattr(spec, "event_definition", None)
+            if child is task or not isinstance(spec, BoundaryEvent) or not isinstance(ed, (HallTimeDate, HallDuration)):
+                continue
+            value = child._get_internal_data("event_value")
+            if value is None or _utc(datetime.fromisoformat(str(value))) != _utc(old_due):
+                continue
+            if child.state == TaskState.WAITING:
+                child._set_internal_data(event_value=new_due.isoformat())
+            elif spec.cancel_activity or not child.has_state(TaskState.COMPLETED) or spec.name in armed:
+                continue
+            else:
+                fresh = split._add_child(spec, TaskState.WAITING)
+                fresh._set_internal_data(event_value=new_due.isoformat())
+                fresh.task_spec._predict(fresh, mask=TaskState.NOT_FINISHED_MASK)  # its branch, to run when it fires
+                self.wf.top_workflow.event_manager.add_task(fresh)  # as a catching event waiting registers
+                armed.add(spec.name)
+            moved.append(spec.bpmn_id or spec.name)
+        return moved
+
     def fire_timer(self, spiff_id: str) -> bool:
         """Mark a waiting timer as due; False if the timer is no longer waiting (e.g. its task finished)."""
         try:
@@ -534,3 +569,8 @@ __all__ = [
     "external_signal",
     "thrown",
 ]
+
+
+def _utc(at: datetime) -> datetime:
+    """A due time as aware UTC (a stored one may come back without its zone: UTC)."""
+    return at.astimezone(UTC) if at.tzinfo else at.replace(tzinfo=UTC)

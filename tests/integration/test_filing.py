@@ -277,6 +277,35 @@ def test_r_f5_a_review_past_its_limit_tells_the_customer_and_its_deadline_moves_
     assert [(h["element"], h["detail"]["to"]) for h in moved] == [("review", "2026-12-01T09:00:00+00:00")]
 
 
+def test_r_f5_the_moved_deadline_escalates_again_when_the_promised_time_passes(hall: Filings) -> None:
+    """R-F5: once the customer was told a new time, the review's escalation follows its deadline there:
+    the boundary timer that fired at the committed limit is armed again at the promised time."""
+    case = hall.sign(hall.consult(hall.visit("2026-11-27T16:00")))
+    hall.fire("2026-11-30T16:01")
+    case = hall.work(
+        case, "delay_notice_review", who="小陈", 延期原因="需核对收费标准", 新的预计办结时间="2026-12-01T17:00"
+    )
+    rearmed = [h for h in hall.eng.history(case["id"]) if h["kind"] == "timer_rearmed"]
+    assert [(h["element"], h["detail"]["task"]) for h in rearmed] == [("review_overdue", "review")]
+    assert [(t["element"], datetime.fromisoformat(t["due_at"])) for t in hall.show(case)["timers"]] == [
+        ("review_overdue", at("2026-12-01T17:00"))
+    ]
+    hall.fire("2026-12-01T16:59")
+    assert hall.names(case) == ["review"]
+    hall.fire("2026-12-01T17:01")  # the promised time passed: the customer is told again
+    assert hall.names(case) == ["delay_notice_review", "review"]
+    assert [h["element"] for h in hall.eng.history(case["id"]) if h["kind"] == "timer_fired"] == [
+        "review_overdue",
+        "review_overdue",
+    ]
+    case = hall.work(
+        case, "delay_notice_review", who="小陈", 延期原因="等待上级批复", 新的预计办结时间="2026-12-03T12:00"
+    )
+    assert hall.due(case, "review") == at("2026-12-03T12:00")
+    case = hall.work(case, "review", who="小陈", 备案意见="同意备案", 大厅备案意见="同意备案")
+    assert hall.show(case)["timers"] == [] or all(t["element"] != "review_overdue" for t in hall.show(case)["timers"])
+
+
 # -- performance period and the satisfaction callback (R-S1..R-S4) ---------------------------------------
 def test_the_callback_comes_at_15_00_the_working_day_after_the_contract_ends(hall: Filings) -> None:
     case = hall.filed(end="2026-11-30")

@@ -49,7 +49,13 @@ def test_r_rules_the_halls_scenario_files_pass_within_ten_seconds() -> None:
     failed = [(r.name, r.failure.lines()) for r in results if r.failure]
     assert failed == []
     assert len(results) >= 12
-    assert {r.file.name for r in results} == {"complaint.yaml", "filing.yaml", "suggestion.yaml", "callback_day.yaml"}
+    assert {r.file.name for r in results} >= {
+        "complaint.yaml",
+        "complaint_routing.yaml",
+        "filing.yaml",
+        "suggestion.yaml",
+        "callback_day.yaml",
+    }
     assert took < 10, f"the hall's scenarios took {took:.1f} s"
 
 
@@ -82,6 +88,7 @@ def test_r_c4_advance_fires_the_timer_at_its_due_time_and_the_expectations_hold(
     [
         ("- expect_task: contact\n        due: 2026-09-30 16:50", "- due: 2026-09-30 16:50", "+ due: 2026-09-30 16:45"),
         ("- expect_task: contact\n        role: 大厅主管", "- role: 大厅主管", "+ role: 服务机构"),
+        ("- expect_task: contact\n        organisation: 甲公司", "- organisation: 甲公司", "+ organisation: x"),
         ("- expect_task: investigate", "- ready task investigate", "+ ready tasks: contact"),
         ("- expect_no_task: contact", "- no ready task contact", "+ ready tasks: contact"),
         (
@@ -229,3 +236,67 @@ scenarios:
     assert result.failure is not None
     assert result.failure.actual[0].startswith("ready tasks: none (the case is in incident at gw_settle: ")
     assert "大厅能否处理了" in result.failure.actual[0]
+
+
+def test_issue_18_signal_and_correlated_message_steps_reach_the_cases_waiting(tmp_path: Path) -> None:
+    """`signal:` broadcasts (waiting cases catch it, signal start events start cases); `message:` with
+    `key:` or `correlate: true` reaches the case waiting with that key, else starts one by its message
+    start event, `process:` narrowing it; a message nobody waits for fails the step."""
+    from conftest import FIXTURES
+
+    m = FIXTURES / "messages"
+    p = tmp_path / "between.yaml"
+    p.write_text(
+        f"""\
+definitions: [{m / "signal_wait.bpmn"}, {m / "signal_start.bpmn"}, {m / "receive_keyed.bpmn"}, {m / "start_by_message.bpmn"}]
+scenarios:
+  - name: closing
+    process: sig_wait
+    at: 2026-11-24 17:30
+    steps:
+      - expect_tasks: []
+      - signal: hall_closing
+        with: {{closed_by: ann}}
+      - expect_tasks: [tidy]
+      - expect: {{variables: {{closed_by: ann}}}}
+      - expect_tasks: [report]
+        process: sig_start
+  - name: keyed
+    process: msg_receive_keyed
+    at: 2026-11-24 09:00
+    start: {{order_no: A-1}}
+    steps:
+      - start: msg_receive_keyed
+        with: {{order_no: A-2}}
+      - message: order_stamped
+        key: A-2
+        with: {{stamp: ok}}
+      - expect_tasks: []
+      - expect_tasks: [hand_out]
+        process: msg_receive_keyed
+      - message: order_stamped
+        key: A-1
+      - expect_tasks: [hand_out]
+      - message: filing_received
+        correlate: true
+        process: msg_start_filing
+      - expect_tasks: [check]
+        process: msg_start_filing
+      - expect: {{variables: {{}}}}
+        process: msg_start_filing
+  - name: nobody waits
+    process: msg_receive_keyed
+    at: 2026-11-24 09:00
+    start: {{order_no: A-1}}
+    steps:
+      - message: order_stamped
+        key: B-9
+""",
+        encoding="utf-8",
+    )
+    results = Runner({}, FIXTURES / "forms").run([p])
+    outcome = {r.name: r.failure.lines() if r.failure else None for r in results}
+    assert outcome["closing"] is None and outcome["keyed"] is None, outcome
+    failure = outcome["nobody waits"]
+    assert failure is not None and failure[0].startswith("step 1 (line ") and "message: order_stamped" in failure[0]
+    assert any("error:" in line for line in failure), failure

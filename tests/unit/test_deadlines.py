@@ -13,6 +13,7 @@ from hall.engine.calendar import BusinessCalendar, CalendarConfig, Due, YearSche
 from hall.engine.deadlines import (
     CalendarTime,
     Cycle,
+    EveryMonth,
     EveryWorkingDay,
     Expression,
     FixedMoment,
@@ -186,6 +187,43 @@ def test_every_working_day(text: str) -> None:
     ]
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "every month on day 1, or the next working day, at 09:00",
+        "Every month on the 1st or the next working day at 09:00",
+        "每月1日09:00（遇非工作日顺延）",
+        "每个月1号 09:00 顺延",
+    ],
+)
+def test_r_f7_every_month_on_a_day_moved_to_the_next_working_day(text: str) -> None:
+    cycle = parse(text)
+    assert isinstance(cycle, EveryMonth) and cycle.working and cycle.kind == "cycle"
+    assert str(cycle) == "每月 1 日 09:00（遇非工作日顺延）"
+    # 2026-10-01 is National Day (to 10-07), 2026-11-01 a Sunday, 2027-01-01 元旦 (computed: provisional)
+    assert firings(cycle, sh(2026, 9, 1, 10), limit=4) == [
+        sh(2026, 10, 8, 9),
+        sh(2026, 11, 2, 9),
+        sh(2026, 12, 1, 9),
+        sh(2027, 1, 4, 9),
+    ]
+    assert cycle.next_after(sh(2026, 12, 1, 9), CAL, 3) == Due(sh(2027, 1, 4, 9).astimezone(UTC), True)
+    assert parse_for("timeCycle", text) == cycle
+
+
+def test_r_f7_every_month_on_a_calendar_day_fires_whatever_the_calendar() -> None:
+    cycle = parse("every month on day 5 at 17:30")
+    assert isinstance(cycle, EveryMonth) and not cycle.working and str(cycle) == "每月 5 日 17:30"
+    assert firings(cycle, sh(2026, 10, 5, 17, 30), limit=3) == [
+        sh(2026, 11, 5, 17, 30),
+        sh(2026, 12, 5, 17, 30),
+        sh(2027, 1, 5, 17, 30),
+    ]
+    assert parse("每月5日17:30") == EveryMonth("每月5日17:30", 5, time(17, 30))
+    with pytest.raises(DeadlineInvalid, match="only fits a timeCycle"):
+        parse_for("dueDate", "every month on day 5 at 17:30")
+
+
 def test_every_working_day_provisional_after_library_years() -> None:
     cycle = parse("every working day at 15:00")
     # R-T1: 元旦 2027 is closed provisionally (was: fired on 01-01)
@@ -270,7 +308,9 @@ def test_parse_for_checks_the_bpmn_element() -> None:
         ("15:00 next wrking day", "unknown word 'wrking' (did you mean 'working'?)"),
         ("25:00 next working day", "25:00 is not a time of day"),
         ("every working day at 15:61", "15:61 is not a time of day"),
-        ("every monday", "the only readable cycle is 'every working day at 15:00'"),
+        ("every monday", "the readable cycles are 'every working day at 15:00' and 'every month on day 1"),
+        ("every month on day 31 at 09:00", "day 31 is not in every month: a monthly cycle takes day 1 to 28"),
+        ("每月5日25:00", "25:00 is not a time of day"),
         ("", "empty value"),
         ('""', "empty value"),
         ("=", "nothing after '='"),

@@ -91,7 +91,7 @@ def test_a_bpmn_io_export_with_bpmn2_prefix_subprocess_parallel_gateways_and_ann
 
 
 def test_the_halls_four_diagrams_render_every_shape_of_their_di() -> None:
-    for name in ("complaint", "filing", "suggestion", "callback_day"):
+    for name in ("complaint", "filing", "suggestion", "callback_day", "archive_batch"):
         d = read_diagram(ROOT / "processes" / f"{name}.bpmn")
         groups = drawn(render(d))
         assert set(d.shapes) <= set(groups), name
