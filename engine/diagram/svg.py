@@ -7,6 +7,8 @@ adds badges (assignee, due time, overdue, loop rounds, coverage)."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass, field
 from html import escape
 
@@ -44,9 +46,27 @@ class Overlay:
     title: str | None = None
 
 
+# Arial's (Helvetica's) advance widths of the printable ASCII characters, in thousandths of an em
+ARIAL = dict(
+    zip(
+        (chr(c) for c in range(32, 127)),
+        (
+            278, 278, 355, 556, 556, 889, 667, 191, 333, 333, 389, 584, 278, 333, 278, 278,
+            556, 556, 556, 556, 556, 556, 556, 556, 556, 556, 278, 278, 584, 584, 584, 556,
+            1015, 667, 667, 722, 722, 667, 611, 778, 722, 278, 500, 667, 556, 833, 722, 778,
+            667, 778, 722, 667, 611, 722, 667, 944, 667, 667, 611, 278, 278, 278, 469, 556,
+            333, 556, 556, 500, 556, 556, 278, 556, 556, 222, 222, 500, 222, 833, 556, 556,
+            556, 556, 333, 500, 278, 556, 500, 722, 500, 500, 500, 334, 260, 334, 584,
+        ),
+        strict=True,
+    )
+)  # fmt: skip
+
+
 def text_width(text: str, size: float = SIZE) -> float:
-    """The width of a line of text: CJK characters a full em, others about half of one."""
-    return sum(size if ord(ch) > 0x2E80 else size * 0.55 for ch in text)
+    """The width of a line of text as a browser draws it in Arial: CJK characters a full em, ASCII
+    by Arial's widths, others about half an em."""
+    return sum(size if ord(ch) > 0x2E80 else size * ARIAL[ch] / 1000 if ch in ARIAL else size * 0.55 for ch in text)
 
 
 def wrap(text: str, width: float, size: float = SIZE) -> list[str]:
@@ -62,6 +82,44 @@ def wrap(text: str, width: float, size: float = SIZE) -> list[str]:
                 line += token
         lines.append(line.rstrip())
     return [x for x in lines if x] or [""]
+
+
+def fit_lines(text: str, width: float, size: float = SIZE) -> list[str]:
+    """Lines of `text` as bpmn-js lays out a label (diagram-js's `layoutText`), measured with
+    `text_width`: a line too wide is cut to the share of its characters that fits, less one, at the
+    last space or hyphen before that if there is one, again until it fits; the rest starts the next
+    line. So a task's label breaks where bpmn-js breaks it (`管理部门联系` / `客户`, not `管理部门联系客`
+    / `户`)."""
+    lines = text.replace("\r", "").split("\n")
+    out: list[str] = []
+    while lines:
+        line = lines.pop(0)
+        fit = line
+        while fit.strip() and len(fit) >= 2 and text_width(fit, size) > width:
+            fit = _shorten(fit, text_width(fit, size), width)
+        if len(fit) < len(line):
+            lines.insert(0, line[len(fit) :].strip())
+        out.append(fit.rstrip())
+    return [x for x in out if x] or [""]
+
+
+def _shorten(line: str, width: float, max_width: float) -> str:
+    length = max(len(line) * (max_width / width), 1)
+    parts = [p for p in re.split(r"(\s|-|\u00ad)", line) if p]
+    kept: list[str] = []
+    used = 0
+    if len(parts) > 1:
+        for part in parts:
+            if len(part) + used < length:
+                kept.append(part)
+                used += len(part)
+            else:
+                if part in ("-", "\u00ad") and kept:
+                    kept.pop()
+                break
+    if kept and kept[-1] == "\u00ad":
+        kept[-1] = "-"
+    return "".join(kept) or line[: max(math.floor(length - 1 + 0.5), 1)]
 
 
 def _tokens(text: str) -> list[str]:
@@ -97,20 +155,40 @@ def _text_block(lines: list[str], cx: float, top: float, size: float = SIZE, fil
 
 def _label_in(b: Bounds, text: str, size: float = SIZE) -> str:
     """Text centred in a box (a task's name), wrapped to its width less padding."""
-    lines = wrap(text, max(b.w - 10, 20), size)
+    lines = fit_lines(text, max(b.w - 14, 20), size)  # bpmn-js: 7 px padding
     top = b.y + b.h / 2 - len(lines) * LINE / 2 - (size - LINE) / 2 - 2
     return _text_block(lines, b.x + b.w / 2, top, size)
 
 
-def _external_label(s: Shape | Edge, fallback: Bounds) -> str:
-    """An event's, gateway's or flow's name in its label bounds, or below the shape without them."""
+def _external_label(s: Shape | Edge) -> str:
+    """An event's, gateway's or flow's name in its label bounds; without them where bpmn-js puts it
+    (`label_bounds`)."""
     if not s.name:
         return ""
-    b = s.label
-    if b is None:
-        b = Bounds(fallback.x + fallback.w / 2 - 45, fallback.y + fallback.h + 5, 90, 14)
-    lines = wrap(s.name, max(b.w, 90) if s.label is None else max(b.w, 20), 11)
+    b = s.label or label_bounds(s)
+    lines = fit_lines(s.name, max(b.w, 20), 11)
     return _text_block(lines, b.x + b.w / 2, b.y - 2, 11)
+
+
+def label_bounds(s: Shape | Edge) -> Bounds:
+    """Where bpmn-js places an external label the DI gives no bounds for (`getExternalLabelMid`,
+    `getExternalLabelBounds`): a 90 x 20 box centred half its height below a shape, or, for a flow,
+    centred on the middle of its middle segment, 15 px above it (15 px to its right if that segment is
+    vertical)."""
+    if isinstance(s, Shape):
+        b = s.bounds
+        mx, my = b.x + b.w / 2, b.y + b.h + 10
+    else:
+        mid = len(s.points) / 2 - 1
+        (x1, y1), (x2, y2) = s.points[math.floor(mid)], s.points[math.ceil(mid + 0.01)]
+        mx, my = x1 + (x2 - x1) / 2, y1 + (y2 - y1) / 2
+        if x1 == x2:
+            mx += 15
+        else:
+            my -= 15
+    # then bpmn-js narrows the box to the text laid out in those 90 px, and lays it out again in that
+    width = math.ceil(max(text_width(line, 11) for line in fit_lines(s.name, 90, 11)))
+    return Bounds(math.floor(mx - width / 2 + 0.5), math.floor(my - 10 + 0.5), width, 20)
 
 
 def _style(state: str | None, fill: str = "#ffffff") -> str:
@@ -314,13 +392,13 @@ def _other(s: Shape) -> str:
         return (
             f'<path d="M{b.x:.1f},{b.y + 6:.1f} V{b.y + b.h - 6:.1f} Q{b.x + b.w / 2:.1f},{b.y + b.h + 4:.1f} {b.x + b.w:.1f},{b.y + b.h - 6:.1f} '
             f'V{b.y + 6:.1f} Q{b.x + b.w / 2:.1f},{b.y - 4:.1f} {b.x:.1f},{b.y + 6:.1f} Z" fill="#ffffff" stroke="{STROKE}" stroke-width="2"/>'
-            + _external_label(s, b)
+            + _external_label(s)
         )
     if s.kind in ("dataObjectReference", "dataObject", "dataInput", "dataOutput"):
         f = 10
         return (
             f'<path d="M{b.x:.1f},{b.y:.1f} H{b.x + b.w - f:.1f} L{b.x + b.w:.1f},{b.y + f:.1f} V{b.y + b.h:.1f} H{b.x:.1f} Z" '
-            f'fill="#ffffff" stroke="{STROKE}" stroke-width="2"/>' + _external_label(s, b)
+            f'fill="#ffffff" stroke="{STROKE}" stroke-width="2"/>' + _external_label(s)
         )
     if s.kind == "group":
         return f'<rect x="{b.x:.1f}" y="{b.y:.1f}" width="{b.w:.1f}" height="{b.h:.1f}" rx="10" fill="none" stroke="{STROKE}" stroke-width="1" stroke-dasharray="8 3 1 3"/>'
@@ -328,7 +406,8 @@ def _other(s: Shape) -> str:
 
 
 def _edge(e: Edge, state: str | None) -> str:
-    color, width, dash = EDGE_STYLES.get(state or "", (STROKE, 1.5, ""))
+    # bpmn-js's widths: 2 px for a sequence flow (its arrow head scales with it), 1.5 px otherwise
+    color, width, dash = EDGE_STYLES.get(state or "", (STROKE, 2.0 if e.kind == "sequenceFlow" else 1.5, ""))
     d = "M" + " L".join(f"{x:.1f},{y:.1f}" for x, y in e.points)
     if e.kind == "messageFlow":
         dash = dash or "10 6"
@@ -346,15 +425,18 @@ def _edge(e: Edge, state: str | None) -> str:
         attrs += f' marker-start="{marker_start}"'
     if marker_end:
         attrs += f' marker-end="{marker_end}"'
-    out = f'<path data-element-id="{escape(e.id)}" {attrs}/>'
+    out = f"<path {attrs}/>"
     if e.default and len(e.points) >= 2:
         (x1, y1), (x2, y2) = e.points[0], e.points[1]
         length = max(((x2 - x1) ** 2 + (y2 - y1) ** 2) ** 0.5, 1)
         ux, uy = (x2 - x1) / length, (y2 - y1) / length
-        mx, my = x1 + ux * 10, y1 + uy * 10
-        out += f'<path d="M{mx - 5 * uy - 3 * ux:.1f},{my + 5 * ux - 3 * uy:.1f} L{mx + 5 * uy + 3 * ux:.1f},{my - 5 * ux + 3 * uy:.1f}" stroke="{color}" stroke-width="1.5"/>'
-    mid = e.points[len(e.points) // 2]
-    return out + _external_label(e, Bounds(mid[0], mid[1] - 20, 0, 0))
+        # bpmn-js's default marker: from 6 along and 6 to the left of the flow to 10 along, 6 to the right
+        ax, ay = x1 + 6 * ux + 6 * uy, y1 + 6 * uy - 6 * ux
+        bx, by = x1 + 10 * ux - 6 * uy, y1 + 10 * uy + 6 * ux
+        out += f'<path d="M{ax:.1f},{ay:.1f} L{bx:.1f},{by:.1f}" stroke="{color}" stroke-width="2"/>'
+    out += _external_label(e)
+    cls = f' class="{state}"' if state else ""
+    return f'<g data-element-id="{escape(e.id)}" data-kind="{e.kind}"{cls}>{out}</g>'
 
 
 def _badges(s: Shape, lines: list[str]) -> str:
@@ -395,7 +477,8 @@ DEFS = (
 
 
 def render(diagram: Diagram, overlay: Overlay | None = None) -> str:
-    """The diagram as one SVG document; elements carry `data-element-id` (and `class` for a state)."""
+    """The diagram as one SVG document: every shape and every flow is a group carrying its element's
+    id and kind (`data-element-id`, `data-kind`; `class` for a state) around its outline and label."""
     overlay = overlay or Overlay()
     box = diagram.bounds()
     margin = 20.0
@@ -429,9 +512,9 @@ def render(diagram: Diagram, overlay: Overlay | None = None) -> str:
         ):
             continue
         if s.kind in EVENTS:
-            body = _event(s, state) + _external_label(s, s.bounds)
+            body = _event(s, state) + _external_label(s)
         elif s.kind in GATEWAYS:
-            body = _gateway(s, state) + _external_label(s, s.bounds)
+            body = _gateway(s, state) + _external_label(s)
         elif s.kind in ACTIVITIES:
             body = _activity(s, state)
         else:

@@ -11,7 +11,8 @@ import pytest
 from conftest import FIXTURES, ROOT
 from hall.engine.diagram import Overlay, read_diagram, render
 from hall.engine.diagram.coverage import measure, overlay
-from hall.engine.diagram.svg import text_width, wrap
+from hall.engine.diagram.model import Bounds, Diagram, Edge, Shape
+from hall.engine.diagram.svg import fit_lines, label_bounds, text_width, wrap
 from hall.engine.errors import DiagramUnreadable
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -69,8 +70,12 @@ def test_a_camunda_modeler_export_is_drawn_where_its_di_puts_each_shape() -> Non
     assert "材料齐全？" in texts(groups["Gateway_ok"])  # the label in its own bounds, above
     circles = groups["Event_late"].findall(f"{SVG}circle")
     assert len(circles) >= 3 and circles[0].get("stroke-dasharray")  # double ring, dashed, a clock
-    edge = next(p for p in ElementTree.fromstring(svg).iter(f"{SVG}path") if p.get("data-element-id") == "Flow_yes")
-    assert edge.get("d") == "M480.0,175.0 L480.0,340.0 L560.0,340.0" and edge.get("marker-end") == "url(#arrow)"
+    edge = groups["Flow_yes"].find(f"{SVG}path")
+    assert (
+        edge is not None
+        and edge.get("d") == "M480.0,175.0 L480.0,340.0 L560.0,340.0"
+        and edge.get("marker-end") == "url(#arrow)"
+    )
     root = ElementTree.fromstring(svg)
     x, y, w, h = (float(v) for v in (root.get("viewBox") or "").split())
     assert x <= 129 and y <= 60 and x + w >= 850 and y + h >= 430
@@ -90,17 +95,50 @@ def test_a_bpmn_io_export_with_bpmn2_prefix_subprocess_parallel_gateways_and_ann
     assert order.index("Activity_consult") < order.index("Activity_answer")
 
 
-def test_the_halls_four_diagrams_render_every_shape_of_their_di() -> None:
-    for name in ("complaint", "filing", "suggestion", "callback_day", "archive_batch"):
+def test_the_halls_diagrams_render_every_shape_and_flow_of_their_di() -> None:
+    for name in ("complaint", "filing", "suggestion", "suggestion_round", "callback_day", "archive_batch"):
         d = read_diagram(ROOT / "processes" / f"{name}.bpmn")
         groups = drawn(render(d))
-        assert set(d.shapes) <= set(groups), name
+        assert set(d.shapes) | set(d.edges) <= set(groups), name
+
+
+def test_a_flow_is_a_group_with_its_id_and_kind_around_its_path_and_its_label() -> None:
+    # bench/bpmnjs_compare.py reads every shape and flow back by these attributes
+    groups = drawn(render(read_diagram(DIAGRAMS / "camunda_modeler.bpmn")))
+    flow = groups["Flow_yes"]
+    assert flow.get("data-kind") == "sequenceFlow" and flow.get("class") is None
+    path = flow.find(f"{SVG}path")
+    assert path is not None and path.get("d") == "M480.0,175.0 L480.0,340.0 L560.0,340.0"
+    assert texts(flow) == "齐全"
+    assert len(groups["Flow_no"].findall(f"{SVG}path")) == 2  # the default flow: its path and its slash
 
 
 def test_chinese_labels_wrap_inside_the_shape_and_latin_words_stay_whole() -> None:
-    assert text_width("受理登记") == 48 and text_width("ab") == pytest.approx(13.2)
+    assert text_width("受理登记") == 48 and text_width("ab") == pytest.approx(13.344)  # Arial's widths
     assert wrap("督办：超过处结时限的投诉", 90) == ["督办：超过处结", "时限的投诉"]
     assert wrap("Register the request", 80) == ["Register the", "request"]
+
+
+def test_labels_break_where_bpmn_js_breaks_them() -> None:
+    # what bpmn-js showed for the hall's diagrams in Chromium (bench/bpmnjs_compare.py)
+    assert fit_lines("管理部门联系客户", 86) == ["管理部门联系", "客户"]  # a task: 100 px less 2 x 7 padding
+    assert fit_lines("处结时限：5个工作日", 86) == ["处结时限：5", "个工作日"]
+    assert fit_lines("Register the request", 86) == ["Register the", "request"]
+    assert fit_lines("晨检开箱/闭店查阅", 81, 11) == ["晨检开箱/闭店", "查阅"]
+
+
+def test_a_label_without_di_bounds_is_placed_where_bpmn_js_places_it() -> None:
+    # bpmn-js's label boxes (x, y, width) for suggestion.bpmn, whose labels have no BPMNLabel
+    start = Shape("start", "startEvent", "晨检开箱/闭店查阅", Bounds(252, 107, 36, 36))
+    across = Edge("f1", "sequenceFlow", "有意见", [(595, 125), (670, 125)])
+    down = Edge("f2", "sequenceFlow", "转管理部门", [(870, 150), (870, 345)])
+    assert [(b.x, b.y, b.w) for b in map(label_bounds, (start, across, down))] == [
+        (230, 143, 81),
+        (616, 100, 33),
+        (858, 238, 55),
+    ]
+    svg = render(Diagram({"start": start}, {"f2": down}, {}, {}, {}))
+    assert texts(drawn(svg)["start"]) == "晨检开箱/闭店查阅" and ">晨检开箱/闭店</text>" in svg
 
 
 def test_an_overlay_colours_states_and_adds_badges() -> None:
@@ -118,7 +156,8 @@ def test_an_overlay_colours_states_and_adds_badges() -> None:
     assert groups["Activity_register"].get("class") == "passed"
     assert groups["Activity_approve"].get("class") == "overdue"
     assert "截止 11-25 09:00  逾期" in svg and "cm_review v1 · 案件 7" in svg
-    assert 'data-element-id="Flow_yes" d="M480.0,175.0 L480.0,340.0 L560.0,340.0" fill="none" stroke="#2e7d32"' in svg
+    assert groups["Flow_yes"].get("class") == "passed"
+    assert '<path d="M480.0,175.0 L480.0,340.0 L560.0,340.0" fill="none" stroke="#2e7d32"' in svg
 
 
 def test_coverage_lists_the_gateway_branches_no_scenario_took() -> None:
