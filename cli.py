@@ -366,8 +366,18 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool, check: bool, for
                 )
                 sys.exit(1)
             report("deploying anyway (--force)")
-    with working("checking and deploying {paths}", paths=", ".join(paths or ("processes",))):
-        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
+    from .terminal.i18n import tr
+    from .terminal.progress import steps
+
+    start = tr("checking and deploying {paths}", paths=", ".join(paths or ("processes",)))
+    with steps(start, sys.stderr, sys.stderr.isatty()) as step:
+
+        def progress(phase: str, name: str, done: int, total: int) -> None:
+            """Each file checked, then each process stored, on the terminal's progress bar."""
+            text = tr("checking {file}", file=name) if phase == "check" else tr("storing {process}", process=name)
+            step(text, done, total)
+
+        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user, progress=progress)
 
     def human(rows: list[dict]) -> None:
         from .terminal.i18n import tr

@@ -6,7 +6,7 @@ Every method returns plain dicts/lists (the documented JSON contract) and raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -235,20 +235,32 @@ class Engine:
             deadline_problem=self.deadlines.problem,
         )
 
-    def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
-        """Store a new version of each process whose file changed; unchanged files are a no-op."""
+    def deploy(
+        self,
+        paths: Iterable[str | Path] = ("processes",),
+        user: str | None = None,
+        progress: Callable[[str, str, int, int], None] | None = None,
+    ) -> list[dict]:
+        """Store a new version of each process whose file changed; unchanged files are a no-op.
+
+        `progress(phase, name, done, total)`, if given, is told each step as it starts: ("check", a
+        BPMN file, files checked before it, files), then ("store", a process id, processes stored
+        before it, processes); a terminal draws it (the CLI), the engine prints nothing."""
         from .definitions import collect_files, content_hash
 
         self._require(user, "deploy", "deploy", "process definitions")
         sources, findings = collect_files(paths)
-        more, compiled = self._checker().check(sources)
+        checking = None if progress is None else lambda path, done, total: progress("check", path, done, total)
+        more, compiled = self._checker().check(sources, checking)
         findings += more
         if findings:
             raise DefinitionInvalid(findings)
         now = self.clock.now()
         results = []
         with self._tx() as tx:
-            for pid, proc in sorted(compiled.items()):
+            for done, (pid, proc) in enumerate(sorted(compiled.items())):
+                if progress is not None:
+                    progress("store", pid, done, len(compiled))
                 path = proc.source_file
                 digest = content_hash(sources[path], *(sources[f] for f in proc.decision_files))
                 latest = tx.latest_definition(pid)
