@@ -1,6 +1,11 @@
 """The engine's errors as the desk reads them: in the hall's language for the errors staff meet every
 day (a task someone else claimed, a number that does not exist, a form that is not complete), from the
-data each error carries; any other error, and every error in English, is its own one-line message."""
+data each error carries; any other error, and every error in English, is its own one-line message.
+
+An error whose message is made of phrases (a refusal's action, target and reason, a --set or --data
+problem, a refused --now) is matched against the English shapes of those phrases (marked `N_`, in the
+catalog like every message) and translated part by part; a text of no known shape stays English whole,
+never half translated."""
 
 from __future__ import annotations
 
@@ -34,8 +39,7 @@ TEXTS: dict[str, Callable[[Any], str]] = {
 
 
 def error_text(exc: Exception) -> str:
-    """One line for an error: translated where the active language has it, else the error's message.
-    An InstanceNotFound of a purged case keeps its message (it says when and by whom)."""
+    """One line for an error: translated where the active language has it, else the error's message."""
     make = TEXTS.get(type(exc).__name__)
     if current() == "en" or make is None:
         return str(exc)
