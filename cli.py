@@ -366,8 +366,18 @@ def deploy(ctx: Context, paths: tuple[str, ...], as_json: bool, check: bool, for
                 )
                 sys.exit(1)
             report("deploying anyway (--force)")
-    with working("checking and deploying {paths}", paths=", ".join(paths or ("processes",))):
-        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user)
+    from .terminal.i18n import tr
+    from .terminal.progress import steps
+
+    start = tr("checking and deploying {paths}", paths=", ".join(paths or ("processes",)))
+    with steps(start, sys.stderr, sys.stderr.isatty()) as step:
+
+        def progress(phase: str, name: str, done: int, total: int) -> None:
+            """Each file checked, then each process stored, on the terminal's progress bar."""
+            text = tr("checking {file}", file=name) if phase == "check" else tr("storing {process}", process=name)
+            step(text, done, total)
+
+        results = ctx.engine.deploy(paths or ("processes",), user=ctx.user, progress=progress)
 
     def human(rows: list[dict]) -> None:
         from .terminal.i18n import tr
@@ -1509,10 +1519,11 @@ def demo(ctx: Context, demo_db: str) -> None:
 def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: bool) -> None:
     """Complaint indicators (R-K1) with numerators and denominators, counts by type/topic, workload."""
     from .servicehall import kpi
+    from .terminal.indicators import kpi_lines
 
     eng = ctx.engine
     period = kpi.period_from(date_from, date_to, eng.clock.now(), eng.deadlines.calendar.config.timezone)
-    emit(kpi.indicators(eng, period, user=ctx.user), as_json, lambda k: click.echo(kpi.format_text(k)))
+    emit(kpi.indicators(eng, period, user=ctx.user), as_json, lambda k: click.echo("\n".join(kpi_lines(k, ctx.tz))))
 
 
 @main.command("report")
@@ -1526,21 +1537,14 @@ def kpi_cmd(ctx: Context, date_from: str | None, date_to: str | None, as_json: b
 def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as_json: bool) -> None:
     """Write the daily/weekly/monthly/quarterly/half-year/yearly report (R-K3, R-K2), or list the reports `due`."""
     from .servicehall import kpi, reports
+    from .terminal.indicators import due_lines, written_lines
 
     eng = ctx.engine
     when = kpi.parse_day(day, "--date") if day else None
     out = out_dir or reports.ReportsConfig.from_settings(eng.settings).out
     if kind == "due":
         rows = reports.due_reports(eng, out, when, user=ctx.user)
-
-        def human(rows: list[dict]) -> None:
-            if not rows:
-                click.echo(f"no report due: every report whose period is over is in {out}/")
-            for r in rows:
-                state = "OVERDUE since" if r["overdue"] else "due by"
-                click.echo(f"{r['kind']:<10} {r['name']:<32} {state} {r['deadline']}  -> {r['path']}")
-
-        emit(rows, as_json, human)
+        emit(rows, as_json, lambda rows: click.echo("\n".join(due_lines(rows, str(out), ctx.tz))))
         return
     data = reports.build(eng, kind, when, user=ctx.user)
     paths = reports.write(data, out)
@@ -1560,9 +1564,7 @@ def report_cmd(ctx: Context, kind: str, day: str | None, out_dir: str | None, as
             )
         )
         return
-    click.echo(f"{data['name']}  ({data['from']} .. {data['to']})")
-    for ext in ("md", "csv", "svg"):
-        click.echo(f"  wrote {paths[ext]}")
+    click.echo("\n".join(written_lines(data, paths)))
 
 
 @main.command("export")

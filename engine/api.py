@@ -6,7 +6,7 @@ Every method returns plain dicts/lists (the documented JSON contract) and raises
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +24,7 @@ from .errors import (
     HallError,
     InstanceNotActive,
     InstanceNotFound,
+    InstanceNotVisible,
     MessageNotWaited,
     PermissionDenied,
     ProcessNotFound,
@@ -234,20 +235,32 @@ class Engine:
             deadline_problem=self.deadlines.problem,
         )
 
-    def deploy(self, paths: Iterable[str | Path] = ("processes",), user: str | None = None) -> list[dict]:
-        """Store a new version of each process whose file changed; unchanged files are a no-op."""
+    def deploy(
+        self,
+        paths: Iterable[str | Path] = ("processes",),
+        user: str | None = None,
+        progress: Callable[[str, str, int, int], None] | None = None,
+    ) -> list[dict]:
+        """Store a new version of each process whose file changed; unchanged files are a no-op.
+
+        `progress(phase, name, done, total)`, if given, is told each step as it starts: ("check", a
+        BPMN file, files checked before it, files), then ("store", a process id, processes stored
+        before it, processes); a terminal draws it (the CLI), the engine prints nothing."""
         from .definitions import collect_files, content_hash
 
         self._require(user, "deploy", "deploy", "process definitions")
         sources, findings = collect_files(paths)
-        more, compiled = self._checker().check(sources)
+        checking = None if progress is None else lambda path, done, total: progress("check", path, done, total)
+        more, compiled = self._checker().check(sources, checking)
         findings += more
         if findings:
             raise DefinitionInvalid(findings)
         now = self.clock.now()
         results = []
         with self._tx() as tx:
-            for pid, proc in sorted(compiled.items()):
+            for done, (pid, proc) in enumerate(sorted(compiled.items())):
+                if progress is not None:
+                    progress("store", pid, done, len(compiled))
                 path = proc.source_file
                 digest = content_hash(sources[path], *(sources[f] for f in proc.decision_files))
                 latest = tx.latest_definition(pid)
@@ -462,7 +475,7 @@ class Engine:
         with self._guard():
             actor = self._actor(user, "show")
             with self._tx(write=False) as tx:
-                row = self._instance_row(tx, instance_id)
+                row = self._instance_row(tx, instance_id, actor)
                 self.access.check_instance(actor, row, "show", tx)
                 view = read_instance(tx, row)
             return self.access.present_instance(actor, view)
@@ -669,7 +682,7 @@ class Engine:
             actor = self._actor(user, "history")
             with self._tx(write=False) as tx:
                 if actor is not None:
-                    row = self._instance_row(tx, instance_id)
+                    row = self._instance_row(tx, instance_id, actor, "see the history of")
                     self.access.check_instance(actor, row, "see the history of", tx)
                 elif tx.instance_brief(_int(instance_id, "instance")) is None:
                     raise self._missing(tx, instance_id)
@@ -769,7 +782,7 @@ class Engine:
         with self._tx(write=False) as tx:
             self._known_process(tx, process)
             if instance_id is not None and tx.instance_brief(instance_id) is None:
-                raise self._missing(tx, instance_id)
+                raise self._missing(tx, instance_id, actor, "see the tasks of")
             query = dict(assignee=assignee, process=process, instance=instance_id, limit=limit + 1)
             if actor is None:
                 rows = tx.query_tasks(role=role, **query)
@@ -1007,7 +1020,7 @@ class Engine:
         if actor is None:
             return True
         with self._tx(write=False) as tx:
-            return self.access.sees_instance(actor, self._instance_row(tx, instance_id), tx)
+            return self.access.sees_instance(actor, self._instance_row(tx, instance_id, actor), tx)
 
     def authorize(self, user: str | None, permission: str, action: str, target: str) -> User | None:
         """Refuse `action` on `target` (PermissionDenied) unless `user` has `permission`; for modules
@@ -1082,13 +1095,16 @@ class Engine:
             actor = self._actor(user, action)
             if actor is not None:
                 with self._tx(write=False) as tx:
-                    self.access.check_manage(actor, self._instance_row(tx, instance_id), action, tx)
+                    self.access.check_manage(actor, self._instance_row(tx, instance_id, actor, action), action, tx)
 
-    def _instance_row(self, tx: Tx, instance_id: Any) -> Mapping[str, Any]:
-        """The instances row of that id, else InstanceNotFound (saying so when it was purged)."""
+    def _instance_row(
+        self, tx: Tx, instance_id: Any, actor: User | None = None, action: str = "see"
+    ) -> Mapping[str, Any]:
+        """The instances row of that id, else InstanceNotFound (saying so when it was purged, to an
+        actor who could see the case)."""
         row = tx.instance(_int(instance_id, "instance"))
         if row is None:
-            raise self._missing(tx, instance_id)
+            raise self._missing(tx, instance_id, actor, action)
         return row
 
     def _variables(self, tx: Tx, instance_id: int) -> Any:
@@ -1100,12 +1116,17 @@ class Engine:
         with self._tx(write=False) as tx:
             return self._variables(tx, instance_id)
 
-    def _missing(self, tx: Tx, instance_id: Any) -> InstanceNotFound:
-        """The error for an instance that is not there, saying when and by whom it was purged if it was."""
+    def _missing(self, tx: Tx, instance_id: Any, actor: User | None = None, action: str = "see") -> HallError:
+        """The error for an instance that is not there, saying when and by whom it was purged if it was
+        and `actor` could have seen the case; to anyone else a purged case is an unknown one, as a case
+        they may not see is (InstanceNotVisible: the answer tells nobody which ids were cases)."""
         record = tx.purge_record(_int(instance_id, "instance"))
         if record is None:
             return InstanceNotFound(instance_id)
         detail = loads(record["detail"]) or {}
+        if actor is not None and not self.access.knew_of(actor, {"actor": record["actor"], "detail": detail}):
+            why = "the case was purged and was not one the user could see"
+            return InstanceNotVisible(actor.id, action, int(instance_id), why, record["process_id"])
         return InstanceNotFound(
             instance_id,
             {
@@ -1256,7 +1277,8 @@ class Engine:
     ) -> dict[str, int]:
         """Delete finished instances (completed or cancelled, ended before `ended_before`) with their
         tasks, jobs and history in one transaction; each leaves one `purged` history row whose detail
-        is `details[id]`, so `show`/`history` of its id say when and by whom it went.
+        is `details[id]` with `seen_by` (who could see the case: `AccessPolicy.witnesses`), so
+        `show`/`history` of its id say when and by whom it went, to those users only.
 
         Generic: which cases may go (retention periods, legal floors) is the caller's policy; the
         engine keeps none. Needs the `manage` permission; refused, with nothing deleted, if any id is
@@ -1277,6 +1299,7 @@ class Engine:
                 raise HallError(
                     f"cases {', '.join(map(str, gone))} changed since the plan was made; nothing was deleted"
                 )
+            seen_by = {i: self.access.witnesses(tx.instance(i), tx) for i in wanted}  # before the rows go
             rows = reading.delete_instances(tx, wanted)
             now = self.clock.now()
             tx.add_history(
@@ -1289,7 +1312,9 @@ class Engine:
                         "kind": "purged",
                         "element": None,
                         "task_id": None,
-                        "detail": json.dumps(dict((details or {}).get(i) or {}), ensure_ascii=False),
+                        "detail": json.dumps(
+                            {**dict((details or {}).get(i) or {}), "seen_by": seen_by[i]}, ensure_ascii=False
+                        ),
                     }
                     for i in wanted
                 ]

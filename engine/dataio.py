@@ -132,13 +132,55 @@ def read_data_file(path: str | Path) -> dict[str, Any]:
     except RecursionError:
         raise DataInvalid(str(p), f"nests lists or mappings deeper than {MAX_DEPTH} levels") from None
     except (ValueError, OverflowError) as exc:  # a date such as 2026-02-30, a number past the digits limit
-        raise DataInvalid(str(p), f"not valid YAML/JSON: {str(exc).split(';')[0]}") from None
+        why = f"not valid YAML/JSON: {str(exc).split(';')[0]}"
+        found = _unmakeable_value(text)
+        if found is None:
+            raise DataInvalid(str(p), why) from None
+        line, field = found
+        raise DataInvalid(f"{p}:{line}", f"{field}: {why}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
         raise DataInvalid(str(p), "must contain a mapping of variable names to values")
     check_value(data, str(p))  # before copying: an alias bomb stops here, not after millions of copies
     return plain(data)
+
+
+def _unmakeable_value(text: str) -> tuple[int, str] | None:
+    """The line and field (`signed`, `items[2].date`) of the first value in a YAML/JSON document that
+    the loader cannot make (a date such as 2026-02-30, a number past Python's digits limit), found
+    on its composed nodes, each visited once (an alias bomb is not expanded); None if none is found."""
+    from ruamel.yaml import YAML
+    from ruamel.yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    yaml = YAML(typ="safe", pure=True)
+    try:
+        root = yaml.compose(text)
+    except Exception:  # the document's shape is fine (it got as far as making values); be safe anyway
+        return None
+    stack: list[tuple[Any, str]] = [(root, "")]
+    seen: set[int] = set()
+    while stack:
+        node, field = stack.pop()
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, MappingNode):
+            named = [(v, f"{field}.{_key(k)}" if field else _key(k)) for k, v in node.value]
+            stack.extend(reversed(named))  # popped in the file's order
+        elif isinstance(node, SequenceNode):
+            stack.extend(reversed([(v, f"{field}[{i}]") for i, v in enumerate(node.value)]))
+        elif isinstance(node, ScalarNode):
+            try:
+                yaml.constructor.construct_object(node, deep=True)
+            except (ValueError, OverflowError):
+                return node.start_mark.line + 1, field or "the document"
+    return None
+
+
+def _key(node: Any) -> str:
+    """A mapping key as a field's name in a message."""
+    return shown(str(node.value)) if isinstance(node.value, str) else "?"
 
 
 def plain(value: Any) -> Any:

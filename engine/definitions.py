@@ -99,8 +99,11 @@ class Checker:
         self.form_problems = form_problems
         self.deadline_problem = deadline_problem
 
-    def check(self, sources: Mapping[str, bytes]) -> tuple[list[Finding], dict]:
-        """All findings for the documents, and the compiled processes when there are none."""
+    def check(
+        self, sources: Mapping[str, bytes], progress: Callable[[str, int, int], None] | None = None
+    ) -> tuple[list[Finding], dict]:
+        """All findings for the documents, and the compiled processes when there are none; `progress`
+        is told each BPMN file as its check starts (file, files checked before it, files)."""
         findings: list[Finding] = []
         trees: dict[str, etree._Element] = {}
         for path, content in sources.items():
@@ -139,7 +142,9 @@ class Checker:
                     )
                 )
             decisions.update(d.get("id") for d in found)
-        for path, tree in bpmn.items():
+        for done, (path, tree) in enumerate(bpmn.items()):
+            if progress is not None:
+                progress(path, done, len(bpmn))
             findings.extend(self._check_document(path, tree, decisions, processes))
         if findings:
             return findings, {}

@@ -14,6 +14,10 @@ cannot catch it and loop on). Unlike ``signal.alarm`` it works in any thread (an
 server, the worker's threads), leaves SIGALRM to its owner (pytest-timeout, the host), and unlike
 ``sys.settrace`` it does not slow every line or displace a debugger or coverage tracer. What it
 cannot stop is one long C-level operation; ``range`` is capped so none over a huge range starts.
+
+RestrictedPython itself is imported when the first script or condition is compiled or run
+(``_restricting``), not with this module: commands that read cases (``hall tasks``, ``hall show``)
+run no script and never load it.
 """
 
 from __future__ import annotations
@@ -26,17 +30,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dt_time
 from decimal import Decimal
+from types import SimpleNamespace
 from typing import Any
-
-from RestrictedPython import RestrictingNodeTransformer, compile_restricted_eval, compile_restricted_exec, safe_builtins
-from RestrictedPython.Eval import default_guarded_getitem
-from RestrictedPython.Guards import (
-    full_write_guard,
-    guarded_iter_unpack_sequence,
-    guarded_unpack_sequence,
-    safer_getattr,
-)
-from RestrictedPython.PrintCollector import PrintCollector
 
 DEFAULT_TIMEOUT = 2.0  # seconds a script, condition or expression may run (hall.yaml scripts.timeout)
 RANGE_LIMIT = 1_000_000  # the most numbers one range() may hold
@@ -78,7 +73,7 @@ def _limited_range(*args: int) -> range:
 
 def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
     """getattr() for scripts: RestrictedPython's, which refuses `_` names and str.format."""
-    return safer_getattr(obj, name, *default)
+    return _restricting().safer_getattr(obj, name, *default)
 
 
 _MISSING = object()
@@ -130,33 +125,65 @@ _EXTRA_BUILTINS = (
     next,
     format,
 )
-BUILTINS: dict[str, Any] = {
-    **{k: v for k, v in safe_builtins.items() if k not in FORBIDDEN_BUILTINS and not k.startswith("_")},
-    **{fn.__name__: fn for fn in _EXTRA_BUILTINS},
-    "range": _limited_range,
-    "getattr": _guarded_getattr,
-    "hasattr": _guarded_hasattr,
-    "__build_class__": safe_builtins["__build_class__"],
-}
 
 
-class _Transformer(RestrictingNodeTransformer):
-    """RestrictedPython's checks, and a `_tick_()` (the time limit) in each while loop, function and lambda."""
+@functools.cache
+def _restricting() -> SimpleNamespace:
+    """RestrictedPython, imported once the first script is compiled or run: its compilers, guards
+    and the scripts' builtins (`builtins`) and node transformer (`transformer`) built on it."""
+    from RestrictedPython import (
+        RestrictingNodeTransformer,
+        compile_restricted_eval,
+        compile_restricted_exec,
+        safe_builtins,
+    )
+    from RestrictedPython.Eval import default_guarded_getitem
+    from RestrictedPython.Guards import (
+        full_write_guard,
+        guarded_iter_unpack_sequence,
+        guarded_unpack_sequence,
+        safer_getattr,
+    )
+    from RestrictedPython.PrintCollector import PrintCollector
 
-    def visit_While(self, node: ast.While) -> Any:
-        loop: Any = super().visit_While(node)
-        loop.body.insert(0, _tick_statement(loop))
-        return loop
+    class Transformer(RestrictingNodeTransformer):
+        """RestrictedPython's checks, and a `_tick_()` (the time limit) in each while loop, function and lambda."""
 
-    def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
-        func: Any = super().visit_FunctionDef(node)
-        func.body.insert(0, _tick_statement(func))
-        return func
+        def visit_While(self, node: ast.While) -> Any:
+            loop: Any = super().visit_While(node)
+            loop.body.insert(0, _tick_statement(loop))
+            return loop
 
-    def visit_Lambda(self, node: ast.Lambda) -> Any:
-        func: Any = super().visit_Lambda(node)
-        func.body = ast.copy_location(ast.Call(ast.Name("_tick_", ast.Load()), [func.body], []), func.body)
-        return ast.fix_missing_locations(func)
+        def visit_FunctionDef(self, node: ast.FunctionDef) -> Any:
+            func: Any = super().visit_FunctionDef(node)
+            func.body.insert(0, _tick_statement(func))
+            return func
+
+        def visit_Lambda(self, node: ast.Lambda) -> Any:
+            func: Any = super().visit_Lambda(node)
+            func.body = ast.copy_location(ast.Call(ast.Name("_tick_", ast.Load()), [func.body], []), func.body)
+            return ast.fix_missing_locations(func)
+
+    builtins: dict[str, Any] = {
+        **{k: v for k, v in safe_builtins.items() if k not in FORBIDDEN_BUILTINS and not k.startswith("_")},
+        **{fn.__name__: fn for fn in _EXTRA_BUILTINS},
+        "range": _limited_range,
+        "getattr": _guarded_getattr,
+        "hasattr": _guarded_hasattr,
+        "__build_class__": safe_builtins["__build_class__"],
+    }
+    return SimpleNamespace(
+        builtins=builtins,
+        transformer=Transformer,
+        compile_eval=compile_restricted_eval,
+        compile_exec=compile_restricted_exec,
+        safer_getattr=safer_getattr,
+        guarded_getitem=default_guarded_getitem,
+        iter_unpack_sequence=guarded_iter_unpack_sequence,
+        unpack_sequence=guarded_unpack_sequence,
+        write_guard=full_write_guard,
+        print_collector=PrintCollector,
+    )
 
 
 def _tick_statement(near: ast.AST) -> ast.stmt:
@@ -213,8 +240,9 @@ def _parse_error(error: str) -> tuple[int, str]:
 
 
 def _restricted(tree: Any, mode: str) -> Any:
-    compiler = compile_restricted_eval if mode == "eval" else compile_restricted_exec
-    return compiler(tree, "<string>", policy=_Transformer)
+    rp = _restricting()
+    compiler = rp.compile_eval if mode == "eval" else rp.compile_exec
+    return compiler(tree, "<string>", policy=rp.transformer)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -266,18 +294,19 @@ def environment(functions: Mapping[str, Any], clock: _Clock, data: Mapping[str, 
             if k not in ENVIRONMENT and k not in functions and not k.startswith("_") and not callable(v)
         }
 
+    rp = _restricting()
     return {
-        "__builtins__": BUILTINS,
+        "__builtins__": rp.builtins,
         "__name__": "script",
         "__metaclass__": type,
-        "_getattr_": safer_getattr,
-        "_getitem_": default_guarded_getitem,
+        "_getattr_": rp.safer_getattr,
+        "_getitem_": rp.guarded_getitem,
         "_getiter_": clock.getiter,
-        "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
-        "_unpack_sequence_": guarded_unpack_sequence,
-        "_write_": full_write_guard,
+        "_iter_unpack_sequence_": rp.iter_unpack_sequence,
+        "_unpack_sequence_": rp.unpack_sequence,
+        "_write_": rp.write_guard,
         "_inplacevar_": _inplace,
-        "_print_": PrintCollector,
+        "_print_": rp.print_collector,
         "_apply_": lambda f, *a, **kw: f(*a, **kw),
         "_tick_": clock.tick,
         "globals": variables,
@@ -286,8 +315,27 @@ def environment(functions: Mapping[str, Any], clock: _Clock, data: Mapping[str, 
     }
 
 
-# The names every run's globals hold besides the script functions.
-ENVIRONMENT: frozenset[str] = frozenset(environment({}, _Clock(0)))
+# The names every run's globals hold besides the script functions: those `environment` sets, written
+# out so that knowing them loads no RestrictedPython (a unit test checks they are the same).
+ENVIRONMENT: frozenset[str] = frozenset(
+    (
+        "__builtins__",
+        "__name__",
+        "__metaclass__",
+        "_getattr_",
+        "_getitem_",
+        "_getiter_",
+        "_iter_unpack_sequence_",
+        "_unpack_sequence_",
+        "_write_",
+        "_inplacevar_",
+        "_print_",
+        "_apply_",
+        "_tick_",
+        "globals",
+        *VALUE_TYPES,
+    )
+)
 # Names the environment defines besides the script functions, and the forbidden builtins: a variable
 # of such a name is refused where data enters. Builtins such as `len` or `id` may be variables (a
 # form's field `id`); a script then sees the variable.

@@ -5,7 +5,7 @@ Generic: which process, which tasks and which variables stand for "the complaint
 processes/complaint.bpmn and processes/filing.bpmn. The exact definitions are in docs/kpi.md.
 
 `collect` reads (the engine's generic queries, `Engine.reading`); `compute` is pure and testable on constructed
-events; `indicators` does both for an Engine; `format_text` is what `hall kpi` prints.
+events; `indicators` does both for an Engine; terminal/indicators.py prints it for `hall kpi`.
 """
 
 from __future__ import annotations
@@ -558,64 +558,6 @@ def redact_cases(engine: Any, records: list[dict[str, Any]], actor: Any) -> list
 def rate_text(r: Mapping[str, Any]) -> str:
     pct = f"{r['rate'] * 100:.1f}%" if r["rate"] is not None else DASH
     return f"{r['numerator']}/{r['denominator']} = {pct}"
-
-
-def _num(value: Any, unit: str = "") -> str:
-    return DASH if value is None else f"{value}{unit}"
-
-
-def format_text(k: Mapping[str, Any]) -> str:
-    p = k["period"]
-    lines = [
-        f"KPI {p.get('from', p['start'])} .. {p.get('to', p['end'])}  ({p.get('timezone', 'UTC')}; as of {p['as_of']})"
-    ]
-    width = max(len(r["name"]) for r in k["rates"])
-    for r in k["rates"]:
-        lines.append(f"{r['name']}{'　' * (width - len(r['name']))} = {rate_text(r):<20} ({r['meaning']})")
-    lines.append(f"complaints received: {k['received']}")
-    lines.append("  by type:  " + (", ".join(f"{t} {n}" for t, n in k["by_type"].items()) or DASH))
-    lines.append("  by topic: " + (", ".join(f"{t} {n}" for t, n in k["by_topic"].items()) or DASH))
-    h = k["handling_hours"]
-    pk = next(x for x in h if x.startswith("p"))
-    lines.append(
-        f"handling time (received -> resolved, working hours): {h['count']} resolved, "
-        f"average {_num(h['average'], ' h')}, {pk} {_num(h[pk], ' h')}"
-    )
-    d = k["pdca"]
-    lines.append(
-        f"PDCA rounds of complaints closed: {d['complaints']} closed, average {_num(d['average'])}, "
-        f"max {_num(d['max'])}"
-        + (f"  ({', '.join(f'{r} round(s): {n}' for r, n in d['rounds'].items())})" if d["rounds"] else "")
-    )
-    o = k["overdue_now"]
-    lines.append(
-        f"overdue now: {o['cases']} case(s), {o['tasks']} task(s)"
-        + "".join(
-            f"\n  {proc}: {e['cases']} case(s); " + ", ".join(f"{t} {n}" for t, n in e["tasks"].items())
-            for proc, e in o["by_process"].items()
-        )
-    )
-    lines.append("callback scores by service agency:" + ("" if k["callbacks"] else f" {DASH}"))
-    for a in k["callbacks"]:
-        scores = ", ".join(f"{s} {v}" for s, v in a.items() if s not in ("agency", "calls"))
-        lines.append(f"  {a['agency']}: {a['calls']} call(s); {scores}")
-    g = k["ratings"]
-    lines.append(
-        f"ratings ({g['field']}, R-S5): {g['rated']} rated, average {_num(g['average'])}, "
-        f"{g['low']} below {g['low_below']}; {g['unrated']} not rated"
-    )
-    for w in g["by_window"]:
-        lines.append(f"  window {w['window']}: {w['ratings']} rating(s), average {w['average']}, low {w['low']}")
-    for w in g["by_staff"]:
-        lines.append(
-            f"  {w['staff']} ({w['window']}): {w['ratings']} rating(s), average {w['average']}, low {w['low']}"
-        )
-    lines.append("tasks completed per staff member:" + ("" if k["workload"] else f" {DASH}"))
-    for w in k["workload"]:
-        lines.append(
-            f"  {w['actor']}: {w['tasks']}  (" + ", ".join(f"{p} {n}" for p, n in w["by_process"].items()) + ")"
-        )
-    return "\n".join(lines)
 
 
 # Days hall computes with: a period's UTC bounds, the year before a yearly report and a lookback

@@ -66,6 +66,12 @@ def tr(message: str, **values: Any) -> str:
     return text.format(**values) if values else text
 
 
+def N_(message: str) -> str:  # noqa: N802 - gettext's name for it
+    """Mark an English message for the catalog where it is not translated at once (a table of the
+    shapes an error's text can have): `tr` translates it when it is used."""
+    return message
+
+
 def check_locale(value: Any) -> None:
     """``display.locale`` of hall.yaml: a locale with a catalog (ValueError names the choices)."""
     if not isinstance(value, str) or normalise(value) is None:

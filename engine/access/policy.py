@@ -21,6 +21,7 @@ from .people import People, User
 CONFIDENTIAL_WHY = "the case is confidential and you have no 'confidential' permission (R-C10)"
 UNRELATED_WHY = "not a case of your roles, assigned to you or first received by you"
 TASK_STATUSES = ("ready", "completed", "cancelled")  # a case is related to a user through any of its tasks
+WITNESS_KEYS = ("role", "lane", "organisation", "assignee", "completed_by")  # what relates a task to a user
 
 Variables = Mapping[str, Any] | None
 
@@ -235,6 +236,40 @@ class AccessPolicy:
             ):
                 return True
         return False
+
+    def witnesses(self, row: Mapping[str, Any], tasks: TaskSource) -> dict[str, Any]:
+        """Who could see a case, kept in the row `hall purge` leaves for it (`knew_of` reads it): whether
+        it is confidential, its first receivers, and the roles, organisations and people of its tasks."""
+        variables = _loads(row["variables"])
+        seen: dict[tuple, dict[str, Any]] = {}
+        for status in TASK_STATUSES:
+            for t in tasks.query_tasks(instance=row["id"], status=status, limit=100_000):
+                item = {k: t.get(k) for k in WITNESS_KEYS if t.get(k)}
+                seen[tuple(sorted(item.items()))] = item
+        return {
+            "confidential": self.people.is_confidential(variables),
+            "first_receivers": sorted(self.people.first_receiver.names(variables, row.get("started_by"))),
+            "tasks": list(seen.values()),
+        }
+
+    def knew_of(self, actor: User | None, purged: Mapping[str, Any]) -> bool:
+        """Whether the actor could see a purged case (the detail of its `purged` row): else the answer
+        about its id is that of a free one. A confidential case only with the `confidential`
+        permission; then `see_all`, its purger, a first receiver or a user who saw one of its tasks.
+        A row written before purges kept `witnesses`: only users with both permissions, or its purger."""
+        if actor is None:
+            return True
+        people = self.people
+        if purged.get("actor") in (actor.id, actor.name):
+            return True
+        seen = (purged.get("detail") or {}).get("seen_by")
+        if not isinstance(seen, Mapping):
+            return people.may(actor, "see_all") and people.may(actor, "confidential")
+        if seen.get("confidential") and not people.may(actor, "confidential"):
+            return False
+        if people.may(actor, "see_all") or {actor.id, actor.name} & set(seen.get("first_receivers") or ()):
+            return True
+        return any(people.task_visible(actor, t) for t in seen.get("tasks") or ())
 
     def visible_instances(
         self, actor: User | None, rows: list[Mapping[str, Any]], tasks: TaskSource

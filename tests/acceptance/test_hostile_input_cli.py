@@ -73,8 +73,10 @@ def test_bad_arguments_are_one_line(hall, args: list[str], expected: str) -> Non
     ("text", "expected"),
     [
         ('{"amount": "\\ud800"}', "a value (amount) is not UTF-8 text"),
-        ('{"amount": ' + "9" * 5000 + "}", "not valid YAML/JSON: Exceeds the limit"),
-        ("amount: 1\nsigned: 2026-02-30\n", "not valid YAML/JSON: day is out of range for month"),
+        ('{"amount": ' + "9" * 5000 + "}", "data.yaml:1: amount: not valid YAML/JSON: Exceeds the limit"),
+        ("amount: 1\nsigned: 2026-02-30\n", "data.yaml:2: signed: not valid YAML/JSON: day is out of range for month"),
+        # the field is named where it sits: a list's item by its index, a mapping's by its key
+        ("amount: 1\nvisits:\n  - on: 2026-11-24\n  - on: 2026-13-01\n", "data.yaml:4: visits[1].on: not valid"),
         ('{"amount": 1, "x": ' + "[" * 100000 + "]" * 100000 + "}", "deeper than 32 levels"),
         ("amount: 1\n" + BOMB, "holds more than 100,000 values"),
         ("amount: .inf\n", "a number (amount) is not finite (inf)"),

@@ -4,13 +4,14 @@ ids never reused, and a case kept as long as its 保存期限 or its linked fili
 
 from __future__ import annotations
 
+import re
 import stat
 from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from hall.engine import Engine, FixedClock
-from hall.engine.errors import PermissionDenied
+from hall.engine.errors import HallError, InstanceNotFound, PermissionDenied
 from hall.servicehall import retention
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,11 +38,13 @@ PEOPLE = {
         "clerk": {"serves": ["clerk"]},
         "manager": {"serves": [], "may": ["manage"]},
         "archivist": {"serves": [], "may": ["manage", "confidential"]},
+        "auditor": {"serves": [], "may": ["see_all"]},
     },
     "users": [
         {"id": "ann", "name": "Ann", "roles": ["clerk"]},
         {"id": "max", "name": "Max", "roles": ["manager"]},
         {"id": "ada", "name": "Ada", "roles": ["archivist"]},
+        {"id": "sam", "name": "Sam", "roles": ["auditor"]},
     ],
     "confidential": {"variables": ["secret"]},
 }
@@ -123,6 +126,53 @@ def test_r_c10_purging_a_confidential_case_needs_the_confidential_permission(db_
         assert not archive.exists() and eng.show(secret["id"])["status"] == "completed"
         done = retention.purge(eng, retention.plan_purge(eng, date(2026, 2, 1), user="ada"), user="ada")
         assert sorted(done["deleted"]) == sorted([secret["id"], plain["id"]])
+    finally:
+        eng.close()
+
+
+def test_a_purged_case_is_an_unknown_one_to_a_user_who_could_not_see_it(db_url: str, tmp_path: Path) -> None:
+    """`show`/`history` of a purged id told anybody who purged it and when, so that a case of that id
+    had existed; now only those who could see the case hear it, everyone else what a free id says."""
+    config = settings(tmp_path, **PEOPLE)
+    config["retention"]["processes"]["review"] = "6 months"
+    eng = Engine(db_url, clock=FixedClock(at("2026-01-05T09:00:00")), forms_dir=FIXTURES / "forms", settings=config)
+    eng.init()
+    eng.deploy([FIXTURES])
+    try:
+
+        def received_by_ann(data: dict) -> dict:  # ann started it (its first receiver), the steps done by the system
+            case = eng.start("linear7", None, data, user="ann")
+            while case["tasks"]:
+                case = eng.complete(case["tasks"][0]["id"], {"step": case["tasks"][0]["name"]})
+            return case
+
+        secret, plain = received_by_ann({"secret": True}), received_by_ann({})
+        review = eng.start("review", None, {}, user="max")
+        eng.complete(review["tasks"][0]["id"], {"amount": 5}, user="ann")  # ann's role did its first task
+        eng.cancel(review["id"], "withdrawn")
+        purge_before(eng, "2026-08-01T09:00:00", date(2026, 2, 1), user="ada")
+        free = max(secret["id"], plain["id"], review["id"]) + 1
+
+        def answer(user: str, case_id: int) -> str:
+            for read in (eng.show, eng.history):
+                with pytest.raises(HallError) as caught:
+                    read(case_id, user=user)
+            return re.sub(rf"(?<=instance ){case_id}\b", "N", str(caught.value))
+
+        told = (
+            "instance N was purged on 2026-08-01T01:00:00+00:00 by ada (retention 6 months, purge --before 2026-02-01)"
+        )
+        assert answer("ann", free) == "unknown instance N"
+        # ann received them first and worked on the review, but may not read the confidential case
+        assert [answer("ann", c["id"]) for c in (plain, review, secret)] == [told, told, "unknown instance N"]
+        # max manages cases but none of these was his: unknown, as a free id
+        assert [answer("max", c["id"]) for c in (plain, secret)] == ["unknown instance N"] * 2
+        # sam sees every case, the confidential one only as a placeholder: that one is unknown
+        assert [answer("sam", c["id"]) for c in (plain, secret)] == [told, "unknown instance N"]
+        # ada purged them, and the system (no user) is told everything
+        assert [answer("ada", c["id"]) for c in (plain, secret)] == [told, told]
+        with pytest.raises(InstanceNotFound, match="was purged on"):
+            eng.show(secret["id"])
     finally:
         eng.close()
 

@@ -463,3 +463,19 @@ def test_spiffworkflow_task_log_records_still_come_when_asked_for(engine: Engine
     changes = [r for r in caplog.records if r.name == "spiff.task"]
     assert any(r.getMessage() == "State changed to COMPLETED" and r.task_spec == "register" for r in changes)
     assert all(hasattr(r, "elapsed") and hasattr(r, "workflow_spec") for r in changes)
+
+
+def test_deploy_tells_its_progress_file_by_file_then_process_by_process(engine: Engine, tmp_path: Path) -> None:
+    """Issue 17 item 4: a caller (the CLI on a terminal) learns each step of a long deploy as it starts."""
+    names = ("review.bpmn", "divide.bpmn", "follow_up.bpmn")
+    for name in names:
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    steps: list[tuple] = []
+    rows = engine.deploy([tmp_path], progress=lambda *step: steps.append(step))
+    files = sorted(str(tmp_path / name) for name in names)
+    assert steps == [
+        *(("check", file, done, 3) for done, file in enumerate(files)),
+        *(("store", process, done, 3) for done, process in enumerate(["divide", "follow_up", "review"])),
+    ]
+    assert [r["process"] for r in rows] == ["divide", "follow_up", "review"]
+    assert engine.deploy([tmp_path]) == rows  # the callback is optional

@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from hall.engine.calendar import BusinessCalendar
 from hall.servicehall import kpi
+from hall.terminal.indicators import kpi_lines
 from scenario import ROOT, at, hall_fixture
 from scenario import Hall as Scenario
 
@@ -56,7 +57,7 @@ def test_no_complaints_gives_dashes_not_errors(hall: Hall) -> None:
     k = hall.kpi("2026-11-01", "2026-11-30", "2026-12-01T09:00:00")
     assert rates(k) == {"timely": (0, 0), "revisit": (0, 0), "satisfied": (0, 0)}
     assert all(r["rate"] is None for r in k["rates"])
-    text = kpi.format_text(k)
+    text = "\n".join(kpi_lines(k, UTC))
     assert "投诉及时办结率 = 0/0 = —" in text
     assert k["handling_hours"]["average"] is None and k["pdca"]["average"] is None
     assert "average —" in text
@@ -75,7 +76,7 @@ def test_closed_exactly_at_the_deadline_counts_as_in_time(hall: Hall) -> None:
     assert rates(k)["timely"] == (1, 2)
     assert k["cases"]["late"] == [late["id"]]
     assert k["rates"][0]["rate"] == 0.5
-    assert "投诉及时办结率 = 1/2 = 50.0%" in kpi.format_text(k)
+    assert "投诉及时办结率 = 1/2 = 50.0%" in "\n".join(kpi_lines(k, UTC))
 
 
 def test_counted_once_in_the_period_its_outcome_is_known(hall: Hall) -> None:

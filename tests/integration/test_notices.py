@@ -78,7 +78,10 @@ def test_r_f3_the_missing_items_list_names_every_item_once_in_writing(hall: Hall
     assert html.startswith("<!DOCTYPE html>") and "@page { size: A4" in html and "Noto Sans CJK SC" in html
     assert "&lt;原件&gt;" in html  # the data is escaped
     text = text_of(html)
-    assert "一次性告知单" in text and "甲科技有限公司（李经理）" in text and "备案编号：BA20261124-0001" in text
+    assert "一次性告知单" in text and "甲科技有限公司（李经理）" in text
+    # R-F2: the 备案编号 is issued when the contract is filed, so the list carries none yet; the case
+    # number in its foot is what the clerk finds the case by on the second visit
+    assert case["variables"]["备案编号"] == "" and "备案编号" not in text and "案件 1" in text
     assert html.count("<li>") == 3 and "3. 收费明细" in text
     assert "打印时间：2026-11-24 09:00" in text
 

@@ -144,7 +144,7 @@ def test_cli_report_and_due(eng: Engine, db_url: str, tmp_path: Path) -> None:
     due = runner.invoke(cli.main, base + ["report", "due", "--out", str(tmp_path)])
     assert due.exit_code == 0
     assert "20261101-1130业务受理总量月报" not in due.output
-    assert "daily      20261130业务受理日报" in due.output and "OVERDUE since 2026-12-01T09:00:00+08:00" in due.output
+    assert "daily      20261130业务受理日报" in due.output and "OVERDUE since 2026-12-01 09:00" in due.output
 
 
 def test_bad_dates_and_unwritable_folders_are_one_line_errors(eng: Engine, db_url: str, tmp_path: Path) -> None:

@@ -128,7 +128,10 @@ def test_a_foreign_diagram_runs_with_nothing_of_the_hall_configured(make_engine)
     with eng.reading() as read:
         assert read.table_counts()["instances"] == 1
         purged = read.events("review", "purged", [None], None, later + timedelta(seconds=1))
-    assert [(r[0], r[4]) for r in purged] == [(case["id"], {"retention": "none", "before": "now"})]
+    # the caller's detail, and who could see the case (to whom `show` of its id tells of the purge)
+    seen_by = {"confidential": False, "first_receivers": [], "tasks": [{"role": "clerk", "lane": "clerk"}]}
+    seen_by["tasks"].append({"role": "managers", "lane": "boss"})
+    assert [(r[0], r[4]) for r in purged] == [(case["id"], {"retention": "none", "before": "now", "seen_by": seen_by})]
 
 
 def test_the_halls_retention_applies_only_through_its_configuration(make_engine) -> None:

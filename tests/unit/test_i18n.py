@@ -13,7 +13,8 @@ from hall.terminal import i18n
 
 PO = ROOT / "locale" / "zh_CN" / "LC_MESSAGES" / "hall.po"
 MO = PO.with_suffix(".mo")
-# the literal messages of tr("...") and say("...") calls (Babel's extractor: pybabel extract -k tr -k say)
+# the literal messages of tr("..."), say("...") and N_("...") calls (Babel's extractor: pybabel extract -k tr
+# -k say -k N_); N_ marks a message translated later (the shapes of an error's text, terminal/errors.py)
 SOURCES = [ROOT / "cli.py", *sorted((ROOT / "terminal").glob("*.py"))]
 
 
@@ -30,9 +31,9 @@ def used_messages() -> set[str]:
     found: set[str] = set()
     for path in SOURCES:
         with path.open("rb") as f:
-            for _line, func, message, _comments in extract_python(f, ["tr", "say"], [], {}):
+            for _line, func, message, _comments in extract_python(f, ["tr", "say", "N_"], [], {}):
                 first = message[0] if isinstance(message, tuple) else message  # keywords follow the text
-                if func in ("tr", "say") and isinstance(first, str) and first.strip():
+                if func in ("tr", "say", "N_") and isinstance(first, str) and first.strip():
                     found.add(first)
     return found
 

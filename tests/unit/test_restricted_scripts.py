@@ -247,3 +247,10 @@ def test_a_name_of_the_environment_is_shadowing(name: str) -> None:
 def test_a_script_function_name_is_shadowing_and_ordinary_names_are_not() -> None:
     assert restricted().shadowing({"next_number": 1}, ["next_number"]) == "next_number"
     assert restricted().shadowing({"渠道": 1, "id": 2, "type": 3, "amount": 4}, ["next_number"]) is None
+
+
+def test_the_names_the_environment_reserves_are_those_a_run_sees() -> None:
+    """ENVIRONMENT is written out so that knowing it loads no RestrictedPython: it must stay the
+    set of names `environment` gives every run (besides the script functions)."""
+    module = restricted()
+    assert module.ENVIRONMENT == set(module.environment({}, module._Clock(1.0)))

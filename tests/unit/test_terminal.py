@@ -66,3 +66,20 @@ def test_progress_shows_only_on_a_terminal() -> None:
     with working("deploying 12 files", shown, is_terminal=True):
         pass
     assert "deploying 12 files" in shown.getvalue()
+
+
+def test_progress_steps_draw_each_step_on_a_terminal_only() -> None:
+    import io
+
+    from hall.terminal.progress import steps
+
+    quiet = io.StringIO()
+    with steps("deploying", quiet, is_terminal=False) as step:
+        step("checking a.bpmn", 0, 2)
+    assert quiet.getvalue() == ""
+    shown = io.StringIO()
+    with steps("deploying", shown, is_terminal=True) as step:
+        step("checking a.bpmn", 0, 2)
+        step("checking [b].bpmn", 1, 2)  # a file name is not markup
+    drawn = shown.getvalue()
+    assert "checking a.bpmn" in drawn and "0/2" in drawn and "checking [b].bpmn" in drawn and "1/2" in drawn
