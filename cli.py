@@ -1300,13 +1300,20 @@ def logout(ctx: Context) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8420, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
 @click.option(
+    "--threads",
+    type=click.IntRange(0, 64),
+    default=None,
+    help="Worker threads for the engine's calls (default: 0 on SQLite, its one writer takes them in turn; "
+    "4 on PostgreSQL).",
+)
+@click.option(
     "--socket",
     "socket_path",
     metavar="PATH",
     help="Listen on this Unix socket instead: callers on this machine are their OS login, no token (Linux).",
 )
 @command
-def serve(ctx: Context, host: str, port: int, socket_path: str | None) -> None:
+def serve(ctx: Context, host: str, port: int, socket_path: str | None, threads: int | None) -> None:
     """Serve the hall over HTTP: the REST API (/v1, /openapi.json, /health, /ready) for staff and
     integrators, each request acting as its token's user (docs/deploying.md)."""
     from .server import run
@@ -1324,7 +1331,7 @@ def serve(ctx: Context, host: str, port: int, socket_path: str | None) -> None:
         )
     eng = ctx.engine
     eng.close()
-    run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port, socket=socket_path)
+    run.serve(eng.store.url, eng.settings, eng.forms_dir, host, port, socket=socket_path, threads=threads)
 
 
 @main.group("config")

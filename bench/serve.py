@@ -5,8 +5,8 @@ in the same run, and the wall time of `hall tasks` as a whole process in client 
 
 Each measurement starts `--instances` cases of a linear process of 7 user tasks of one role
 (users kept in the database, so every call runs the permission checks, as staff's do) and
-completes every task: in process, one Engine call after another; through the server (a uvicorn
-in this process, on 127.0.0.1), by N concurrent clients, each an HTTP client with a kept-alive
+completes every task: in process, one Engine call after another; through the server (`hall serve`
+as its own process, on 127.0.0.1), by N concurrent clients, each an HTTP client with a kept-alive
 connection completing the tasks of its share of the cases. Printed: completions/s of each and the
 ratio to in-process (target: >= 50% with 4 clients). Then `hall tasks` timed as a whole process,
 the best of --repeat runs, with HALL_URL (client mode, target <= 0.2 s) and with HALL_DB (direct).
@@ -82,17 +82,59 @@ def in_process(db: str, folder: Path, n: int) -> float:
     return done / elapsed
 
 
+class ServeProcess:
+    """`hall serve` as its own process on a free 127.0.0.1 port, as a hall deploys it (the clients
+    then share no interpreter lock with the server)."""
+
+    def __init__(self, url: str, folder: Path) -> None:
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HALL_")}
+        config = folder / "hall.yaml"
+        config.write_text("# users are kept in the database\n", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hall.cli", "--db", url, "serve", "--port", str(self.port)],
+            env=env,
+            cwd=folder,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+
+    def start(self, timeout: float = 30.0) -> str:
+        """The base URL once /health answers."""
+        import urllib.request
+
+        base = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/health", timeout=1):
+                    return base
+            except OSError:
+                if time.monotonic() > deadline or self.proc.poll() is not None:
+                    self.stop()
+                    raise SystemExit("hall serve did not start") from None
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
 def through_server(db: str, folder: Path, n: int, clients: int) -> float:
-    """Completions/s by `clients` concurrent HTTP clients against a server in this process."""
+    """Completions/s by `clients` concurrent HTTP clients (threads of this process) against `hall
+    serve` running as its own process."""
     from hall.client import Client
-    from hall.server.run import Background
 
     eng = fresh(db, folder)
     cases = [eng.start("linear7_serve", None, {}, user="li") for _ in range(n)]
     token = eng.directory.login("li", PASSWORD)["token"]
     url = eng.store.url
     eng.close()
-    server = Background(url, CONFIG, None)
+    server = ServeProcess(url, folder)
     base = server.start()
     shares = [cases[i::clients] for i in range(clients)]
     counts = [0] * clients

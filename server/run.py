@@ -24,10 +24,12 @@ def config(
     log: bool = True,
     clock: Clock | None = None,
     socket: str | None = None,
+    threads: int | None = None,
 ) -> uvicorn.Config:
     """uvicorn's configuration of a hall server on `host`:`port`, or on the Unix socket `socket`
-    (callers identified by the kernel: server/peer.py)."""
-    app = make_app(Hall(url, settings, forms_dir, clock, peer_auth=socket is not None))
+    (callers identified by the kernel: server/peer.py). `threads`: the engine's worker threads (None:
+    none on SQLite, whose one writer takes the calls in turn on the event loop; 4 on PostgreSQL)."""
+    app = make_app(Hall(url, settings, forms_dir, clock, peer_auth=socket is not None, threads=threads))
     extra: dict[str, Any] = {"uds": socket, "http": PeerProtocol} if socket else {}
     return uvicorn.Config(
         app,
@@ -42,10 +44,16 @@ def config(
 
 
 def serve(
-    url: str, settings: Mapping[str, Any], forms_dir: str | Path | None, host: str, port: int, socket: str | None = None
+    url: str,
+    settings: Mapping[str, Any],
+    forms_dir: str | Path | None,
+    host: str,
+    port: int,
+    socket: str | None = None,
+    threads: int | None = None,
 ) -> None:
     """Serve until SIGTERM / Ctrl-C."""
-    uvicorn.Server(config(url, settings, forms_dir, host, port, socket=socket)).run()
+    uvicorn.Server(config(url, settings, forms_dir, host, port, socket=socket, threads=threads)).run()
 
 
 class Background:
