@@ -14,24 +14,9 @@ from collections.abc import Callable
 
 from lxml import etree
 
-from .extensions import BPMN_NS
+from .extensions import ACTIVITY_TAGS, BPMN_NS
 
-ACTIVITIES = frozenset(
-    (
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-    )
-)
+ACTIVITIES = ACTIVITY_TAGS
 GATEWAY_TAGS = ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
 
 # The event definitions each event kind may carry (BPMN 2.0, tables 10.84, 10.88, 10.89, 10.90, 10.93).

@@ -16,10 +16,13 @@ from lxml import etree
 
 from . import bpmnspec, parsemessages
 from .extensions import (
+    ACTIVITY_TAGS,
     BPMN_NS,
     BUSINESS_KEY,
     BUSINESS_KEY_UNIQUE,
     CAMUNDA_NS,
+    EVENT_TAGS,
+    GATEWAY_TAGS,
     NS,
     camunda_deadline,
     decision_ref,
@@ -315,33 +318,7 @@ class Checker:
         return []
 
 
-FLOW_NODES = {
-    f"{{{BPMN_NS}}}{tag}"
-    for tag in (
-        "task",
-        "userTask",
-        "manualTask",
-        "scriptTask",
-        "serviceTask",
-        "sendTask",
-        "receiveTask",
-        "businessRuleTask",
-        "callActivity",
-        "subProcess",
-        "transaction",
-        "adHocSubProcess",
-        "exclusiveGateway",
-        "inclusiveGateway",
-        "parallelGateway",
-        "eventBasedGateway",
-        "complexGateway",
-        "startEvent",
-        "endEvent",
-        "intermediateCatchEvent",
-        "intermediateThrowEvent",
-        "boundaryEvent",
-    )
-}
+FLOW_NODES = {f"{{{BPMN_NS}}}{tag}" for tag in ACTIVITY_TAGS | GATEWAY_TAGS | EVENT_TAGS}
 
 
 # A process id names the folder of its archived cases (servicehall/retention.py) and is typed at the

@@ -14,6 +14,28 @@ from typing import Any
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+# The BPMN 2.0 flow node tags by kind (local names), for the modules that read a diagram's XML
+ACTIVITY_TAGS = frozenset(
+    (
+        "task",
+        "userTask",
+        "manualTask",
+        "scriptTask",
+        "serviceTask",
+        "sendTask",
+        "receiveTask",
+        "businessRuleTask",
+        "callActivity",
+        "subProcess",
+        "transaction",
+        "adHocSubProcess",
+    )
+)
+GATEWAY_TAGS = frozenset(
+    ("exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+)
+EVENT_TAGS = frozenset(("startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"))
 NS = {"bpmn": BPMN_NS, "camunda": CAMUNDA_NS, "spiffworkflow": SPIFF_NS}
 # The camunda: attributes of a task that hall keeps in its spec's extensions.
 CAMUNDA_TASK_ATTRIBUTES = (

@@ -18,26 +18,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from .definitions import Finding
+from .extensions import ACTIVITY_TAGS, EVENT_TAGS, GATEWAY_TAGS
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 CAMUNDA = "http://camunda.org/schema/1.0/bpmn"
-GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
-ACTIVITIES = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-}
-EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
+GATEWAYS = GATEWAY_TAGS
+ACTIVITIES = ACTIVITY_TAGS
+EVENTS = EVENT_TAGS
 FLOW_NODES = GATEWAYS | ACTIVITIES | EVENTS
 CONTAINERS = {"process", "subProcess", "transaction", "adHocSubProcess"}
 

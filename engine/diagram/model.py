@@ -10,28 +10,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DiagramUnreadable
+from ..extensions import ACTIVITY_TAGS, EVENT_TAGS, GATEWAY_TAGS
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 DC = "http://www.omg.org/spec/DD/20100524/DC"
 DI = "http://www.omg.org/spec/DD/20100524/DI"
 
-EVENTS = {"startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"}
-GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
-ACTIVITIES = {
-    "task",
-    "userTask",
-    "manualTask",
-    "scriptTask",
-    "serviceTask",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-    "transaction",
-    "adHocSubProcess",
-}
+EVENTS = EVENT_TAGS
+GATEWAYS = GATEWAY_TAGS
+ACTIVITIES = ACTIVITY_TAGS
 FLOW_NODES = EVENTS | GATEWAYS | ACTIVITIES
 
 
