@@ -23,7 +23,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .clock import to_utc
-from .deadlines import PROVISIONAL_VARIABLE
 from .jobs import table as jobtable
 from .store import loads
 
@@ -64,6 +63,8 @@ def functions(settings: Mapping[str, Any], deadlines: Any) -> dict[str, Callable
     def deadline(step: Any, text: str, start: Any = None) -> str:
         """The moment as ISO text; a provisional one is also noted, with its recipe, in the script's
         companion variable (R-T2), so the due dates and timers taking it stay provisional."""
+        from .deadlines import PROVISIONAL_VARIABLE  # here: a command that runs no script never loads it
+
         begin = _moment(start, tz) if start else step.now
         due = deadlines.task_due(text, begin, {})
         value = due.at.astimezone(tz).isoformat(timespec="seconds")
