@@ -94,9 +94,9 @@ def work_calendar(ctx: Context) -> Any:
     of this machine's hall.yaml (the client loads no engine for it: no database, no SpiffWorkflow)."""
     if ctx.url is None:
         return ctx.engine.deadlines.calendar
-    from .engine.calendar import BusinessCalendar, CalendarConfig
+    from .engine.timing import CalendarDeadlines
 
-    return BusinessCalendar(CalendarConfig.from_dict(dict(ctx.settings.get("calendar") or {})))
+    return CalendarDeadlines.from_settings(ctx.settings).calendar
 
 
 def open_api(ctx: Context) -> Any:
