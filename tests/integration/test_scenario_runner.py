@@ -4,7 +4,6 @@ kind of expectation fails with a diff naming its step when the case does not do 
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -41,11 +40,9 @@ def run(tmp_path: Path, steps: str) -> list:
     return runner().run([p])
 
 
-def test_r_rules_the_halls_scenario_files_pass_within_ten_seconds() -> None:
-    # CPU time, not wall time: the 2-core CI machine is shared, and waiting for a core is not ours
-    began = time.process_time()
+def test_r_rules_the_halls_scenario_files_pass() -> None:
+    # how long the set takes is measured by bench/scenarios.py (its target: under 10 s)
     results = runner().run([ROOT / "processes" / "tests"])
-    took = time.process_time() - began
     failed = [(r.name, r.failure.lines()) for r in results if r.failure]
     assert failed == []
     assert len(results) >= 12
@@ -56,7 +53,6 @@ def test_r_rules_the_halls_scenario_files_pass_within_ten_seconds() -> None:
         "suggestion.yaml",
         "callback_day.yaml",
     }
-    assert took < 10, f"the hall's scenarios took {took:.1f} s"
 
 
 def test_r_c4_advance_fires_the_timer_at_its_due_time_and_the_expectations_hold(tmp_path: Path) -> None:
