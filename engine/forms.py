@@ -770,15 +770,9 @@ class Form:
             value = context.get(key)
             result[key] = dict(value) if isinstance(value, Mapping) else {}
         due = result["task"].get("due_at")
-        if isinstance(due, str) and "T" in due:  # staff read the deadline in local time, to the minute
-            try:
-                moment = datetime.fromisoformat(due)
-                if moment.tzinfo is not None:
-                    result["task"]["due_at"] = moment.astimezone(_zone(None)).strftime("%Y-%m-%d %H:%M")
-            except ValueError:
-                pass
-        if result["task"].get("due_provisional") and result["task"].get("due_at"):  # R-T2: staff see the mark
-            result["task"]["due_at"] = f"{result['task']['due_at']}{PROVISIONAL_MARK}"
+        if due and result["task"].get("due_provisional"):  # R-T2: staff see the mark after the local time
+            shown = shown_moment(due) if isinstance(due, str) and ISO_MOMENT.match(due) else due
+            result["task"]["due_at"] = f"{shown}{PROVISIONAL_MARK}"
         result.setdefault("form", {"name": self.name, "title": self.title})
         return result
 
@@ -843,6 +837,16 @@ def keep_text_newlines(source: str) -> str:
     return "\n".join(lines)
 
 
+# a moment as scripts store it: ISO 8601 with its offset (the hall's local time), seconds optional
+ISO_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?([+-]\d{2}:\d{2}|Z)\Z")
+
+
+def shown_moment(text: str) -> str:
+    """A stored moment as staff read it on a form: local date and time to the minute, e.g.
+    2026-12-05T12:22:21+00:00 -> 2026-12-05 20:22 (the hall's time zone)."""
+    return datetime.fromisoformat(text).astimezone(_zone(None)).strftime("%Y-%m-%d %H:%M")
+
+
 def _environment() -> Any:
     """The shared Jinja2 environment (sandboxed, forgiving about missing values); built once."""
     if not _env:
@@ -871,6 +875,8 @@ def _environment() -> Any:
                 return "是" if value else "否"
             if isinstance(value, (list, tuple)):
                 return "、".join(str(finalize(v)) for v in value)
+            if isinstance(value, str) and ISO_MOMENT.match(value):
+                return shown_moment(value)
             return value
 
         _env.append(

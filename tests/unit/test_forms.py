@@ -1208,3 +1208,25 @@ def test_a_form_description_that_is_not_one_is_a_value_error() -> None:
     ):
         with pytest.raises(ValueError, match="not a form description"):
             form_from_description(bad)
+
+
+def test_every_moment_a_template_shows_is_local_time_to_the_minute(tmp_path):
+    """A moment a script stored (受理时间, ISO with an offset, UTC or local) reads as local time to the
+    minute, like the task's deadline (issue 17); other text, dates and numbers are left as they are."""
+    path = tmp_path / "t.yaml"
+    path.write_text(
+        "template: |\n  受理：{{ data.受理时间 }}　登记：{{ data.登记 }}　日期：{{ data.日期 }}　编号：{{ data.编号 }}\n"
+        "fields: []\n",
+        encoding="utf-8",
+    )
+    text = load_form(path).render(
+        {
+            "data": {
+                "受理时间": "2026-12-05T20:22:21+08:00",
+                "登记": "2026-12-05T12:30:00+00:00",
+                "日期": "2026-12-05",
+                "编号": "TS-1",
+            }
+        }
+    )
+    assert text == "受理：2026-12-05 20:22　登记：2026-12-05 20:30　日期：2026-12-05　编号：TS-1"
