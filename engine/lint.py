@@ -117,6 +117,7 @@ def _structure(container: Any, warn: Callable[[Any, str], None], drawn: set | No
     blank = [s for s in starts if not any(_local(c).endswith("EventDefinition") for c in s)]
     if len(blank) > 1:
         warn(blank[1], "more than one blank start event (bpmnlint single-blank-start-event)")
+    _labels(container, nodes, flows, outgoing, warn)
     for nid, node in nodes.items():
         kind = _local(node)
         ins, outs = incoming.get(nid, []), outgoing.get(nid, [])
@@ -134,13 +135,6 @@ def _structure(container: Any, warn: Callable[[Any, str], None], drawn: set | No
                 warn(node, "a gateway that joins and forks at once: split it in two (bpmnlint no-gateway-join-fork)")
             if len(ins) == 1 and len(outs) == 1:
                 warn(node, "a gateway with one way in and one way out does nothing (bpmnlint superfluous-gateway)")
-            if len(outs) > 1 and kind in ("exclusiveGateway", "inclusiveGateway"):
-                for f in outs:
-                    if not (f.get("name") or "").strip():
-                        warn(
-                            f,
-                            f"outgoing flow of gateway {nid} has no label: name the case it takes (bpmnlint label-required)",
-                        )
             continue
         if kind != "startEvent" and not ins:
             warn(node, "no incoming flow: an implicit start (bpmnlint no-implicit-start)")
@@ -155,6 +149,32 @@ def _structure(container: Any, warn: Callable[[Any, str], None], drawn: set | No
                 node,
                 f"{len(outs)} outgoing {what} split without a gateway: an implicit split (bpmnlint implicit-split)",
             )
+
+
+def _labels(
+    container: Any, nodes: Mapping[str, Any], flows: list[Any], outgoing: Mapping[str, list], warn: Callable
+) -> None:
+    """bpmnlint's label-required, as Camunda Modeler marks it: every flow node has a name but a
+    parallel or event-based gateway, a gateway that does not fork, and a sub-process; so has every
+    conditional sequence flow and every lane."""
+    for nid, node in nodes.items():
+        kind = _local(node)
+        if kind in ("parallelGateway", "eventBasedGateway", "subProcess", "transaction", "adHocSubProcess"):
+            continue
+        if kind in GATEWAYS and len(outgoing.get(nid, [])) < 2:
+            continue
+        if not (node.get("name") or "").strip():
+            warn(node, f"{kind} has no name: the modeler marks it (bpmnlint label-required)")
+    for f in flows:
+        if f.find(f"{{{BPMN}}}conditionExpression") is None or (f.get("name") or "").strip():
+            continue
+        source = nodes.get(f.get("sourceRef") or "")
+        gateway = source is not None and _local(source) in GATEWAYS
+        where = f"outgoing flow of gateway {f.get('sourceRef')}" if gateway else "conditional flow"
+        warn(f, f"{where} has no label: name the case it takes (bpmnlint label-required)")
+    for lane in container.iterfind(f"{{{BPMN}}}laneSet/{{{BPMN}}}lane"):
+        if not (lane.get("name") or "").strip():
+            warn(lane, "lane has no name: the modeler marks it (bpmnlint label-required)")
 
 
 def _names(code: str, mode: str) -> tuple[set[str], set[str]] | None:

@@ -14,10 +14,18 @@ HEAD = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-def doc(body: str, drawn: str = "*") -> bytes:
-    """A process of `body`; a diagram drawing each id in `drawn` (`*`: every id in the body)."""
+def doc(body: str, drawn: str = "*", named: bool = True) -> bytes:
+    """A process of `body`; a diagram drawing each id in `drawn` (`*`: every id in the body). With
+    `named`, each flow node without a name is given its id as name (bpmnlint's label-required is
+    tested on its own)."""
     import re
 
+    if named:
+        body = re.sub(
+            r'<bpmn:(?!sequenceFlow\b)(\w+) id="([^"]+)"(?![^>]*\bname=)',
+            lambda m: f'<bpmn:{m.group(1)} id="{m.group(2)}" name="{m.group(2)}"',
+            body,
+        )
     ids = re.findall(r'id="([^"]+)"', body) if drawn == "*" else drawn.split()
     shapes = "".join(
         f'<bpmndi:BPMNShape bpmnElement="{i}"><dc:Bounds x="0" y="0" width="10" height="10"/></bpmndi:BPMNShape>'
@@ -32,11 +40,11 @@ def doc(body: str, drawn: str = "*") -> bytes:
     ).encode()
 
 
-LINE = """<bpmn:startEvent id="s"/>
+LINE = """<bpmn:startEvent id="s" name="收到"/>
 <bpmn:sequenceFlow id="f1" sourceRef="s" targetRef="t"/>
-<bpmn:userTask id="t" camunda:formKey="review"/>
+<bpmn:userTask id="t" name="审核" camunda:formKey="review"/>
 <bpmn:sequenceFlow id="f2" sourceRef="t" targetRef="e"/>
-<bpmn:endEvent id="e"/>
+<bpmn:endEvent id="e" name="办结"/>
 """
 
 
@@ -50,9 +58,13 @@ def test_a_clean_process_has_no_warning() -> None:
 
 
 def test_modeler_exports_show_what_the_modeler_marks() -> None:
-    """The bpmn.io export is clean; the Camunda Modeler one joins two flows at its end event, which
-    the Modeler's linter marks too."""
-    assert found((FIXTURES / "diagrams" / "bpmn_io.bpmn").read_bytes()) == []
+    """What bpmnlint (the linter inside Camunda Modeler) reports on the same files: the bpmn.io export
+    leaves its event sub-process's events unnamed; the Camunda Modeler one joins two flows at its end
+    event."""
+    assert found((FIXTURES / "diagrams" / "bpmn_io.bpmn").read_bytes()) == [
+        "Event_sub_start: startEvent has no name: the modeler marks it (bpmnlint label-required)",
+        "Event_sub_end: endEvent has no name: the modeler marks it (bpmnlint label-required)",
+    ]
     assert found((FIXTURES / "diagrams" / "camunda_modeler.bpmn").read_bytes(), {"x": []}) == [
         "Event_done: 2 incoming flows join without a gateway: a fake join (bpmnlint fake-join)"
     ]
@@ -76,8 +88,8 @@ def test_a_task_added_by_a_text_edit_without_a_shape_is_a_warning_with_its_line(
     [
         (
             LINE.replace(
-                '<bpmn:endEvent id="e"/>',
-                '<bpmn:endEvent id="e"/><bpmn:sequenceFlow id="f3" sourceRef="s" targetRef="t"/>',
+                '<bpmn:endEvent id="e" name="办结"/>',
+                '<bpmn:endEvent id="e" name="办结"/><bpmn:sequenceFlow id="f3" sourceRef="s" targetRef="t"/>',
             ),
             [
                 "f3: duplicate sequence flow from s to t (also f1)",
@@ -140,6 +152,27 @@ SPLIT = LINE.replace('targetRef="e"', 'targetRef="g"') + (
     '<bpmn:scriptTask id="s2"><bpmn:script>编号 = next_number("x")\nn = len([i for i in range(3)])</bpmn:script></bpmn:scriptTask>'
     '<bpmn:sequenceFlow id="f5" sourceRef="s2" targetRef="e2"/>'
 )
+
+
+def test_label_required_as_the_modeler_marks_it() -> None:
+    """Every flow node but a parallel, event-based or non-forking gateway and a sub-process has a
+    name; so has every conditional flow and every lane (bpmnlint label-required, an error in Camunda
+    Modeler)."""
+    body = SPLIT.format(cond="ok").replace(' name="是"', "").replace(' name="审核"', "") + (
+        '<bpmn:laneSet><bpmn:lane id="l1"/></bpmn:laneSet><bpmn:parallelGateway id="pg"/>'
+        '<bpmn:sequenceFlow id="f6" sourceRef="pg" targetRef="e2"/>'
+    )
+    assert sorted(found(doc(body, named=False))) == sorted(
+        [
+            "t: userTask has no name: the modeler marks it (bpmnlint label-required)",
+            "g: exclusiveGateway has no name: the modeler marks it (bpmnlint label-required)",
+            "e2: endEvent has no name: the modeler marks it (bpmnlint label-required)",
+            "s2: scriptTask has no name: the modeler marks it (bpmnlint label-required)",
+            "f3: outgoing flow of gateway g has no label: name the case it takes (bpmnlint label-required)",
+            "l1: lane has no name: the modeler marks it (bpmnlint label-required)",
+            "e2: 2 incoming flows join without a gateway: a fake join (bpmnlint fake-join)",
+        ]
+    )
 
 
 def test_a_condition_reading_a_variable_nothing_sets_is_named() -> None:
