@@ -630,6 +630,24 @@ class Form:
             return self
         return replace(self, fields=tuple(fields))
 
+    def filled(self, values: Mapping[str, Any], samples: Mapping[str, Any]) -> dict[str, Any]:
+        """The values given, and an ordinary answer for each required field left out, also one the
+        answers given or the defaults make required (``required_when``): its first choice, else the
+        sample of its type, else "x"; a field with a default keeps it. For rehearsals (scenario files)
+        and tests, never for staff."""
+        filled = dict(values)
+        answers = {f.name: filled.get(f.name, f.default) for f in self.fields}
+        for f in self.fields:
+            if f.name in filled or not (f.required or f.required_now(answers)) or f.default is not None:
+                continue
+            if f.type == "choice":
+                filled[f.name] = f.choices[0]
+            elif f.type == "multi-choice":
+                filled[f.name] = [f.choices[0]]
+            else:
+                filled[f.name] = samples.get(f.type, "x")
+        return filled
+
     def field(self, name: str) -> Field:
         """The field called ``name`` (``KeyError`` if the form has none)."""
         for f in self.fields:

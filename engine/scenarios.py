@@ -560,18 +560,9 @@ class _Run:
             raise StepFailed([f"refused: {refused}"], ["completed"])
 
     def fill(self, task: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
-        """The values given, and an ordinary answer for each required field left out."""
+        """The values given, and an ordinary answer for each required field left out (Form.filled)."""
         form = self.eng.form(task.get("form"))
-        for f in form.fields if form is not None else []:
-            if f.name in data or not f.required or f.default is not None:
-                continue
-            if f.type == "choice":
-                data[f.name] = f.choices[0]
-            elif f.type == "multi-choice":
-                data[f.name] = [f.choices[0]]
-            else:
-                data[f.name] = SAMPLES.get(f.type, "x")
-        return data
+        return form.filled(data, SAMPLES) if form is not None else data
 
     def do_claim(self, step: Step) -> None:
         task = self.ready(step, step.value)

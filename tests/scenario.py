@@ -75,18 +75,7 @@ class Hall:
         """The values given, and ordinary answers for the form's other required fields (also those
         that the answers given or the defaults make required, `required_when`)."""
         form = self.eng.form(task["form"])
-        values = dict(data)
-        answers = {f.name: values.get(f.name, f.default) for f in form.fields} if form else {}
-        for f in form.fields if form else []:
-            if f.name in values or not (f.required or f.required_now(answers)) or f.default is not None:
-                continue
-            if f.type == "choice":
-                values[f.name] = f.choices[0]
-            elif f.type == "multi-choice":
-                values[f.name] = [f.choices[0]]
-            else:
-                values[f.name] = SAMPLES.get(f.type, "x")
-        return values
+        return form.filled(data, SAMPLES) if form else dict(data)
 
     def work(self, case: dict, name: str, who: str = "staff", when: str | None = None, **data: Any) -> dict:
         """Complete the ready task `name` of `case` as `who`; returns the instance as `show` does."""

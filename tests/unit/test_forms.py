@@ -923,6 +923,44 @@ def test_a_field_can_be_required_only_when_another_answer_calls_for_it(tmp_path)
     assert form.field("延期原因").describe() == "延期原因 (多行文本，需要延期为是时必填)"
 
 
+def test_filled_answers_what_the_given_answers_make_required(tmp_path):
+    """Form.filled, the ordinary answers of scenario files and tests: a field required only under a
+    condition is answered when the answers given make it required, and left out otherwise."""
+    form = form_from(
+        tmp_path,
+        """
+        title: t
+        fields:
+          - name: 需要延期
+            type: bool
+            default: false
+          - name: 延期原因
+            type: multiline
+            required: false
+            default: ""
+            required_when: {需要延期: true}
+          - name: 备案意见
+            type: choice
+            choices: [同意备案, 材料不全, 不予备案]
+          - name: 未办结原因
+            type: choice
+            choices: [首次来访材料不全, 告知不清]
+            required: false
+            required_when: {备案意见: [材料不全]}
+          - name: 来访日期
+            type: date
+    """,
+    )
+    samples = {"date": "2026-11-02"}
+    assert form.filled({}, samples) == {"备案意见": "同意备案", "来访日期": "2026-11-02"}
+    given = {"备案意见": "材料不全"}
+    filled = form.filled(given, samples)
+    assert filled == {**given, "未办结原因": "首次来访材料不全", "来访日期": "2026-11-02"}
+    assert form.validate(filled)["未办结原因"] == "首次来访材料不全" and given == {"备案意见": "材料不全"}
+    # a field with a default keeps it, even where an answer makes it required (the form then says so)
+    assert "延期原因" not in form.filled({"需要延期": True}, samples)
+
+
 @pytest.mark.parametrize(
     "line, problem",
     [
